@@ -1,0 +1,57 @@
+# Bianmin — the two commands a newcomer needs: `make run` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export UV_PYTHON_DOWNLOADS := never
+export UV_LINK_MODE := copy
+PY ?= $(shell command -v python3.11 || command -v python3)
+UV := $(PY) -m uv
+VENV_PY := .venv/bin/python
+STACK := $(VENV_PY) -m devstack
+
+.PHONY: help deps kafka-fetch run test test-unit infra-up infra-down infra-wipe bench lint fmt clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+deps: .venv/.synced ## install Python dependencies into .venv (uv, from the committed lock)
+
+.venv/.synced: pyproject.toml uv.lock libs/*/pyproject.toml services/*/pyproject.toml
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; found " + sys.version.split()[0])'
+	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install -q --disable-pip-version-check uv
+	@$(UV) sync --all-packages --frozen --python $(PY) -q
+	@touch $@
+
+kafka-fetch: deps ## fetch the Kafka broker jars with Maven (cached)
+	@$(STACK) fetch >/dev/null
+
+run: deps kafka-fetch ## bring the whole system up in the foreground (Ctrl-C stops all)
+	@$(STACK) run
+
+test: deps kafka-fetch ## run the whole suite against real Kafka and PostgreSQL
+	@$(VENV_PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: deps ## only the pure unit tests (no servers)
+	@$(VENV_PY) -m pytest -m unit $(PYTEST_ARGS)
+
+infra-up: deps kafka-fetch ## start just Kafka and PostgreSQL (and create topics)
+	@$(STACK) up
+
+infra-down: ## stop the local Kafka and PostgreSQL
+	@if [ -x $(VENV_PY) ]; then $(STACK) down; fi
+
+infra-wipe: ## stop and delete all local data
+	@$(STACK) wipe
+
+bench: deps kafka-fetch ## run the benchmarks, write bench/results/latest.json
+	@$(VENV_PY) -m bench $(BENCH_ARGS)
+
+lint: deps ## ruff (lint + format check) and mypy on the libraries
+	@.venv/bin/ruff check .
+	@.venv/bin/ruff format --check .
+	@.venv/bin/mypy
+
+fmt: deps ## apply ruff's fixes and formatting
+	@.venv/bin/ruff check --fix . ; .venv/bin/ruff format .
+
+clean: infra-down ## remove the venv and local state
+	rm -rf .venv .local .pytest_cache .ruff_cache .mypy_cache

@@ -1,0 +1,159 @@
+"""`python -m devstack ...`: bring the local Kafka and PostgreSQL up and down, run the system.
+
+Used by the Makefile (`make infra-up`, `make run`, ...) and by tests/conftest.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+
+import typer
+
+from .common import StackError
+from .kafka import KafkaCluster
+from .postgres import SERVICES, LocalPostgres
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Local Kafka + PostgreSQL for Bianmin development and tests.",
+)
+logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+
+
+def fail(exc: Exception) -> None:
+    typer.secho(f"error: {exc}", fg="red", err=True)
+    raise typer.Exit(1)
+
+
+def external() -> tuple[str | None, str | None]:
+    return os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
+
+
+def topic_partitions() -> int:
+    return int(os.environ.get("BIANMIN_TOPIC_PARTITIONS", "3"))
+
+
+@app.command()
+def fetch() -> None:
+    """Fetch the Kafka jars with Maven (nothing is downloaded when they are cached)."""
+    from .kafka import fetch as do_fetch
+
+    try:
+        path = do_fetch(quiet=False)
+    except StackError as exc:
+        fail(exc)
+    typer.echo(f"kafka jars in {path}")
+
+
+@app.command()
+def up(topics: bool = True) -> None:
+    """Start PostgreSQL and a single-node Kafka (unless KAFKA_BOOTSTRAP_SERVERS/DATABASE_URL
+    point elsewhere), create the topics, apply migrations."""
+    kafka_ext, db_ext = external()
+    pg = LocalPostgres.default()
+    kafka = KafkaCluster.single()
+    started_pg = False
+    try:
+        if not db_ext:
+            started_pg = pg.start()
+            typer.echo(
+                f"postgres  {'started' if started_pg else 'running'} on "
+                f"127.0.0.1:{pg.port} (data {pg.data}, log {pg.log_path})"
+            )
+        if not kafka_ext:
+            started = kafka.start()
+            typer.echo(
+                f"kafka     {'started' if started else 'running'} on {kafka.bootstrap} "
+                f"(log {kafka.log_path(kafka.nodes[0])})"
+            )
+        if topics:
+            create_topics(kafka_ext or kafka.bootstrap)
+    except StackError as exc:
+        if started_pg:
+            pg.stop()
+        fail(exc)
+
+
+def create_topics(bootstrap: str) -> None:
+    from contracts.topics import EVENT_TOPICS
+
+    from .topics import ensure_topics
+
+    created = asyncio.run(ensure_topics(bootstrap, list(EVENT_TOPICS), topic_partitions()))
+    if created:
+        typer.echo(f"topics    created {', '.join(created)}")
+
+
+@app.command()
+def down() -> None:
+    """Stop the local Kafka (single and 3-node) and PostgreSQL."""
+    KafkaCluster.single().stop()
+    KafkaCluster.trio().stop()
+    LocalPostgres.default().stop()
+    typer.echo("kafka and postgres stopped")
+
+
+@app.command()
+def wipe() -> None:
+    """Stop everything and delete local data (Kafka logs, PostgreSQL cluster)."""
+    KafkaCluster.single().wipe()
+    KafkaCluster.trio().wipe()
+    LocalPostgres.default().wipe()
+    typer.echo("local data deleted")
+
+
+@app.command()
+def env() -> None:
+    """Print the environment variables that point the services at the local stack."""
+    for k, v in service_env().items():
+        typer.echo(f"export {k}={v}")
+
+
+def service_env() -> dict[str, str]:
+    kafka_ext, db_ext = external()
+    pg = LocalPostgres.default()
+    bootstrap = kafka_ext or KafkaCluster.single().bootstrap
+    out: dict[str, str] = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    for svc in SERVICES:
+        key = f"{svc.upper()}_DATABASE_URL"
+        out[key] = os.environ.get(key) or (db_ext or pg.url(svc, svc))
+        if db_ext and not os.environ.get(key):
+            out[f"{svc.upper()}_DATABASE_SCHEMA"] = svc
+    return out
+
+
+@app.command()
+def run() -> None:
+    """Bring the whole system up in the foreground (Ctrl-C stops everything)."""
+    from .supervisor import run_system
+
+    try:
+        sys.exit(run_system())
+    except StackError as exc:
+        fail(exc)
+
+
+@app.command("kafka3")
+def kafka3(action: str = typer.Argument(..., help="up | down | wipe")) -> None:
+    """The 3-node KRaft cluster used by fault tests."""
+    trio = KafkaCluster.trio()
+    try:
+        if action == "up":
+            trio.start()
+            typer.echo(f"kafka 3-node cluster on {trio.bootstrap}")
+        elif action == "down":
+            trio.stop()
+        elif action == "wipe":
+            trio.wipe()
+        else:
+            raise StackError(f"unknown action {action!r}: use up, down or wipe")
+    except StackError as exc:
+        fail(exc)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,335 @@
+"""A real Apache Kafka (KRaft) broker, fetched by Maven and started as a local process.
+
+Single node for tests and `make run`; a 3-node cluster (same cluster id, three node ids,
+replication 3, min.insync.replicas=2) for fault tests. Everything lives under
+`.local/kafka/<name>/` (data, logs, pid) so it is git-ignored and easy to wipe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .common import (
+    PidFile,
+    StackError,
+    env_int,
+    pid_alive,
+    repo_root,
+    require_free,
+    spawn_daemon,
+    state_dir,
+    stop_pid,
+    tail,
+)
+
+LOG4J2 = """\
+status = warn
+appender.file.type = File
+appender.file.name = FILE
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = INFO
+rootLogger.appenderRef.file.ref = FILE
+logger.kafka.name = kafka
+logger.kafka.level = WARN
+logger.org.name = org.apache.kafka
+logger.org.level = WARN
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+def libs_dir() -> Path:
+    return state_dir() / "kafka" / "libs"
+
+
+def fetch(quiet: bool = True) -> Path:
+    """Fetch the broker jars with Maven unless they are already there (second run: nothing)."""
+    libs = libs_dir()
+    if shutil.which("java") is None:
+        raise StackError(
+            "`java` is not installed; Kafka needs Java 17+. Install it, e.g. "
+            "`apt-get install -y openjdk-17-jre-headless`, then run again."
+        )
+    if libs.is_dir() and any(libs.glob("kafka_2.13-*.jar")) and any(libs.glob("log4j-core-*")):
+        return libs
+    for tool, pkg in (("java", "openjdk-17-jre-headless (Java 17+)"), ("mvn", "maven")):
+        if shutil.which(tool) is None:
+            raise StackError(
+                f"`{tool}` is not installed; Kafka needs it. Install {pkg}, e.g. "
+                f"`apt-get install -y {pkg.split()[0]}`, then run the command again."
+            )
+    pom = repo_root() / "infra" / "kafka" / "pom.xml"
+    cmd = ["mvn", "-B", "-f", str(pom), "package", f"-Dkafka.libs.dir={libs}"]
+    if quiet:
+        cmd.insert(1, "-q")
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise StackError("Maven could not fetch Kafka:\n" + (result.stdout + result.stderr)[-3000:])
+    return libs
+
+
+@dataclass
+class Node:
+    node_id: int
+    port: int
+    controller_port: int
+
+
+@dataclass
+class KafkaCluster:
+    """A local KRaft cluster: `nodes` brokers, each broker+controller (combined mode)."""
+
+    name: str = "single"
+    nodes: list[Node] = field(default_factory=list)
+    heap: str = "512m"
+
+    @classmethod
+    def single(cls) -> KafkaCluster:
+        port = env_int("BIANMIN_KAFKA_PORT", 59092)
+        ctl = env_int("BIANMIN_KAFKA_CONTROLLER_PORT", port + 1)
+        return cls("single", [Node(1, port, ctl)])
+
+    @classmethod
+    def trio(cls, base_port: int | None = None) -> KafkaCluster:
+        base = base_port or env_int("BIANMIN_KAFKA3_BASE_PORT", 59192)
+        return cls(
+            "trio", [Node(i + 1, base + 2 * i, base + 2 * i + 1) for i in range(3)], heap="384m"
+        )
+
+    # -- paths -----------------------------------------------------------------------------
+    @property
+    def home(self) -> Path:
+        return state_dir() / "kafka" / self.name
+
+    def node_dir(self, node: Node) -> Path:
+        return self.home / f"node{node.node_id}"
+
+    def log_path(self, node: Node) -> Path:
+        return self.node_dir(node) / "logs" / "server.log"
+
+    def pidfile(self, node: Node) -> PidFile:
+        return PidFile(self.node_dir(node) / "kafka.pid")
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(f"127.0.0.1:{n.port}" for n in self.nodes)
+
+    # -- config ----------------------------------------------------------------------------
+    def properties(self, node: Node) -> str:
+        rf = min(3, len(self.nodes))
+        voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.nodes)
+        return "\n".join(
+            [
+                "process.roles=broker,controller",
+                f"node.id={node.node_id}",
+                f"controller.quorum.voters={voters}",
+                f"listeners=PLAINTEXT://127.0.0.1:{node.port},"
+                f"CONTROLLER://127.0.0.1:{node.controller_port}",
+                f"advertised.listeners=PLAINTEXT://127.0.0.1:{node.port}",
+                "controller.listener.names=CONTROLLER",
+                "inter.broker.listener.name=PLAINTEXT",
+                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                f"log.dirs={self.node_dir(node) / 'data'}",
+                "num.partitions=1",
+                f"default.replication.factor={rf}",
+                f"min.insync.replicas={2 if rf == 3 else 1}",
+                f"offsets.topic.replication.factor={rf}",
+                "offsets.topic.num.partitions=1" if rf == 1 else "offsets.topic.num.partitions=3",
+                f"transaction.state.log.replication.factor={rf}",
+                f"transaction.state.log.min.isr={2 if rf == 3 else 1}",
+                "transaction.state.log.num.partitions=1",
+                f"share.coordinator.state.topic.replication.factor={rf}",
+                f"share.coordinator.state.topic.min.isr={2 if rf == 3 else 1}",
+                "group.initial.rebalance.delay.ms=0",
+                "auto.create.topics.enable=false",
+                "delete.topic.enable=true",
+                "message.max.bytes=1048588",
+                "log.retention.hours=-1",
+                "num.network.threads=2",
+                "num.io.threads=4",
+                "log.segment.bytes=268435456",
+                "",
+            ]
+        )
+
+    def _cluster_id(self) -> str:
+        path = self.home / "cluster.id"
+        if path.exists():
+            return path.read_text().strip()
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(cid)
+        return cid
+
+    def _java(self, node: Node, main: list[str]) -> list[str]:
+        return [
+            "java",
+            f"-Xmx{self.heap}",
+            f"-Xms{self.heap}",
+            "-XX:+UseG1GC",
+            "-XX:TieredStopAtLevel=1" if os.environ.get("BIANMIN_KAFKA_FAST_JIT") else "-server",
+            "-Djava.awt.headless=true",
+            f"-Dlog4j2.configurationFile={self.node_dir(node) / 'log4j2.properties'}",
+            f"-Dkafka.logs.dir={self.node_dir(node) / 'logs'}",
+            "-cp",
+            str(libs_dir() / "*"),
+            *main,
+        ]
+
+    def _prepare(self, node: Node) -> Path:
+        d = self.node_dir(node)
+        (d / "logs").mkdir(parents=True, exist_ok=True)
+        props = d / "server.properties"
+        props.write_text(self.properties(node))
+        (d / "log4j2.properties").write_text(LOG4J2.format(log=self.log_path(node)))
+        if not (d / "data" / "meta.properties").exists():
+            cmd = self._java(
+                node,
+                [
+                    "kafka.tools.StorageTool",
+                    "format",
+                    "-t",
+                    self._cluster_id(),
+                    "-c",
+                    str(props),
+                    "--ignore-formatted",
+                ],
+            )
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if r.returncode != 0:
+                raise StackError(f"formatting Kafka storage failed:\n{r.stdout}{r.stderr}")
+        return props
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def running(self) -> bool:
+        return all(self.pidfile(n).read() is not None for n in self.nodes)
+
+    def start(self, timeout: float = 90.0) -> bool:
+        """Start every node unless already running; True if this call started anything."""
+        fetch()
+        if self.running() and probe(self.bootstrap, len(self.nodes), timeout=10):
+            return False
+        started: list[Node] = []
+        try:
+            for node in self.nodes:
+                if self.pidfile(node).read() is not None:
+                    continue
+                suffix = f"_NODE{node.node_id}" if len(self.nodes) > 1 else ""
+                require_free(
+                    node.port,
+                    f"BIANMIN_KAFKA_PORT{suffix}" if not suffix else "BIANMIN_KAFKA3_BASE_PORT",
+                )
+                require_free(
+                    node.controller_port,
+                    "BIANMIN_KAFKA_CONTROLLER_PORT" if not suffix else "BIANMIN_KAFKA3_BASE_PORT",
+                )
+                props = self._prepare(node)
+                proc = spawn_daemon(
+                    self._java(node, ["kafka.Kafka", str(props)]),
+                    self.node_dir(node) / "logs" / "stdout.log",
+                )
+                self.pidfile(node).write(proc.pid)
+                started.append(node)
+            self.wait_ready(timeout)
+        except BaseException:
+            for node in started:
+                self.stop_node(node)
+            raise
+        return bool(started)
+
+    def wait_ready(self, timeout: float = 90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for node in self.nodes:
+                pid = self.pidfile(node).read()
+                if pid is None or not pid_alive(pid):
+                    raise StackError(
+                        f"Kafka node {node.node_id} exited during start-up; "
+                        f"log: {self.log_path(node)}\n{tail(self.log_path(node))}\n"
+                        f"{tail(self.node_dir(node) / 'logs' / 'stdout.log')}"
+                    )
+            if probe(self.bootstrap, len(self.nodes), timeout=3):
+                return
+            time.sleep(0.5)
+        raise StackError(
+            f"Kafka did not answer a metadata request within {timeout:.0f}s; "
+            f"logs: {', '.join(str(self.log_path(n)) for n in self.nodes)}"
+        )
+
+    def stop_node(self, node: Node, hard: bool = False) -> None:
+        pid = self.pidfile(node).read()
+        if pid is not None:
+            stop_pid(pid, timeout=0 if hard else 30)
+        self.pidfile(node).clear()
+
+    def kill_node(self, node: Node) -> None:
+        """kill -9, for fault tests."""
+        self.stop_node(node, hard=True)
+
+    def start_node(self, node: Node, timeout: float = 60.0) -> None:
+        props = self._prepare(node)
+        proc = spawn_daemon(
+            self._java(node, ["kafka.Kafka", str(props)]),
+            self.node_dir(node) / "logs" / "stdout.log",
+        )
+        self.pidfile(node).write(proc.pid)
+        self.wait_ready(timeout)
+
+    def stop(self) -> None:
+        for node in self.nodes:
+            self.stop_node(node)
+
+    def wipe(self) -> None:
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+async def _probe(bootstrap: str, expect_brokers: int, timeout: float) -> bool:
+    from aiokafka import AIOKafkaClient  # type: ignore[attr-defined]
+
+    client = AIOKafkaClient(
+        bootstrap_servers=bootstrap,
+        request_timeout_ms=int(timeout * 1000),
+        metadata_max_age_ms=1000,
+    )
+    try:
+        await asyncio.wait_for(client.bootstrap(), timeout)
+        await asyncio.wait_for(client.force_metadata_update(), timeout)
+        return len(client.cluster.brokers()) >= expect_brokers
+    except Exception:
+        return False
+    finally:
+        await client.close()
+
+
+def probe(bootstrap: str, expect_brokers: int = 1, timeout: float = 5.0) -> bool:
+    """Readiness = the cluster answers a metadata request listing every broker."""
+    import logging
+
+    quiet = logging.getLogger("aiokafka")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    try:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(_probe(bootstrap, expect_brokers, timeout))
+        # Called from inside a running loop (e.g. pytest-asyncio): use a fresh thread.
+        import concurrent.futures
+
+        with concurrent.futures.ThreadPoolExecutor(1) as ex:
+            return ex.submit(
+                lambda: asyncio.run(_probe(bootstrap, expect_brokers, timeout))
+            ).result()
+    finally:
+        quiet.setLevel(level)

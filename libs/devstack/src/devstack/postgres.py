@@ -1,0 +1,268 @@
+"""A private PostgreSQL cluster for development and tests (initdb + pg_ctl, own port).
+
+The cluster lives under `.local/pg/` (git-ignored). initdb refuses to run as root, so when
+we are root the cluster is owned by the `postgres` system user (created by Debian's package)
+and every server command runs through `runuser`. Local connections over 127.0.0.1 are
+trusted: this cluster is for a developer's machine and CI, never for production.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import pwd
+import shutil
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .common import PidFile, StackError, env_int, require_free, state_dir, tail
+
+SERVICES = ("intake", "routing", "notify", "audit")
+SUPERUSER = "bianmin"
+TEST_DB = "bianmin_test"
+
+
+def find_bin_dir(install: bool = True) -> Path:
+    """Locate initdb/pg_ctl; install Debian's `postgresql` package when they are missing."""
+    explicit = os.environ.get("BIANMIN_PG_BIN")
+    candidates = [explicit] if explicit else []
+    candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    which = shutil.which("pg_ctl")
+    if which:
+        candidates.append(str(Path(which).resolve().parent))
+    for c in candidates:
+        if c and (Path(c) / "initdb").exists() and (Path(c) / "pg_ctl").exists():
+            return Path(c)
+    if install and os.geteuid() == 0 and shutil.which("apt-get"):
+        print(
+            "PostgreSQL binaries not found: installing Debian's postgresql package ...", flush=True
+        )
+        env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+        subprocess.run(["apt-get", "update", "-q"], check=False, env=env, stdout=subprocess.DEVNULL)
+        r = subprocess.run(
+            ["apt-get", "install", "-y", "-q", "postgresql"],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0:
+            raise StackError(f"apt-get install postgresql failed:\n{r.stderr[-2000:]}")
+        return find_bin_dir(install=False)
+    raise StackError(
+        "PostgreSQL server binaries (initdb, pg_ctl) not found. Install them "
+        "(`sudo apt-get install postgresql`) or set BIANMIN_PG_BIN to their folder, "
+        "or point DATABASE_URL at an existing server."
+    )
+
+
+@dataclass
+class LocalPostgres:
+    port: int
+    home: Path
+
+    @classmethod
+    def default(cls) -> LocalPostgres:
+        return cls(env_int("BIANMIN_PG_PORT", 55432), state_dir() / "pg")
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def log_path(self) -> Path:
+        return self.home / "postgres.log"
+
+    @property
+    def admin_url(self) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/postgres"
+
+    def url(self, db: str, user: str | None = None) -> str:
+        user = user or SUPERUSER
+        return f"postgresql://{user}:{user}@127.0.0.1:{self.port}/{db}"
+
+    # -- running as the right user ------------------------------------------------------------
+    def _owner(self) -> str | None:
+        if os.geteuid() != 0:
+            return None
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True)
+        return "postgres"
+
+    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+        owner = self._owner()
+        if owner:
+            args = ["runuser", "-u", owner, "--", *args]
+        r = subprocess.run(args, capture_output=True, text=True)
+        if check and r.returncode != 0:
+            raise StackError(
+                f"{' '.join(args)} failed (log: {self.log_path}):\n{r.stdout}{r.stderr}\n"
+                f"{tail(self.log_path)}"
+            )
+        return r
+
+    def _chown(self, path: Path) -> None:
+        owner = self._owner()
+        if owner:
+            shutil.chown(path, owner, owner)
+
+    # -- lifecycle ------------------------------------------------------------------------------
+    def initialised(self) -> bool:
+        return (self.data / "PG_VERSION").exists()
+
+    def init(self) -> None:
+        if self.initialised():
+            return
+        bin_dir = find_bin_dir()
+        self.home.mkdir(parents=True, exist_ok=True)
+        self._chown(self.home)
+        self._run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                SUPERUSER,
+                "--auth=trust",
+                "-E",
+                "UTF8",
+                "--no-locale",
+                "--no-sync",
+            ]
+        )
+        conf = self.data / "postgresql.conf"
+        with conf.open("a") as f:
+            f.write(
+                "\n# Bianmin development cluster\n"
+                "listen_addresses = '127.0.0.1'\n"
+                f"unix_socket_directories = '{self.home}'\n"
+                "max_connections = 400\n"
+                "shared_buffers = 512MB\n"
+                "max_locks_per_transaction = 256\n"
+                "wal_level = replica\n"
+                "max_wal_size = 2GB\n"
+                "log_min_messages = warning\n"
+                "log_line_prefix = '%m [%p] %d %u '\n"
+            )
+
+    def running(self) -> bool:
+        return (
+            PidFile(self.data / "postmaster.pid").read() is not None
+            if self.initialised()
+            else False
+        )
+
+    def _pid(self) -> int | None:
+        try:
+            return int((self.data / "postmaster.pid").read_text().splitlines()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def start(self) -> bool:
+        """Start the cluster unless it runs; True if this call started it."""
+        self.init()
+        pid = self._pid()
+        if pid is not None:
+            from .common import pid_alive
+
+            if pid_alive(pid):
+                return False
+        require_free(self.port, "BIANMIN_PG_PORT")
+        bin_dir = find_bin_dir()
+        self.log_path.touch()
+        self._chown(self.log_path)
+        r = self._run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.log_path),
+                "-o",
+                f"-p {self.port}",
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            check=False,
+        )
+        if r.returncode != 0:
+            raise StackError(
+                f"PostgreSQL failed to start; log: {self.log_path}\n{tail(self.log_path)}"
+            )
+        self._wait_accepting()
+        self.provision()
+        return True
+
+    def _wait_accepting(self, timeout: float = 30.0) -> None:
+        bin_dir = find_bin_dir()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r = subprocess.run(
+                [str(bin_dir / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port)],
+                capture_output=True,
+            )
+            if r.returncode == 0:
+                return
+            time.sleep(0.2)
+        raise StackError(f"PostgreSQL not accepting connections; log: {self.log_path}")
+
+    def psql(self, sql: str, db: str = "postgres") -> str:
+        bin_dir = find_bin_dir()
+        psql = bin_dir / "psql"
+        exe = str(psql) if psql.exists() else "psql"
+        r = subprocess.run(
+            [
+                exe,
+                "-X",
+                "-q",
+                "-t",
+                "-A",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                "-d",
+                db,
+                "-c",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+        )
+        if r.returncode != 0:
+            raise StackError(f"psql failed: {r.stderr.strip()}")
+        return r.stdout.strip()
+
+    def provision(self) -> None:
+        """One role and one database per service, plus a scratch database for tests."""
+        existing_roles = set(self.psql("SELECT rolname FROM pg_roles").split())
+        existing_dbs = set(self.psql("SELECT datname FROM pg_database").split())
+        for svc in SERVICES:
+            if svc not in existing_roles:
+                self.psql(f"CREATE ROLE {svc} LOGIN PASSWORD '{svc}'")
+            if svc not in existing_dbs:
+                self.psql(f"CREATE DATABASE {svc} OWNER {svc}")
+        if TEST_DB not in existing_dbs:
+            self.psql(f"CREATE DATABASE {TEST_DB} OWNER {SUPERUSER}")
+
+    def stop(self) -> None:
+        if not self.initialised() or self._pid() is None:
+            return
+        bin_dir = find_bin_dir(install=False)
+        self._run(
+            [str(bin_dir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop"],
+            check=False,
+        )
+
+    def wipe(self) -> None:
+        self.stop()
+        shutil.rmtree(self.home, ignore_errors=True)

@@ -1,0 +1,211 @@
+"""The edge every service shares: pools and broker built from settings, health, shutdown.
+
+Nothing here connects at import time: `ServiceRuntime.start()` runs inside the FastAPI
+lifespan, so importing a service module is free and tests can build apps with other settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from faststream.kafka import KafkaBroker
+
+from . import logging as jsonlog
+from . import migrate
+from .settings import ServiceSettings
+
+log = logging.getLogger("eventkit.service")
+
+Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+
+
+async def create_pool(
+    dsn: str,
+    schema: str = "public",
+    *,
+    min_size: int = 2,
+    max_size: int = 10,
+    application_name: str = "bianmin",
+) -> asyncpg.Pool:
+    return await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        server_settings={"search_path": schema, "application_name": application_name},
+    )
+
+
+def build_broker(settings: ServiceSettings) -> KafkaBroker:
+    k = settings.kafka()
+    return KafkaBroker(
+        k.bootstrap_servers,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=k.linger_ms,
+        max_batch_size=k.max_batch_size,
+        compression_type=k.compression_type,  # type: ignore[arg-type]
+        request_timeout_ms=k.request_timeout_ms,
+        allow_auto_create_topics=False,
+        client_id=f"{settings.service_name}-{settings.instance_id}",
+        graceful_timeout=15.0,
+        logger=logging.getLogger(f"{settings.service_name}.broker"),
+    )
+
+
+class ServiceRuntime:
+    """Owns the PostgreSQL pool and the Kafka broker of one service process."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        migrations_dir: Path | None = None,
+        broker: KafkaBroker | None = None,
+    ) -> None:
+        self.settings = settings
+        self.migrations_dir = migrations_dir
+        self.broker = broker or build_broker(settings)
+        self.pool: asyncpg.Pool | None = None
+        self.on_start: list[Hook] = []
+        self.on_stop: list[Hook] = []
+        self.background: list[asyncio.Task[Any]] = []
+        self.broker_started = False
+
+    async def start(self) -> None:
+        s = self.settings
+        self.pool = await create_pool(
+            s.database_url,
+            s.database_schema,
+            min_size=s.db_pool_min,
+            max_size=s.db_pool_max,
+            application_name=s.service_name,
+        )
+        async with self.pool.acquire() as conn:
+            if s.database_schema != "public":
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{s.database_schema}"')
+            files = migrate.eventkit_migrations()
+            if self.migrations_dir and self.migrations_dir.is_dir():
+                files += migrate.directory_migrations(self.migrations_dir, s.service_name)
+            applied = await migrate.apply(conn, files)
+            if applied:
+                log.info("migrations applied", extra={"applied": applied})
+        await self.broker.start()
+        self.broker_started = True
+        for hook in self.on_start:
+            await hook(self)
+
+    def spawn(self, coro: Awaitable[Any], name: str) -> None:
+        self.background.append(asyncio.ensure_future(coro))
+        self.background[-1].set_name(name)
+
+    async def stop(self) -> None:
+        for hook in reversed(self.on_stop):
+            try:
+                await hook(self)
+            except Exception:
+                log.exception("stop hook failed")
+        for task in self.background:
+            task.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
+        if self.broker_started:
+            await self.broker.stop()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def readiness(self) -> dict[str, Any]:
+        checks: dict[str, Any] = {}
+        try:
+            assert self.pool is not None
+            async with self.pool.acquire(timeout=2) as conn:
+                await conn.fetchval("SELECT 1", timeout=2)
+            checks["postgres"] = "ok"
+        except Exception as exc:  # readiness reports, never raises
+            checks["postgres"] = f"error: {exc!r}"
+        try:
+            ok = self.broker_started and await self.broker.ping(timeout=2.0)
+            checks["kafka"] = "ok" if ok else "error: no answer"
+        except Exception as exc:
+            checks["kafka"] = f"error: {exc!r}"
+        for task in self.background:
+            if task.done():
+                checks[task.get_name()] = "stopped"
+        return checks
+
+
+def create_app(runtime: ServiceRuntime, title: str, description: str = "") -> FastAPI:
+    """A FastAPI app whose lifespan starts and stops the runtime; /healthz and /readyz."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        log.info("started", extra={"port": runtime.settings.http_port})
+        try:
+            yield
+        finally:
+            log.info("stopping")
+            await runtime.stop()
+            log.info("stopped")
+
+    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app.state.runtime = runtime
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok", "service": runtime.settings.service_name}
+
+    @app.get("/readyz", tags=["ops"])
+    async def readyz() -> JSONResponse:
+        """Readiness: connected to PostgreSQL and Kafka."""
+        checks = await runtime.readiness()
+        ok = all(v == "ok" for v in checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+    return app
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        """uvicorn re-raises a captured SIGTERM after its graceful shutdown, so the process
+        would end with status -15; the shutdown *was* graceful, so we end with 0."""
+
+        def handle_exit(self, sig: int, frame: Any) -> None:
+            super().handle_exit(sig, frame)
+            self._captured_signals.clear()
+
+    return Server
+
+
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run under uvicorn; SIGTERM/SIGINT trigger a graceful shutdown (lifespan exit)."""
+    import uvicorn
+
+    jsonlog.configure(settings.service_name, settings.log_level)
+    try:
+        import uvloop  # noqa: F401
+
+        loop = "uvloop"
+    except ImportError:
+        loop = "asyncio"
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        loop=loop,
+        timeout_graceful_shutdown=10,
+        access_log=False,
+    )
+    server = _server_class()(config)
+    server.run()
+    if not server.started:
+        raise SystemExit(1)

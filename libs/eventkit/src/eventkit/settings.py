@@ -1,0 +1,44 @@
+"""Typed settings shared by every service; each service subclasses with its own env prefix."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class KafkaSettings(BaseSettings):
+    """Producer settings are explicit: aiokafka's defaults (acks=1, no idempotence) lose data."""
+
+    model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
+
+    bootstrap_servers: str = "127.0.0.1:59092"
+    linger_ms: int = 5
+    max_batch_size: int = 262144
+    compression_type: str | None = None
+    request_timeout_ms: int = 30000
+
+
+class ServiceSettings(BaseSettings):
+    """Base for `<SERVICE>_*` variables. Subclasses set `env_prefix`."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    service_name: str = "service"
+    instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    database_url: str = "postgresql://bianmin@127.0.0.1:55432/postgres"
+    database_schema: str = "public"
+    db_pool_min: int = 2
+    db_pool_max: int = 10
+    kafka_bootstrap_servers: str | None = None
+    log_level: str = "INFO"
+
+    def kafka(self) -> KafkaSettings:
+        k = KafkaSettings()
+        if self.kafka_bootstrap_servers:
+            k.bootstrap_servers = self.kafka_bootstrap_servers
+        return k

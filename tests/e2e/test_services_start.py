@@ -1,0 +1,83 @@
+"""Each of the four services starts as its own process, reports ready, and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+
+import httpx
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("intake", "routing", "notify", "audit")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_four_services_ready_then_stop_cleanly(infra, pg_schema) -> None:
+    procs = {}
+    ports = {}
+    env = dict(os.environ, PYTHONUNBUFFERED="1", KAFKA_BOOTSTRAP_SERVERS=infra.bootstrap)
+    for svc in SERVICES:
+        p = ports[svc] = free_port()
+        env.update(
+            {
+                f"{svc.upper()}_HTTP_PORT": str(p),
+                f"{svc.upper()}_DATABASE_URL": infra.database_url,
+                f"{svc.upper()}_DATABASE_SCHEMA": f"{pg_schema.schema}_{svc}",
+            }
+        )
+    try:
+        for svc in SERVICES:
+            procs[svc] = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                svc,
+                env=env,
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+        async with httpx.AsyncClient(timeout=3) as client:
+            for svc in SERVICES:
+                body = None
+                async with asyncio.timeout(60):
+                    while True:
+                        assert procs[svc].returncode is None, f"{svc} exited early"
+                        try:
+                            r = await client.get(f"http://127.0.0.1:{ports[svc]}/readyz")
+                            if r.status_code == 200:
+                                body = r.json()
+                                break
+                        except httpx.TransportError:
+                            pass
+                        await asyncio.sleep(0.2)
+                assert body == {"ready": True, "checks": {"postgres": "ok", "kafka": "ok"}}
+                health = (await client.get(f"http://127.0.0.1:{ports[svc]}/healthz")).json()
+                assert health == {"status": "ok", "service": svc}
+        for svc in SERVICES:
+            procs[svc].send_signal(signal.SIGTERM)
+        for svc in SERVICES:
+            out, _ = await asyncio.wait_for(procs[svc].communicate(), 30)
+            assert procs[svc].returncode == 0, out.decode()[-2000:]
+            lines = out.decode().splitlines()
+            # JSON structured logs, one object per line, naming the service.
+            assert any('"msg":"stopped"' in ln and f'"service":"{svc}"' in ln for ln in lines)
+    finally:
+        for p in procs.values():
+            if p.returncode is None:
+                p.kill()
+                await p.wait()
+        import asyncpg
+
+        conn = await asyncpg.connect(infra.database_url)
+        for svc in SERVICES:
+            await conn.execute(f'DROP SCHEMA IF EXISTS "{pg_schema.schema}_{svc}" CASCADE')
+        await conn.close()
