@@ -352,10 +352,10 @@ def open_note(note: str | bytes, verifiers: Iterable[Verifier]) -> Note:
     UnverifiedNoteError if no known key signed the note.
     """
     known: dict[tuple[str, int], Verifier] = {}
-    for v in verifiers:
-        prev = known.setdefault((v.name, v.key_hash), v)
-        if prev.public_key != v.public_key:
-            raise KeyFormatError(f"ambiguous key {v.name}+{v.key_hash:08x}")
+    for ver in verifiers:
+        prev = known.setdefault((ver.name, ver.key_hash), ver)
+        if prev.public_key != ver.public_key:
+            raise KeyFormatError(f"ambiguous key {ver.name}+{ver.key_hash:08x}")
     text, sigs = _split_note(note)
     message = text.encode("utf-8")
     verified: list[Signature] = []

@@ -9,7 +9,8 @@ Edge cases (they are pinned by the transparency-dev/merkle test vectors under
 
 * inclusion: ``0 <= index < size`` is required, so nothing is ever included in the empty tree;
 * consistency with ``size1 == size2``: the proof must be empty and the roots byte-for-byte equal
-  (nothing is hashed, so the roots are not length-checked);
+  (nothing is hashed, so the roots are not length-checked); for size 0 the root must also be the
+  empty-tree root ``SHA-256("")``, the only root a tree of size 0 can have;
 * consistency with ``size1 == 0 < size2``: always rejected. RFC 9162 §2.1.4 defines consistency
   proofs only for ``0 < size1 < size2``; every tree trivially extends the empty tree, so a witness
   with no previous checkpoint accepts the first one instead of calling this (the CLI does the
@@ -21,7 +22,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Sequence
 
-from .hashing import HASH_SIZE, node_hash
+from .hashing import HASH_SIZE, empty_root, node_hash
 
 __all__ = [
     "ProofError",
@@ -117,14 +118,16 @@ def verify_consistency(
     _check_size("size2", size2)
     if size2 < size1:
         raise ProofError(f"size2 ({size2}) is smaller than size1 ({size1})")
+    if size1 == 0 < size2:
+        raise ProofError("consistency with the empty tree is not provable (RFC 9162 needs size1>0)")
     if size1 == size2:
         if len(proof):
             raise ProofError("sizes are equal but the proof is not empty")
         if not _equal(root1, root2):
             raise ProofError("sizes are equal but the roots differ")
+        if size1 == 0 and not _equal(root1, empty_root()):
+            raise ProofError("a tree of size 0 must have the empty-tree root")
         return
-    if size1 == 0:
-        raise ProofError("consistency with the empty tree is not provable (RFC 9162 needs size1>0)")
     if not len(proof):  # step 1
         raise ProofError("consistency proof is empty")
     if len(root1) != HASH_SIZE or len(root2) != HASH_SIZE:

@@ -19,6 +19,7 @@ from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from .hashing import HASH_SIZE, empty_root, leaf_hash
 from .note import (
@@ -60,12 +61,13 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+# Markup is off: origins, key names and error reasons come from the files under inspection.
 def _out() -> Console:
-    return Console(highlight=False, soft_wrap=True)
+    return Console(highlight=False, markup=False, soft_wrap=True)
 
 
 def _err() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+    return Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 
 def _exits(fn: Callable[P, R]) -> Callable[P, R]:
@@ -76,10 +78,10 @@ def _exits(fn: Callable[P, R]) -> Callable[P, R]:
         try:
             return fn(*args, **kwargs)
         except VerificationFailed as e:
-            _err().print(f"[bold red]FAIL[/]: {e}", markup=True)
+            _err().print(Text.assemble(("FAIL", "bold red"), f": {e}"))
             raise typer.Exit(EXIT_FAIL) from None
         except BadInput as e:
-            _err().print(f"[bold yellow]ERROR[/]: {e}", markup=True)
+            _err().print(Text.assemble(("ERROR", "bold yellow"), f": {e}"))
             raise typer.Exit(EXIT_BAD_INPUT) from None
 
     return wrapper

@@ -1,0 +1,290 @@
+"""The event store: PostgreSQL (production) and in memory (tests), one contract.
+
+Append is one round trip (the `eventkit_append` function checks the expected version,
+inserts the batch and returns positions). `event_id` is unique, so a retried append returns
+the original positions and writes nothing. Global reads follow the xid8 snapshot rule of
+ARCHITECTURE §4: a row is only handed out once every transaction that could have taken a
+lower position has finished, so a tailing reader never skips an event and never waits on a
+timeout to "skip a gap".
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import asyncpg
+import orjson
+
+from .envelope import Envelope
+
+
+@dataclass(frozen=True, order=True)
+class Checkpoint:
+    """Where a global reader stands: (transaction id, position) of the last row it took."""
+
+    transaction_id: int = 0
+    global_position: int = 0
+
+
+START = Checkpoint()
+
+
+@dataclass(frozen=True)
+class Position:
+    global_position: int
+    stream_version: int
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    checkpoint: Checkpoint
+    envelope: Envelope
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    """A row as stored, undecoded: what the relay needs to publish without re-validating."""
+
+    checkpoint: Checkpoint
+    stream_id: str
+    envelope: dict[str, Any]
+
+
+class ConcurrencyError(Exception):
+    """The stream moved on: someone else appended first. Nothing was written."""
+
+    def __init__(self, stream_id: str, expected: int | None, actual: int) -> None:
+        super().__init__(f"stream {stream_id!r} is at version {actual}, expected {expected}")
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class DuplicateEventError(Exception):
+    """Some (not all) of the event ids were already stored, with other content."""
+
+
+class Upcaster(Protocol):
+    def upcast(self, envelope: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class EventStore(Protocol):
+    async def append(
+        self, stream_id: str, expected_version: int | None, events: Sequence[Envelope]
+    ) -> list[Position]: ...
+
+    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]: ...
+
+    async def read_all(self, after: Checkpoint = START, limit: int = 1000) -> list[StoredEvent]: ...
+
+    async def stream_version(self, stream_id: str) -> int: ...
+
+
+def _check_batch(stream_id: str, events: Sequence[Envelope]) -> None:
+    if not events:
+        raise ValueError("append needs at least one event")
+    for e in events:
+        if e.stream_id != stream_id:
+            raise ValueError(
+                f"event {e.event_id} belongs to stream {e.stream_id!r}, not {stream_id!r}"
+            )
+    if len({e.event_id for e in events}) != len(events):
+        raise ValueError("the same event id appears twice in one append")
+
+
+def _decode(row_envelope: str | dict[str, Any], upcaster: Upcaster | None) -> Envelope:
+    data = orjson.loads(row_envelope) if isinstance(row_envelope, str) else row_envelope
+    if upcaster is not None:
+        data = upcaster.upcast(data)
+    return Envelope.model_validate(data)
+
+
+class PostgresEventStore:
+    """asyncpg-backed store over the `events` table of eventkit's migration."""
+
+    _APPEND = (
+        "SELECT out_global_position, out_stream_version FROM eventkit_append("
+        "$1, $2, $3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::jsonb[])"
+    )
+    _READ_ALL = """
+        SELECT transaction_id::text AS tx, global_position, stream_id, envelope::text AS env
+        FROM events
+        WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
+          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY transaction_id, global_position
+        LIMIT $3
+    """
+
+    def __init__(self, pool: asyncpg.Pool, upcaster: Upcaster | None = None) -> None:
+        self.pool = pool
+        self.upcaster = upcaster
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_append(self, callback: Callable[[], None]) -> None:
+        """Called after each committed append in this process (e.g. to wake the relay)."""
+        self._listeners.append(callback)
+
+    def notify_appended(self) -> None:
+        for cb in self._listeners:
+            cb()
+
+    async def append(
+        self,
+        stream_id: str,
+        expected_version: int | None,
+        events: Sequence[Envelope],
+        *,
+        conn: asyncpg.Connection | None = None,
+    ) -> list[Position]:
+        """Append atomically. Pass `conn` to append inside the caller's transaction (e.g. a
+        consumer's inbox transaction); then the caller must call `notify_appended()` after
+        commit if it wants the relay woken at once."""
+        _check_batch(stream_id, events)
+        args = (
+            stream_id,
+            expected_version,
+            [e.event_id for e in events],
+            [e.event_type for e in events],
+            [e.schema_version for e in events],
+            [e.occurred_at for e in events],
+            [orjson.dumps(e.to_json_dict()).decode() for e in events],
+        )
+        try:
+            if conn is not None:
+                rows = await conn.fetch(self._APPEND, *args)
+            else:
+                async with self.pool.acquire() as c:
+                    rows = await c.fetch(self._APPEND, *args)
+        except asyncpg.PostgresError as exc:
+            raise await self._translate(exc, stream_id, expected_version, conn) from exc
+        if conn is None:
+            self.notify_appended()
+        return [Position(r[0], r[1]) for r in rows]
+
+    async def _translate(
+        self,
+        exc: asyncpg.PostgresError,
+        stream_id: str,
+        expected: int | None,
+        conn: asyncpg.Connection | None,
+    ) -> Exception:
+        state = getattr(exc, "sqlstate", None)
+        if state == "BK001":
+            return ConcurrencyError(stream_id, expected, int(getattr(exc, "detail", 0) or 0))
+        if state == "BK002":
+            return DuplicateEventError(str(exc))
+        if isinstance(exc, asyncpg.UniqueViolationError):
+            if getattr(exc, "constraint_name", "") == "events_stream_version_key":
+                actual = -1
+                if conn is None:  # inside a failed transaction we cannot ask again
+                    actual = await self.stream_version(stream_id)
+                return ConcurrencyError(stream_id, expected, actual)
+            return DuplicateEventError(str(exc))
+        return exc
+
+    async def stream_version(self, stream_id: str) -> int:
+        async with self.pool.acquire() as c:
+            v = await c.fetchval(
+                "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1",
+                stream_id,
+            )
+        return int(v)
+
+    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
+        async with self.pool.acquire() as c:
+            rows = await c.fetch(
+                "SELECT envelope::text FROM events WHERE stream_id = $1 AND stream_version >= $2"
+                " ORDER BY stream_version",
+                stream_id,
+                from_version,
+            )
+        return [_decode(r[0], self.upcaster) for r in rows]
+
+    async def read_all_raw(
+        self,
+        after: Checkpoint = START,
+        limit: int = 1000,
+        conn: asyncpg.Connection | None = None,
+    ) -> list[RawEvent]:
+        """Rows after `after`, only from transactions older than every running one."""
+        args = (str(after.transaction_id), after.global_position, limit)
+        if conn is not None:
+            rows = await conn.fetch(self._READ_ALL, *args)
+        else:
+            async with self.pool.acquire() as c:
+                rows = await c.fetch(self._READ_ALL, *args)
+        return [
+            RawEvent(
+                Checkpoint(int(r["tx"]), r["global_position"]),
+                r["stream_id"],
+                orjson.loads(r["env"]),
+            )
+            for r in rows
+        ]
+
+    async def read_all(self, after: Checkpoint = START, limit: int = 1000) -> list[StoredEvent]:
+        return [
+            StoredEvent(r.checkpoint, _decode(r.envelope, self.upcaster))
+            for r in await self.read_all_raw(after, limit)
+        ]
+
+
+class InMemoryEventStore:
+    """Same contract as the PostgreSQL store, for unit tests of handlers."""
+
+    def __init__(self, upcaster: Upcaster | None = None) -> None:
+        self.upcaster = upcaster
+        self._rows: list[tuple[Checkpoint, dict[str, Any]]] = []
+        self._by_id: dict[str, Position] = {}
+        self._versions: dict[str, int] = {}
+        self._lock = asyncio.Lock()
+        self._tx = 0
+
+    async def append(
+        self, stream_id: str, expected_version: int | None, events: Sequence[Envelope]
+    ) -> list[Position]:
+        _check_batch(stream_id, events)
+        async with self._lock:
+            ids = [str(e.event_id) for e in events]
+            known = [i for i in ids if i in self._by_id]
+            if known:
+                if len(known) == len(ids) and all(self._stream_of(i) == stream_id for i in ids):
+                    return [self._by_id[i] for i in ids]
+                raise DuplicateEventError("some of these event ids were already appended")
+            current = self._versions.get(stream_id, 0)
+            if expected_version is not None and current != expected_version:
+                raise ConcurrencyError(stream_id, expected_version, current)
+            self._tx += 1
+            out = []
+            for i, e in enumerate(events, start=1):
+                version = current + i
+                pos = len(self._rows) + 1
+                data = e.to_json_dict()
+                data["stream_version"] = version
+                self._rows.append((Checkpoint(self._tx, pos), data))
+                self._by_id[str(e.event_id)] = Position(pos, version)
+                out.append(Position(pos, version))
+            self._versions[stream_id] = current + len(events)
+            return out
+
+    def _stream_of(self, event_id: str) -> str:
+        pos = self._by_id[event_id].global_position
+        return str(self._rows[pos - 1][1]["stream_id"])
+
+    async def stream_version(self, stream_id: str) -> int:
+        return self._versions.get(stream_id, 0)
+
+    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
+        return [
+            _decode(d, self.upcaster)
+            for _, d in self._rows
+            if d["stream_id"] == stream_id and d["stream_version"] >= from_version
+        ]
+
+    async def read_all(self, after: Checkpoint = START, limit: int = 1000) -> list[StoredEvent]:
+        return [StoredEvent(cp, _decode(d, self.upcaster)) for cp, d in self._rows if cp > after][
+            :limit
+        ]
