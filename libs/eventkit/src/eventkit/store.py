@@ -109,14 +109,6 @@ class PostgresEventStore:
         "SELECT out_global_position, out_stream_version FROM eventkit_append("
         "$1, $2, $3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::jsonb[])"
     )
-    _READ_ALL = """
-        SELECT transaction_id::text AS tx, global_position, stream_id, envelope::text AS env
-        FROM events
-        WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
-          AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ORDER BY transaction_id, global_position
-        LIMIT $3
-    """
 
     def __init__(self, pool: asyncpg.Pool, upcaster: Upcaster | None = None) -> None:
         self.pool = pool
@@ -203,33 +195,38 @@ class PostgresEventStore:
             )
         return [_decode(r[0], self.upcaster) for r in rows]
 
-    async def read_all_raw(
-        self,
-        after: Checkpoint = START,
-        limit: int = 1000,
-        conn: asyncpg.Connection | None = None,
-    ) -> list[RawEvent]:
-        """Rows after `after`, only from transactions older than every running one."""
-        args = (str(after.transaction_id), after.global_position, limit)
-        if conn is not None:
-            rows = await conn.fetch(self._READ_ALL, *args)
-        else:
-            async with self.pool.acquire() as c:
-                rows = await c.fetch(self._READ_ALL, *args)
-        return [
-            RawEvent(
-                Checkpoint(int(r["tx"]), r["global_position"]),
-                r["stream_id"],
-                orjson.loads(r["env"]),
-            )
-            for r in rows
-        ]
+    async def read_all_raw(self, after: Checkpoint = START, limit: int = 1000) -> list[RawEvent]:
+        async with self.pool.acquire() as c:
+            return await read_all_raw(c, after, limit)
 
     async def read_all(self, after: Checkpoint = START, limit: int = 1000) -> list[StoredEvent]:
         return [
             StoredEvent(r.checkpoint, _decode(r.envelope, self.upcaster))
             for r in await self.read_all_raw(after, limit)
         ]
+
+
+_READ_ALL = """
+    SELECT transaction_id::text AS tx, global_position, stream_id, envelope::text AS env
+    FROM events
+    WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
+      AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY transaction_id, global_position
+    LIMIT $3
+"""
+
+
+async def read_all_raw(
+    conn: asyncpg.Connection, after: Checkpoint = START, limit: int = 1000
+) -> list[RawEvent]:
+    """Rows after `after`, only from transactions older than every running one (§4)."""
+    rows = await conn.fetch(_READ_ALL, str(after.transaction_id), after.global_position, limit)
+    return [
+        RawEvent(
+            Checkpoint(int(r["tx"]), r["global_position"]), r["stream_id"], orjson.loads(r["env"])
+        )
+        for r in rows
+    ]
 
 
 class InMemoryEventStore:

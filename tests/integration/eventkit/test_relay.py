@@ -1,0 +1,141 @@
+"""The outbox relay publishes every stored event to Kafka, in stream order, once per lease."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+import orjson
+import pytest
+
+from eventkit.envelope import Envelope
+from eventkit.relay import OutboxRelay, RelaySettings
+from eventkit.store import PostgresEventStore
+
+from .factories import make_event
+from .kafka_reading import read_topic
+
+pytestmark = pytest.mark.integration
+
+
+async def _fill(store: PostgresEventStore, streams: int, per_stream: int) -> list[Envelope]:
+    events = []
+    for s in range(streams):
+        batch = [make_event(f"case-{s}", i) for i in range(per_stream)]
+        await store.append(f"case-{s}", 0, batch)
+        events.extend(batch)
+    return events
+
+
+async def _wait_published(relay: OutboxRelay, n: int, timeout: float = 60) -> None:
+    async with asyncio.timeout(timeout):
+        while relay.published < n:
+            await asyncio.sleep(0.02)
+
+
+async def test_relay_publishes_every_event_keyed_by_stream_in_order(
+    infra, eventkit_schema, topics
+) -> None:
+    (topic,) = await topics("relay")
+    pool = await eventkit_schema.pool()
+    store = PostgresEventStore(pool)
+    events = await _fill(store, streams=20, per_stream=15)
+    relay = OutboxRelay(
+        infra.database_url,
+        infra.bootstrap,
+        topic,
+        "intake",
+        schema=eventkit_schema.schema,
+        settings=RelaySettings(batch_size=64),
+    )
+    stop = asyncio.Event()
+    task = asyncio.create_task(relay.run(stop))
+    try:
+        await _wait_published(relay, len(events))
+        # appended while running: woken without waiting for the poll
+        store.on_append(relay.wake)
+        more = [make_event("case-0", 100)]
+        await store.append("case-0", 15, more)
+        await _wait_published(relay, len(events) + 1)
+    finally:
+        stop.set()
+        await task
+        await pool.close()
+    records = await read_topic(infra.bootstrap, topic, len(events) + 1)
+    assert len(records) == len(events) + 1
+    by_stream: dict[str, list[int]] = defaultdict(list)
+    for r in records:
+        env = Envelope.from_json(r.value)
+        assert r.key == env.stream_id.encode()
+        headers = dict(r.headers)
+        assert headers["event_id"] == str(env.event_id).encode()
+        assert headers["event_type"] == env.event_type.encode()
+        assert headers["schema_version"] == b"1"
+        assert headers["correlation_id"] == str(env.correlation_id).encode()
+        assert r.value == env.canonical()  # canonical bytes on the wire
+        by_stream[env.stream_id].append(env.stream_version)
+    for versions in by_stream.values():
+        assert versions == sorted(versions)  # one case stays ordered
+    assert by_stream["case-0"][-1] == 16
+    conn = await eventkit_schema.connect()
+    try:
+        cp = await conn.fetchrow(
+            "SELECT global_position FROM reader_checkpoints WHERE reader = 'relay:intake'"
+        )
+        last = await conn.fetchval("SELECT max(global_position) FROM events")
+    finally:
+        await conn.close()
+    assert cp["global_position"] == last
+
+
+async def test_only_one_relay_publishes_and_a_successor_resumes(
+    infra, eventkit_schema, topics
+) -> None:
+    (topic,) = await topics("relay_lease")
+    pool = await eventkit_schema.pool()
+    store = PostgresEventStore(pool)
+    first = await _fill(store, streams=10, per_stream=10)
+    settings = RelaySettings(batch_size=50, lease_retry_s=0.1)
+    a = OutboxRelay(
+        infra.database_url,
+        infra.bootstrap,
+        topic,
+        "svc",
+        schema=eventkit_schema.schema,
+        settings=settings,
+    )
+    b = OutboxRelay(
+        infra.database_url,
+        infra.bootstrap,
+        topic,
+        "svc",
+        schema=eventkit_schema.schema,
+        settings=settings,
+    )
+    stop_a, stop_b = asyncio.Event(), asyncio.Event()
+    ta = asyncio.create_task(a.run(stop_a))
+    await _wait_published(a, len(first))
+    tb = asyncio.create_task(b.run(stop_b))
+    await asyncio.sleep(0.5)
+    assert a.has_lease and not b.has_lease
+    assert b.published == 0
+    # a stops: b takes the lease over and continues from a's checkpoint
+    stop_a.set()
+    await ta
+    second = await _fill_more(store, 10)
+    try:
+        await _wait_published(b, len(second))
+    finally:
+        stop_b.set()
+        await tb
+        await pool.close()
+    assert b.published == len(second)
+    records = await read_topic(infra.bootstrap, topic, len(first) + len(second), settle=0.5)
+    ids = [orjson.loads(r.value)["event_id"] for r in records]
+    assert len(ids) == len(set(ids)) == len(first) + len(second)
+
+
+async def _fill_more(store: PostgresEventStore, n: int) -> list[Envelope]:
+    batch = [make_event("late", i) for i in range(n)]
+    await store.append("late", 0, batch)
+    return batch
