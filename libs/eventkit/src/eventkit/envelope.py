@@ -70,7 +70,10 @@ class Envelope(BaseModel):
         return self.model_dump(mode="json")
 
     def canonical(self) -> bytes:
-        return canonical_json(self.to_json_dict())
+        """Canonical bytes. Fast path: orjson straight from the python-mode dump (UUIDs and
+        UTC datetimes encode exactly as pydantic's JSON mode does; a unit test pins this)."""
+        _reject_floats(self.payload)
+        return orjson.dumps(self.model_dump(), option=orjson.OPT_SORT_KEYS | orjson.OPT_UTC_Z)
 
     @classmethod
     def from_json(cls, data: bytes | str | dict[str, Any]) -> Envelope:

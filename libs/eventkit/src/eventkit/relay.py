@@ -25,7 +25,6 @@ from .envelope import (
     HEADER_EVENT_ID,
     HEADER_EVENT_TYPE,
     HEADER_SCHEMA_VERSION,
-    canonical_json,
 )
 from .store import Checkpoint, RawEvent, read_all_raw
 
@@ -44,14 +43,13 @@ class RelaySettings:
 
 def kafka_message(raw: RawEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
     """(key, value, headers) for one stored event: canonical JSON, headers per §3."""
-    env = raw.envelope
     headers = [
-        (HEADER_EVENT_ID, str(env["event_id"]).encode()),
-        (HEADER_EVENT_TYPE, str(env["event_type"]).encode()),
-        (HEADER_SCHEMA_VERSION, str(env["schema_version"]).encode()),
-        (HEADER_CORRELATION_ID, str(env["correlation_id"]).encode()),
+        (HEADER_EVENT_ID, raw.event_id.encode()),
+        (HEADER_EVENT_TYPE, raw.event_type.encode()),
+        (HEADER_SCHEMA_VERSION, str(raw.schema_version).encode()),
+        (HEADER_CORRELATION_ID, raw.correlation_id.encode()),
     ]
-    return raw.stream_id.encode(), canonical_json(env), headers
+    return raw.stream_id.encode(), raw.data, headers
 
 
 class OutboxRelay:

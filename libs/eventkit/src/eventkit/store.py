@@ -46,11 +46,20 @@ class StoredEvent:
 
 @dataclass(frozen=True)
 class RawEvent:
-    """A row as stored, undecoded: what the relay needs to publish without re-validating."""
+    """A row as stored, undecoded: the canonical bytes plus the columns Kafka headers need,
+    so the relay publishes without parsing or re-encoding anything."""
 
     checkpoint: Checkpoint
     stream_id: str
-    envelope: dict[str, Any]
+    event_id: str
+    event_type: str
+    schema_version: int
+    correlation_id: str
+    data: bytes
+
+    @property
+    def envelope(self) -> dict[str, Any]:
+        return dict(orjson.loads(self.data))
 
 
 class ConcurrencyError(Exception):
@@ -95,8 +104,8 @@ def _check_batch(stream_id: str, events: Sequence[Envelope]) -> None:
         raise ValueError("the same event id appears twice in one append")
 
 
-def _decode(row_envelope: str | dict[str, Any], upcaster: Upcaster | None) -> Envelope:
-    data = orjson.loads(row_envelope) if isinstance(row_envelope, str) else row_envelope
+def _decode(row_envelope: bytes | dict[str, Any], upcaster: Upcaster | None) -> Envelope:
+    data = row_envelope if isinstance(row_envelope, dict) else orjson.loads(row_envelope)
     if upcaster is not None:
         data = upcaster.upcast(data)
     return Envelope.model_validate(data)
@@ -105,10 +114,27 @@ def _decode(row_envelope: str | dict[str, Any], upcaster: Upcaster | None) -> En
 class PostgresEventStore:
     """asyncpg-backed store over the `events` table of eventkit's migration."""
 
-    _APPEND = (
-        "SELECT out_global_position, out_stream_version FROM eventkit_append("
-        "$1, $2, $3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::jsonb[])"
-    )
+    # The happy path is this one statement: it inserts only if the stream is still at the
+    # expected version. Zero rows back means "not at that version" (or a retry of a batch
+    # already stored); two racing writers both passing the check collide on the unique
+    # (stream_id, stream_version) key, so exactly one wins.
+    _APPEND = """
+        INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version,
+                            occurred_at, correlation_id, envelope)
+        SELECT $1, $2 + u.ord, u.id, u.typ, u.sv, u.at, u.corr, u.env
+        FROM unnest($3::uuid[], $4::text[], $5::int[], $6::timestamptz[], $7::uuid[],
+                    $8::bytea[]) WITH ORDINALITY AS u(id, typ, sv, at, corr, env, ord)
+        WHERE (SELECT coalesce(max(e.stream_version), 0) FROM events e
+               WHERE e.stream_id = $1) = $2
+        ORDER BY u.ord
+        RETURNING global_position, stream_version
+    """
+    _EXPLAIN_MISS = """
+        SELECT (SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1),
+               array_agg(ROW(event_id, stream_id, global_position, stream_version)
+                         ORDER BY stream_version) FILTER (WHERE event_id IS NOT NULL)
+        FROM events WHERE event_id = ANY ($2::uuid[])
+    """
 
     def __init__(self, pool: asyncpg.Pool, upcaster: Upcaster | None = None) -> None:
         self.pool = pool
@@ -131,10 +157,21 @@ class PostgresEventStore:
         *,
         conn: asyncpg.Connection | None = None,
     ) -> list[Position]:
-        """Append atomically. Pass `conn` to append inside the caller's transaction (e.g. a
-        consumer's inbox transaction); then the caller must call `notify_appended()` after
-        commit if it wants the relay woken at once."""
+        """Append atomically. `expected_version=None` appends at the end whatever the version
+        (optimistic retry). Pass `conn` to append inside the caller's transaction (e.g. a
+        consumer's inbox transaction); the caller then calls `notify_appended()` after commit
+        if it wants the relay woken at once."""
         _check_batch(stream_id, events)
+        if expected_version is None:
+            if conn is not None:
+                raise ValueError("expected_version=None is not supported inside a transaction")
+            for _ in range(20):
+                current = await self.stream_version(stream_id)
+                try:
+                    return await self.append(stream_id, current, events)
+                except ConcurrencyError:
+                    continue
+            raise ConcurrencyError(stream_id, None, await self.stream_version(stream_id))
         args = (
             stream_id,
             expected_version,
@@ -142,40 +179,51 @@ class PostgresEventStore:
             [e.event_type for e in events],
             [e.schema_version for e in events],
             [e.occurred_at for e in events],
-            [orjson.dumps(e.to_json_dict()).decode() for e in events],
+            [e.correlation_id for e in events],
+            [
+                e.model_copy(update={"stream_version": expected_version + i}).canonical()
+                for i, e in enumerate(events, start=1)
+            ],
         )
         try:
             if conn is not None:
                 rows = await conn.fetch(self._APPEND, *args)
+                if len(rows) != len(events):
+                    return await self._explain_miss(conn, stream_id, expected_version, events)
             else:
                 async with self.pool.acquire() as c:
                     rows = await c.fetch(self._APPEND, *args)
-        except asyncpg.PostgresError as exc:
-            raise await self._translate(exc, stream_id, expected_version, conn) from exc
+                    if len(rows) != len(events):
+                        return await self._explain_miss(c, stream_id, expected_version, events)
+        except asyncpg.UniqueViolationError as exc:
+            if conn is None and exc.constraint_name == "events_event_id_key":
+                # the same events were being appended concurrently: answer like a retry
+                async with self.pool.acquire() as c:
+                    return await self._explain_miss(c, stream_id, expected_version, events)
+            if exc.constraint_name == "events_stream_version_key":
+                actual = -1 if conn is not None else await self.stream_version(stream_id)
+                raise ConcurrencyError(stream_id, expected_version, actual) from exc
+            raise DuplicateEventError(str(exc)) from exc
         if conn is None:
             self.notify_appended()
-        return [Position(r[0], r[1]) for r in rows]
+        return sorted((Position(r[0], r[1]) for r in rows), key=lambda p: p.stream_version)
 
-    async def _translate(
-        self,
-        exc: asyncpg.PostgresError,
-        stream_id: str,
-        expected: int | None,
-        conn: asyncpg.Connection | None,
-    ) -> Exception:
-        state = getattr(exc, "sqlstate", None)
-        if state == "BK001":
-            return ConcurrencyError(stream_id, expected, int(getattr(exc, "detail", 0) or 0))
-        if state == "BK002":
-            return DuplicateEventError(str(exc))
-        if isinstance(exc, asyncpg.UniqueViolationError):
-            if getattr(exc, "constraint_name", "") == "events_stream_version_key":
-                actual = -1
-                if conn is None:  # inside a failed transaction we cannot ask again
-                    actual = await self.stream_version(stream_id)
-                return ConcurrencyError(stream_id, expected, actual)
-            return DuplicateEventError(str(exc))
-        return exc
+    async def _explain_miss(
+        self, conn: asyncpg.Connection, stream_id: str, expected: int, events: Sequence[Envelope]
+    ) -> list[Position]:
+        """Nothing was inserted: a retry of a stored batch (return its positions), a partial
+        overlap (refuse), or a stale expected version (ConcurrencyError with the actual)."""
+        actual, found = await conn.fetchrow(
+            self._EXPLAIN_MISS, stream_id, [e.event_id for e in events]
+        )
+        found = found or []
+        if found:
+            if len(found) == len(events) and all(f[1] == stream_id for f in found):
+                return [Position(f[2], f[3]) for f in found]
+            raise DuplicateEventError(
+                "some of these event ids were already appended with other events"
+            )
+        raise ConcurrencyError(stream_id, expected, int(actual))
 
     async def stream_version(self, stream_id: str) -> int:
         async with self.pool.acquire() as c:
@@ -188,7 +236,7 @@ class PostgresEventStore:
     async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
         async with self.pool.acquire() as c:
             rows = await c.fetch(
-                "SELECT envelope::text FROM events WHERE stream_id = $1 AND stream_version >= $2"
+                "SELECT envelope FROM events WHERE stream_id = $1 AND stream_version >= $2"
                 " ORDER BY stream_version",
                 stream_id,
                 from_version,
@@ -207,7 +255,8 @@ class PostgresEventStore:
 
 
 _READ_ALL = """
-    SELECT transaction_id::text AS tx, global_position, stream_id, envelope::text AS env
+    SELECT transaction_id::text AS tx, global_position, stream_id, event_id::text AS id,
+           event_type, schema_version, correlation_id::text AS corr, envelope
     FROM events
     WHERE (transaction_id, global_position) > ($1::text::xid8, $2::bigint)
       AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
@@ -221,12 +270,7 @@ async def read_all_raw(
 ) -> list[RawEvent]:
     """Rows after `after`, only from transactions older than every running one (§4)."""
     rows = await conn.fetch(_READ_ALL, str(after.transaction_id), after.global_position, limit)
-    return [
-        RawEvent(
-            Checkpoint(int(r["tx"]), r["global_position"]), r["stream_id"], orjson.loads(r["env"])
-        )
-        for r in rows
-    ]
+    return [RawEvent(Checkpoint(int(r[0]), r[1]), r[2], r[3], r[4], r[5], r[6], r[7]) for r in rows]
 
 
 class InMemoryEventStore:

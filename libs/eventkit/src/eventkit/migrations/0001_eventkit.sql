@@ -12,65 +12,14 @@ CREATE TABLE IF NOT EXISTS events (
     event_type      text        NOT NULL,
     schema_version  integer     NOT NULL,
     occurred_at     timestamptz NOT NULL,
-    envelope        jsonb       NOT NULL,
+    correlation_id  uuid        NOT NULL,
+    -- the canonical JSON bytes of the envelope: exactly what goes to Kafka and, later, into
+    -- the audit log's leaves; nothing re-encodes them on the way.
+    envelope        bytea       NOT NULL,
     CONSTRAINT events_event_id_key UNIQUE (event_id),
     CONSTRAINT events_stream_version_key UNIQUE (stream_id, stream_version)
 );
 CREATE INDEX IF NOT EXISTS events_tx_pos_idx ON events (transaction_id, global_position);
-
--- Appends are one round trip: this function checks the expected version, inserts the batch
--- and returns the positions; a retried batch (same event ids) returns the original positions.
-CREATE OR REPLACE FUNCTION eventkit_append(
-    p_stream_id text,
-    p_expected integer,          -- NULL = any version (the stream is locked while appending)
-    p_event_ids uuid[],
-    p_event_types text[],
-    p_schema_versions integer[],
-    p_occurred_at timestamptz[],
-    p_envelopes jsonb[]
-) RETURNS TABLE (out_global_position bigint, out_stream_version integer)
-LANGUAGE plpgsql AS $$
-DECLARE
-    v_current integer;
-    v_found integer;
-    v_base integer;
-BEGIN
-    SELECT count(*) INTO v_found FROM events e WHERE e.event_id = ANY (p_event_ids);
-    IF v_found > 0 THEN
-        IF v_found = cardinality(p_event_ids) AND NOT EXISTS (
-            SELECT 1 FROM events e
-            WHERE e.event_id = ANY (p_event_ids) AND e.stream_id <> p_stream_id
-        ) THEN
-            RETURN QUERY SELECT e.global_position, e.stream_version FROM events e
-                WHERE e.event_id = ANY (p_event_ids) ORDER BY e.stream_version;
-            RETURN;
-        END IF;
-        RAISE EXCEPTION 'some of these event ids were already appended with other events'
-            USING ERRCODE = 'BK002';
-    END IF;
-
-    IF p_expected IS NULL THEN
-        PERFORM pg_advisory_xact_lock(hashtextextended('eventkit:' || p_stream_id, 0));
-    END IF;
-    SELECT coalesce(max(e.stream_version), 0) INTO v_current
-        FROM events e WHERE e.stream_id = p_stream_id;
-    IF p_expected IS NOT NULL AND v_current <> p_expected THEN
-        RAISE EXCEPTION 'stream % is at version %, expected %', p_stream_id, v_current, p_expected
-            USING ERRCODE = 'BK001', DETAIL = v_current::text;
-    END IF;
-    v_base := coalesce(p_expected, v_current);
-
-    RETURN QUERY
-    INSERT INTO events (stream_id, stream_version, event_id, event_type, schema_version,
-                        occurred_at, envelope)
-    SELECT p_stream_id, v_base + i,
-           p_event_ids[i], p_event_types[i], p_schema_versions[i], p_occurred_at[i],
-           jsonb_set(p_envelopes[i], '{stream_version}', to_jsonb(v_base + i))
-    FROM generate_subscripts(p_event_ids, 1) AS i
-    ORDER BY i
-    RETURNING global_position, stream_version;
-END;
-$$;
 
 CREATE TABLE IF NOT EXISTS reader_checkpoints (
     reader          text PRIMARY KEY,

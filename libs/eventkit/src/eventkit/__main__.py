@@ -1,0 +1,5 @@
+"""`python -m eventkit`: see `eventkit.cli`."""
+
+from .cli import main
+
+main()
