@@ -1,0 +1,95 @@
+"""好差评 follow-up: a bad review (score 1-2) becomes a task for the accepting center's head.
+
+`RecordServiceEvaluation` comes from intake's `intake.service_evaluated`. A bad review —
+the overall score at most 2, the same line intake draws for `bad_review` — opens one
+follow-up for the head of the center that accepted the case (the center the resident
+dealt with; the nearest head above when it has none), to be answered by close of business
+on the Nth working day (policy) after it was opened, by that center's hours. Dimensions
+rated at most 2 are listed so the head sees what went wrong. The same evaluation
+(`evaluation_ref`, e.g. intake's event id) never opens two follow-ups.
+
+`AnswerFollowUp` is the head's answer, by the head it was given to (or an admin); an
+unanswered follow-up goes overdue through `CheckDeadlines`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from contracts.base import DomainEvent
+from contracts.routing import BadReviewFollowUpAnswered, BadReviewFollowUpOpened
+from contracts.workdays import add_working_days, local_date
+
+from .case_state import CaseCommand, CaseState, require_known
+from .context import CaseContext
+from .errors import InvalidValue, NotPermitted, UnknownReference, Unroutable, WrongState
+
+BAD_REVIEW_MAX = 2
+
+
+class RecordServiceEvaluation(CaseCommand):
+    evaluation_ref: str = Field(min_length=1)
+    score: int = Field(ge=1, le=5)
+    dimensions: dict[str, int] = Field(default_factory=dict)
+    comment: str | None = None
+
+
+class AnswerFollowUp(CaseCommand):
+    followup_id: str = Field(min_length=1)
+    answer: str
+
+
+def decide_evaluation(
+    cmd: RecordServiceEvaluation, state: CaseState, now: datetime, ctx: CaseContext
+) -> list[DomainEvent]:
+    require_known(cmd, state)
+    if cmd.score > BAD_REVIEW_MAX:
+        return []
+    if any(f.evaluation_ref == cmd.evaluation_ref for f in state.followups):
+        return []
+    found = ctx.org.nearest_head(state.accepting_center_id)
+    if found is None:
+        raise Unroutable("case_id", f"no center head at or above {state.accepting_center_id}")
+    center_id, head = found
+    hours = ctx.hours_of(state.accepting_center_id)
+    due_day = add_working_days(local_date(now), ctx.policy.followup_answer_working_days)
+    return [
+        BadReviewFollowUpOpened(
+            **state.case_fields(),
+            followup_id=f"{state.case_id}.followup.{len(state.followups) + 1}",
+            evaluation_ref=cmd.evaluation_ref,
+            score=cmd.score,
+            low_dimensions=tuple(sorted(k for k, v in cmd.dimensions.items() if v <= 2)),
+            comment=(cmd.comment or "").strip() or None,
+            center_id=center_id,
+            assigned_to=head,
+            answer_due_at=hours.close_of_business(due_day),
+            opened_by=cmd.actor.id,
+        )
+    ]
+
+
+def decide_answer(
+    cmd: AnswerFollowUp, state: CaseState, now: datetime, ctx: CaseContext
+) -> list[DomainEvent]:
+    require_known(cmd, state)
+    followup = state.followup(cmd.followup_id)
+    if followup is None:
+        raise UnknownReference("followup_id", f"no follow-up {cmd.followup_id!r} on this case")
+    if followup.answered:
+        raise WrongState("followup_id", "the follow-up is already answered")
+    if cmd.actor.id != followup.assigned_to and cmd.actor.role != "admin":
+        raise NotPermitted("actor", f"the follow-up is assigned to {followup.assigned_to}")
+    if not cmd.answer.strip():
+        raise InvalidValue("answer", "an answer cannot be blank")
+    return [
+        BadReviewFollowUpAnswered(
+            **state.case_fields(),
+            followup_id=cmd.followup_id,
+            answer=cmd.answer.strip(),
+            answered_by=cmd.actor.id,
+            on_time=now <= followup.answer_due_at,
+        )
+    ]

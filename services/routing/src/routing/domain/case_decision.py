@@ -1,0 +1,86 @@
+"""The decision: approve, or refuse with a reason — by the assigned officer only.
+
+责任追究制: the officer the case is assigned to answers for it, so a decision by anyone
+else is refused naming the field `actor`. One exception, from the report: a same-day item
+(即办件) handled at a community-tier center may be decided at once at that center's window
+by its staff (officer or community agent) — recorded as `at_window`.
+
+A decision may also end a pending correction (the applicant never supplied it: refuse);
+`on_time` then counts the open pause as paused time.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from contracts.base import DomainEvent
+from contracts.routing import CaseDecided
+from contracts.workdays import Pause, effective_deadline
+
+from .case_state import CaseCommand, CaseState, require_known
+from .context import CaseContext
+from .errors import InvalidValue, NotPermitted, WrongState
+from .route_case import SAME_DAY
+
+DECIDABLE = frozenset({"open", "correction_pending"})
+WINDOW_ROLES = frozenset({"officer", "community_agent", "center_head"})
+
+
+class DecideCase(CaseCommand):
+    decision: Literal["approve", "refuse"]
+    reason: str | None = Field(default=None)
+
+
+def decided_at_window(ctx: CaseContext, state: CaseState, actor_id: str) -> bool:
+    """True when the same-day window rule lets `actor_id` decide without being assigned."""
+    if state.case_type != SAME_DAY or state.handling_tier != "community":
+        return False
+    staff = ctx.org.staff.get(actor_id)
+    return (
+        staff is not None
+        and staff.unit_id == state.handling_unit_id
+        and bool(WINDOW_ROLES.intersection(staff.roles))
+    )
+
+
+def decide_decision(
+    cmd: DecideCase, state: CaseState, now: datetime, ctx: CaseContext
+) -> list[DomainEvent]:
+    require_known(cmd, state)
+    if state.status not in DECIDABLE:
+        raise WrongState("case_id", f"a {state.status} case cannot be decided")
+    reason = (cmd.reason or "").strip() or None
+    if cmd.decision == "refuse" and reason is None:
+        raise InvalidValue("reason", "a refusal must give its reason")
+    at_window = False
+    if cmd.actor.id != state.assigned_to:
+        at_window = decided_at_window(ctx, state, cmd.actor.id)
+        if not at_window:
+            raise NotPermitted(
+                "actor",
+                f"case is assigned to {state.assigned_to}; only the assigned officer may decide",
+            )
+    assert state.accepted_at is not None and state.due_at is not None
+    pauses = list(state.pauses)
+    if state.paused_at is not None:
+        pauses.append(Pause(paused_at=state.paused_at, resumed_at=max(now, state.paused_at)))
+    due = effective_deadline(
+        state.accepted_at,
+        state.promised_limit_days,
+        pauses,
+        ctx.hours_of(state.handling_unit_id),
+    )
+    return [
+        CaseDecided(
+            **state.case_fields(),
+            decision_id=f"{state.case_id}.decision",
+            decision=cmd.decision,
+            reason=reason,
+            decided_by=cmd.actor.id,
+            at_window=at_window,
+            on_time=now <= due,
+        )
+    ]

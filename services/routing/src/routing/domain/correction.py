@@ -1,0 +1,93 @@
+"""补正: the officer asks for corrections; the deadline clock stops until they arrive.
+
+`RequestCorrection` lists everything to correct in one request (the spirit of 一次性告知)
+and pauses the clock; only the assigned officer may ask. `RecordCorrectionSupplied` comes
+from intake's `intake.correction_supplied`: the pause ends and the deadline is set again,
+extended by the working days the pause took off the clock — the rule of
+`contracts.workdays.paused_working_days`: the working days in (request day, supply day].
+A redelivered supply (no correction pending, or another correction id) changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import AwareDatetime, Field
+
+from contracts.base import DomainEvent
+from contracts.routing import CorrectionReceived, CorrectionRequested, DeadlineSet
+from contracts.workdays import Pause, effective_deadline, effective_due_date, paused_working_days
+
+from .case_state import CaseCommand, CaseState, require_known
+from .context import CaseContext
+from .errors import InvalidValue, NotPermitted, WrongState
+
+
+class RequestCorrection(CaseCommand):
+    requested_materials: tuple[str, ...] = Field(min_length=1)
+    note: str | None = None
+
+
+class RecordCorrectionSupplied(CaseCommand):
+    correction_id: str = Field(min_length=1)
+    supplied_at: AwareDatetime | None = None  # when intake received it; defaults to `now`
+
+
+def decide_request_correction(
+    cmd: RequestCorrection, state: CaseState, now: datetime, ctx: CaseContext
+) -> list[DomainEvent]:
+    require_known(cmd, state)
+    if state.status != "open":
+        raise WrongState("case_id", f"a correction cannot be requested on a {state.status} case")
+    if cmd.actor.id != state.assigned_to:
+        raise NotPermitted(
+            "actor", f"case is assigned to {state.assigned_to}; only they may request corrections"
+        )
+    items = tuple(i.strip() for i in cmd.requested_materials)
+    if any(not i for i in items):
+        raise InvalidValue("requested_materials", "an item to correct cannot be blank")
+    if len(set(items)) != len(items):
+        raise InvalidValue("requested_materials", "an item is listed twice")
+    return [
+        CorrectionRequested(
+            **state.case_fields(),
+            correction_id=f"{state.case_id}.correction.{state.corrections + 1}",
+            requested_materials=items,
+            note=(cmd.note or "").strip() or None,
+            paused_at=now,
+            requested_by=cmd.actor.id,
+        )
+    ]
+
+
+def decide_correction_supplied(
+    cmd: RecordCorrectionSupplied, state: CaseState, now: datetime, ctx: CaseContext
+) -> list[DomainEvent]:
+    require_known(cmd, state)
+    if state.status != "correction_pending" or state.correction_id != cmd.correction_id:
+        return []
+    assert state.paused_at is not None and state.accepted_at is not None
+    resumed_at = max(cmd.supplied_at or now, state.paused_at)
+    pauses = [*state.pauses, Pause(paused_at=state.paused_at, resumed_at=resumed_at)]
+    total = paused_working_days(pauses)
+    hours = ctx.hours_of(state.handling_unit_id)
+    return [
+        CorrectionReceived(
+            **state.case_fields(),
+            correction_id=cmd.correction_id,
+            paused_at=state.paused_at,
+            resumed_at=resumed_at,
+            paused_working_days=total,
+            recorded_by=cmd.actor.id,
+        ),
+        DeadlineSet(
+            **state.case_fields(),
+            accepted_at=state.accepted_at,
+            promised_limit_days=state.promised_limit_days,
+            paused_working_days=total,
+            due_date=effective_due_date(state.accepted_at, state.promised_limit_days, pauses),
+            due_at=effective_deadline(state.accepted_at, state.promised_limit_days, pauses, hours),
+            reason="correction_supplied",
+            set_by=cmd.actor.id,
+        ),
+    ]

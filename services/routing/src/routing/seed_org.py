@@ -1,0 +1,614 @@
+"""Rui'an's org tree as admin commands: what `make run` seeds through routing's own decider.
+
+The tree follows the Zhejiang Daily report: the city center 瑞安市行政审批服务中心 ("ruian");
+its 5 towns (镇) and 10 streets (街道); communities and villages under them (上埠村 and the
+island communities 北麂/北龙 of 东山街道, 马屿镇 马北社区, 安阳街道 育才社区 — 12 service lines
+run by 6 staff and Saturday-morning hours —, 汀田街道 大典下社区 with its police room 警务室,
+...). Each unit gets office hours (some extended to Saturday mornings, some staggered so the
+hall stays open at noon: 延时、错时办公), service lines, offices per category at town and city
+tier, staff with roles, posts with an A and a B holder (AB岗), a duty roster, and delegation
+rules (审批权限上提、下授) for items of intake's seeded catalog.
+
+Ids are deterministic slugs so tests, the demo and the other services' seeds agree:
+units "ruian.<town>.<community>", offices "<unit>.<office>", staff "<unit>.<role-ish>",
+posts "<office>.post". Names of people other than those in the report are invented.
+
+`seed_org_commands()` returns the commands in an order that passes `decide_org` one by one
+(parents before children, offices before their staff, staff before posts and rosters).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from itertools import cycle
+
+from contracts.base import DomainEvent
+from contracts.routing import ALL_CATEGORIES, Role, RosterEntry, ServiceLine, UnitKind
+from contracts.workdays import OfficeHours
+from eventkit.envelope import Actor
+
+from .domain.org_admin import (
+    AssignPost,
+    OrgCommand,
+    RegisterOffice,
+    RegisterOrgUnit,
+    RegisterStaff,
+    SetDelegationRule,
+    SetDutyRoster,
+    decide_org,
+    evolve_org,
+    initial_org_state,
+)
+from .domain.org_model import OrgState
+
+SEED_ACTOR = Actor(id="admin.seed", role="admin", org_id="ruian")
+CITY_ID = "ruian"
+
+# -- the tree ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Community:
+    slug: str
+    name_zh: str
+    kind: UnitKind = "社区"
+    is_island: bool = False
+    access_note_zh: str | None = None
+    travel_minutes: int | None = None
+    saturday: bool = False
+    staggered: bool = False
+    police_room: bool = False
+
+
+@dataclass(frozen=True)
+class _Town:
+    slug: str
+    name_zh: str
+    kind: UnitKind
+    communities: tuple[_Community, ...]
+    saturday: bool = False
+    staggered: bool = False
+
+
+C = _Community
+TOWNS: tuple[_Town, ...] = (
+    _Town(
+        "anyang",
+        "安阳街道",
+        "街道",
+        (
+            C("yucai", "育才社区", saturday=True, staggered=True, police_room=True),
+            C("wansong", "万松社区"),
+            C("ximen", "西门社区"),
+        ),
+        saturday=True,
+        staggered=True,
+    ),
+    _Town("yuhai", "玉海街道", "街道", (C("hongqiao", "虹桥社区"), C("xishan", "西山社区"))),
+    _Town("jinhu", "锦湖街道", "街道", (C("dongxin", "东新社区"), C("tanghe", "塘河社区"))),
+    _Town(
+        "dongshan",
+        "东山街道",
+        "街道",
+        (
+            C("shangbu", "上埠村", kind="村"),
+            C(
+                "beiji",
+                "北麂社区",
+                is_island=True,
+                travel_minutes=180,
+                access_note_zh="海岛社区,距东山街道约3小时船程",
+            ),
+            C(
+                "beilong",
+                "北龙社区",
+                is_island=True,
+                travel_minutes=150,
+                access_note_zh="海岛社区,距东山街道约2.5小时船程",
+            ),
+        ),
+        saturday=True,
+    ),
+    _Town("shangwang", "上望街道", "街道", (C("xueli", "薛里社区"), C("wangchuan", "望川社区"))),
+    _Town("shencheng", "莘塍街道", "街道", (C("dongtian", "董田社区"), C("nanhe", "南河社区"))),
+    _Town(
+        "tingtian",
+        "汀田街道",
+        "街道",
+        (
+            C("dadianxia", "大典下社区", saturday=True, police_room=True),
+            C("jiuli", "九里社区"),
+            C("tingchuan", "汀川社区"),
+        ),
+    ),
+    _Town("feiyun", "飞云街道", "街道", (C("yunjiang", "云江社区"), C("sunqiao", "孙桥社区"))),
+    _Town("xianjiang", "仙降街道", "街道", (C("jiangxi", "江溪社区"), C("xiangchuan", "翔川社区"))),
+    _Town("nanbin", "南滨街道", "街道", (C("gexiang", "阁巷社区"), C("linyang", "林垟社区"))),
+    _Town(
+        "mayu",
+        "马屿镇",
+        "镇",
+        (
+            C("mabei", "马北社区", saturday=True, police_room=True),
+            C("huangshe", "篁社社区"),
+            C("manan", "马南社区"),
+        ),
+    ),
+    _Town("tangxia", "塘下镇", "镇", (C("hantian", "韩田社区"), C("baotian", "鲍田社区"))),
+    _Town("taoshan", "陶山镇", "镇", (C("taofeng", "陶峰社区"), C("jinggu", "荆谷社区"))),
+    _Town("huling", "湖岭镇", "镇", (C("huxi", "湖西社区"), C("yingqian", "营前社区"))),
+    _Town("gaolou", "高楼镇", "镇", (C("ningyi", "宁益社区"), C("fengling", "枫岭社区"))),
+)
+del C
+
+# offices of a town/street center: (slug, name, categories, item codes)
+TOWN_OFFICES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("jsb", "计划生育办公室", ("family_planning",), ()),
+    ("mzb", "民政办", ("civil_affairs", "disabled_persons"), ()),
+    ("sbs", "劳动保障所(社保所)", ("labour_social_security",), ()),
+    ("nyz", "农业综合服务站", ("agriculture",), ()),
+    ("ldrk", "流动人口服务管理站", ("floating_population",), ()),
+    ("gtjs", "国土建设所", ("land_construction",), ()),
+    ("gss", "工商所", ("industry_commerce",), ()),
+    ("zhck", "综合受理窗口", ("other", ALL_CATEGORIES), ()),
+)
+# sections of the city center (行政审批服务中心)
+CITY_OFFICES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("wjsp", "卫生计生审批科", ("family_planning",), ()),
+    ("swsp", "社会事务审批科", ("civil_affairs", "disabled_persons"), ()),
+    ("rssp", "人力社保审批科", ("labour_social_security",), ()),
+    ("nysp", "农业审批科", ("agriculture",), ()),
+    ("gasp", "公安综合窗口", ("floating_population",), ("OT-003",)),
+    ("gtsp", "国土建设审批科", ("land_construction",), ()),
+    ("sczr", "市场准入审批科", ("industry_commerce",), ()),
+    ("zhsl", "综合受理窗口", ("other", ALL_CATEGORIES), ()),
+)
+
+# service lines of a community center: six by default, twelve at 育才 (12 lines, 6 staff)
+COMMUNITY_LINES: tuple[ServiceLine, ...] = (
+    ServiceLine(
+        line_id="l01",
+        name_zh="计划生育与流动人口",
+        categories=("family_planning", "floating_population"),
+    ),
+    ServiceLine(
+        line_id="l02", name_zh="民政与残联", categories=("civil_affairs", "disabled_persons")
+    ),
+    ServiceLine(line_id="l03", name_zh="劳动保障", categories=("labour_social_security",)),
+    ServiceLine(
+        line_id="l04", name_zh="农业综合与国土建设", categories=("agriculture", "land_construction")
+    ),
+    ServiceLine(line_id="l05", name_zh="工商服务", categories=("industry_commerce",)),
+    ServiceLine(
+        line_id="l06",
+        name_zh="缴费与代办",
+        categories=("other",),
+        duties_zh=("自来水缴费", "全程代理"),
+    ),
+)
+YUCAI_LINES: tuple[ServiceLine, ...] = tuple(
+    ServiceLine(line_id=f"l{i:02d}", name_zh=name, categories=cats, duties_zh=duties)
+    for i, (name, cats, duties) in enumerate(
+        (
+            ("计划生育服务", ("family_planning",), ("独生子女证", "二胎申请")),
+            ("流动人口服务", ("floating_population",), ("暂口管理", "婚育证明")),
+            ("民政服务", ("civil_affairs",), ("低保", "医疗救助")),
+            ("老年人服务", ("civil_affairs",), ("老年优待证",)),
+            ("残联服务", ("disabled_persons",), ("残疾人证",)),
+            ("社保服务", ("labour_social_security",), ("社保参保登记",)),
+            ("退休人员服务", ("labour_social_security",), ("退休职工养老保险年检",)),
+            ("农业综合服务", ("agriculture",), ()),
+            ("国土建设服务", ("land_construction",), ("农村住房改造",)),
+            ("工商服务", ("industry_commerce",), ("个体工商户登记",)),
+            ("自来水缴费", ("other",), ("三级自来水缴费",)),
+            ("咨询与全程代理", ("other",), ("代办", "咨询")),
+        ),
+        start=1,
+    )
+)
+
+# -- people ------------------------------------------------------------------------------------
+_SURNAMES = "陈林黄王张李周吴郑金潘叶胡蔡朱池戴余杨徐"
+_GIVEN = (
+    "建华",
+    "海燕",
+    "志强",
+    "丽娟",
+    "晓东",
+    "秀英",
+    "国平",
+    "美芳",
+    "伟军",
+    "春燕",
+    "立新",
+    "小红",
+    "成林",
+    "雪梅",
+    "文斌",
+    "慧敏",
+    "永康",
+    "佩佩",
+    "德明",
+    "晓丽",
+    "洪波",
+    "素珍",
+    "振宇",
+    "琳琳",
+    "光辉",
+    "燕飞",
+    "锦程",
+    "月娥",
+    "浩然",
+    "思琪",
+)
+# people the report names, by seat
+NAMED_STAFF: dict[str, str] = {
+    "ruian.mayu.mabei.agent1": "黄美燕",  # 马北社区 community agent
+    "ruian.anyang.yucai.head": "王品启",  # 育才社区 party secretary
+    "ruian.anyang.yucai.staff1": "李群微",  # 育才社区 director
+    "ruian.inspector1": "黄忠波",  # 市纪委行政效能监察室主任
+    "ruian.inspector2": "钱世安",  # 市纪委副书记、监察局局长
+}
+
+
+class _Names:
+    """Deterministic invented names, so every run seeds the same people."""
+
+    def __init__(self) -> None:
+        self._surnames = cycle(_SURNAMES)
+        self._n = 0
+
+    def __call__(self, staff_id: str) -> str:
+        if staff_id in NAMED_STAFF:
+            return NAMED_STAFF[staff_id]
+        self._n += 1
+        return next(self._surnames) + _GIVEN[(self._n * 7) % len(_GIVEN)]
+
+
+# -- hours and rosters -------------------------------------------------------------------------
+SATURDAY_MORNING = ("08:30", "11:30")
+MORNING_GROUP = (("08:30", "12:00"), ("13:00", "17:30"))  # staggered: early lunch at 12:00
+NOON_GROUP = (("08:30", "11:30"), ("12:00", "17:30"))  # staggered: lunch at 11:30
+REGULAR_DAY = (("08:30", "12:00"), ("14:00", "17:30"))
+
+
+def _hours(saturday: bool, staggered: bool) -> OfficeHours:
+    return OfficeHours.standard(
+        saturday_morning=SATURDAY_MORNING if saturday else None, staggered_lunch=staggered
+    )
+
+
+def _t(s: str) -> time:
+    return time.fromisoformat(s)
+
+
+def _duty(staff_id: str, spans: tuple[tuple[str, str], ...]) -> list[RosterEntry]:
+    return [
+        RosterEntry(staff_id=staff_id, starts=_t(a), ends=_t(b), working_days=True)
+        for a, b in spans
+    ]
+
+
+def _roster(
+    staff_ids: list[str], staggered: bool, saturday_staff: list[str]
+) -> tuple[RosterEntry, ...]:
+    """Weekday duty for everyone; staggered centers split staff into two lunch groups so
+    the hall stays open at noon; `saturday_staff` also keep the Saturday-morning hours."""
+    entries: list[RosterEntry] = []
+    for i, sid in enumerate(staff_ids):
+        spans = (MORNING_GROUP if i % 2 == 0 else NOON_GROUP) if staggered else REGULAR_DAY
+        entries += _duty(sid, spans)
+    for sid in saturday_staff:
+        a, b = SATURDAY_MORNING
+        entries.append(RosterEntry(staff_id=sid, starts=_t(a), ends=_t(b), weekdays=(5,)))
+    return tuple(entries)
+
+
+# -- commands ----------------------------------------------------------------------------------
+def _center_with_offices(
+    unit_id: str,
+    offices: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...],
+    names: _Names,
+    actor: Actor,
+    staggered: bool,
+    saturday: bool,
+) -> list[OrgCommand]:
+    """A town or city center: a head, a community agent, and per office an A/B post."""
+    cmds: list[OrgCommand] = []
+    for slug, name, cats, items in offices:
+        cmds.append(
+            RegisterOffice(
+                actor=actor,
+                office_id=f"{unit_id}.{slug}",
+                unit_id=unit_id,
+                name_zh=name,
+                categories=cats,
+                item_codes=items,
+            )
+        )
+    head = f"{unit_id}.head"
+    cmds.append(
+        RegisterStaff(
+            actor=actor,
+            staff_id=head,
+            name_zh=names(head),
+            roles=("center_head", "officer"),
+            unit_id=unit_id,
+        )
+    )
+    agent = f"{unit_id}.agent1"
+    cmds.append(
+        RegisterStaff(
+            actor=actor,
+            staff_id=agent,
+            name_zh=names(agent),
+            roles=("community_agent",),
+            unit_id=unit_id,
+        )
+    )
+    staff_ids = [head, agent]
+    for slug, _name, _cats, _items in offices:
+        for seat in ("a", "b"):
+            sid = f"{unit_id}.{slug}.{seat}"
+            staff_ids.append(sid)
+            cmds.append(
+                RegisterStaff(
+                    actor=actor,
+                    staff_id=sid,
+                    name_zh=names(sid),
+                    roles=("officer",),
+                    unit_id=unit_id,
+                    office_id=f"{unit_id}.{slug}",
+                )
+            )
+    for i, (slug, name, cats, _items) in enumerate(offices, start=1):
+        cmds.append(
+            AssignPost(
+                actor=actor,
+                post_id=f"{unit_id}.{slug}.post",
+                unit_id=unit_id,
+                office_id=f"{unit_id}.{slug}",
+                name_zh=f"{name}审批岗",
+                categories=cats if cats else (ALL_CATEGORIES,),
+                service_line_ids=(f"w{i:02d}",),
+                a_holder=f"{unit_id}.{slug}.a",
+                b_holder=f"{unit_id}.{slug}.b",
+            )
+        )
+    # A holders take the Saturday morning at extended-hour centers; staggered centers put
+    # each post's A and B holder in different lunch groups, so one of them is always in.
+    saturday_staff = [f"{unit_id}.{slug}.a" for slug, *_ in offices] if saturday else []
+    cmds.append(
+        SetDutyRoster(
+            actor=actor,
+            unit_id=unit_id,
+            entries=_roster(staff_ids, staggered, saturday_staff),
+        )
+    )
+    return cmds
+
+
+def _window_lines(
+    offices: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...],
+) -> tuple[ServiceLine, ...]:
+    return tuple(
+        ServiceLine(line_id=f"w{i:02d}", name_zh=name, categories=cats or ("other",))
+        for i, (_slug, name, cats, _items) in enumerate(offices, start=1)
+    )
+
+
+def _community(town_id: str, c: _Community, names: _Names, actor: Actor) -> list[OrgCommand]:
+    unit_id = f"{town_id}.{c.slug}"
+    lines = YUCAI_LINES if c.slug == "yucai" else COMMUNITY_LINES
+    cmds: list[OrgCommand] = [
+        RegisterOrgUnit(
+            actor=actor,
+            unit_id=unit_id,
+            name_zh=c.name_zh,
+            tier="community",
+            kind=c.kind,
+            parent_id=town_id,
+            is_island=c.is_island,
+            access_note_zh=c.access_note_zh,
+            travel_minutes_to_parent=c.travel_minutes,
+            office_hours=_hours(c.saturday, c.staggered),
+            service_lines=lines,
+        ),
+        RegisterOffice(
+            actor=actor,
+            office_id=f"{unit_id}.window",
+            unit_id=unit_id,
+            name_zh="便民服务窗口",
+            categories=(ALL_CATEGORIES,),
+        ),
+    ]
+    if c.police_room:
+        cmds.append(
+            RegisterOffice(
+                actor=actor,
+                office_id=f"{unit_id}.jws",
+                unit_id=unit_id,
+                name_zh="警务室",
+                item_codes=("OT-001",),
+            )
+        )
+    head = f"{unit_id}.head"
+    if c.slug == "yucai":  # 12 lines run by 6 staff, the head among them
+        workers = [head] + [f"{unit_id}.staff{i}" for i in range(1, 6)]
+        roles: dict[str, tuple[Role, ...]] = {head: ("center_head", "officer")}
+        roles |= {w: ("community_agent", "officer") for w in workers[1:]}
+    else:
+        workers = [head, f"{unit_id}.agent1", f"{unit_id}.agent2"]
+        roles = {head: ("center_head", "officer")}
+        roles |= {w: ("community_agent", "officer") for w in workers[1:]}
+    for sid in workers:
+        cmds.append(
+            RegisterStaff(
+                actor=actor,
+                staff_id=sid,
+                name_zh=names(sid),
+                roles=roles[sid],
+                unit_id=unit_id,
+                office_id=f"{unit_id}.window",
+            )
+        )
+    police = [f"{unit_id}.jws.a", f"{unit_id}.jws.b"] if c.police_room else []
+    for sid in police:
+        cmds.append(
+            RegisterStaff(
+                actor=actor,
+                staff_id=sid,
+                name_zh=names(sid),
+                roles=("officer",),
+                unit_id=unit_id,
+                office_id=f"{unit_id}.jws",
+            )
+        )
+    # posts: at 育才 six posts of two lines each, A = staff i, B = staff i+1 (round robin);
+    # elsewhere the two agents share the lines half and half, each the other's B.
+    if c.slug == "yucai":
+        groups = [(workers[i], workers[(i + 1) % 6], lines[2 * i : 2 * i + 2]) for i in range(6)]
+    else:
+        a1, a2 = workers[1], workers[2]
+        groups = [(a1, a2, lines[:3]), (a2, a1, lines[3:])]
+    for n, (a, b, group) in enumerate(groups, start=1):
+        cats = tuple(dict.fromkeys(cat for line in group for cat in line.categories))
+        cmds.append(
+            AssignPost(
+                actor=actor,
+                post_id=f"{unit_id}.window.post{n}",
+                unit_id=unit_id,
+                office_id=f"{unit_id}.window",
+                name_zh="、".join(line.name_zh for line in group),
+                categories=cats,
+                service_line_ids=tuple(line.line_id for line in group),
+                a_holder=a,
+                b_holder=b,
+            )
+        )
+    if police:
+        cmds.append(
+            AssignPost(
+                actor=actor,
+                post_id=f"{unit_id}.jws.post",
+                unit_id=unit_id,
+                office_id=f"{unit_id}.jws",
+                name_zh="电动自行车防盗登记岗",
+                categories=(ALL_CATEGORIES,),
+                a_holder=police[0],
+                b_holder=police[1],
+            )
+        )
+    saturday_staff = workers[1:3] if c.saturday else []
+    cmds.append(
+        SetDutyRoster(
+            actor=actor,
+            unit_id=unit_id,
+            entries=_roster(workers + police, c.staggered, saturday_staff),
+        )
+    )
+    return cmds
+
+
+DELEGATION_RULES: tuple[SetDelegationRule, ...] = (
+    SetDelegationRule(
+        actor=SEED_ACTOR,
+        rule_id="dr-anyang-ca001-down",
+        item_code="CA-001",
+        area_unit_id="ruian.anyang",
+        handling_tier="community",
+        direction="down",
+        effective_from=date(2026, 1, 1),
+        basis_zh="瑞安市审批权限下授试点:安阳街道城市社区直接办理老年优待证",
+    ),
+    SetDelegationRule(
+        actor=SEED_ACTOR,
+        rule_id="dr-ruian-ls002-down",
+        item_code="LS-002",
+        area_unit_id="ruian",
+        handling_tier="community",
+        direction="down",
+        effective_from=date(2026, 7, 1),
+        basis_zh="退休职工养老保险年检(资格认证)下授至村(社区)便民服务中心办理",
+    ),
+    SetDelegationRule(
+        actor=SEED_ACTOR,
+        rule_id="dr-beiji-lc001-up",
+        item_code="LC-001",
+        area_unit_id="ruian.dongshan.beiji",
+        handling_tier="city",
+        direction="up",
+        effective_from=date(2026, 1, 1),
+        basis_zh="海岛农村住房改造涉及海岛保护规划,审批权限上提至市级",
+    ),
+    SetDelegationRule(
+        actor=SEED_ACTOR,
+        rule_id="dr-beilong-lc001-up",
+        item_code="LC-001",
+        area_unit_id="ruian.dongshan.beilong",
+        handling_tier="city",
+        direction="up",
+        effective_from=date(2026, 1, 1),
+        basis_zh="海岛农村住房改造涉及海岛保护规划,审批权限上提至市级",
+    ),
+)
+
+
+def seed_org_commands(actor: Actor = SEED_ACTOR) -> list[OrgCommand]:
+    """The ordered admin commands that build Rui'an's tree from an empty org stream."""
+    names = _Names()
+    cmds: list[OrgCommand] = [
+        RegisterOrgUnit(
+            actor=actor,
+            unit_id=CITY_ID,
+            name_zh="瑞安市行政审批服务中心",
+            tier="city",
+            kind="市中心",
+            office_hours=_hours(saturday=True, staggered=True),
+            service_lines=_window_lines(CITY_OFFICES),
+        )
+    ]
+    cmds += _center_with_offices(CITY_ID, CITY_OFFICES, names, actor, staggered=True, saturday=True)
+    for seat in ("ruian.inspector1", "ruian.inspector2"):
+        cmds.append(
+            RegisterStaff(
+                actor=actor,
+                staff_id=seat,
+                name_zh=names(seat),
+                roles=("inspector",),
+                unit_id=CITY_ID,
+            )
+        )
+    for town in TOWNS:
+        town_id = f"{CITY_ID}.{town.slug}"
+        cmds.append(
+            RegisterOrgUnit(
+                actor=actor,
+                unit_id=town_id,
+                name_zh=town.name_zh,
+                tier="town",
+                kind=town.kind,
+                parent_id=CITY_ID,
+                office_hours=_hours(town.saturday, town.staggered),
+                service_lines=_window_lines(TOWN_OFFICES),
+            )
+        )
+        cmds += _center_with_offices(
+            town_id, TOWN_OFFICES, names, actor, town.staggered, town.saturday
+        )
+        for community in town.communities:
+            cmds += _community(town_id, community, names, actor)
+    cmds += [r.model_copy(update={"actor": actor}) for r in DELEGATION_RULES]
+    return cmds
+
+
+def seed_org_state(now: datetime) -> tuple[OrgState, list[DomainEvent]]:
+    """Run every seed command through `decide_org`: the resulting state and its events."""
+    state = initial_org_state()
+    events: list[DomainEvent] = []
+    for cmd in seed_org_commands():
+        for evt in decide_org(cmd, state, now):
+            state = evolve_org(state, evt)
+            events.append(evt)
+    return state, events
