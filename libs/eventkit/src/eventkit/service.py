@@ -20,7 +20,9 @@ from faststream.kafka import KafkaBroker
 
 from . import logging as jsonlog
 from . import migrate
+from .relay import OutboxRelay
 from .settings import ServiceSettings
+from .store import PostgresEventStore
 
 log = logging.getLogger("eventkit.service")
 
@@ -77,6 +79,14 @@ class ServiceRuntime:
         self.on_stop: list[Hook] = []
         self.background: list[asyncio.Task[Any]] = []
         self.broker_started = False
+        self.store: PostgresEventStore | None = None
+        self.relay: OutboxRelay | None = None
+        self._outbox_topic: str | None = None
+        self._stop = asyncio.Event()
+
+    def enable_outbox(self, topic: str) -> None:
+        """Publish this service's event store to `topic` (one relay per service, leased)."""
+        self._outbox_topic = topic
 
     async def start(self) -> None:
         s = self.settings
@@ -96,6 +106,17 @@ class ServiceRuntime:
             applied = await migrate.apply(conn, files)
             if applied:
                 log.info("migrations applied", extra={"applied": applied})
+        self.store = PostgresEventStore(self.pool)
+        if self._outbox_topic:
+            self.relay = OutboxRelay(
+                s.database_url,
+                s.kafka().bootstrap_servers,
+                self._outbox_topic,
+                s.service_name,
+                schema=s.database_schema,
+            )
+            self.store.on_append(self.relay.wake)
+            self.spawn(self.relay.run(self._stop), "outbox_relay")
         await self.broker.start()
         self.broker_started = True
         for hook in self.on_start:
@@ -106,14 +127,17 @@ class ServiceRuntime:
         self.background[-1].set_name(name)
 
     async def stop(self) -> None:
+        self._stop.set()
         for hook in reversed(self.on_stop):
             try:
                 await hook(self)
             except Exception:
                 log.exception("stop hook failed")
-        for task in self.background:
-            task.cancel()
-        await asyncio.gather(*self.background, return_exceptions=True)
+        if self.background:  # let the relay finish its batch, then cut what is left
+            _, pending = await asyncio.wait(self.background, timeout=5)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*self.background, return_exceptions=True)
         if self.broker_started:
             await self.broker.stop()
         if self.pool is not None:

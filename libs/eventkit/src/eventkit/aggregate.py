@@ -1,0 +1,151 @@
+"""Running a command against an event-sourced aggregate: load, decide, wrap, append.
+
+The decider stays pure (`decide(command, state, now) -> events`, `evolve(state, event)`);
+this is the edge that reads the stream, calls it with the clock passed in, wraps each domain
+event in an `Envelope` naming the actor, and appends with the expected version. A concurrent
+writer makes the append fail with `ConcurrencyError`; the command is then decided again on
+the fresh state (a few times), so a lost race never loses or duplicates a command.
+
+Domain events are duck-typed: any object with `event_type` and `schema_version` attributes;
+`to_payload(event)` gives the payload dict and `from_envelope(envelope)` rebuilds the event.
+eventkit itself knows no domain.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import asyncpg
+
+from .envelope import Actor, Envelope, Producer
+from .store import ConcurrencyError, PostgresEventStore
+
+S = TypeVar("S")
+C = TypeVar("C")
+
+
+def default_meta(event: Any) -> tuple[str | None, str | None]:
+    """(org_id, tier) of an event, from its payload fields when it has them."""
+    return getattr(event, "org_id", None), getattr(event, "tier", None)
+
+
+@dataclass
+class Outcome(Generic[S]):
+    state: S
+    version: int
+    envelopes: list[Envelope]
+
+
+@dataclass
+class CommandRunner(Generic[S, C]):
+    store: PostgresEventStore
+    decide: Callable[[C, S, datetime], Sequence[Any]]
+    evolve: Callable[[S, Any], S]
+    initial: Callable[[], S]
+    from_envelope: Callable[[Envelope], Any]
+    to_payload: Callable[[Any], dict[str, Any]]
+    producer: Producer
+    meta: Callable[[Any], tuple[str | None, str | None]] = default_meta
+    retries: int = 12
+
+    async def load(self, stream_id: str) -> tuple[S, int]:
+        state, version = self.initial(), 0
+        for env in await self.store.read_stream(stream_id):
+            state = self.evolve(state, self.from_envelope(env))
+            version = env.stream_version
+        return state, version
+
+    def wrap(
+        self,
+        stream_id: str,
+        events: Sequence[Any],
+        *,
+        actor: Actor,
+        now: datetime,
+        correlation_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+    ) -> list[Envelope]:
+        correlation = correlation_id or uuid.uuid4()
+        out = []
+        for evt in events:
+            org_id, tier = self.meta(evt)
+            out.append(
+                Envelope(
+                    event_type=evt.event_type,
+                    schema_version=evt.schema_version,
+                    stream_id=stream_id,
+                    occurred_at=now,
+                    producer=self.producer,
+                    actor=actor,
+                    org_id=org_id,
+                    tier=tier,
+                    correlation_id=correlation,
+                    causation_id=causation_id,
+                    payload=self.to_payload(evt),
+                )
+            )
+        return out
+
+    async def handle(
+        self,
+        stream_id: str,
+        command: C,
+        *,
+        actor: Actor,
+        now: datetime,
+        correlation_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+        conn: asyncpg.Connection | None = None,
+    ) -> Outcome[S]:
+        """Decide and append. Domain errors raised by `decide` propagate unchanged (nothing
+        was written). With `conn`, everything happens inside the caller's transaction (no
+        retry: the caller's transaction is aborted by a conflict and must be retried whole)."""
+        attempts = 1 if conn is not None else self.retries
+        for attempt in range(attempts):
+            state, version = await (
+                self._load_in(conn, stream_id) if conn is not None else self.load(stream_id)
+            )
+            events = list(self.decide(command, state, now))
+            if not events:
+                return Outcome(state, version, [])
+            envelopes = self.wrap(
+                stream_id,
+                events,
+                actor=actor,
+                now=now,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+            )
+            try:
+                await self.store.append(stream_id, version, envelopes, conn=conn)
+            except ConcurrencyError:
+                if attempt + 1 >= attempts:
+                    raise
+                await asyncio.sleep(random.uniform(0, 0.002 * (attempt + 1)))  # de-synchronise
+                continue
+            for evt in events:
+                state = self.evolve(state, evt)
+            return Outcome(state, version + len(events), envelopes)
+        raise AssertionError("unreachable")
+
+    async def _load_in(self, conn: asyncpg.Connection, stream_id: str) -> tuple[S, int]:
+        import orjson
+
+        state, version = self.initial(), 0
+        rows = await conn.fetch(
+            "SELECT envelope FROM events WHERE stream_id = $1 ORDER BY stream_version", stream_id
+        )
+        for (raw,) in rows:
+            data = orjson.loads(raw)
+            if self.store.upcaster is not None:
+                data = self.store.upcaster.upcast(data)
+            env = Envelope.model_validate(data)
+            state = self.evolve(state, self.from_envelope(env))
+            version = env.stream_version
+        return state, version
