@@ -20,9 +20,16 @@ def evolve(state: dict[str, Any], env: Envelope) -> dict[str, Any]:
 
 
 def loader(store, snaps, schema_version: int = 1) -> AggregateLoader[dict[str, Any]]:
-    return AggregateLoader(store, snaps, lambda: {"count": 0, "sum": 0}, evolve,
-                           to_dict=dict, from_dict=dict, schema_version=schema_version,
-                           snapshot_every=10)
+    return AggregateLoader(
+        store,
+        snaps,
+        lambda: {"count": 0, "sum": 0},
+        evolve,
+        to_dict=dict,
+        from_dict=dict,
+        schema_version=schema_version,
+        snapshot_every=10,
+    )
 
 
 async def test_snapshot_plus_tail_equals_full_fold(eventkit_schema) -> None:

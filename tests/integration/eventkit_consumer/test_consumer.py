@@ -287,9 +287,7 @@ async def test_list_and_redrive_functions(infra, topics, pool) -> None:
 
     async with producer(infra.bootstrap) as p:
         await publish_envelopes(p, topic, envs)
-    async with running_consumer(
-        infra.bootstrap, pool, topic, handler=handler, max_attempts=1
-    ) as c:
+    async with running_consumer(infra.bootstrap, pool, topic, handler=handler, max_attempts=1) as c:
         await wait_all_committed(infra.bootstrap, c.group_id, topic)
         letters = await dlq.list_dead_letters(infra.bootstrap, topic, limit=10)
         assert sorted(d.event_id for d in letters) == sorted(str(e) for e in broken)
