@@ -96,6 +96,10 @@ def _start_infra() -> Infra:
 def infra() -> Iterator[Infra]:
     inf = _start_infra()
     yield inf
+    from devstack.cli import pinned_marker
+
+    if pinned_marker().exists():
+        return  # `make infra-up` owns the stack (or took it over meanwhile): leave it running
     for stop in reversed(inf._stop):
         stop()
 

@@ -9,10 +9,11 @@ import asyncio
 import logging
 import os
 import sys
+from pathlib import Path
 
 import typer
 
-from .common import StackError
+from .common import StackError, state_dir
 from .kafka import KafkaCluster
 from .postgres import SERVICES, LocalPostgres
 
@@ -27,6 +28,12 @@ logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 def fail(exc: Exception) -> None:
     typer.secho(f"error: {exc}", fg="red", err=True)
     raise typer.Exit(1)
+
+
+def pinned_marker() -> Path:
+    """Present while `make infra-up` owns the local stack: test sessions then leave it
+    running instead of stopping what they found started."""
+    return state_dir() / "infra-up"
 
 
 def external() -> tuple[str | None, str | None]:
@@ -72,6 +79,7 @@ def up(topics: bool = True) -> None:
             )
         if topics:
             create_topics(kafka_ext or kafka.bootstrap)
+        pinned_marker().touch()
     except StackError as exc:
         if started_pg:
             pg.stop()
@@ -91,6 +99,7 @@ def create_topics(bootstrap: str) -> None:
 @app.command()
 def down() -> None:
     """Stop the local Kafka (single and 3-node) and PostgreSQL."""
+    pinned_marker().unlink(missing_ok=True)
     KafkaCluster.single().stop()
     KafkaCluster.trio().stop()
     LocalPostgres.default().stop()
