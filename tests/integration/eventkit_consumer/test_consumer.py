@@ -109,8 +109,11 @@ async def test_bad_input_goes_to_the_dlq_at_once_and_the_partition_moves_on(
         (good[4].canonical(), None, []),
         (b"\xff\xfe not utf-8", "malformed_json", []),
         (b"[1, 2, 3]", "schema_invalid", []),
-        (good[5].canonical(), None, [("trace", b"\xff\xfe")]),  # non-UTF-8 header: still fine
+        # a non-UTF-8 header: FastStream's parser would fail on it and skip it silently
+        (good[5].canonical(), None, [("trace", b"\xff\xfe")]),
         (b"", "malformed_json", []),
+        # FastStream's own decoder would raise on this one and skip it silently
+        (b"{garbage", "malformed_json", [("content-type", b"application/json")]),
         (good[6].canonical(), None, []),
     ]
     async with producer(infra.bootstrap) as p:

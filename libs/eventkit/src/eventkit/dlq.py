@@ -71,11 +71,12 @@ Headers = list[tuple[str, bytes]]
 
 
 class DeadLetterReason(StrEnum):
-    MALFORMED_JSON = "malformed_json"  # not JSON, not UTF-8, empty, or not a JSON object
-    SCHEMA_INVALID = "schema_invalid"  # the envelope fails validation
+    MALFORMED_JSON = "malformed_json"  # empty, not UTF-8, or not JSON
+    SCHEMA_INVALID = "schema_invalid"  # not a JSON object, or the envelope fails validation
     UNKNOWN_EVENT_TYPE = "unknown_event_type"  # not in the consumer's known types
     UNKNOWN_SCHEMA_VERSION = "unknown_schema_version"  # newer than the registry knows
     UPCAST_FAILED = "upcast_failed"  # an upcaster raised or the chain is broken
+    DECODE_FAILED = "decode_failed"  # decoding raised something unexpected (a bug to report)
     OVERSIZE = "oversize"  # value larger than the consumer's max_message_bytes
     HANDLER_FAILED = "handler_failed"  # the handler raised max_attempts times
 

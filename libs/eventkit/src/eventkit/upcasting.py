@@ -95,6 +95,10 @@ class UpcasterRegistry:
         """Every registered `(event_type, from_version)`, sorted."""
         return sorted(self._steps)
 
+    def step(self, event_type: str, from_version: int) -> Upcaster | None:
+        """The step from `from_version` of `event_type`, if registered."""
+        return self._steps.get((event_type, from_version))
+
     def __contains__(self, key: object) -> bool:
         return key in self._steps
 
@@ -109,8 +113,9 @@ class UpcasterRegistry:
         return out
 
     # -- applying --------------------------------------------------------------------------------
-    def upcast(self, envelope: EnvelopeDict) -> EnvelopeDict:
-        """Apply the chain from the envelope's `schema_version` to the latest known version.
+    def upcast(self, envelope: EnvelopeDict, *, to_version: int | None = None) -> EnvelopeDict:
+        """Apply the chain from the envelope's `schema_version` to the latest known version
+        (or to `to_version`, if given and lower).
 
         Returns a new dict when a step ran, the input itself when none applies (the input is
         never modified). Envelopes without a usable `event_type`/`schema_version` are returned
@@ -121,6 +126,8 @@ class UpcasterRegistry:
         if not isinstance(etype, str) or not isinstance(version, int) or isinstance(version, bool):
             return envelope
         latest = self._latest.get(etype)
+        if latest is not None and to_version is not None:
+            latest = min(latest, to_version)
         if latest is None or version >= latest:
             return envelope
         current = envelope
@@ -143,10 +150,14 @@ class UpcasterRegistry:
             out = dict(out)
             out["schema_version"] = version + 1
             new_type = out.get("event_type", etype)
+            if not isinstance(new_type, str):
+                raise UpcastError(f"{etype}: upcaster v{version} broke the event_type")
             if new_type != etype:
                 # A step renamed the type: continue along the new type's chain, if any.
                 etype = new_type
                 latest = self._latest.get(etype, version + 1)
+                if to_version is not None:
+                    latest = min(latest, to_version)
             current = out
             version += 1
         return current
