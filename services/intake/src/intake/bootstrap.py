@@ -1,23 +1,145 @@
-"""Builds the intake service from settings: pool, broker, HTTP app. Connects nothing at import."""
+"""Builds the intake service from settings: pool, broker, HTTP app. Connects nothing at import.
+
+What runs in an intake process:
+
+- the HTTP API (`intake.http.*`, OpenAPI at /docs), bearer JWT via `eventkit.auth`;
+- the outbox relay publishing intake's event store to `INTAKE_TOPIC_INTAKE`;
+- the routing consumer (`EventConsumer` on `INTAKE_TOPIC_ROUTING`): centers, case progress,
+  decisions, correction requests and returned results, each in its inbox transaction;
+- at start, the catalog seed if the catalog stream is empty (`INTAKE_SEED_CATALOG`);
+- a periodic purge of expired Idempotency-Keys.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from eventkit.auth import TokenVerifier, install
+from eventkit.consumer import DEFAULT_TRANSIENT_ERRORS, EventConsumer
+from eventkit.envelope import Producer
+from eventkit.idempotency import IdempotencyStore
 from eventkit.service import ServiceRuntime, create_app
+from eventkit.store import ConcurrencyError
 
+from .catalog_view import CatalogView
+from .consumers.routing_events import CONSUMER_NAME, RoutingEventsHandler
+from .core import Clock, IntakeCore
+from .domain.working_calendar import WorkingCalendar, statutory_calendar
+from .http import (
+    case_routes,
+    catalog_routes,
+    centers_routes,
+    read_routes,
+    status_routes,
+    submit_routes,
+)
+from .http.errors import install_error_handlers
+from .seeding import seed_catalog_if_empty
 from .settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
+log = logging.getLogger("intake")
 
-def build(settings: Settings | None = None) -> FastAPI:
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    auth: TokenVerifier | None = None,
+    clock: Clock | None = None,
+    calendar: WorkingCalendar | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS)
-    return create_app(
+    runtime.enable_outbox(settings.topic_intake)
+    app = create_app(
         runtime,
         title="Bianmin intake",
-        description="Applications, the service catalog, receipts and the resident status view.",
+        description=(
+            "Applications, the service catalog, receipts and the resident status view.\n\n"
+            "Authentication: `Authorization: Bearer <JWT>` (roles resident, community_agent, "
+            "officer, center_head, inspector, admin). The catalog, the centers and the "
+            "resident status view are public. Every POST takes an optional `Idempotency-Key`."
+        ),
     )
+    install(app, auth or TokenVerifier(settings.auth()))
+    install_error_handlers(app)
+
+    core = IntakeCore(
+        settings=settings,
+        runtime=runtime,
+        clock=clock or _utc_now,
+        secret=settings.secret(),
+        calendar=calendar or statutory_calendar(),
+        catalog=CatalogView(),
+        idempotency=IdempotencyStore(lambda: runtime.pool),
+        producer=Producer(service=settings.service_name, instance=settings.instance_id),
+    )
+    app.state.intake = core
+
+    for module in (
+        catalog_routes,
+        centers_routes,
+        submit_routes,
+        case_routes,
+        read_routes,
+        status_routes,
+    ):
+        app.include_router(module.router)
+
+    # Subscribers must exist before the broker starts (ServiceRuntime.start).
+    consumer = EventConsumer(
+        runtime.broker,
+        lambda: runtime.pool,
+        settings.topic_routing,
+        group_id=settings.consumer_group,
+        name=CONSUMER_NAME,
+        handler=RoutingEventsHandler(core),
+        # A command racing an HTTP command on the same case: retry, never dead-letter.
+        transient_errors=(*DEFAULT_TRANSIENT_ERRORS, ConcurrencyError),
+    )
+    app.state.routing_consumer = consumer
+    purge: list[asyncio.Task[None]] = []
+
+    async def start(_: ServiceRuntime) -> None:
+        settings.warn_if_dev_secret()
+        if settings.seed_catalog:
+            await seed_catalog_if_empty(core)
+        purge.append(asyncio.create_task(_purge_keys(core), name="idempotency_purge"))
+
+    async def stop(rt: ServiceRuntime) -> None:
+        for task in purge:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        # The DLQ producer must outlive the subscriber: stop the broker first, then close it.
+        if rt.broker_started:
+            await rt.broker.stop()
+            rt.broker_started = False
+        await consumer.close()
+
+    runtime.on_start.append(start)
+    runtime.on_stop.append(stop)
+    return app
+
+
+async def _purge_keys(core: IntakeCore) -> None:
+    ttl = timedelta(hours=core.settings.idempotency_ttl_hours)
+    while True:
+        try:
+            purged = await core.idempotency.purge(ttl)
+            if purged:
+                log.info("idempotency keys purged", extra={"purged": purged})
+        except Exception as exc:  # keep purging later; never take the service down
+            log.warning("idempotency purge failed", extra={"error": repr(exc)})
+        await asyncio.sleep(3600)

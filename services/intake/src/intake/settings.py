@@ -1,10 +1,43 @@
-"""Typed settings of the intake service, read from `INTAKE_*` environment variables."""
+"""Typed settings of the intake service, read from `INTAKE_*` environment variables.
+
+Topics
+    INTAKE_TOPIC_INTAKE           where intake's events are published (`intake.events`)
+    INTAKE_TOPIC_ROUTING          routing's events, consumed for the centers projection,
+                                  decisions, corrections and returned results (`routing.events`)
+    INTAKE_CONSUMER_GROUP         Kafka group of the routing consumer (`intake`)
+Catalog
+    INTAKE_SEED_CATALOG           publish the seeded catalog at start when the catalog stream
+                                  is empty (true); it goes through the catalog decider, so the
+                                  seed is events like any admin change
+Residents and centers
+    INTAKE_VERIFICATION_SECRET    secret the resident's 6-digit verification code is derived
+                                  from (>= 16 bytes). The default is for development only and
+                                  is logged as such; changing it invalidates issued codes.
+    INTAKE_REQUIRE_KNOWN_CENTER   refuse center ids that routing's org tree does not list (true)
+    INTAKE_STATUS_MAX_FAILURES    wrong verification codes per receipt number ...
+    INTAKE_STATUS_FAILURE_WINDOW_SECONDS  ... within this window before the status view
+                                  answers 429 for that receipt number (10 per 900 s)
+    INTAKE_IDEMPOTENCY_TTL_HOURS  how long Idempotency-Keys are remembered (72)
+Authentication (each falls back to the shared `AUTH_*` variable of `eventkit.auth`)
+    INTAKE_AUTH_PUBLIC_KEY, INTAKE_AUTH_PUBLIC_KEY_FILE, INTAKE_AUTH_JWKS_URL,
+    INTAKE_AUTH_ISSUER, INTAKE_AUTH_AUDIENCE
+"""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from contracts.topics import INTAKE_EVENTS, ROUTING_EVENTS
+from eventkit.auth import AuthSettings
 from eventkit.settings import ServiceSettings
+
+log = logging.getLogger("intake")
+
+DEV_VERIFICATION_SECRET = "bianmin-dev-only-verification-secret"
 
 
 class Settings(ServiceSettings):
@@ -13,3 +46,51 @@ class Settings(ServiceSettings):
     service_name: str = "intake"
     http_port: int = 8001
     database_url: str = "postgresql://intake:intake@127.0.0.1:55432/intake"
+
+    topic_intake: str = INTAKE_EVENTS
+    topic_routing: str = ROUTING_EVENTS
+    consumer_group: str = "intake"
+
+    seed_catalog: bool = True
+
+    verification_secret: SecretStr = SecretStr(DEV_VERIFICATION_SECRET)
+    require_known_center: bool = True
+    status_max_failures: int = 10
+    status_failure_window_seconds: int = 900
+    idempotency_ttl_hours: int = 72
+
+    auth_public_key: str | None = None
+    auth_public_key_file: Path | None = None
+    auth_jwks_url: str | None = None
+    auth_issuer: str | None = None
+    auth_audience: str | None = None
+
+    def secret(self) -> bytes:
+        value = self.verification_secret.get_secret_value().encode()
+        if len(value) < 16:
+            raise ValueError("INTAKE_VERIFICATION_SECRET must be at least 16 bytes")
+        return value
+
+    def warn_if_dev_secret(self) -> None:
+        if self.verification_secret.get_secret_value() == DEV_VERIFICATION_SECRET:
+            log.warning(
+                "INTAKE_VERIFICATION_SECRET is the development default: "
+                "set a real secret in production"
+            )
+
+    def auth(self) -> AuthSettings:
+        """`AUTH_*` settings with the `INTAKE_AUTH_*` values laid over them."""
+        own = {
+            "public_key": self.auth_public_key,
+            "public_key_file": self.auth_public_key_file,
+            "jwks_url": self.auth_jwks_url,
+            "issuer": self.auth_issuer,
+            "audience": self.auth_audience,
+        }
+        base = AuthSettings()
+        if own["public_key"] or own["public_key_file"] or own["jwks_url"]:
+            # a service-specific key replaces the shared one entirely
+            base = base.model_copy(
+                update={"public_key": None, "public_key_file": None, "jwks_url": None}
+            )
+        return base.model_copy(update={k: v for k, v in own.items() if v is not None})

@@ -1,0 +1,1 @@
+"""Kafka consumers of intake (via `eventkit.consumer.EventConsumer`)."""

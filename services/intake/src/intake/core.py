@@ -1,0 +1,172 @@
+"""The edge's one way to run a command: load, decide, append, project, in the caller's
+transaction.
+
+HTTP routes and the routing consumer both come through here, always with a connection
+whose transaction they own (the idempotency transaction of a POST, the inbox transaction of
+a consumed event), so the events, the read model and the Idempotency-Key record or inbox
+claim commit together or not at all.
+
+Envelopes of application events carry `org_id` = the accepting center (首问责任: that
+center stays accountable wherever the case goes) and `tier` = its tier, so per-center
+statistics downstream need no join.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from contracts.base import payload_of, to_payload
+from eventkit.aggregate import CommandRunner, Outcome
+from eventkit.envelope import Actor, Envelope, Producer
+from eventkit.idempotency import IdempotencyStore
+from eventkit.service import ServiceRuntime
+from eventkit.store import PostgresEventStore
+
+from .catalog_view import CatalogView
+from .domain import application, catalog
+from .domain.application import ApplicationState, IntakeContext, decider_for
+from .domain.application_commands import ApplicationCommand, SubmitApplication
+from .domain.catalog import CATALOG_STREAM, Catalog, CatalogCommand
+from .domain.working_calendar import WorkingCalendar
+from .projections import applications
+from .settings import Settings
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class CaseOutcome:
+    state: ApplicationState
+    version: int
+    envelopes: list[Envelope]
+    """The appended envelopes, with their stream versions."""
+
+    @property
+    def event_types(self) -> list[str]:
+        return [e.event_type for e in self.envelopes]
+
+
+def _versioned(outcome: Outcome[Any]) -> list[Envelope]:
+    first = outcome.version - len(outcome.envelopes) + 1
+    return [
+        e.model_copy(update={"stream_version": first + i}) for i, e in enumerate(outcome.envelopes)
+    ]
+
+
+@dataclass
+class IntakeCore:
+    settings: Settings
+    runtime: ServiceRuntime
+    clock: Clock
+    secret: bytes
+    calendar: WorkingCalendar
+    catalog: CatalogView
+    idempotency: IdempotencyStore
+    producer: Producer
+
+    @property
+    def store(self) -> PostgresEventStore:
+        assert self.runtime.store is not None, "the runtime is not started"
+        return self.runtime.store
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self.runtime.pool is not None, "the runtime is not started"
+        return self.runtime.pool
+
+    def wake_relay(self) -> None:
+        """After a commit that appended events: publish them now rather than at next poll."""
+        if self.runtime.store is not None:
+            self.runtime.store.notify_appended()
+
+    # -- application cases -------------------------------------------------------------------
+    def _case_runner(
+        self, cat: Catalog, org: tuple[str | None, str | None]
+    ) -> CommandRunner[ApplicationState, ApplicationCommand]:
+        ctx = IntakeContext(catalog=cat, calendar=self.calendar, verification_secret=self.secret)
+        return CommandRunner(
+            store=self.store,
+            decide=decider_for(ctx),
+            evolve=application.evolve,
+            initial=application.initial_state,
+            from_envelope=payload_of,
+            to_payload=to_payload,
+            producer=self.producer,
+            meta=lambda _evt: org,
+        )
+
+    async def handle_case(
+        self,
+        conn: asyncpg.Connection,
+        command: ApplicationCommand,
+        *,
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+    ) -> CaseOutcome:
+        """Decide `command` on its case inside `conn`'s transaction and project the result.
+        Domain refusals propagate unchanged (nothing was written)."""
+        cat = await self.catalog.current(conn)
+        if isinstance(command, SubmitApplication):
+            center_id: str | None = command.accepting_center_id
+        else:
+            center_id = await conn.fetchval(
+                "SELECT accepting_center_id FROM applications WHERE case_id = $1", command.case_id
+            )
+        tier = (
+            await conn.fetchval("SELECT tier FROM centers WHERE unit_id = $1", center_id)
+            if center_id
+            else None
+        )
+        outcome = await self._case_runner(cat, (center_id, tier)).handle(
+            command.case_id,
+            command,
+            actor=actor,
+            now=self.clock(),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            conn=conn,
+        )
+        envelopes = _versioned(outcome)
+        await applications.apply(conn, envelopes, self.secret)
+        return CaseOutcome(outcome.state, outcome.version, envelopes)
+
+    async def load_case(self, conn: asyncpg.Connection, case_id: str) -> list[Envelope]:
+        """The case's whole stream (its trail), in order."""
+        return await _read_stream(conn, case_id)
+
+    # -- the catalog ---------------------------------------------------------------------------
+    def catalog_runner(self) -> CommandRunner[Catalog, CatalogCommand]:
+        return CommandRunner(
+            store=self.store,
+            decide=catalog.decide,
+            evolve=catalog.evolve,
+            initial=catalog.initial_state,
+            from_envelope=payload_of,
+            to_payload=to_payload,
+            producer=self.producer,
+            meta=lambda _evt: (None, None),
+        )
+
+    async def handle_catalog(
+        self, conn: asyncpg.Connection, command: CatalogCommand, *, actor: Actor
+    ) -> list[Envelope]:
+        outcome = await self.catalog_runner().handle(
+            CATALOG_STREAM, command, actor=actor, now=self.clock(), conn=conn
+        )
+        return _versioned(outcome)
+
+
+async def _read_stream(conn: asyncpg.Connection, stream_id: str) -> list[Envelope]:
+    import orjson
+
+    rows = await conn.fetch(
+        "SELECT envelope FROM events WHERE stream_id = $1 ORDER BY stream_version", stream_id
+    )
+    return [Envelope.model_validate(orjson.loads(r["envelope"])) for r in rows]

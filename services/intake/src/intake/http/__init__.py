@@ -1,0 +1,1 @@
+"""The HTTP edge of intake (FastAPI): one module per route group."""

@@ -1,0 +1,107 @@
+"""Who may see or act on a case (the issue's "Access" rules, as intake applies them).
+
+- **residents** see and act on their own cases only: the ones they submitted online
+  (`submitted_by` is their subject), and the ones whose applicant is them. A resident token
+  identifies the person by the real-name-verified ID number, in an `id_number` claim or as
+  the subject (as 浙里办 accounts do); it is compared by HMAC (`applicant_key`).
+- **staff** (community agents, officers, center heads) see the cases of their center:
+  the accepting center, and the handling unit and office routing chose (from routing's
+  events). The accepting staff member and the assigned officer always see their cases.
+  A center head at town or city level also sees the cases of every unit below.
+  Supplements, corrections and withdrawals may be recorded by staff at ANY center (intake is
+  location-independent: a resident may walk into whichever center is nearest).
+- **inspectors** read everything and change nothing (no POST route admits them).
+- **admins** maintain reference data (the catalog) and do not read cases.
+
+A refusal is a 403 naming the reason; nothing is changed.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+import asyncpg
+
+from eventkit.auth import Principal
+from eventkit.envelope import Actor
+
+from ..projections import routing_view
+from ..projections.applications import applicant_key
+from .errors import refuse
+
+STAFF_ROLES = ("community_agent", "officer", "center_head")
+CASE_WRITERS = ("resident", "community_agent", "officer")
+CASE_READERS = ("resident", "community_agent", "officer", "center_head", "inspector")
+
+
+def actor_of(p: Principal) -> Actor:
+    return Actor(id=p.sub, role=p.role, org_id=p.org_id)
+
+
+def resident_identity(p: Principal) -> str:
+    claimed = p.claims.get("id_number")
+    return claimed if isinstance(claimed, str) and claimed else p.sub
+
+
+def resident_owns(p: Principal, row: asyncpg.Record | dict[str, Any], secret: bytes) -> bool:
+    if p.role != "resident":
+        return False
+    if row["submitted_by_role"] == "resident" and row["submitted_by"] == p.sub:
+        return True
+    return hmac.compare_digest(applicant_key(resident_identity(p), secret), row["applicant_key"])
+
+
+async def staff_sees(
+    conn: asyncpg.Connection,
+    p: Principal,
+    row: asyncpg.Record | dict[str, Any],
+    progress: asyncpg.Record | dict[str, Any] | None,
+) -> bool:
+    people = {row["accepting_staff_id"], progress["assigned_to"] if progress else None}
+    if p.sub in people:
+        return True
+    if p.org_id is None:
+        return False
+    units = {row["accepting_center_id"]}
+    if progress is not None:
+        units |= {progress["handling_unit_id"], progress["handling_office_id"]}
+    units.discard(None)
+    if p.org_id in units:
+        return True
+    if p.role == "center_head":
+        for unit in units:
+            if p.org_id in await routing_view.ancestors(conn, unit):
+                return True
+    return False
+
+
+async def require_read(
+    conn: asyncpg.Connection,
+    p: Principal,
+    row: asyncpg.Record,
+    progress: asyncpg.Record | None,
+    secret: bytes,
+) -> None:
+    if p.role == "inspector":
+        return
+    if p.role == "resident":
+        if resident_owns(p, row, secret):
+            return
+        raise refuse(403, "case_id", "this application belongs to another resident")
+    if p.role in STAFF_ROLES:
+        if await staff_sees(conn, p, row, progress):
+            return
+        raise refuse(
+            403,
+            "case_id",
+            f"staff of {p.org_id or '(no org_id in the token)'} see the cases of their own "
+            f"center; this case was accepted at {row['accepting_center_id']}",
+        )
+    raise refuse(403, "case_id", f"role {p.role!r} does not read applications")
+
+
+def require_owner_if_resident(p: Principal, row: asyncpg.Record, secret: bytes) -> None:
+    """Residents act only on their own cases; staff may act at any center."""
+    if p.role == "resident" and not resident_owns(p, row, secret):
+        raise refuse(403, "case_id", "this application belongs to another resident")

@@ -1,0 +1,136 @@
+"""What intake keeps from routing's events (no synchronous calls between services).
+
+- `centers`: the org units of the three tiers (routing.org_unit_registered / _reparented).
+  Intake accepts only center ids the org tree lists, names centers in the status view and
+  follows the parent chain so a town or city center head sees the units below.
+- `case_progress`: per case, the handling unit and office and the assigned officer (so
+  their staff may read the case), the due date, and the result coming back
+  (`routing.result_returned` with `final`: the result is at the accepting center, ready).
+
+Written by the routing consumer inside its inbox transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from contracts.routing import (
+    CaseAssigned,
+    CaseReassigned,
+    CaseRouted,
+    DeadlineSet,
+    OrgUnitRegistered,
+    OrgUnitReparented,
+    ResultReturned,
+)
+
+
+async def register_unit(conn: asyncpg.Connection, e: OrgUnitRegistered, at: datetime) -> None:
+    await conn.execute(
+        """INSERT INTO centers (unit_id, name_zh, tier, kind, parent_id, is_island, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (unit_id) DO UPDATE SET name_zh = EXCLUDED.name_zh,
+               tier = EXCLUDED.tier, kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id,
+               is_island = EXCLUDED.is_island, updated_at = EXCLUDED.updated_at""",
+        e.unit_id,
+        e.name_zh,
+        e.tier,
+        e.kind,
+        e.parent_id,
+        e.is_island,
+        at,
+    )
+
+
+async def reparent_unit(conn: asyncpg.Connection, e: OrgUnitReparented, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE centers SET parent_id = $2, updated_at = $3 WHERE unit_id = $1",
+        e.unit_id,
+        e.new_parent_id,
+        at,
+    )
+
+
+async def _progress(conn: asyncpg.Connection, case_id: str, at: datetime, **cols: Any) -> None:
+    names = list(cols)
+    placeholders = ", ".join(f"${i}" for i in range(3, len(names) + 3))
+    updates = ", ".join(f"{n} = EXCLUDED.{n}" for n in names)
+    await conn.execute(
+        f"INSERT INTO case_progress (case_id, updated_at, {', '.join(names)})"
+        f" VALUES ($1, $2, {placeholders})"
+        f" ON CONFLICT (case_id) DO UPDATE SET updated_at = EXCLUDED.updated_at, {updates}",
+        case_id,
+        at,
+        *cols.values(),
+    )
+
+
+async def case_routed(conn: asyncpg.Connection, e: CaseRouted, at: datetime) -> None:
+    await _progress(
+        conn,
+        e.case_id,
+        at,
+        handling_unit_id=e.handling_unit_id,
+        handling_office_id=e.handling_office_id,
+        handling_tier=e.handling_tier,
+    )
+
+
+async def case_assigned(
+    conn: asyncpg.Connection, e: CaseAssigned | CaseReassigned, at: datetime
+) -> None:
+    officer = e.assigned_to if isinstance(e, CaseAssigned) else e.to_officer
+    await _progress(conn, e.case_id, at, assigned_to=officer)
+
+
+async def deadline_set(conn: asyncpg.Connection, e: DeadlineSet, at: datetime) -> None:
+    await _progress(conn, e.case_id, at, deadline_due_date=e.due_date)
+
+
+async def result_returned(conn: asyncpg.Connection, e: ResultReturned, at: datetime) -> None:
+    if not e.final:
+        return
+    await _progress(
+        conn,
+        e.case_id,
+        at,
+        result_ready_at=at,
+        result_at_center_id=e.to_unit_id,
+        result_decision=e.decision,
+    )
+
+
+# -- reads -------------------------------------------------------------------------------------
+async def center(conn: asyncpg.Connection, unit_id: str) -> asyncpg.Record | None:
+    return await conn.fetchrow("SELECT * FROM centers WHERE unit_id = $1", unit_id)
+
+
+async def ancestors(conn: asyncpg.Connection, unit_id: str) -> list[str]:
+    """The unit and every unit above it, nearest first."""
+    rows = await conn.fetch(
+        """WITH RECURSIVE up(unit_id, parent_id, depth) AS (
+               SELECT unit_id, parent_id, 0 FROM centers WHERE unit_id = $1
+               UNION ALL
+               SELECT c.unit_id, c.parent_id, up.depth + 1
+               FROM centers c JOIN up ON c.unit_id = up.parent_id WHERE up.depth < 10)
+           SELECT unit_id FROM up ORDER BY depth""",
+        unit_id,
+    )
+    return [r["unit_id"] for r in rows] or [unit_id]
+
+
+async def subtree(conn: asyncpg.Connection, unit_id: str) -> list[str]:
+    """The unit and every unit below it."""
+    rows = await conn.fetch(
+        """WITH RECURSIVE down(unit_id, depth) AS (
+               SELECT $1::text, 0
+               UNION ALL
+               SELECT c.unit_id, down.depth + 1
+               FROM centers c JOIN down ON c.parent_id = down.unit_id WHERE down.depth < 10)
+           SELECT unit_id FROM down""",
+        unit_id,
+    )
+    return [r["unit_id"] for r in rows]
