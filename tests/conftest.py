@@ -95,6 +95,12 @@ def _start_infra() -> Infra:
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
     inf = _start_infra()
+    # The project's own topics, as `make run` creates them (tests that need isolation make
+    # their own with the `topics` fixture).
+    from contracts.topics import EVENT_TOPICS
+    from devstack.topics import ensure_topics
+
+    asyncio.run(ensure_topics(inf.bootstrap, list(EVENT_TOPICS)))
     yield inf
     from devstack.cli import pinned_marker
 

@@ -122,11 +122,51 @@ def env() -> None:
         typer.echo(f"export {k}={v}")
 
 
+def dev_secrets() -> dict[str, str]:
+    """Development-only keys, made once under .local/: the JWT signing pair (services get the
+    public key; `python -m eventkit.auth mint --key-file .local/dev-jwt.pem` mints tokens),
+    the audit log's Ed25519 checkpoint key and the intake verification-code secret.
+    Production supplies its own through the same variables."""
+    import secrets
+
+    from eventkit.auth import generate_private_key, private_pem, public_pem
+
+    d = state_dir()
+    jwt_key = d / "dev-jwt.pem"
+    if not jwt_key.exists():
+        key = generate_private_key("EdDSA")
+        jwt_key.write_text(private_pem(key))
+        jwt_key.chmod(0o600)
+        jwt_key.with_name(jwt_key.name + ".pub").write_text(public_pem(key))
+    secret = d / "dev-verification-secret"
+    if not secret.exists():
+        secret.write_text(secrets.token_hex(32))
+        secret.chmod(0o600)
+    out = {
+        "AUTH_PUBLIC_KEY_FILE": str(jwt_key.with_name(jwt_key.name + ".pub")),
+        "AUTH_PRIVATE_KEY_FILE": str(jwt_key),
+        "INTAKE_VERIFICATION_SECRET": secret.read_text().strip(),
+    }
+    audit_key = d / "dev-audit-signer.key"
+    try:
+        from tlog.note import generate_key
+
+        if not audit_key.exists():
+            skey, vkey = generate_key("bianmin.ruian/audit")
+            audit_key.write_text(skey)
+            audit_key.chmod(0o600)
+            audit_key.with_name("dev-audit-verifier.key").write_text(vkey)
+        out["AUDIT_SIGNING_KEY_FILE"] = str(audit_key)
+    except ImportError:
+        pass
+    return {k: os.environ.get(k, v) for k, v in out.items()}
+
+
 def service_env() -> dict[str, str]:
     kafka_ext, db_ext = external()
     pg = LocalPostgres.default()
     bootstrap = kafka_ext or KafkaCluster.single().bootstrap
-    out: dict[str, str] = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap}
+    out: dict[str, str] = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, **dev_secrets()}
     for svc in SERVICES:
         key = f"{svc.upper()}_DATABASE_URL"
         out[key] = os.environ.get(key) or (db_ext or pg.url(svc, svc))

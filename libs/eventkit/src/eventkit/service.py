@@ -117,7 +117,15 @@ class ServiceRuntime:
             )
             self.store.on_append(self.relay.wake)
             self.spawn(self.relay.run(self._stop), "outbox_relay")
-        await self.broker.start()
+        try:
+            # FastStream waits forever for a subscribed topic that does not exist
+            # (auto-creation is off on our brokers): turn that into a clear error.
+            await asyncio.wait_for(self.broker.start(), s.kafka_start_timeout_s)
+        except TimeoutError:
+            raise RuntimeError(
+                f"Kafka consumers did not start within {s.kafka_start_timeout_s:.0f} s: are the "
+                "topics created (`make infra-up` creates them) and is "
+                f"{s.kafka().bootstrap_servers} reachable?") from None
         self.broker_started = True
         for hook in self.on_start:
             await hook(self)

@@ -35,6 +35,7 @@ class ServiceSettings(BaseSettings):
     db_pool_min: int = 2
     db_pool_max: int = 10
     kafka_bootstrap_servers: str | None = None
+    kafka_start_timeout_s: float = 60.0
     log_level: str = "INFO"
 
     def kafka(self) -> KafkaSettings:
