@@ -1,23 +1,121 @@
-"""Builds the routing service from settings: pool, broker, HTTP app. Connects nothing at import."""
+"""Builds the routing service from settings: pool, broker, HTTP app. Connects nothing at import.
+
+What runs in one routing process:
+
+* the outbox relay (`runtime.enable_outbox`): every event of routing's store — the org tree
+  and every case — is published to `ROUTING_TOPIC_ROUTING`;
+* at start (`on_start`): the org tree is seeded when the org stream is empty
+  (`ROUTING_SEED_ORG`), then loaded into memory (`org.cache.OrgCache`, caught up before
+  every use);
+* the intake consumer (`cases.intake_consumer`): catalog projection, routing of accepted
+  cases, withdrawals, corrections supplied and bad reviews, each in its inbox transaction;
+* the deadline loop (`cases.deadlines`), every `ROUTING_DEADLINE_CHECK_INTERVAL_SECONDS`;
+* the HTTP API: the work queue and case trail, officers' commands, follow-ups, org
+  administration, and the admin drill endpoint (off unless `ROUTING_DRILL_ENDPOINTS`).
+"""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI
 
+from eventkit.auth import TokenVerifier, install
+from eventkit.consumer import DEFAULT_TRANSIENT_ERRORS, EventConsumer
+from eventkit.envelope import Producer
 from eventkit.service import ServiceRuntime, create_app
+from eventkit.store import ConcurrencyError
 
+from .cases.deadlines import DeadlineChecker
+from .cases.intake_consumer import IntakeHandler
+from .cases.service import CaseService
+from .clock import Clock, system_clock
+from .context import RoutingContext
+from .http.admin_routes import router as admin_router
+from .http.case_routes import router as case_router
+from .http.errors import install_error_handlers
+from .http.followup_routes import router as followup_router
+from .http.idempotent import purge_loop
+from .http.org_routes import router as org_router
+from .http.queue_routes import router as queue_router
+from .org.admin import OrgAdmin
+from .org.seeding import seed_org_if_empty
 from .settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
+log = logging.getLogger("routing")
 
-def build(settings: Settings | None = None) -> FastAPI:
+
+def build(
+    settings: Settings | None = None,
+    *,
+    auth: TokenVerifier | None = None,
+    clock: Clock | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS)
-    return create_app(
+    runtime.enable_outbox(settings.topic_routing)
+    app = create_app(
         runtime,
         title="Bianmin routing",
-        description="Routing across tiers, A/B assignment, deadlines, decisions and escalation.",
+        description=(
+            "Routing across the three tiers, A/B assignment, deadlines in working days, "
+            "decisions, escalation, and the org tree. Bearer JWT on every call."
+        ),
     )
+    install(app, auth or TokenVerifier(settings.auth()))
+    install_error_handlers(app)
+
+    c = RoutingContext(
+        settings=settings,
+        runtime=runtime,
+        clock=clock or system_clock(settings.clock_offset_days),
+        policy=settings.policy(),
+        producer=Producer(service=settings.service_name, instance=settings.instance_id),
+    )
+    cases = c.cases = CaseService(c)
+    c.org_admin = OrgAdmin(c)
+    deadlines = c.deadlines = DeadlineChecker(c, cases)
+    app.state.routing = c
+
+    # Subscribers must exist before the broker starts (ServiceRuntime.start starts it).
+    consumer = EventConsumer(
+        runtime.broker,
+        lambda: runtime.pool,
+        settings.topic_intake,
+        group_id=settings.consumer_group,
+        name="routing.intake",
+        handler=IntakeHandler(c, cases),
+        # a lost race with an officer's command on the same case is retried, not counted
+        transient_errors=(*DEFAULT_TRANSIENT_ERRORS, ConcurrencyError),
+    )
+    c.consumer = consumer
+
+    app.include_router(queue_router)
+    app.include_router(case_router)
+    app.include_router(followup_router)
+    app.include_router(org_router)
+    app.include_router(admin_router)
+
+    async def start(rt: ServiceRuntime) -> None:
+        if settings.seed_org:
+            await seed_org_if_empty(c)
+        async with c.pool.acquire() as conn:
+            _, version = await c.org.current(conn)
+        log.info("org tree loaded", extra={"org_version": version})
+        c.org_ready.set()
+        rt.spawn(deadlines.run(), "deadline_loop")
+        rt.spawn(purge_loop(c, deadlines.stop_event), "idempotency_purge")
+
+    async def stop(rt: ServiceRuntime) -> None:
+        deadlines.stop_event.set()
+        await consumer.close()
+
+    runtime.on_start.append(start)
+    runtime.on_stop.append(stop)
+    return app
+
+
+__all__ = ["MIGRATIONS", "build"]

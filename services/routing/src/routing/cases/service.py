@@ -1,0 +1,95 @@
+"""Running one case command: org tree, decide, append, read models — one transaction.
+
+Every path that changes a case comes through here, inside the caller's transaction: the
+intake consumer's inbox transaction, the HTTP routes' Idempotency-Key transaction, the
+deadline loop's per-case transaction — each retried whole when another writer of the same
+case won the race (`ConcurrencyError`). The decider is built per command from the tree as
+this transaction sees it, so a case is always judged against the current posts, rosters
+and absences.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from contracts.base import payload_of, to_payload
+from eventkit.aggregate import CommandRunner, Outcome
+
+from ..context import RoutingContext
+from ..domain.case import CaseCommandType, CaseDecider, CaseState, evolve_case
+from ..domain.case_state import initial_case_state
+from ..domain.context import CaseContext
+from .projection import project_case
+
+log = logging.getLogger("routing.cases")
+
+
+class CaseService:
+    def __init__(self, ctx: RoutingContext, retries: int = 8) -> None:
+        self.ctx = ctx
+        self.retries = retries
+
+    def runner(self, decider: CaseDecider) -> CommandRunner[CaseState, Any]:
+        return CommandRunner(
+            store=self.ctx.store,
+            decide=decider.decide,
+            evolve=evolve_case,
+            initial=initial_case_state,
+            from_envelope=payload_of,
+            to_payload=to_payload,
+            producer=self.ctx.producer,
+        )
+
+    async def handle_in(
+        self,
+        conn: asyncpg.Connection,
+        command: CaseCommandType,
+        *,
+        now: datetime,
+        correlation_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+        item_name_zh: str | None = None,
+    ) -> Outcome[CaseState]:
+        """Decide and append inside the caller's transaction, with the read models.
+
+        Domain errors propagate before anything is written; a `ConcurrencyError` means the
+        caller's transaction must be retried whole."""
+        org, _ = await self.ctx.org.current(conn)
+        decider = CaseDecider(org, self.ctx.policy)
+        if correlation_id is None:
+            correlation_id = await case_correlation(conn, command.case_id)
+        outcome = await self.runner(decider).handle(
+            command.case_id,
+            command,
+            actor=command.actor,
+            now=now,
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            conn=conn,
+        )
+        if outcome.envelopes:
+            await project_case(
+                conn,
+                outcome.state,
+                outcome.version,
+                outcome.envelopes,
+                CaseContext(org, self.ctx.policy),
+                now,
+                item_name_zh=item_name_zh,
+            )
+        return outcome
+
+
+async def case_correlation(conn: asyncpg.Connection, case_id: str) -> uuid.UUID | None:
+    """The correlation id of the case's first routing event, so one case reads as one thread
+    (routing's first event continues intake's correlation)."""
+    value = await conn.fetchval(
+        "SELECT correlation_id FROM events WHERE stream_id = $1 AND stream_version = 1", case_id
+    )
+    # asyncpg's UUID subclass is not JSON-serialisable by orjson: hand out a plain one
+    return uuid.UUID(str(value)) if value is not None else None

@@ -1,0 +1,348 @@
+"""Org tree and reference data administration (role `admin`), and the tree for everyone.
+
+Each POST is one admin command of `routing.domain.org_admin` and becomes event(s) on the
+org stream, published on the routing topic — so who changed which post, roster or rule is
+on the trail (责任追究制) and the other services' projections follow. The request bodies are
+the commands' own fields (minus the actor, who is the caller), so the rules and error
+messages are the domain's.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, create_model
+
+from eventkit.auth import Principal, authenticate, require_roles
+from eventkit.idempotency import idempotency_key
+
+from ..context import RoutingContext, ctx
+from ..domain.org_admin import (
+    AssignPost,
+    CancelStaffAbsence,
+    OrgCommand,
+    RecordStaffAbsence,
+    RegisterOffice,
+    RegisterOrgUnit,
+    RegisterStaff,
+    ReparentOrgUnit,
+    SetDelegationRule,
+    SetDutyRoster,
+    SetOfficeHours,
+    SetServiceLines,
+)
+from ..domain.org_model import OrgState
+from .access import actor_of, subtree
+from .errors import refuse
+from .idempotent import run_idempotent
+from .views import EventRef, event_refs
+
+router = APIRouter(prefix="/v1/org", tags=["org"])
+Key = Annotated[str | None, Depends(idempotency_key)]
+Admin = Depends(require_roles("admin"))
+
+
+def body_of(command: type[BaseModel], *path_fields: str) -> type[BaseModel]:
+    """The request body of an admin command: its fields except the actor (the caller) and
+    those taken from the path; same constraints, same messages."""
+    fields: dict[str, Any] = {
+        name: (f.annotation, f)
+        for name, f in command.model_fields.items()
+        if name != "actor" and name not in path_fields
+    }
+    return create_model(  # type: ignore[call-overload,no-any-return]
+        f"{command.__name__}Body",
+        __config__=ConfigDict(extra="forbid"),
+        __doc__=command.__doc__,
+        **fields,
+    )
+
+
+UnitBody = body_of(RegisterOrgUnit)
+ReparentBody = body_of(ReparentOrgUnit, "unit_id")
+HoursBody = body_of(SetOfficeHours, "unit_id")
+LinesBody = body_of(SetServiceLines, "unit_id")
+OfficeBody = body_of(RegisterOffice)
+StaffBody = body_of(RegisterStaff)
+PostBody = body_of(AssignPost)
+RosterBody = body_of(SetDutyRoster)
+AbsenceBody = body_of(RecordStaffAbsence)
+CancelAbsenceBody = body_of(CancelStaffAbsence, "absence_id")
+DelegationBody = body_of(SetDelegationRule)
+
+
+class OrgCommandResult(BaseModel):
+    org_version: int
+    events: list[EventRef]
+
+
+async def _run(
+    c: RoutingContext,
+    request: Request,
+    principal: Principal,
+    key: str | None,
+    body: BaseModel,
+    command_type: type[OrgCommand],
+    **path: str,
+) -> Response:
+    command = command_type(actor=actor_of(principal), **dict(body), **path)
+    fingerprinted = {**body.model_dump(mode="json"), **path}
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        assert c.org_admin is not None
+        envelopes, version = await c.org_admin.decide_and_append(conn, command)
+        result = OrgCommandResult(org_version=version, events=event_refs(envelopes))
+        return 200, result.model_dump(mode="json")
+
+    response = await run_idempotent(c, request, principal, key, fingerprinted, work)
+    assert c.org_admin is not None
+    await c.org_admin.refresh()
+    return response
+
+
+UnitId = Annotated[str, Path(description="An org unit id, e.g. `ruian.mayu.mabei`.")]
+
+
+@router.post("/units", response_model=OrgCommandResult)
+async def register_unit(
+    body: UnitBody,  # type: ignore[valid-type]
+    request: Request,
+    key: Key,
+    principal: Principal = Admin,
+    c: RoutingContext = Depends(ctx),
+) -> Response:
+    """Register a center of one of the three tiers under its parent."""
+    return await _run(c, request, principal, key, body, RegisterOrgUnit)
+
+
+@router.post("/units/{unit_id}/reparent", response_model=OrgCommandResult)
+async def reparent_unit(
+    unit_id: UnitId,
+    body: ReparentBody,  # type: ignore[valid-type]
+    request: Request,
+    key: Key,
+    principal: Principal = Admin,
+    c: RoutingContext = Depends(ctx),
+) -> Response:
+    """Move a unit under another parent (行政区划调整), with a reason."""
+    return await _run(c, request, principal, key, body, ReparentOrgUnit, unit_id=unit_id)
+
+
+@router.post("/units/{unit_id}/office-hours", response_model=OrgCommandResult)
+async def set_office_hours(
+    unit_id: UnitId,
+    body: HoursBody,  # type: ignore[valid-type]
+    request: Request,
+    key: Key,
+    principal: Principal = Admin,
+    c: RoutingContext = Depends(ctx),
+) -> Response:
+    """Replace a center's office hours (extended and staggered hours: 延时、错时办公)."""
+    return await _run(c, request, principal, key, body, SetOfficeHours, unit_id=unit_id)
+
+
+@router.post("/units/{unit_id}/service-lines", response_model=OrgCommandResult)
+async def set_service_lines(
+    unit_id: UnitId,
+    body: LinesBody,  # type: ignore[valid-type]
+    request: Request,
+    key: Key,
+    principal: Principal = Admin,
+    c: RoutingContext = Depends(ctx),
+) -> Response:
+    """Replace a center's service lines (windows with clear duties)."""
+    return await _run(c, request, principal, key, body, SetServiceLines, unit_id=unit_id)
+
+
+@router.post("/offices", response_model=OrgCommandResult)
+async def register_office(
+    body: OfficeBody,  # type: ignore[valid-type]
+    request: Request,
+    key: Key,
+    principal: Principal = Admin,
+    c: RoutingContext = Depends(ctx),
+) -> Response:
+    """Register an office of a unit, taking categories and/or item codes."""
+    return await _run(c, request, principal, key, body, RegisterOffice)
+
+
+@router.post("/staff", response_model=OrgCommandResult)
+async def register_staff(
+    body: StaffBody,  # type: ignore[valid-type]
+    request: Request,
+    key: Key,
+    principal: Principal = Admin,
+    c: RoutingContext = Depends(ctx),
+) -> Response:
+    """Register a staff member of a unit with their roles (and office)."""
+    return await _run(c, request, principal, key, body, RegisterStaff)
+
+
+@router.post("/posts", response_model=OrgCommandResult)
+async def assign_post(
+    body: PostBody,  # type: ignore[valid-type]
+    request: Request,
+    key: Key,
+    principal: Principal = Admin,
+    c: RoutingContext = Depends(ctx),
+) -> Response:
+    """Create a post or change its A and B holders (AB岗工作制)."""
+    return await _run(c, request, principal, key, body, AssignPost)
+
+
+@router.post("/roster", response_model=OrgCommandResult)
+async def set_roster(
+    body: RosterBody,  # type: ignore[valid-type]
+    request: Request,
+    key: Key,
+    principal: Principal = Admin,
+    c: RoutingContext = Depends(ctx),
+) -> Response:
+    """Replace a unit's whole duty roster."""
+    return await _run(c, request, principal, key, body, SetDutyRoster)
+
+
+@router.post("/absences", response_model=OrgCommandResult)
+async def record_absence(
+    body: AbsenceBody,  # type: ignore[valid-type]
+    request: Request,
+    key: Key,
+    principal: Principal = Admin,
+    c: RoutingContext = Depends(ctx),
+) -> Response:
+    """Record a staff absence (leave, training...): B takes the A holder's new cases."""
+    return await _run(c, request, principal, key, body, RecordStaffAbsence)
+
+
+@router.post("/absences/{absence_id}/cancel", response_model=OrgCommandResult)
+async def cancel_absence(
+    absence_id: str,
+    body: CancelAbsenceBody,  # type: ignore[valid-type]
+    request: Request,
+    key: Key,
+    principal: Principal = Admin,
+    c: RoutingContext = Depends(ctx),
+) -> Response:
+    """Cancel a recorded absence, with a reason."""
+    return await _run(c, request, principal, key, body, CancelStaffAbsence, absence_id=absence_id)
+
+
+@router.post("/delegations", response_model=OrgCommandResult)
+async def set_delegation(
+    body: DelegationBody,  # type: ignore[valid-type]
+    request: Request,
+    key: Key,
+    principal: Principal = Admin,
+    c: RoutingContext = Depends(ctx),
+) -> Response:
+    """审批权限上提、下授: for an item in an area, handle at another tier, effective-dated."""
+    return await _run(c, request, principal, key, body, SetDelegationRule)
+
+
+# -- the tree ----------------------------------------------------------------------------------
+def _unit_view(org: OrgState, unit_id: str, children: dict[str, list[str]], admin: bool) -> Any:
+    u = org.units[unit_id]
+    staff = org.staff_of(unit_id)
+    view: dict[str, Any] = {
+        "unit_id": u.unit_id,
+        "name_zh": u.name_zh,
+        "tier": u.tier,
+        "kind": u.kind,
+        "parent_id": u.parent_id,
+        "is_island": u.is_island,
+        "access_note_zh": u.access_note_zh,
+        "travel_minutes_to_parent": u.travel_minutes_to_parent,
+        "office_hours": u.office_hours.model_dump(mode="json"),
+        "service_lines": [line.model_dump(mode="json") for line in u.service_lines],
+        "offices": [
+            {
+                "office_id": o.office_id,
+                "name_zh": o.name_zh,
+                "categories": list(o.categories),
+                "item_codes": list(o.item_codes),
+            }
+            for o in org.offices_of(unit_id)
+        ],
+        "staff": [
+            {
+                "staff_id": s.staff_id,
+                "name_zh": s.name_zh,
+                "roles": list(s.roles),
+                "office_id": s.office_id,
+            }
+            for s in staff
+        ],
+        "posts": [
+            {
+                "post_id": p.post_id,
+                "office_id": p.office_id,
+                "name_zh": p.name_zh,
+                "categories": list(p.categories),
+                "service_line_ids": list(p.service_line_ids),
+                "a_holder": p.a_holder,
+                "b_holder": p.b_holder,
+            }
+            for p in sorted(org.posts.values(), key=lambda p: p.post_id)
+            if p.unit_id == unit_id
+        ],
+        "roster": [e.model_dump(mode="json") for e in org.rosters.get(unit_id, ())],
+    }
+    if admin:  # absences say why someone is away (sick leave...): reference-data admins only
+        ids = {s.staff_id for s in staff}
+        view["absences"] = [
+            {
+                "absence_id": a.absence_id,
+                "staff_id": a.staff_id,
+                "starts_at": a.starts_at.isoformat(),
+                "ends_at": a.ends_at.isoformat(),
+                "kind": a.kind,
+                "reason": a.reason,
+                "cancelled": a.cancelled,
+            }
+            for a in sorted(org.absences.values(), key=lambda a: a.absence_id)
+            if a.staff_id in ids
+        ]
+    view["children"] = [_unit_view(org, ch, children, admin) for ch in children.get(unit_id, [])]
+    return view
+
+
+@router.get("/tree")
+async def tree(
+    unit_id: str | None = Query(default=None, description="Only this unit and those below."),
+    principal: Principal = Depends(authenticate),
+    c: RoutingContext = Depends(ctx),
+) -> dict[str, Any]:
+    """The org tree as it stands: units of the three tiers with their hours, service lines,
+    offices, staff, A/B posts and rosters; delegation rules. Any signed-in caller."""
+    async with c.pool.acquire() as conn:
+        org, version = await c.org.current(conn)
+    if unit_id is not None and unit_id not in org.units:
+        raise refuse(404, "unit_id", f"no org unit {unit_id!r}")
+    children: dict[str, list[str]] = {}
+    for u in sorted(org.units.values(), key=lambda u: u.unit_id):
+        if u.parent_id is not None:
+            children.setdefault(u.parent_id, []).append(u.unit_id)
+    roots = [unit_id] if unit_id else sorted(u for u, x in org.units.items() if x.parent_id is None)
+    area = subtree(org, unit_id) if unit_id else frozenset(org.units)
+    admin = principal.role == "admin"
+    return {
+        "org_version": version,
+        "units": [_unit_view(org, r, children, admin) for r in roots],
+        "delegation_rules": [
+            {
+                "rule_id": r.rule_id,
+                "item_code": r.item_code,
+                "area_unit_id": r.area_unit_id,
+                "handling_tier": r.handling_tier,
+                "direction": r.direction,
+                "effective_from": r.effective_from.isoformat(),
+                "effective_to": r.effective_to.isoformat() if r.effective_to else None,
+                "basis_zh": r.basis_zh,
+            }
+            for r in sorted(org.delegation_rules.values(), key=lambda r: r.rule_id)
+            if r.area_unit_id in area or unit_id is None
+        ],
+    }
