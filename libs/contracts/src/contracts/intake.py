@@ -144,6 +144,7 @@ class Applicant(_Value):
     household_no: str | None = None
     registered_community_id: str
     address: str
+    email: str | None = None  # optional: residents who want e-mail as well as SMS
 
 
 class ProvidedMaterial(_Value):

@@ -171,6 +171,8 @@ class StaffRegistered(DomainEvent):
     unit_id: str
     office_id: str | None = None
     registered_by: str
+    phone: str | None = None  # work contact for notifications (SMS)
+    email: str | None = None  # work contact for notifications (e-mail)
 
 
 @event

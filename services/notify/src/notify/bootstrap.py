@@ -1,23 +1,160 @@
-"""Builds the notify service from settings: pool, broker, HTTP app. Connects nothing at import."""
+"""Builds the notify service from settings: pool, broker, consumer, dispatcher, HTTP app.
+
+Connects nothing at import. What runs once the runtime has started:
+
+* the consumer (`notify.intents` inbox name, group `NOTIFY_CONSUMER_GROUP`) on the intake
+  and routing topics: directory + delivery intents, exactly once per event;
+* the dispatcher (unless `NOTIFY_RUN_DISPATCHER=false` or delivery is disabled): sends what
+  is due, records outcomes;
+* the outbox relay publishing notify's events (`notify.delivered`, `.delivery_failed`,
+  `.delivery_deferred`) to `NOTIFY_TOPIC_NOTIFY`.
+
+Tests inject a clock (`clock=`), channel senders (`senders=`) or a crash hook
+(`after_send=`); everything else comes from `Settings`.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import Mapping
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 
+import contracts.intake
+import contracts.notify
+import contracts.routing  # noqa: F401  (registers the event models notify reads)
+from eventkit.auth import AuthSettings, TokenVerifier, install
+from eventkit.envelope import Producer
 from eventkit.service import ServiceRuntime, create_app
 
+from .channels import FileSmsGateway, Sender, SmsGateway, SmsSender, SmtpSender, WebhookSender
+from .context import Clock, NotifyContext, utc_now
+from .delivery.dispatcher import AfterSend, Dispatcher
+from .delivery.events import NotifyEvents
+from .delivery.intents import IntentRecorder
+from .delivery.replay import ReplayAwareConsumer
+from .domain import ChannelSetup, parse_quiet_hours
 from .settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+INBOX_NAME = "notify.intents"
+
+log = logging.getLogger("notify")
 
 
-def build(settings: Settings | None = None) -> FastAPI:
+def channel_setup(settings: Settings, sms_gateway: SmsGateway | None) -> ChannelSetup:
+    return ChannelSetup(
+        email=settings.smtp_host is not None,
+        sms=sms_gateway is not None or settings.sms_gateway != "none",
+        resident_webhook=settings.resident_webhook_url,
+        staff_webhook=settings.staff_webhook_url,
+        sms_signature=settings.sms_signature,
+    )
+
+
+def build_senders(settings: Settings, sms_gateway: SmsGateway | None) -> dict[str, Sender]:
+    senders: dict[str, Sender] = {}
+    if settings.smtp_host:
+        senders["email"] = SmtpSender(
+            settings.smtp_host,
+            settings.smtp_port,
+            sender=settings.smtp_from,
+            security=settings.smtp_security,
+            username=settings.smtp_username,
+            password=(
+                settings.smtp_password.get_secret_value() if settings.smtp_password else None
+            ),
+            timeout=settings.smtp_timeout_seconds,
+        )
+    if settings.webhook_secret is not None:
+        senders["webhook"] = WebhookSender(
+            settings.webhook_secret.get_secret_value().encode(),
+            timeout=settings.webhook_timeout_seconds,
+        )
+    gateway = sms_gateway
+    if gateway is None and settings.sms_gateway == "file":
+        gateway = FileSmsGateway(settings.sms_file)
+    if gateway is not None:
+        senders["sms"] = SmsSender(gateway)
+    return senders
+
+
+def build(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    auth: TokenVerifier | None = None,
+    sms_gateway: SmsGateway | None = None,
+    senders: Mapping[str, Sender] | None = None,
+    after_send: AfterSend | None = None,
+) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS)
-    return create_app(
+    runtime.enable_outbox(settings.topic_notify)
+    app = create_app(
         runtime,
         title="Bianmin notify",
         description="Tells residents and staff what happened, exactly once per event and channel.",
     )
+    install(app, auth or TokenVerifier(AuthSettings()))
+    ctx = NotifyContext(
+        settings=settings,
+        runtime=runtime,
+        clock=clock or utc_now,
+        setup=channel_setup(settings, sms_gateway),
+        quiet=parse_quiet_hours(settings.quiet_hours, ZoneInfo(settings.timezone)),
+        events=NotifyEvents(
+            lambda: runtime.store,
+            Producer(service=settings.service_name, instance=settings.instance_id),
+        ),
+    )
+    app.state.notify = ctx
+    recorder = IntentRecorder(ctx)
+    # Subscribers must exist before the broker starts (runtime.start); the pool is created
+    # there too, hence the callable.
+    consumer = ReplayAwareConsumer(
+        runtime.broker,
+        lambda: runtime.pool,
+        [settings.topic_intake, settings.topic_routing],
+        group_id=settings.consumer_group,
+        name=INBOX_NAME,
+        handler=recorder.handle,
+    )
+    ctx.extras["consumer"] = consumer
+    stop = asyncio.Event()
+    running: dict[str, asyncio.Task[None]] = {}
+
+    async def start(rt: ServiceRuntime) -> None:
+        stop.clear()
+        active = dict(senders) if senders is not None else build_senders(settings, sms_gateway)
+        ctx.extras["senders"] = active
+        if settings.run_dispatcher and settings.delivery_enabled:
+            dispatcher = Dispatcher(ctx, active, pool=lambda: rt.pool, after_send=after_send)
+            ctx.extras["dispatcher"] = dispatcher
+            rt.spawn(dispatcher.run(stop), "dispatcher")
+            running["dispatcher"] = rt.background[-1]
+        elif not settings.delivery_enabled:
+            log.warning("NOTIFY_DELIVERY_ENABLED=false: deliveries are recorded, never sent")
+
+    async def shutdown(rt: ServiceRuntime) -> None:
+        stop.set()
+        task = running.get("dispatcher")
+        if task is not None:
+            await asyncio.wait([task], timeout=15)
+        for sender in ctx.extras.get("senders", {}).values():
+            await sender.close()
+        await consumer.close()
+
+    runtime.on_start.append(start)
+    runtime.on_stop.append(shutdown)
+
+    from .http.deliveries_routes import router as deliveries_router
+
+    app.include_router(deliveries_router)
+    return app
+
+
+__all__ = ["INBOX_NAME", "MIGRATIONS", "build"]

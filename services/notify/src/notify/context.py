@@ -1,0 +1,45 @@
+"""What the edges of notify share: settings, the clock, channel setup, quiet hours, events."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from eventkit.service import ServiceRuntime
+
+from .delivery.events import NotifyEvents
+from .domain import ChannelSetup, QuietHours
+from .settings import Settings
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def wake_channel(schema: str) -> str:
+    """The LISTEN/NOTIFY channel on which new due deliveries wake the dispatchers of one
+    schema (`pg_notify` is delivered at commit, so a woken dispatcher sees the rows).
+    Channel names are identifiers (at most 63 bytes): a long schema name is hashed."""
+    name = f"notify_deliveries:{schema}"
+    if len(name.encode()) <= 63:
+        return name
+    return "notify_deliveries:" + hashlib.sha256(schema.encode()).hexdigest()[:32]
+
+
+@dataclass
+class NotifyContext:
+    settings: Settings
+    runtime: ServiceRuntime
+    clock: Clock
+    setup: ChannelSetup
+    quiet: QuietHours | None
+    events: NotifyEvents
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def now(self) -> datetime:
+        return self.clock()

@@ -1,0 +1,1 @@
+"""Delivery: intents recorded in the inbox transaction, then sent by the dispatcher."""

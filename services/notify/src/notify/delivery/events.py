@@ -1,0 +1,73 @@
+"""notify's own events (contracts.notify), appended to its store and relayed to Kafka.
+
+Each case's notify events form one stream in notify's store (stream id = case id). Several
+writers may append to one case at once (the consumer deferring an SMS while the dispatcher
+records another channel), so an append takes a per-stream transaction-scoped advisory lock
+and reads the version under it: no `ConcurrencyError` to retry, and the lock is released by
+the same commit that makes the events visible.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+import asyncpg
+
+from contracts.base import DomainEvent, to_payload
+from eventkit.envelope import Actor, Envelope, Producer
+from eventkit.store import PostgresEventStore
+
+NOTIFY_ACTOR = Actor(id="notify", role="system")
+
+
+class NotifyEvents:
+    def __init__(self, store: Callable[[], PostgresEventStore | None], producer: Producer):
+        self._store = store
+        self.producer = producer
+
+    async def append(
+        self,
+        conn: asyncpg.Connection,
+        case_id: str,
+        events: Sequence[DomainEvent],
+        *,
+        now: datetime,
+        correlation_id: uuid.UUID,
+        causation_id: uuid.UUID,
+    ) -> None:
+        """Append inside the caller's transaction."""
+        if not events:
+            return
+        # asyncpg hands out its own UUID subclass, which orjson cannot encode: normalise
+        correlation_id, causation_id = uuid.UUID(str(correlation_id)), uuid.UUID(str(causation_id))
+        store = self._store()
+        if store is None:
+            raise ConnectionError("the event store is not ready yet")
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", f"notify-stream:{case_id}"
+        )
+        version = await conn.fetchval(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", case_id
+        )
+        envelopes = [
+            Envelope(
+                event_type=e.event_type,
+                schema_version=e.schema_version,
+                stream_id=case_id,
+                occurred_at=now,
+                producer=self.producer,
+                actor=NOTIFY_ACTOR,
+                correlation_id=correlation_id,
+                causation_id=causation_id,
+                payload=to_payload(e),
+            )
+            for e in events
+        ]
+        await store.append(case_id, int(version), envelopes, conn=conn)
+
+    def wake_relay(self) -> None:
+        store = self._store()
+        if store is not None:
+            store.notify_appended()

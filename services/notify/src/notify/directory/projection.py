@@ -1,0 +1,207 @@
+"""The directory projection: applicants' and staff contacts, org unit names, case facts.
+
+Written in the consumer's inbox transaction, so it is exactly as current as the events
+notify has processed. Sources:
+
+- `intake.application_submitted`: the applicant (name, phone, e-mail if the payload has
+  one), the item, the materials list (code -> name, for correction notices), the centers;
+- `intake.application_accepted`: the receipt number;
+- `routing.case_routed`: the handling unit and office (who may read the case's deliveries);
+- `routing.staff_registered`: staff names, units and contacts (`email`/`phone` if present);
+- `routing.org_unit_registered` / `org_unit_reparented`: unit names and the tree.
+
+The two contact events are read as plain dicts, not through their contract models: the
+contracts do not carry e-mail addresses (or staff phones) yet, and a tolerant reader picks
+them up the day they do without a change here (nor a failure if they never do).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import asyncpg
+import orjson
+
+from eventkit.envelope import Envelope
+
+from ..domain import CaseInfo, Directory, Needs, StaffContact
+
+DIRECTORY_TYPES: frozenset[str] = frozenset(
+    {
+        "intake.application_submitted",
+        "intake.application_accepted",
+        "routing.case_routed",
+        "routing.staff_registered",
+        "routing.org_unit_registered",
+        "routing.org_unit_reparented",
+    }
+)
+
+
+def _s(v: Any) -> str | None:
+    return v.strip() or None if isinstance(v, str) else None
+
+
+async def apply_directory_event(conn: asyncpg.Connection, env: Envelope) -> list[str]:
+    """Update the directory from `env`; return the keys that became known by it
+    (`case:<id>`, `staff:<id>`), so events parked on them can be planned now."""
+    p = env.payload
+    t = env.event_type
+    if t == "intake.application_submitted":
+        a = p.get("applicant") or {}
+        materials = {
+            m["code"]: m["name_zh"]
+            for m in p.get("required_materials") or ()
+            if isinstance(m, dict) and "code" in m and "name_zh" in m
+        }
+        await conn.execute(
+            """
+            INSERT INTO cases (case_id, applicant_name, phone, email, item_code, item_name_zh,
+                               registered_community_id, accepting_center_id, material_names,
+                               updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, now())
+            ON CONFLICT (case_id) DO UPDATE SET
+                applicant_name = EXCLUDED.applicant_name, phone = EXCLUDED.phone,
+                email = EXCLUDED.email, item_code = EXCLUDED.item_code,
+                item_name_zh = EXCLUDED.item_name_zh,
+                registered_community_id = EXCLUDED.registered_community_id,
+                accepting_center_id = coalesce(cases.accepting_center_id,
+                                               EXCLUDED.accepting_center_id),
+                material_names = EXCLUDED.material_names, updated_at = now()
+            """,
+            p["case_id"],
+            _s(a.get("name")) or "申请人",
+            _s(a.get("phone")),
+            _s(a.get("email")),
+            p.get("item_code"),
+            p.get("item_name_zh"),
+            p.get("registered_community_id") or a.get("registered_community_id"),
+            p.get("accepting_center_id"),
+            orjson.dumps(materials).decode(),
+        )
+        return [f"case:{p['case_id']}"]
+    if t == "intake.application_accepted":
+        await conn.execute(
+            """
+            INSERT INTO cases (case_id, item_code, item_name_zh, receipt_no,
+                               accepting_center_id, updated_at)
+            VALUES ($1, $2, $3, $4, $5, now())
+            ON CONFLICT (case_id) DO UPDATE SET
+                receipt_no = EXCLUDED.receipt_no,
+                item_name_zh = coalesce(cases.item_name_zh, EXCLUDED.item_name_zh),
+                item_code = coalesce(cases.item_code, EXCLUDED.item_code),
+                accepting_center_id = coalesce(cases.accepting_center_id,
+                                               EXCLUDED.accepting_center_id),
+                updated_at = now()
+            """,
+            p["case_id"],
+            p.get("item_code"),
+            p.get("item_name_zh"),
+            p.get("receipt_no"),
+            p.get("accepting_center_id"),
+        )
+        return []
+    if t == "routing.case_routed":
+        await conn.execute(
+            """
+            INSERT INTO cases (case_id, handling_unit_id, handling_office_id,
+                               accepting_center_id, updated_at)
+            VALUES ($1, $2, $3, $4, now())
+            ON CONFLICT (case_id) DO UPDATE SET
+                handling_unit_id = EXCLUDED.handling_unit_id,
+                handling_office_id = EXCLUDED.handling_office_id,
+                accepting_center_id = coalesce(cases.accepting_center_id,
+                                               EXCLUDED.accepting_center_id),
+                updated_at = now()
+            """,
+            p["case_id"],
+            p.get("handling_unit_id"),
+            p.get("handling_office_id"),
+            p.get("accepting_center_id"),
+        )
+        return []
+    if t == "routing.staff_registered":
+        await conn.execute(
+            """
+            INSERT INTO staff (staff_id, name_zh, unit_id, office_id, roles, email, phone,
+                               updated_at)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+            ON CONFLICT (staff_id) DO UPDATE SET
+                name_zh = EXCLUDED.name_zh, unit_id = EXCLUDED.unit_id,
+                office_id = EXCLUDED.office_id, roles = EXCLUDED.roles,
+                email = EXCLUDED.email, phone = EXCLUDED.phone, updated_at = now()
+            """,
+            p["staff_id"],
+            p.get("name_zh") or p["staff_id"],
+            p.get("unit_id"),
+            p.get("office_id"),
+            [str(r) for r in p.get("roles") or ()],
+            _s(p.get("email")),
+            _s(p.get("phone")),
+        )
+        return [f"staff:{p['staff_id']}"]
+    if t == "routing.org_unit_registered":
+        await conn.execute(
+            """
+            INSERT INTO org_units (unit_id, name_zh, tier, parent_id) VALUES ($1, $2, $3, $4)
+            ON CONFLICT (unit_id) DO UPDATE SET name_zh = EXCLUDED.name_zh,
+                tier = EXCLUDED.tier, parent_id = EXCLUDED.parent_id
+            """,
+            p["unit_id"],
+            p.get("name_zh") or p["unit_id"],
+            p.get("tier") or "community",
+            p.get("parent_id"),
+        )
+        return []
+    if t == "routing.org_unit_reparented":
+        await conn.execute(
+            "UPDATE org_units SET parent_id = $2 WHERE unit_id = $1",
+            p["unit_id"],
+            p.get("new_parent_id"),
+        )
+        return []
+    return []
+
+
+def _uniq(xs: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(xs))
+
+
+async def load_directory(conn: asyncpg.Connection, needs: Needs) -> Directory:
+    """The snapshot `plan` reads: only the rows this event names."""
+    cases: dict[str, CaseInfo] = {}
+    for r in await conn.fetch(
+        "SELECT * FROM cases WHERE case_id = ANY($1::text[])", _uniq(needs.case_ids)
+    ):
+        names = r["material_names"]
+        cases[r["case_id"]] = CaseInfo(
+            case_id=r["case_id"],
+            applicant_name=r["applicant_name"],
+            phone=r["phone"],
+            email=r["email"],
+            item_name_zh=r["item_name_zh"],
+            receipt_no=r["receipt_no"],
+            accepting_center_id=r["accepting_center_id"],
+            material_names=orjson.loads(names) if isinstance(names, str) else dict(names),
+        )
+    staff = {
+        r["staff_id"]: StaffContact(
+            staff_id=r["staff_id"],
+            name_zh=r["name_zh"],
+            unit_id=r["unit_id"],
+            email=r["email"],
+            phone=r["phone"],
+        )
+        for r in await conn.fetch(
+            "SELECT * FROM staff WHERE staff_id = ANY($1::text[])", _uniq(needs.staff_ids)
+        )
+    }
+    units = {
+        r["unit_id"]: r["name_zh"]
+        for r in await conn.fetch(
+            "SELECT unit_id, name_zh FROM org_units WHERE unit_id = ANY($1::text[])",
+            _uniq(needs.unit_ids),
+        )
+    }
+    return Directory(cases=cases, staff=staff, units=units)

@@ -1,0 +1,1 @@
+"""notify's HTTP API (besides /healthz and /readyz): reading a case's deliveries."""

@@ -1,0 +1,309 @@
+"""plan(envelope, directory, setup, now): who is told what, over which channels, and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import pytest
+
+from contracts.workdays import SHANGHAI
+from eventkit.envelope import Envelope
+from notify.domain import (
+    CaseInfo,
+    ChannelSetup,
+    Directory,
+    Plan,
+    StaffContact,
+    applicant_id,
+    delivery_id,
+    load_templates,
+    plan,
+)
+
+from . import factories as f
+
+pytestmark = pytest.mark.unit
+
+ALL = ChannelSetup(
+    email=True,
+    sms=True,
+    resident_webhook="https://app.example.cn/hooks/resident",
+    staff_webhook="https://work.example.cn/hooks/staff",
+)
+
+
+@dataclass
+class Scenario:
+    """given (directory, channels, clock) / when (an event) / then (the plan)."""
+
+    cases: dict[str, CaseInfo] = field(default_factory=dict)
+    staff: dict[str, StaffContact] = field(default_factory=dict)
+    units: dict[str, str] = field(default_factory=lambda: {"mabei": "马北社区", "mayu": "马屿镇"})
+    setup: ChannelSetup = ALL
+    now: datetime = f.T0
+    result: Plan | None = None
+
+    def given_applicant(self, case_id: str, *, email: str | None = f.EMAIL) -> Scenario:
+        self.cases[case_id] = CaseInfo(
+            case_id=case_id,
+            applicant_name="张丽",
+            phone=f.PHONE,
+            email=email,
+            item_name_zh="再生育(二胎)申请审批",
+            receipt_no="RA20260302K3W9ZD",
+            accepting_center_id="mabei",
+            material_names={"MARRIAGE_CERT": "结婚证复印件", "HOUSEHOLD_REG": "户口簿复印件"},
+        )
+        return self
+
+    def given_staff(self, staff_id: str, name: str, **kw: str) -> Scenario:
+        self.staff[staff_id] = StaffContact(staff_id=staff_id, name_zh=name, **kw)
+        return self
+
+    def given_channels(self, setup: ChannelSetup) -> Scenario:
+        self.setup = setup
+        return self
+
+    def at(self, local: datetime) -> Scenario:
+        self.now = local
+        return self
+
+    def when(self, env: Envelope) -> Scenario:
+        self.result = plan(env, Directory(self.cases, self.staff, self.units), self.setup, self.now)
+        return self
+
+    @property
+    def plan(self) -> Plan:
+        assert self.result is not None
+        return self.result
+
+    def by_channel(self) -> dict[str, object]:
+        return {i.channel: i for i in self.plan.intents}
+
+
+def given() -> Scenario:
+    return Scenario()
+
+
+def test_an_accepted_application_gives_one_receipt_per_channel() -> None:
+    case = f.new_case_id()
+    env = f.accepted(case)
+    s = given().given_applicant(case).when(env)
+    intents = s.plan.intents
+    assert [i.channel for i in intents] == ["sms", "email", "webhook"]
+    assert {i.template for i in intents} == {"resident_receipt"}
+    assert {i.recipient_id for i in intents} == {applicant_id(case)}
+    assert [i.address for i in intents] == [f.PHONE, f.EMAIL, ALL.resident_webhook]
+    for i in intents:
+        assert "您的申请（受理编号 RA20260302K3W9ZD）已受理，承诺办结日期 2026年3月23日。" in i.body
+        assert i.delivery_id == delivery_id(env.event_id, applicant_id(case), i.channel)
+        assert i.due_at == f.T0 and not i.deferred
+    assert intents[0].body.startswith("【瑞安便民服务】")  # SMS signature
+    assert "\n" not in intents[0].body
+    assert intents[1].subject == "【受理通知】再生育(二胎)申请审批（受理编号 RA20260302K3W9ZD）"
+
+
+def test_planning_is_deterministic_so_a_replan_collides_with_the_first_rows() -> None:
+    case = f.new_case_id()
+    env = f.accepted(case)
+    first = given().given_applicant(case).when(env).plan
+    again = given().given_applicant(case).when(env).plan
+    assert first == again
+    assert len({i.delivery_id for i in first.intents}) == 3
+
+
+def test_the_one_time_notice_lists_all_three_missing_materials_in_one_message() -> None:
+    case = f.new_case_id()
+    s = given().given_applicant(case).when(f.missing_notified(case))
+    by = s.by_channel()
+    assert len(s.plan.intents) == 3
+    for i in s.plan.intents:
+        assert i.template == "resident_missing_materials"
+        assert "尚缺以下3项材料" in i.body
+        for name in ("再生育申请审批表", "结婚证复印件", "夫妻双方一寸近期免冠照片"):
+            assert i.body.count(name) == 1
+    email = by["email"]
+    assert "\n1. 再生育申请审批表（原件1份）\n2. 结婚证复印件（复印件1份）\n3. " in email.body
+    assert "1.再生育申请审批表（原件1份）；2.结婚证复印件（复印件1份）；3." in by["sms"].body
+    assert email.subject == "【一次性告知】再生育(二胎)申请审批申请尚缺3项材料"
+
+
+def test_an_original_required_gap_says_so() -> None:
+    case = f.new_case_id()
+    missing = (f.MISSING_THREE[0].model_copy(update={"reason": "original_required"}),)
+    s = given().given_applicant(case).when(f.missing_notified(case, missing))
+    assert "（原件1份，须提供原件）" in s.plan.intents[0].body
+
+
+def test_resident_messages_wait_until_the_applicant_is_known() -> None:
+    case = f.new_case_id()
+    s = given().when(f.accepted(case))
+    assert s.plan == Plan(waiting_for=f"case:{case}")
+
+
+def test_staff_messages_wait_until_the_staff_member_is_known() -> None:
+    case = f.new_case_id()
+    s = given().when(f.case_assigned(case, "officer.b", as_role="B", a_reason="off_duty"))
+    assert s.plan == Plan(waiting_for="staff:officer.b")
+
+
+def test_a_b_post_assignment_tells_the_b_holder_why() -> None:
+    case = f.new_case_id()
+    s = (
+        given()
+        .given_applicant(case)
+        .given_staff("officer.b", "陈明", email="chenming@mayu.gov.cn")
+        .when(f.case_assigned(case, "officer.b", as_role="B", a_reason="off_duty"))
+    )
+    by = s.by_channel()
+    assert set(by) == {"email", "webhook"}  # no phone on file: no SMS
+    body = by["email"].body
+    assert body.startswith("陈明，您好：一件新案件已分派给您（B岗：A岗不在岗）")
+    assert "受理编号 RA20260302K3W9ZD" in body
+    assert by["webhook"].address == ALL.staff_webhook
+    assert by["webhook"].recipient_id == "officer.b"
+    assert by["webhook"].recipient_kind == "staff"
+
+
+def test_quiet_hours_defer_a_residents_sms_to_eight_in_the_morning() -> None:
+    case = f.new_case_id()
+    night = datetime(2026, 3, 2, 23, 0, tzinfo=SHANGHAI)
+    s = given().given_applicant(case).at(night).when(f.accepted(case, at=night))
+    by = s.by_channel()
+    assert by["sms"].deferred
+    assert by["sms"].due_at == datetime(2026, 3, 3, 8, 0, tzinfo=SHANGHAI)
+    assert not by["email"].deferred and by["email"].due_at == night
+    assert not by["webhook"].deferred
+
+
+def test_quiet_hours_do_not_hold_staff_sms() -> None:
+    case = f.new_case_id()
+    night = datetime(2026, 3, 2, 23, 0, tzinfo=SHANGHAI)
+    s = (
+        given()
+        .given_staff("officer.a", "李伟", phone="13900001111")
+        .at(night)
+        .when(f.case_overdue(case, "officer.a", at=night))
+    )
+    sms = s.by_channel()["sms"]
+    assert not sms.deferred and sms.due_at == night
+
+
+def test_only_configured_channels_and_known_addresses_are_used() -> None:
+    case = f.new_case_id()
+    s = (
+        given()
+        .given_applicant(case, email=None)
+        .given_channels(ChannelSetup(email=True, sms=True))
+        .when(f.accepted(case))
+    )
+    assert [i.channel for i in s.plan.intents] == ["sms"]
+    s = given().given_applicant(case).given_channels(ChannelSetup()).when(f.accepted(case))
+    assert s.plan == Plan()
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        f.submitted("case-x"),
+        f.case_routed("case-x"),
+        f.result_returned("case-x", final=False),
+        f.unit_registered(),
+        f.staff_registered("officer.a", "李伟"),
+    ],
+    ids=lambda e: e.event_type,
+)
+def test_events_that_notify_nobody_plan_nothing(env: Envelope) -> None:
+    assert given().given_applicant("case-x").when(env).plan == Plan()
+
+
+def test_a_correction_request_names_the_materials_and_the_pause() -> None:
+    case = f.new_case_id()
+    s = given().given_applicant(case).when(f.correction_requested(case))
+    body = s.by_channel()["email"].body
+    assert "需补正以下2项材料：\n1. 结婚证复印件\n2. 户口簿复印件说明：结婚证复印件不清晰" in body
+    assert "补正期间办理时限暂停计算" in body
+
+
+def test_the_result_is_announced_on_the_final_hop_at_the_accepting_center() -> None:
+    case = f.new_case_id()
+    s = given().given_applicant(case).when(f.result_returned(case))
+    body = s.by_channel()["email"].body
+    assert "已办结，办理结果：准予办理。" in body and "结果已送达马北社区" in body
+
+
+def test_an_escalation_names_the_assignee_to_the_head() -> None:
+    case = f.new_case_id()
+    s = (
+        given()
+        .given_applicant(case)
+        .given_staff("head.mayu", "王芳", email="wangfang@mayu.gov.cn")
+        .given_staff("officer.a", "李伟")
+        .when(f.case_escalated(case, "head.mayu", "officer.a"))
+    )
+    body = s.by_channel()["email"].body
+    assert body.startswith("王芳，您好：经办人李伟的案件")
+    assert "2026年3月23日 17:30" in body and "一级督办" in body
+
+
+EVERY_NOTIFYING_EVENT = [
+    lambda c: f.missing_notified(c),
+    lambda c: f.accepted(c),
+    lambda c: f.correction_requested(c),
+    lambda c: f.result_returned(c),
+    lambda c: f.result_delivered(c),
+    lambda c: f.case_assigned(c, "s1"),
+    lambda c: f.case_reassigned(c, "s1"),
+    lambda c: f.deadline_warning(c, "s1"),
+    lambda c: f.case_overdue(c, "s1"),
+    lambda c: f.case_escalated(c, "s1", "s2"),
+    lambda c: f.bad_review(c, "s1"),
+    lambda c: f.followup_overdue(c, "s1"),
+]
+
+
+def test_every_template_is_used_and_renders_without_a_missing_placeholder() -> None:
+    used = set()
+    for make in EVERY_NOTIFYING_EVENT:
+        case = f.new_case_id()
+        s = (
+            given()
+            .given_applicant(case)
+            .given_staff("s1", "李伟", email="s1@x.cn", phone="13900001111")
+            .given_staff("s2", "陈明")
+            .when(make(case))
+        )
+        assert len(s.plan.intents) == 3, make
+        for i in s.plan.intents:
+            assert "{" not in i.body and "{" not in i.subject
+            used.add(i.template)
+    assert used == set(load_templates())
+
+
+def test_a_bad_review_reaches_the_center_head_with_the_low_dimensions() -> None:
+    case = f.new_case_id()
+    s = (
+        given()
+        .given_applicant(case)
+        .given_staff("head.mabei", "周静", email="zhoujing@mabei.cn")
+        .when(f.bad_review(case, "head.mabei"))
+    )
+    body = s.by_channel()["email"].body
+    assert "收到差评（2分），低分项：服务态度；评价内容：“窗口人员态度冷淡”。" in body
+    assert "请于2026年3月30日 17:30前完成回访" in body
+
+
+def test_late_planning_keeps_the_planning_time_as_due_time() -> None:
+    case = f.new_case_id()
+    later = f.T0 + timedelta(hours=2)
+    s = given().given_applicant(case).at(later).when(f.accepted(case))
+    assert {i.due_at for i in s.plan.intents} == {later}
+
+
+def test_an_unknown_center_is_named_generically_never_by_its_id() -> None:
+    case = f.new_case_id()
+    s = given().given_applicant(case)
+    s.units = {}
+    body = s.when(f.missing_notified(case)).by_channel()["email"].body
+    assert "您在便民服务中心提交的" in body and "mabei" not in body
