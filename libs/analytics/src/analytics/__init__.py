@@ -1,0 +1,1 @@
+"""Replay and analytics for Bianmin (the `bianmin` command)."""
