@@ -8,7 +8,7 @@ UV := $(PY) -m uv
 VENV_PY := .venv/bin/python
 STACK := $(VENV_PY) -m devstack
 
-.PHONY: help deps kafka-fetch run test test-unit infra-up infra-down infra-wipe bench lint fmt clean
+.PHONY: help deps kafka-fetch run demo test test-unit infra-up infra-down infra-wipe bench lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ kafka-fetch: deps ## fetch the Kafka broker jars with Maven (cached)
 
 run: deps kafka-fetch ## bring the whole system up in the foreground (Ctrl-C stops all)
 	@$(STACK) run
+
+demo: deps ## play a realistic day against a running `make run`
+	@$(STACK) demo $(DEMO_ARGS)
 
 test: deps kafka-fetch ## run the whole suite against real Kafka and PostgreSQL
 	@$(VENV_PY) -m pytest $(PYTEST_ARGS)

@@ -186,6 +186,21 @@ def run() -> None:
         fail(exc)
 
 
+@app.command()
+def demo(
+    cases: int = typer.Option(300, "--cases", min=1, help="How many cases the day brings."),
+    concurrency: int = typer.Option(16, "--concurrency", min=1, help="Cases in flight at most."),
+    seed: int | None = typer.Option(None, "--seed", help="Replay the same day (random.seed)."),
+) -> None:
+    """Play a realistic day against a running `make run`: hundreds of cases across the tiers."""
+    from .demo import run_demo
+
+    try:
+        sys.exit(run_demo(cases=cases, concurrency=concurrency, seed=seed))
+    except StackError as exc:
+        fail(exc)
+
+
 @app.command("kafka3")
 def kafka3(action: str = typer.Argument(..., help="up | down | wipe")) -> None:
     """The 3-node KRaft cluster used by fault tests."""
