@@ -11,9 +11,8 @@ What `start_stack` does, and why:
   `AUTH_PUBLIC_KEY_FILE`, the tests mint tokens with the private half;
 - the drill clock: intake and routing are shifted by the same offset so that "now" is
   Tuesday 29 September 2026, 09:30 in Rui'an when the module starts (a working day, the A
-  posts on duty, and a 15-working-day promise spanning the National Day holiday). Routing
-  takes `ROUTING_CLOCK_OFFSET_DAYS`; intake runs through `intake_on_drill_clock.py` (see
-  there). notify keeps the wall clock, with no event-age limit and no quiet hours, so the
+  posts on duty, and a 15-working-day promise spanning the National Day holiday). Both take
+  `<SVC>_CLOCK_OFFSET_DAYS` (eventkit.clock). notify keeps the wall clock, with no event-age limit and no quiet hours, so the
   drill day's messages are sent;
 - `ROUTING_DRILL_ENDPOINTS=true` for the deadline drill (`POST /v1/admin/clock/check-deadlines`);
 - each process logs to a file under the test's tmp dir (a pipe nobody reads would fill and
@@ -375,7 +374,7 @@ async def start_stack(infra: Any, workdir: Path) -> AsyncIterator[Stack]:
         }
     )
     commands = {
-        "intake": [sys.executable, str(Path(__file__).with_name("intake_on_drill_clock.py"))],
+        "intake": [sys.executable, "-m", "intake"],
         "routing": [sys.executable, "-m", "routing"],
         "notify": [sys.executable, "-m", "notify"],
     }

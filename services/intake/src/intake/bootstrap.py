@@ -15,12 +15,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from eventkit.auth import TokenVerifier, install
+from eventkit.clock import system_clock
 from eventkit.consumer import DEFAULT_TRANSIENT_ERRORS, EventConsumer
 from eventkit.envelope import Producer
 from eventkit.idempotency import IdempotencyStore
@@ -46,10 +47,6 @@ from .settings import Settings
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
 log = logging.getLogger("intake")
-
-
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def build(
@@ -78,7 +75,7 @@ def build(
     core = IntakeCore(
         settings=settings,
         runtime=runtime,
-        clock=clock or _utc_now,
+        clock=clock or system_clock(settings.clock_offset_days, service="intake"),
         secret=settings.secret(),
         calendar=calendar or statutory_calendar(),
         catalog=CatalogView(),

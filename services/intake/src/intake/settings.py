@@ -58,6 +58,7 @@ class Settings(ServiceSettings):
     status_max_failures: int = 10
     status_failure_window_seconds: int = 900
     idempotency_ttl_hours: int = 72
+    clock_offset_days: float = 0.0  # drills/tests only; logged loudly when set
 
     auth_public_key: str | None = None
     auth_public_key_file: Path | None = None

@@ -71,7 +71,7 @@ def build(
     c = RoutingContext(
         settings=settings,
         runtime=runtime,
-        clock=clock or system_clock(settings.clock_offset_days),
+        clock=clock or system_clock(settings.clock_offset_days, service="routing"),
         policy=settings.policy(),
         producer=Producer(service=settings.service_name, instance=settings.instance_id),
     )
