@@ -12,8 +12,8 @@ What `start_stack` does, and why:
 - the drill clock: intake and routing are shifted by the same offset so that "now" is
   Tuesday 29 September 2026, 09:30 in Rui'an when the module starts (a working day, the A
   posts on duty, and a 15-working-day promise spanning the National Day holiday). Both take
-  `<SVC>_CLOCK_OFFSET_DAYS` (eventkit.clock). notify keeps the wall clock, with no event-age limit and no quiet hours, so the
-  drill day's messages are sent;
+  `<SVC>_CLOCK_OFFSET_DAYS` (eventkit.clock). notify keeps the wall clock, with no
+  event-age limit and no quiet hours, so the drill day's messages are sent;
 - `ROUTING_DRILL_ENDPOINTS=true` for the deadline drill (`POST /v1/admin/clock/check-deadlines`);
 - each process logs to a file under the test's tmp dir (a pipe nobody reads would fill and
   stall the service); the tail of every log is printed when a wait fails.

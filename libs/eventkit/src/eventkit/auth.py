@@ -115,16 +115,19 @@ class TokenVerifier:
 
     def _decode(self, token: str, key: Any, algorithms: list[str]) -> dict[str, Any]:
         s = self.settings
-        options: dict[str, Any] = {"require": ["exp", "sub"]}
-        return jwt.decode(
+        options: Any = {"require": ["exp", "sub"]}
+        if s.audience is None:
+            options["verify_aud"] = False
+        claims: dict[str, Any] = jwt.decode(
             token,
             key,
             algorithms=algorithms,
             issuer=s.issuer,
             audience=s.audience,
             leeway=s.leeway_seconds,
-            options=options | ({"verify_aud": False} if s.audience is None else {}),
+            options=options,
         )
+        return claims
 
     def verify_sync(self, token: str) -> Principal:
         if not self.configured:
