@@ -13,7 +13,6 @@ Background tasks, started with the runtime (`runtime.on_start`), only when
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -43,8 +42,6 @@ def build(
 ) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS)
-    if settings.outbox_topic:
-        runtime.enable_outbox(settings.outbox_topic)
     app = create_app(
         runtime,
         title="Bianmin audit",
@@ -72,16 +69,9 @@ def build(
     app.include_router(board_router)
     app.include_router(admin_router)
 
-    mine: list[asyncio.Task[Any]] = []
-
-    def spawn(rt: ServiceRuntime, coro: Any, name: str) -> None:
-        rt.spawn(coro, name)
-        mine.append(rt.background[-1])
-
     async def start(rt: ServiceRuntime) -> None:
         assert rt.pool is not None
-        # the runtime's store: its appends wake the outbox relay
-        c.events = rt.store or PostgresEventStore(rt.pool)
+        c.events = PostgresEventStore(rt.pool)
         if not settings.run_writer:
             return
         bootstrap = settings.kafka().bootstrap_servers
@@ -105,7 +95,7 @@ def build(
                 settings.checkpoint_seconds,
             )
             c.appender.on_commit.append(c.checkpointer.notify)
-            spawn(rt, _when_leader(c, c.checkpointer.run), "checkpointer")
+            rt.spawn(_when_leader(c, c.checkpointer.run), "checkpointer")
         else:
             log.warning("no AUDIT_SIGNING_KEY: checkpoints will not be signed")
         from .projector import Projector
@@ -113,23 +103,17 @@ def build(
         projector = Projector(c)
         c.extras["projector"] = projector
         c.appender.on_commit.append(projector.notify)
-        spawn(rt, c.appender.run(), "appender")
-        spawn(rt, _when_leader(c, projector.run), "projector")
-
-    async def stop(rt: ServiceRuntime) -> None:
-        # our loops hold no work worth finishing (every append is one transaction): cut them
-        # at once, so the runtime's grace period goes to the outbox relay alone
-        for task in mine:
-            task.cancel()
-        await asyncio.gather(*mine, return_exceptions=True)
+        rt.spawn(c.appender.run(), "appender")
+        rt.spawn(_when_leader(c, projector.run), "projector")
 
     runtime.on_start.append(start)
-    runtime.on_stop.append(stop)
     return app
 
 
 async def _when_leader(c: AuditContext, fn: Any) -> None:
     """Run `fn()` only in the process that holds the writer lease (it never returns)."""
+    import asyncio
+
     while c.appender is None or not c.appender.stats.leader:
         await asyncio.sleep(0.2)
     await fn()

@@ -14,9 +14,6 @@ Log and checkpoints
     AUDIT_VERIFIER_KEY           the log's verifier key (for a replica without the signer key)
     AUDIT_LOG_ORIGIN             checkpoint origin line ("bianmin.ruian/audit")
     AUDIT_WITNESS_KEYS           comma-separated verifier keys whose cosignatures are accepted
-    AUDIT_OUTBOX_TOPIC           where the audit's own events (anomalies, query records) are
-                                 published by the eventkit outbox relay ("audit.events"; empty:
-                                 no relay)
 Personal data
     AUDIT_PERSONAL_FIELDS        payload keys salt-hashed in the leaf
                                  ("name,id_number,phone,address,household_no")
@@ -39,7 +36,7 @@ from pathlib import Path
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from contracts.topics import ALL_TOPICS, AUDIT_EVENTS
+from contracts.topics import ALL_TOPICS
 from eventkit.settings import ServiceSettings
 
 DEFAULT_PERSONAL_FIELDS = "name,id_number,phone,address,household_no"
@@ -69,7 +66,6 @@ class Settings(ServiceSettings):
     verifier_key: str | None = None
     log_origin: str = "bianmin.ruian/audit"
     witness_keys: str = ""
-    outbox_topic: str = AUDIT_EVENTS
 
     personal_fields: str = DEFAULT_PERSONAL_FIELDS
     keyed_fields: str = "id_number,household_no"
