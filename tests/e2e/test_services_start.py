@@ -33,6 +33,8 @@ async def test_four_services_ready_then_stop_cleanly(infra, pg_schema) -> None:
                 f"{svc.upper()}_HTTP_PORT": str(p),
                 f"{svc.upper()}_DATABASE_URL": infra.database_url,
                 f"{svc.upper()}_DATABASE_SCHEMA": f"{pg_schema.schema}_{svc}",
+                # never join the consumer groups of a `make run` sharing this broker
+                f"{svc.upper()}_CONSUMER_GROUP": f"{pg_schema.schema}_{svc}",
             }
         )
     try:
