@@ -59,6 +59,11 @@ class CaseService:
 
         Domain errors propagate before anything is written; a `ConcurrencyError` means the
         caller's transaction must be retried whole."""
+        # Same lock order as the deadline loop (its case_deadlines row, then the append):
+        # otherwise a command and a deadline check on one case can deadlock.
+        await conn.execute(
+            "SELECT 1 FROM case_deadlines WHERE case_id = $1 FOR UPDATE", command.case_id
+        )
         org, _ = await self.ctx.org.current(conn)
         decider = CaseDecider(org, self.ctx.policy)
         if correlation_id is None:
