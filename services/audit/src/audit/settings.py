@@ -1,10 +1,52 @@
-"""Typed settings of the audit service, read from `AUDIT_*` environment variables."""
+"""Typed settings of the audit service, read from `AUDIT_*` environment variables.
+
+Log and checkpoints
+    AUDIT_TOPICS                 comma-separated topics to log (default: every event topic and
+                                 its `.dlq`, `contracts.topics.ALL_TOPICS`)
+    AUDIT_APPEND_MAX_BATCH       records per poll / per append transaction (5000)
+    AUDIT_APPEND_POLL_MS         poll wait (200)
+    AUDIT_RUN_WRITER             run the appender/checkpointer/projector here (true); an
+                                 HTTP-only replica sets false. Only the lease holder writes.
+    AUDIT_CHECKPOINT_EVERY       sign after this many new entries (1000)
+    AUDIT_CHECKPOINT_SECONDS     ... or after this many seconds with new entries (10)
+    AUDIT_SIGNING_KEY            C2SP signer key `PRIVATE+KEY+<name>+<id>+<base64>`
+    AUDIT_SIGNING_KEY_FILE       ... or a file holding it (`python -m audit keygen NAME`)
+    AUDIT_VERIFIER_KEY           the log's verifier key (for a replica without the signer key)
+    AUDIT_LOG_ORIGIN             checkpoint origin line ("bianmin.ruian/audit")
+    AUDIT_WITNESS_KEYS           comma-separated verifier keys whose cosignatures are accepted
+    AUDIT_OUTBOX_TOPIC           where the audit's own events (anomalies, query records) are
+                                 published by the eventkit outbox relay ("audit.events"; empty:
+                                 no relay)
+Personal data
+    AUDIT_PERSONAL_FIELDS        payload keys salt-hashed in the leaf
+                                 ("name,id_number,phone,address,household_no")
+    AUDIT_KEYED_FIELDS           of those, the ones also kept as HMAC for rule comparisons
+                                 ("id_number,household_no")
+    AUDIT_PERSONAL_HMAC_KEY      the HMAC secret (unset: no keyed hashes, the conflict-of-
+                                 interest rule is inactive)
+Anomalies
+    AUDIT_ANOMALY_RULES_FILE     JSON list of rule definitions (default: audit/anomaly/rules.json)
+    AUDIT_ANOMALY_INTERVAL_SECONDS  sweep interval (5)
+    AUDIT_ANOMALY_GRACE_SECONDS  a case is evaluated once it has been quiet this long (5), so
+                                 events from other topics that are still in flight arrive first
+Authentication: `AUTH_*` (see `eventkit.auth`).
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from contracts.topics import ALL_TOPICS, AUDIT_EVENTS
 from eventkit.settings import ServiceSettings
+
+DEFAULT_PERSONAL_FIELDS = "name,id_number,phone,address,household_no"
+
+
+def _csv(value: str) -> list[str]:
+    return [v.strip() for v in value.split(",") if v.strip()]
 
 
 class Settings(ServiceSettings):
@@ -13,3 +55,52 @@ class Settings(ServiceSettings):
     service_name: str = "audit"
     http_port: int = 8004
     database_url: str = "postgresql://audit:audit@127.0.0.1:55432/audit"
+
+    topics: str = ",".join(ALL_TOPICS)
+    append_max_batch: int = 5000
+    append_poll_ms: int = 200
+    run_writer: bool = True
+    lease_retry_seconds: float = 2.0
+
+    checkpoint_every: int = 1000
+    checkpoint_seconds: float = 10.0
+    signing_key: SecretStr | None = None
+    signing_key_file: Path | None = None
+    verifier_key: str | None = None
+    log_origin: str = "bianmin.ruian/audit"
+    witness_keys: str = ""
+    outbox_topic: str = AUDIT_EVENTS
+
+    personal_fields: str = DEFAULT_PERSONAL_FIELDS
+    keyed_fields: str = "id_number,household_no"
+    personal_hmac_key: SecretStr | None = None
+
+    anomaly_rules_file: Path | None = None
+    anomaly_interval_seconds: float = 5.0
+    anomaly_grace_seconds: float = 5.0
+    integrity_sample_size: int = 256
+
+    def topic_list(self) -> list[str]:
+        return _csv(self.topics)
+
+    def personal_field_set(self) -> frozenset[str]:
+        return frozenset(_csv(self.personal_fields))
+
+    def keyed_field_set(self) -> frozenset[str]:
+        return frozenset(_csv(self.keyed_fields))
+
+    def witness_key_list(self) -> list[str]:
+        return _csv(self.witness_keys)
+
+    def signer_key(self) -> str | None:
+        """The configured C2SP signer key string, if any (the file wins over the variable)."""
+        if self.signing_key_file is not None:
+            return self.signing_key_file.read_text(encoding="utf-8").strip()
+        if self.signing_key is not None:
+            return self.signing_key.get_secret_value().strip()
+        return None
+
+    def hmac_key(self) -> bytes | None:
+        if self.personal_hmac_key is None:
+            return None
+        return self.personal_hmac_key.get_secret_value().encode()

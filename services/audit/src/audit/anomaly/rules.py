@@ -1,0 +1,200 @@
+"""Anomaly rule definitions: data (JSON), validated here. The engine knows a few rule *kinds*;
+each rule names the event types and payload fields it reads, so aligning the rules with the
+final event contracts is an edit of `rules.json` (or AUDIT_ANOMALY_RULES_FILE), not of code.
+
+Field names assumed by the shipped `rules.json` (libs/contracts intake.py / routing.py as of
+this writing): intake.application_submitted / _accepted: item_code, item_version,
+fee_charged_fen | fee_paid_fen, deposit_charged_fen | deposit_paid_fen, fee_standard_fen,
+deposit_standard_fen, accepting_staff_id, applicant.{id_number, household_no};
+intake.catalog_item_published: item.{code, version, effective_from, fee.amount_fen,
+deposit.amount_fen}; routing.case_assigned.assigned_to; routing.case_reassigned.to_officer;
+routing.case_decided.decided_by; routing.deadline_set.due_at;
+routing.bad_review_followup_opened.answer_due_at; intake.service_evaluated.bad_review;
+routing.staff_registered.{staff_id, id_number, household_no}.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+
+class _M(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Rule(_M):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str
+    severity: Literal["info", "warning", "serious"] = "warning"
+    enabled: bool = True
+
+
+class AmountCheck(_M):
+    name: str
+    charged_fields: tuple[str, ...]
+    """The first present of these payload fields is what was charged."""
+    catalog_path: tuple[str, ...]
+    """Path of the standard amount in a catalog item version (missing -> 0)."""
+    declared_field: str | None = None
+    """The event's own statement of the standard, used when the catalog is unknown."""
+
+
+class StandardMismatch(_Rule):
+    """Fee or deposit charged differs from the published standard in force."""
+
+    kind: Literal["standard_mismatch"]
+    event_types: tuple[str, ...]
+    item_field: str = "item_code"
+    checks: tuple[AmountCheck, ...]
+
+
+class FieldRef(_M):
+    event_type: str
+    field: str
+
+
+class ActorIsLatest(_Rule):
+    """The `actor_field` of a trigger event must be the latest assignee."""
+
+    kind: Literal["actor_is_latest"]
+    event_types: tuple[str, ...]
+    actor_field: str
+    assignments: tuple[FieldRef, ...]
+
+
+class FieldIn(_M):
+    field: str
+    values: tuple[Any, ...]
+
+
+class RequiresPrior(_Rule):
+    """A trigger event needs one of `requires_any` earlier in the case (by occurred_at)."""
+
+    kind: Literal["requires_prior"]
+    event_types: tuple[str, ...]
+    requires_any: tuple[str, ...]
+    unless_any: tuple[str, ...] = ()
+    """Cases with any of these events are exempt (e.g. withdrawn)."""
+    unless_field: FieldIn | None = None
+    """Trigger events whose field has one of these values are exempt."""
+
+
+class DueSource(_M):
+    event_type: str | None = None
+    field: str | None = None
+    after_start_hours: float | None = None
+
+
+class StartSpec(_M):
+    event_types: tuple[str, ...]
+    where: dict[str, Any] = {}
+
+
+class Deadline(_Rule):
+    """Started by `start`, due per `due` (first source found), done by any of `done_by`;
+    flagged when done late, or not done once `now` is past the due time (not while paused).
+    Any of `also_flag_on` (the producing service's own overdue events) flags at once."""
+
+    kind: Literal["deadline"]
+    start: StartSpec
+    due: tuple[DueSource, ...]
+    done_by: tuple[str, ...]
+    paused_by: tuple[str, ...] = ()
+    resumed_by: tuple[str, ...] = ()
+    also_flag_on: tuple[str, ...] = ()
+
+
+class CountExceeds(_Rule):
+    kind: Literal["count_exceeds"]
+    event_types: tuple[str, ...]
+    max: int = Field(ge=0)
+
+
+class KeyedPointer(_M):
+    event_type: str
+    pointer: str
+    """JSON pointer into the envelope (e.g. /payload/applicant/id_number)."""
+    as_: str = Field(alias="as")
+    """Identity kind it is compared as: id_number or household_no."""
+
+
+class ConflictOfInterest(_Rule):
+    """A staff member handling the case is the applicant or of the applicant's household:
+    the applicant's keyed hashes (HMAC, from personal_data, never from the leaf) equal the
+    staff member's keyed identity (staff_identity)."""
+
+    kind: Literal["conflict_of_interest"]
+    applicant: tuple[KeyedPointer, ...]
+    staff_fields: tuple[FieldRef, ...]
+
+
+Rule = Annotated[
+    StandardMismatch | ActorIsLatest | RequiresPrior | Deadline | CountExceeds | ConflictOfInterest,
+    Field(discriminator="kind"),
+]
+
+
+class StaffIdentitySource(_M):
+    """Where staff identities (keyed hashes) come from in the log."""
+
+    event_type: str
+    staff_field: str
+    pointers: dict[str, str]
+    """JSON pointer -> identity kind."""
+
+
+class CatalogSource(_M):
+    event_type: str = "intake.catalog_item_published"
+    item_path: tuple[str, ...] = ("item",)
+    code_field: str = "code"
+    version_field: str = "version"
+    effective_from_field: str = "effective_from"
+
+
+class RuleSet(_M):
+    rules: tuple[Rule, ...]
+    catalog: CatalogSource = CatalogSource()
+    staff_identity: tuple[StaffIdentitySource, ...] = ()
+
+    def enabled(self) -> list[Any]:
+        return [r for r in self.rules if r.enabled]
+
+    def event_types(self) -> set[str]:
+        """Every event type some rule reads: a case with one of them gets evaluated."""
+        out: set[str] = set()
+        for r in self.rules:
+            for name in (
+                "event_types",
+                "requires_any",
+                "unless_any",
+                "done_by",
+                "paused_by",
+                "resumed_by",
+                "also_flag_on",
+            ):
+                out.update(getattr(r, name, ()) or ())
+            if isinstance(r, Deadline):
+                out.update(r.start.event_types)
+                out.update(d.event_type for d in r.due if d.event_type)
+            if isinstance(r, ActorIsLatest):
+                out.update(a.event_type for a in r.assignments)
+            if isinstance(r, ConflictOfInterest):
+                out.update(a.event_type for a in r.applicant)
+                out.update(s.event_type for s in r.staff_fields)
+        return out
+
+
+_ADAPTER = TypeAdapter(RuleSet)
+
+
+def load_rules(path: Path | None = None) -> RuleSet:
+    if path is None:
+        text = (resources.files("audit.anomaly") / "rules.json").read_text(encoding="utf-8")
+    else:
+        text = path.read_text(encoding="utf-8")
+    return _ADAPTER.validate_python(json.loads(text))

@@ -1,0 +1,109 @@
+"""Admin routes (role admin): staff identities for the conflict-of-interest rule, and the
+PIPL erasure of one event's personal data. Both are recorded as audit events.
+
+    PUT    /v1/admin/staff/{staff_id}/identity   {"id_number"?, "household_no"?}
+           -> only HMAC-SHA256(AUDIT_PERSONAL_HMAC_KEY, normalized value) is stored
+    DELETE /v1/admin/personal-data/{event_id}    erase salt, values and keyed hashes; the
+           leaf (and so the tree) is unchanged, its hashes can no longer be linked to anyone
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException
+from pydantic import BaseModel, Field
+
+from eventkit.auth import Principal, require_roles
+from eventkit.envelope import Actor, Envelope, Producer
+
+from ..context import AuditContext, append_in_transaction, ctx
+from ..log.leaf import keyed_hash
+
+router = APIRouter(prefix="/v1/admin", tags=["admin"])
+Admin = Annotated[Principal, Depends(require_roles("admin"))]
+Ctx = Annotated[AuditContext, Depends(ctx)]
+
+
+class StaffIdentity(BaseModel):
+    id_number: str | None = Field(default=None, min_length=1, max_length=40)
+    household_no: str | None = Field(default=None, min_length=1, max_length=60)
+
+
+async def _record(
+    c: AuditContext,
+    who: Principal,
+    event_type: str,
+    stream_id: str,
+    payload: dict[str, Any],
+    conn: Any,
+) -> None:
+    assert c.events is not None
+    env = Envelope(
+        event_type=event_type,
+        stream_id=stream_id,
+        occurred_at=datetime.now(UTC),
+        producer=Producer(service="audit", instance=c.settings.instance_id),
+        actor=Actor(id=who.sub, role=who.role, org_id=who.org_id),
+        payload=payload,
+    )
+    await append_in_transaction(c.events, conn, stream_id, [env])
+
+
+@router.put("/staff/{staff_id}/identity")
+async def put_staff_identity(
+    c: Ctx, who: Admin, staff_id: str, body: StaffIdentity
+) -> dict[str, Any]:
+    key = c.settings.hmac_key()
+    if key is None:
+        raise HTTPException(503, detail={"reason": "AUDIT_PERSONAL_HMAC_KEY is not configured"})
+    keyed = {k: keyed_hash(key, v) for k, v in body.model_dump().items() if v}
+    if not keyed:
+        raise HTTPException(422, detail={"reason": "give id_number and/or household_no"})
+    async with c.pool.acquire() as conn, conn.transaction():
+        await conn.execute(
+            """INSERT INTO staff_identity (staff_id, keyed, source) VALUES ($1, $2, $3)
+               ON CONFLICT (staff_id) DO UPDATE SET keyed = EXCLUDED.keyed,
+                 source = EXCLUDED.source, updated_at = now()""",
+            staff_id,
+            orjson.dumps(keyed).decode(),
+            f"admin:{who.sub}",
+        )
+        await _record(
+            c,
+            who,
+            "audit.staff_identity_set",
+            f"staff-{staff_id}",
+            {"staff_id": staff_id, "kinds": sorted(keyed)},
+            conn,
+        )
+    assert c.events is not None
+    c.events.notify_appended()
+    return {"staff_id": staff_id, "kinds": sorted(keyed)}
+
+
+@router.delete("/personal-data/{event_id}")
+async def erase_personal_data(c: Ctx, who: Admin, event_id: uuid.UUID) -> dict[str, Any]:
+    async with c.pool.acquire() as conn, conn.transaction():
+        idx = await conn.fetchval(
+            """UPDATE personal_data SET salt = NULL, fields = NULL, keyed = NULL,
+                      erased_at = now()
+               WHERE event_id = $1 AND erased_at IS NULL RETURNING idx""",
+            event_id,
+        )
+        if idx is None:
+            raise HTTPException(404, detail={"reason": "no personal data held for this event"})
+        await _record(
+            c,
+            who,
+            "audit.personal_data_erased",
+            f"erasure-{event_id}",
+            {"event_id": str(event_id), "index": idx},
+            conn,
+        )
+    assert c.events is not None
+    c.events.notify_appended()
+    return {"event_id": str(event_id), "index": idx, "erased": True}

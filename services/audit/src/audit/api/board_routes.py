@@ -1,0 +1,100 @@
+"""The public transparency board (阳光运作): no login.
+
+    GET /v1/board/catalog    the catalog in force: materials, fee and deposit standards,
+                             promised times (from intake.catalog_item_published in the log)
+    GET /v1/board/centers    per accepting center: cases received, decided, on-time %,
+                             average working days, satisfaction (optional since/until)
+    GET /v1/board/tiers      the same per handling tier (community, town, city)
+
+Figures come from `board_cases`, projected from the log; `as_of` says up to which log index
+and which signed checkpoint they are computed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends
+
+from ..context import AuditContext, ctx
+
+router = APIRouter(prefix="/v1/board", tags=["board"])
+Ctx = Annotated[AuditContext, Depends(ctx)]
+
+
+async def _as_of(conn: Any) -> dict[str, Any]:
+    last = await conn.fetchval("SELECT last_idx FROM projection_state WHERE name = 'main'")
+    cp = await conn.fetchval("SELECT max(size) FROM checkpoints")
+    return {"log_index": last, "checkpoint_size": cp}
+
+
+@router.get("/catalog")
+async def catalog(c: Ctx) -> dict[str, Any]:
+    today = datetime.now(UTC).date()
+    async with c.pool.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT DISTINCT ON (code) code, version, effective_from, item
+               FROM catalog_items
+               WHERE (effective_from IS NULL OR effective_from <= $1)
+                 AND (retired_from IS NULL OR retired_from > $1)
+               ORDER BY code, effective_from DESC NULLS LAST, version DESC""",
+            today,
+        )
+        as_of = await _as_of(conn)
+    return {"items": [orjson.loads(r["item"]) for r in rows], "as_of": as_of}
+
+
+def _figures(r: Any) -> dict[str, Any]:
+    decided = r["decided"]
+    return {
+        "received": r["received"],
+        "decided": decided,
+        "on_time": r["on_time"],
+        "on_time_pct": round(100.0 * r["on_time"] / decided, 1) if decided else None,
+        "avg_working_days": round(float(r["avg_days"]), 2) if r["avg_days"] is not None else None,
+        "satisfaction": round(float(r["avg_score"]), 2) if r["avg_score"] is not None else None,
+        "reviews": r["reviews"],
+        "withdrawn": r["withdrawn"],
+    }
+
+
+_AGG = """count(*) FILTER (WHERE accepted_at IS NOT NULL) AS received,
+          count(decided_at) AS decided,
+          count(*) FILTER (WHERE on_time) AS on_time,
+          avg(working_days) AS avg_days,
+          avg(score) AS avg_score,
+          count(score) AS reviews,
+          count(*) FILTER (WHERE withdrawn) AS withdrawn"""
+
+
+async def _grouped(
+    c: AuditContext, column: str, since: datetime | None, until: datetime | None
+) -> dict[str, Any]:
+    async with c.pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"""SELECT {column} AS key, {_AGG} FROM board_cases
+                WHERE {column} IS NOT NULL
+                  AND ($1::timestamptz IS NULL OR accepted_at >= $1)
+                  AND ($2::timestamptz IS NULL OR accepted_at < $2)
+                GROUP BY {column} ORDER BY {column}""",
+            since,
+            until,
+        )
+        as_of = await _as_of(conn)
+    return {"rows": [{"id": r["key"], **_figures(r)} for r in rows], "as_of": as_of}
+
+
+@router.get("/centers")
+async def centers(
+    c: Ctx, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, Any]:
+    return await _grouped(c, "accepting_center_id", since, until)
+
+
+@router.get("/tiers")
+async def tiers(
+    c: Ctx, since: datetime | None = None, until: datetime | None = None
+) -> dict[str, Any]:
+    return await _grouped(c, "handling_tier", since, until)

@@ -1,0 +1,224 @@
+"""Inspector queries (role inspector, read-only), each one recorded in the log.
+
+    GET /v1/inspect/events              filters + keyset paging (JSON); format=csv for CSV
+    GET /v1/inspect/events/export       every match, streamed (format=jsonl|csv)
+    GET /v1/inspect/cases/{case_id}     the case's whole timeline across services and tiers
+    GET /v1/inspect/anomalies           flagged anomalies (rule, case, time)
+
+Filters (query parameters): case, correlation_id, staff, org_id, tier, item_code,
+event_type (repeatable; ``routing.*`` for a prefix), since, until (ISO 8601, on occurred_at),
+q (text search over reasons), status (accepted|rejected); paging: after, limit (<= 1000).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi.responses import Response, StreamingResponse
+
+from eventkit.auth import Principal, require_roles
+
+from ..context import AuditContext, ctx
+from ..inspector.queries import CSV_FIELDS, MAX_LIMIT, Filters, case_timeline, search
+from ..inspector.recorder import record_query
+
+router = APIRouter(prefix="/v1/inspect", tags=["inspector"])
+
+Inspector = Annotated[Principal, Depends(require_roles("inspector"))]
+Ctx = Annotated[AuditContext, Depends(ctx)]
+EXPORT_CAP = 1_000_000
+
+
+def filters(
+    case: str | None = None,
+    correlation_id: uuid.UUID | None = None,
+    staff: str | None = None,
+    org_id: str | None = None,
+    tier: str | None = None,
+    item_code: str | None = None,
+    event_type: Annotated[list[str] | None, Query()] = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    q: Annotated[str | None, Query(max_length=200)] = None,
+    status: Annotated[str | None, Query(pattern="^(accepted|rejected)$")] = None,
+) -> Filters:
+    for t in (since, until):
+        if t is not None and t.tzinfo is None:
+            raise HTTPException(400, detail={"reason": "since/until need a timezone"})
+    return Filters(
+        case=case,
+        correlation_id=correlation_id,
+        staff=staff,
+        org_id=org_id,
+        tier=tier,
+        item_code=item_code,
+        event_types=tuple(event_type or ()),
+        since=since,
+        until=until,
+        text=q or None,
+        status=status,
+    )
+
+
+FiltersDep = Annotated[Filters, Depends(filters)]
+
+
+def _csv(items: list[dict[str, Any]], header: bool = True) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    if header:
+        w.writerow(CSV_FIELDS)
+    for it in items:
+        row = []
+        for k in CSV_FIELDS:
+            v = it.get(k)
+            if k == "payload" and v is not None:
+                v = orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
+            row.append("" if v is None else v)
+        w.writerow(row)
+    return buf.getvalue()
+
+
+@router.get("/events")
+async def events(
+    c: Ctx,
+    who: Inspector,
+    f: FiltersDep,
+    after: Annotated[int | None, Query(ge=-1)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+    with_leaf: bool = False,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    async with c.pool.acquire() as conn:
+        page = await search(conn, f, after=after, limit=limit, with_leaf=with_leaf)
+    await record_query(
+        c, who, "events", f.described(), len(page.items), page_after=after, fmt=format
+    )
+    if format == "csv":
+        return Response(
+            _csv(page.items),
+            media_type="text/csv; charset=utf-8",
+            headers={"X-Next-After": "" if page.next_after is None else str(page.next_after)},
+        )
+    return {"items": page.items, "next_after": page.next_after, "count": len(page.items)}
+
+
+@router.get("/events/export")
+async def export_events(
+    c: Ctx,
+    who: Inspector,
+    f: FiltersDep,
+    format: Annotated[str, Query(pattern="^(jsonl|csv)$")] = "jsonl",
+) -> StreamingResponse:
+    """Every matching event, streamed in log order (keyset pages of 1000)."""
+    await record_query(c, who, "events_export", f.described(), None, fmt=format)
+
+    async def rows() -> AsyncIterator[bytes]:
+        after: int | None = None
+        sent = 0
+        first = True
+        while sent < EXPORT_CAP:
+            async with c.pool.acquire() as conn:
+                page = await search(conn, f, after=after, limit=MAX_LIMIT)
+            if format == "csv":
+                yield _csv(page.items, header=first).encode()
+            else:
+                yield b"".join(
+                    orjson.dumps(it, option=orjson.OPT_SORT_KEYS) + b"\n" for it in page.items
+                )
+            first = False
+            sent += len(page.items)
+            if page.next_after is None:
+                break
+            after = page.next_after
+
+    media = "text/csv; charset=utf-8" if format == "csv" else "application/x-ndjson"
+    return StreamingResponse(rows(), media_type=media)
+
+
+@router.get("/cases/{case_id}")
+async def case(
+    c: Ctx,
+    who: Inspector,
+    case_id: str,
+    format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
+) -> Any:
+    """The whole timeline of a case: every event on its stream in every service, plus every
+    event sharing a correlation id with it (notifications, the audit's own findings)."""
+    async with c.pool.acquire() as conn:
+        items = await case_timeline(conn, case_id)
+        flags = await conn.fetch(
+            "SELECT rule_id, flagged_at, event_id FROM anomaly_flags WHERE stream_id = $1"
+            " ORDER BY flagged_at",
+            case_id,
+        )
+    await record_query(c, who, "case", {"case": case_id}, len(items), fmt=format)
+    if format == "csv":
+        return Response(_csv(items), media_type="text/csv; charset=utf-8")
+    return {
+        "case_id": case_id,
+        "events": items,
+        "count": len(items),
+        "anomalies": [
+            {
+                "rule": r["rule_id"],
+                "flagged_at": r["flagged_at"].isoformat(),
+                "event_id": str(r["event_id"]),
+            }
+            for r in flags
+        ],
+    }
+
+
+@router.get("/anomalies")
+async def anomalies(
+    c: Ctx,
+    who: Inspector,
+    rule: str | None = None,
+    case: str | None = None,
+    after: Annotated[int | None, Query(ge=0)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
+) -> dict[str, Any]:
+    args: list[Any] = []
+    where = []
+    if rule:
+        args.append(rule)
+        where.append(f"rule_id = ${len(args)}")
+    if case:
+        args.append(case)
+        where.append(f"stream_id = ${len(args)}")
+    if after is not None:
+        args.append(after)
+        where.append(f"seq > ${len(args)}")
+    args.append(limit)
+    sql = (
+        "SELECT seq, rule_id, stream_id, event_id, details, flagged_at FROM anomaly_flags"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY seq LIMIT ${len(args)}"
+    )
+    async with c.pool.acquire() as conn:
+        rows = await conn.fetch(sql, *args)
+    described = {k: v for k, v in {"rule": rule, "case": case}.items() if v}
+    await record_query(c, who, "anomalies", described, len(rows), page_after=after)
+    items = [
+        {
+            "seq": r["seq"],
+            "rule": r["rule_id"],
+            "case": r["stream_id"],
+            "event_id": str(r["event_id"]),
+            "details": orjson.loads(r["details"]),
+            "flagged_at": r["flagged_at"].isoformat(),
+        }
+        for r in rows
+    ]
+    return {
+        "items": items,
+        "next_after": items[-1]["seq"] if len(items) == limit else None,
+    }

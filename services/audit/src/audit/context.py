@@ -1,0 +1,79 @@
+"""What the routes and background tasks of one audit process share (built by `bootstrap`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import asyncpg
+from fastapi import HTTPException, Request
+
+from eventkit.store import PostgresEventStore
+from tlog.note import Signer, Verifier
+
+from .log.leaf import LeafBuilder, Redactor
+from .settings import Settings
+
+if TYPE_CHECKING:
+    from eventkit.service import ServiceRuntime
+
+    from .log.appender import Appender
+    from .log.checkpoint import Checkpointer
+
+
+@dataclass
+class AuditContext:
+    settings: Settings
+    runtime: ServiceRuntime
+    signer: Signer | None
+    verifier: Verifier | None
+    witness_verifiers: list[Verifier]
+    builder: LeafBuilder
+    appender: Appender | None = None
+    checkpointer: Checkpointer | None = None
+    events: PostgresEventStore | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self.runtime.pool is None:
+            raise HTTPException(503, detail={"reason": "not started"})
+        return self.runtime.pool
+
+    @property
+    def origin(self) -> str:
+        return self.settings.log_origin
+
+
+def make_builder(settings: Settings) -> LeafBuilder:
+    return LeafBuilder(
+        Redactor(settings.personal_field_set(), settings.keyed_field_set(), settings.hmac_key())
+    )
+
+
+def load_keys(settings: Settings) -> tuple[Signer | None, Verifier | None, list[Verifier]]:
+    key = settings.signer_key()
+    signer = Signer.from_key(key) if key else None
+    verifier = signer.verifier() if signer else None
+    if verifier is None and settings.verifier_key:
+        verifier = Verifier.from_key(settings.verifier_key)
+    witnesses = [Verifier.from_key(k) for k in settings.witness_key_list()]
+    return signer, verifier, witnesses
+
+
+def ctx(request: Request) -> AuditContext:
+    return request.app.state.audit  # type: ignore[no-any-return]
+
+
+async def append_in_transaction(
+    store: PostgresEventStore, conn: asyncpg.Connection, stream_id: str, events: list[Any]
+) -> None:
+    """Append to the audit's own event store inside the caller's transaction, at the end of
+    the stream (serialized per stream with a transaction-scoped advisory lock)."""
+    await conn.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('audit.stream:' || $1, 0))", stream_id
+    )
+    version = await conn.fetchval(
+        "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", stream_id
+    )
+    await store.append(stream_id, int(version), events, conn=conn)

@@ -1,0 +1,1 @@
+"""audit.inspector: read-only queries for discipline inspectors, each one audited."""

@@ -1,0 +1,73 @@
+"""Every inspector query is itself audited: `audit.inspector_query_recorded`.
+
+Written through the audit service's own event store (eventkit `PostgresEventStore`, the
+outbox), on the stream ``inspector-<sub>``; the outbox relay publishes it to `audit.events`
+and the appender brings it back into the log, where it is as tamper-evident as any case
+event. The record is written BEFORE the results are returned: if it cannot be written, the
+query fails (503) — no unaudited look at the trail.
+
+Payload (schema_version 1)::
+
+    {"inspector": sub, "role": ..., "org_id": ..., "tier": ...,
+     "query": "<route name>", "filters": {...non-empty filters...},
+     "result_count": n, "page_after": idx|null, "format": "json"|"csv"|"jsonl"}
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import HTTPException
+
+from eventkit.auth import Principal
+from eventkit.envelope import Actor, Envelope, Producer
+
+from ..context import AuditContext
+
+log = logging.getLogger("audit.inspector")
+
+EVENT_TYPE = "audit.inspector_query_recorded"
+
+
+async def record_query(
+    c: AuditContext,
+    who: Principal,
+    query: str,
+    filters: dict[str, Any],
+    result_count: int | None,
+    *,
+    page_after: int | None = None,
+    fmt: str = "json",
+) -> Envelope:
+    env = Envelope(
+        event_type=EVENT_TYPE,
+        stream_id=f"inspector-{who.sub}",
+        occurred_at=datetime.now(UTC),
+        producer=Producer(service="audit", instance=c.settings.instance_id),
+        actor=Actor(id=who.sub, role=who.role, org_id=who.org_id),
+        org_id=who.org_id,
+        tier=who.tier,
+        payload={
+            "inspector": who.sub,
+            "role": who.role,
+            "org_id": who.org_id,
+            "tier": who.tier,
+            "query": query,
+            "filters": filters,
+            "result_count": result_count,
+            "page_after": page_after,
+            "format": fmt,
+        },
+    )
+    if c.events is None:
+        raise HTTPException(503, detail={"reason": "query audit trail unavailable"})
+    try:
+        await c.events.append(env.stream_id, None, [env])
+    except Exception as exc:
+        log.exception("could not record an inspector query")
+        raise HTTPException(
+            503, detail={"reason": "the query could not be recorded; no results are returned"}
+        ) from exc
+    return env

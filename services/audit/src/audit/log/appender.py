@@ -1,0 +1,177 @@
+"""The appender: every record of every logged topic, appended once, in batches per poll.
+
+aiokafka directly, without a consumer group: partitions are *assigned* (all partitions of
+every configured topic, re-discovered periodically so topics created later are picked up) and
+each is sought to the offset stored in PostgreSQL (`consumer_offsets`), which is written in
+the same transaction as the leaves (see `audit.log.append` for why that makes the append
+exactly-once). Nothing is committed to Kafka, so a group coordinator, rebalances and
+at-least-once redelivery never come into it.
+
+On any error (PostgreSQL or Kafka) the consumer and the connection are dropped and the loop
+starts over: take the lease again, seek again to the stored offsets, continue. Whatever was
+polled but not committed is simply read again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from .append import AppendOutcome, BeforeCommit, append_records
+from .leaf import LeafBuilder
+from .lease import try_acquire
+
+log = logging.getLogger("audit.log.appender")
+
+
+@dataclass
+class AppenderStats:
+    batches: int = 0
+    appended: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    restarts: int = 0
+    leader: bool = False
+    last_error: str | None = None
+    assigned: list[str] = field(default_factory=list)
+
+
+class Appender:
+    def __init__(
+        self,
+        *,
+        dsn: str,
+        schema: str,
+        bootstrap: str,
+        topics: list[str],
+        builder: LeafBuilder,
+        max_batch: int = 5000,
+        poll_ms: int = 200,
+        lease_retry_seconds: float = 2.0,
+        discovery_seconds: float = 10.0,
+        before_commit: BeforeCommit | None = None,
+        on_commit: Callable[[AppendOutcome], None] | None = None,
+    ) -> None:
+        self.dsn = dsn
+        self.schema = schema
+        self.bootstrap = bootstrap
+        self.topics = topics
+        self.builder = builder
+        self.max_batch = max_batch
+        self.poll_ms = poll_ms
+        self.lease_retry_seconds = lease_retry_seconds
+        self.discovery_seconds = discovery_seconds
+        self.before_commit = before_commit
+        self.on_commit: list[Callable[[AppendOutcome], None]] = [on_commit] if on_commit else []
+        self.stats = AppenderStats()
+
+    async def _connect(self) -> asyncpg.Connection:
+        return await asyncpg.connect(
+            self.dsn,
+            server_settings={"search_path": self.schema, "application_name": "audit-appender"},
+        )
+
+    async def run(self) -> None:
+        """Forever: hold the lease, consume, append; start over after any error."""
+        backoff = 0.5
+        while True:
+            conn: asyncpg.Connection | None = None
+            try:
+                conn = await self._connect()
+                while not await try_acquire(conn, self.schema):
+                    await asyncio.sleep(self.lease_retry_seconds)
+                self.stats.leader = True
+                log.info("writer lease taken", extra={"schema": self.schema})
+                await self._consume(conn)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                self.stats.last_error = repr(exc)
+                self.stats.restarts += 1
+                log.exception("appender failed; starting over from the stored offsets")
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+            finally:
+                self.stats.leader = False
+                if conn is not None:
+                    try:
+                        await asyncio.shield(conn.close(timeout=5))
+                    except Exception:
+                        conn.terminate()
+
+    async def _discover(self, admin: AIOKafkaAdminClient) -> set[TopicPartition]:
+        described = await admin.describe_topics(self.topics)
+        tps: set[TopicPartition] = set()
+        for t in described:
+            if t.get("error_code"):
+                continue
+            tps.update(TopicPartition(t["topic"], p["partition"]) for p in t["partitions"])
+        return tps
+
+    async def _seek(
+        self, conn: asyncpg.Connection, consumer: AIOKafkaConsumer, tps: set[TopicPartition]
+    ) -> None:
+        rows = await conn.fetch("SELECT topic, partition, next_offset FROM consumer_offsets")
+        stored = {TopicPartition(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+        fresh = []
+        for tp in tps:
+            if tp in stored:
+                consumer.seek(tp, stored[tp])
+            else:
+                fresh.append(tp)
+        if fresh:
+            await consumer.seek_to_beginning(*fresh)
+
+    async def _consume(self, conn: asyncpg.Connection) -> None:
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=30000)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_partition_fetch_bytes=8 * 1024 * 1024,
+            client_id=f"audit-appender-{self.schema}",
+        )
+        await admin.start()
+        await consumer.start()
+        try:
+            assigned: set[TopicPartition] = set()
+            next_discovery = 0.0
+            while True:
+                now = time.monotonic()
+                if now >= next_discovery:
+                    tps = await self._discover(admin)
+                    if tps != assigned:
+                        consumer.assign(sorted(tps))
+                        await self._seek(conn, consumer, tps)
+                        assigned = tps
+                        self.stats.assigned = sorted(f"{t.topic}:{t.partition}" for t in tps)
+                        log.info("partitions assigned", extra={"count": len(tps)})
+                    complete = len({t.topic for t in tps}) == len(set(self.topics))
+                    next_discovery = now + (self.discovery_seconds if complete else 1.0)
+                if not assigned:
+                    await asyncio.sleep(0.5)
+                    continue
+                batch = await consumer.getmany(timeout_ms=self.poll_ms, max_records=self.max_batch)
+                records = [rec for tp in sorted(batch) for rec in batch[tp]]
+                if not records:
+                    continue
+                outcome = await append_records(
+                    conn, self.builder, records, before_commit=self.before_commit
+                )
+                self.stats.batches += 1
+                self.stats.appended += outcome.appended
+                self.stats.rejected += outcome.rejected
+                self.stats.duplicates += outcome.duplicates
+                for cb in self.on_commit:
+                    cb(outcome)
+        finally:
+            await consumer.stop()
+            await admin.close()

@@ -1,0 +1,271 @@
+"""The witness: an independent party (the inspectorate) that watches the log's checkpoints.
+
+Each poll:
+
+1. ``GET /v1/log/checkpoint`` and verify the log's signature (the log's verifier key and
+   origin are configured; nothing the log says is trusted unsigned);
+2. compare with the last checkpoint this witness verified (kept in its own state directory,
+   never in the log's database):
+   * same size, other root -> **split view** (the log showed two different histories);
+   * smaller size -> **rollback**;
+   * larger size -> ``GET /v1/log/proof/consistency?first=old&second=new`` and verify it
+     with `tlog.proofs.verify_consistency`; a bad or missing proof -> **alarm**;
+   * the very first checkpoint is accepted as is (trust on first use; start the witness
+     together with the log, or pin the first checkpoint with --state-dir from a trusted copy);
+3. cosign: add this witness's signature line to the note (`tlog.note.add_signatures`,
+   golang.org/x/mod/sumdb/note style; not the timestamped C2SP cosignature/v1 format), keep
+   it in ``<state-dir>/checkpoints/<size>.note`` and, unless --no-publish, POST it back to
+   ``/v1/log/cosignatures`` so that anyone fetching the checkpoint sees it was witnessed.
+
+An alarm is written to ``<state-dir>/ALARM.json`` (or --alarm-file) with both notes as
+evidence, logged at ERROR, and the witness stops with exit code 3: it never cosigns anything
+after it has seen the log lie. The state only ever moves forward.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import logging
+import os
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tlog.note import NoteError, Signer, Verifier, add_signatures, open_checkpoint
+from tlog.proofs import ProofError, verify_consistency
+
+log = logging.getLogger("audit.witness")
+
+EXIT_ALARM = 3
+
+# (method, path, query, body) -> (status, text)
+Transport = Callable[[str, str, dict[str, Any], bytes | None], Awaitable[tuple[int, str]]]
+
+
+def urllib_transport(base_url: str, timeout: float = 10.0) -> Transport:
+    """A dependency-free HTTP transport (the witness runs on the inspectorate's machines)."""
+
+    def call(method: str, path: str, query: dict[str, Any], body: bytes | None) -> tuple[int, str]:
+        url = base_url.rstrip("/") + path
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        req = urllib.request.Request(url, data=body, method=method)
+        if body is not None:
+            req.add_header("Content-Type", "text/plain; charset=utf-8")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as resp:
+                return resp.status, resp.read().decode("utf-8", "replace")
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode("utf-8", "replace")
+
+    async def transport(
+        method: str, path: str, query: dict[str, Any], body: bytes | None
+    ) -> tuple[int, str]:
+        return await asyncio.to_thread(call, method, path, query, body)
+
+    return transport
+
+
+class Alarm(Exception):
+    """The log misbehaved: split view, rollback, bad signature or bad consistency proof."""
+
+    def __init__(self, kind: str, detail: str, evidence: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+        self.evidence = evidence or {}
+
+
+class Unavailable(Exception):
+    """The log did not answer (not an alarm: retried on the next poll)."""
+
+
+@dataclass
+class PollResult:
+    status: str  # "first" | "new" | "unchanged"
+    size: int
+    cosigned: str | None = None
+    published: bool = False
+
+
+class Witness:
+    def __init__(
+        self,
+        transport: Transport,
+        log_verifier: Verifier,
+        origin: str,
+        signer: Signer,
+        state_dir: Path,
+        *,
+        publish: bool = True,
+        alarm_file: Path | None = None,
+    ) -> None:
+        self.transport = transport
+        self.log_verifier = log_verifier
+        self.origin = origin
+        self.signer = signer
+        self.state_dir = state_dir
+        self.publish = publish
+        self.alarm_file = alarm_file or state_dir / "ALARM.json"
+        (state_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def _state_path(self) -> Path:
+        return self.state_dir / "state.json"
+
+    def load_state(self) -> dict[str, Any] | None:
+        try:
+            return json.loads(self._state_path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
+        except FileNotFoundError:
+            return None
+
+    def _save_state(self, size: int, root: bytes, note: str) -> None:
+        tmp = self._state_path.with_suffix(".tmp")
+        tmp.write_text(
+            json.dumps(
+                {
+                    "size": size,
+                    "root": base64.b64encode(root).decode(),
+                    "note": note,
+                    "verified_at": datetime.now(UTC).isoformat(),
+                }
+            ),
+            encoding="utf-8",
+        )
+        os.replace(tmp, self._state_path)
+
+    def raise_alarm(self, alarm: Alarm) -> None:
+        record = {
+            "alarm": alarm.kind,
+            "detail": alarm.detail,
+            "at": datetime.now(UTC).isoformat(),
+            "origin": self.origin,
+            "evidence": alarm.evidence,
+        }
+        self.alarm_file.write_text(json.dumps(record, indent=2, ensure_ascii=False))
+        log.error("WITNESS ALARM %s: %s", alarm.kind, alarm.detail, extra={"alarm": alarm.kind})
+
+    # -- one poll ------------------------------------------------------------------------------
+    async def _get(self, path: str, **query: Any) -> tuple[int, str]:
+        try:
+            return await self.transport("GET", path, query, None)
+        except (OSError, TimeoutError) as exc:
+            raise Unavailable(f"GET {path}: {exc}") from None
+
+    async def poll_once(self) -> PollResult:
+        """One round; raises Alarm (after recording it) or Unavailable."""
+        try:
+            return await self._poll()
+        except Alarm as alarm:
+            self.raise_alarm(alarm)
+            raise
+
+    async def _poll(self) -> PollResult:
+        status, note = await self._get("/v1/log/checkpoint")
+        if status == 404:
+            raise Unavailable("the log has no checkpoint yet")
+        if status != 200:
+            raise Unavailable(f"checkpoint: HTTP {status}")
+        try:
+            cp, _ = open_checkpoint(note, [self.log_verifier], self.origin)
+        except (NoteError, ValueError) as exc:
+            raise Alarm(
+                "bad_signature", f"checkpoint does not verify: {exc}", {"note": note}
+            ) from None
+        prev = self.load_state()
+        kind = "first"
+        if prev is not None:
+            prev_root = base64.b64decode(prev["root"])
+            evidence = {"previous": prev["note"], "current": note}
+            if cp.size < prev["size"]:
+                raise Alarm(
+                    "rollback",
+                    f"the log went back from size {prev['size']} to {cp.size}",
+                    evidence,
+                )
+            if cp.size == prev["size"]:
+                if cp.root_hash != prev_root:
+                    raise Alarm(
+                        "split_view",
+                        f"two different signed roots at size {cp.size}",
+                        evidence,
+                    )
+                return PollResult("unchanged", cp.size)
+            status, body = await self._get(
+                "/v1/log/proof/consistency", first=prev["size"], second=cp.size
+            )
+            if status != 200:
+                raise Alarm(
+                    "no_consistency_proof",
+                    f"the log gave no consistency proof {prev['size']} -> {cp.size} "
+                    f"(HTTP {status}: {body[:200]})",
+                    evidence,
+                )
+            try:
+                data = json.loads(body)
+                proof = [base64.b64decode(p, validate=True) for p in data["proof"]]
+                verify_consistency(prev["size"], cp.size, proof, prev_root, cp.root_hash)
+            except (ValueError, KeyError, TypeError, ProofError) as exc:
+                raise Alarm(
+                    "inconsistent",
+                    f"size {cp.size} is not an append-only extension of size {prev['size']}: {exc}",
+                    evidence | {"proof": body},
+                ) from None
+            kind = "new"
+        # keep only the log's own signature line(s) before adding ours
+        log_only = _only_signatures_of(note, self.log_verifier)
+        cosigned = add_signatures(log_only, [self.signer])
+        (self.state_dir / "checkpoints" / f"{cp.size}.note").write_text(cosigned)
+        self._save_state(cp.size, cp.root_hash, note)
+        published = False
+        if self.publish:
+            try:
+                st, body = await self.transport(
+                    "POST", "/v1/log/cosignatures", {}, cosigned.encode("utf-8")
+                )
+                published = st in (200, 201)
+                if not published:
+                    log.warning("cosignature not accepted: HTTP %s %s", st, body[:200])
+            except (OSError, TimeoutError) as exc:
+                log.warning("cosignature not delivered: %s", exc)
+        log.info("checkpoint witnessed", extra={"size": cp.size, "kind": kind})
+        return PollResult(kind, cp.size, cosigned, published)
+
+    async def run(self, interval: float, once: bool = False) -> int:
+        """Poll until an alarm (exit code 3) or, with `once`, after one round (0 / 1)."""
+        while True:
+            try:
+                await self.poll_once()
+                if once:
+                    return 0
+            except Alarm:
+                return EXIT_ALARM
+            except Unavailable as exc:
+                log.warning("log unavailable: %s", exc)
+                if once:
+                    return 1
+            await asyncio.sleep(interval)
+
+
+def _only_signatures_of(note: str, verifier: Verifier) -> str:
+    text, _, sigs = note.rpartition("\n\n")
+    keep = []
+    for line in sigs.split("\n"):
+        if not line:
+            continue
+        name, _, b64 = line[2:].partition(" ")
+        try:
+            raw = base64.b64decode(b64)
+        except ValueError:
+            continue
+        if name == verifier.name and int.from_bytes(raw[:4], "big") == verifier.key_hash:
+            keep.append(line + "\n")
+    return text + "\n\n" + "".join(keep)
