@@ -12,7 +12,7 @@ import sys
 
 from .harness import Result, Stack, stack, write
 
-MODULES = ["kafka_raw", "eventstore", "relay", "audit_log"]
+MODULES = ["kafka_raw", "eventstore", "relay", "audit_log", "replay"]
 
 
 async def main(names: list[str]) -> int:

@@ -1,0 +1,5 @@
+"""`python -m analytics` = the `bianmin` command."""
+
+from .cli import main
+
+main()
