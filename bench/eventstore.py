@@ -26,9 +26,14 @@ ACTOR = Actor(id="staff-1", role="officer", org_id="ruian.dongshan")
 
 
 def envelope(stream: str, i: int) -> Envelope:
-    return Envelope(event_type="bench.thing_happened", stream_id=stream, occurred_at=T0,
-                    producer=PRODUCER, actor=ACTOR,
-                    payload={"n": i, "item_code": "FP-002", "note": "x" * 200})
+    return Envelope(
+        event_type="bench.thing_happened",
+        stream_id=stream,
+        occurred_at=T0,
+        producer=PRODUCER,
+        actor=ACTOR,
+        payload={"n": i, "item_code": "FP-002", "note": "x" * 200},
+    )
 
 
 async def ours(dsn: str, schema: str, writers: int, batch: int, total: int) -> float:
@@ -36,8 +41,7 @@ async def ours(dsn: str, schema: str, writers: int, batch: int, total: int) -> f
     store = PostgresEventStore(pool)
     per_writer = total // writers
     batches = {
-        w: [[envelope(f"w{w}-{b}", i) for i in range(batch)]
-            for b in range(per_writer // batch)]
+        w: [[envelope(f"w{w}-{b}", i) for i in range(batch)] for b in range(per_writer // batch)]
         for w in range(writers)
     }
 
@@ -57,18 +61,29 @@ def theirs(dsn: str, schema: str, writers: int, batch: int, total: int) -> float
     from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 
     u = urlparse(dsn)
-    ds = PostgresDatastore(u.path.lstrip("/"), u.hostname or "127.0.0.1", u.port or 5432,
-                           u.username or "", u.password or "", pool_size=writers,
-                           schema=schema)
+    ds = PostgresDatastore(
+        u.path.lstrip("/"),
+        u.hostname or "127.0.0.1",
+        u.port or 5432,
+        u.username or "",
+        u.password or "",
+        pool_size=writers,
+        schema=schema,
+    )
     rec = PostgresApplicationRecorder(ds, events_table_name="es_events")
     rec.create_table()
     per_writer = total // writers
     states = [
         [
-            [StoredEvent(originator_id=uuid.uuid4(), originator_version=0,
-                         topic="bench.thing_happened",
-                         state=orjson.dumps(envelope("s", i).to_json_dict()))
-             for i in range(batch)]
+            [
+                StoredEvent(
+                    originator_id=uuid.uuid4(),
+                    originator_version=0,
+                    topic="bench.thing_happened",
+                    state=orjson.dumps(envelope("s", i).to_json_dict()),
+                )
+                for i in range(batch)
+            ]
             for _ in range(per_writer // batch)
         ]
         for _ in range(writers)
@@ -99,21 +114,29 @@ async def run(stack: Stack) -> list[Result]:
                 schema = f"bench_es_{uuid.uuid4().hex[:8]}"
                 await admin.execute(f'CREATE SCHEMA "{schema}"')
                 try:
-                    conn = await asyncpg.connect(stack.database_url,
-                                                 server_settings={"search_path": schema})
+                    conn = await asyncpg.connect(
+                        stack.database_url, server_settings={"search_path": schema}
+                    )
                     await migrate.apply(conn, migrate.eventkit_migrations())
                     await conn.close()
-                    base = await asyncio.to_thread(theirs, stack.database_url, schema,
-                                                   writers, batch, total)
+                    base = await asyncio.to_thread(
+                        theirs, stack.database_url, schema, writers, batch, total
+                    )
                     mine = await ours(stack.database_url, schema, writers, batch, total)
                 finally:
                     await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
                 suffix = "" if batch == 1 else ".batch100"
-                results.append(Result(
-                    f"eventstore.append.{wname}{suffix}.ratio_vs_eventsourcing", mine,
-                    "events/s", baseline=base, target=">= 2",
-                    note=f"batch {batch}, {writers} writer(s); baseline = eventsourcing "
-                         "PostgresApplicationRecorder (psycopg3, threads), same database"))
+                results.append(
+                    Result(
+                        f"eventstore.append.{wname}{suffix}.ratio_vs_eventsourcing",
+                        mine,
+                        "events/s",
+                        baseline=base,
+                        target=">= 2",
+                        note=f"batch {batch}, {writers} writer(s); baseline = eventsourcing "
+                        "PostgresApplicationRecorder (psycopg3, threads), same database",
+                    )
+                )
     finally:
         await admin.close()
     return results

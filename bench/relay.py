@@ -24,9 +24,13 @@ N = 100_000
 async def raw_producer(bootstrap: str, topic: str, messages: list) -> float:
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all",
-                                enable_idempotence=True, linger_ms=5,
-                                max_batch_size=1024 * 1024)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
+        max_batch_size=1024 * 1024,
+    )
     await producer.start()
     try:
         t0 = time.perf_counter()
@@ -59,8 +63,14 @@ async def run(stack: Stack) -> list[Result]:
         messages = [kafka_message(r) for r in rows]
         base = await raw_producer(stack.bootstrap, topics[0], messages)
 
-        relay = OutboxRelay(stack.database_url, stack.bootstrap, topics[1], "bench",
-                            schema=schema, settings=RelaySettings(batch_size=5000))
+        relay = OutboxRelay(
+            stack.database_url,
+            stack.bootstrap,
+            topics[1],
+            "bench",
+            schema=schema,
+            settings=RelaySettings(batch_size=5000),
+        )
         stop = asyncio.Event()
         t0 = time.perf_counter()
         task = asyncio.create_task(relay.run(stop))
@@ -76,7 +86,14 @@ async def run(stack: Stack) -> list[Result]:
         await admin.execute(f'DROP SCHEMA "{schema}" CASCADE')
         await admin.close()
         await delete_topics(stack.bootstrap, topics + [f"{t}.dlq" for t in topics])
-    return [Result("relay.throughput.ratio_vs_raw_producer", rate, "events/s", baseline=base,
-                   target=">= 0.5",
-                   note=f"{N} events of ~600 B, batch 5000, acks=all, idempotent; checkpoint "
-                        "committed after each acknowledged batch")]
+    return [
+        Result(
+            "relay.throughput.ratio_vs_raw_producer",
+            rate,
+            "events/s",
+            baseline=base,
+            target=">= 0.5",
+            note=f"{N} events of ~600 B, batch 5000, acks=all, idempotent; checkpoint "
+            "committed after each acknowledged batch",
+        )
+    ]

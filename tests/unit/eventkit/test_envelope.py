@@ -16,22 +16,31 @@ pytestmark = pytest.mark.unit
 
 
 def env(**kw) -> Envelope:
-    base = dict(event_type="intake.application_accepted", stream_id="case-1",
-                occurred_at=datetime(2026, 10, 1, 8, 30, 0, 123456,
-                                     tzinfo=timezone(timedelta(hours=8))),
-                producer=Producer(service="intake", instance="i-1"),
-                actor=Actor(id="staff-9", role="community_agent", org_id="ruian.mayu.mabei"),
-                payload={"名称": "二胎申请", "fee_fen": 0, "materials": ["ID", "HK"],
-                         "nested": {"b": 1, "a": None}})
+    base = dict(
+        event_type="intake.application_accepted",
+        stream_id="case-1",
+        occurred_at=datetime(2026, 10, 1, 8, 30, 0, 123456, tzinfo=timezone(timedelta(hours=8))),
+        producer=Producer(service="intake", instance="i-1"),
+        actor=Actor(id="staff-9", role="community_agent", org_id="ruian.mayu.mabei"),
+        payload={
+            "名称": "二胎申请",
+            "fee_fen": 0,
+            "materials": ["ID", "HK"],
+            "nested": {"b": 1, "a": None},
+        },
+    )
     base.update(kw)
     return Envelope(**base)
 
 
-@pytest.mark.parametrize("when", [
-    datetime(2026, 10, 1, 0, 0, tzinfo=UTC),
-    datetime(2026, 10, 1, 8, 30, 0, 1, tzinfo=timezone(timedelta(hours=8))),
-    datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
-])
+@pytest.mark.parametrize(
+    "when",
+    [
+        datetime(2026, 10, 1, 0, 0, tzinfo=UTC),
+        datetime(2026, 10, 1, 8, 30, 0, 1, tzinfo=timezone(timedelta(hours=8))),
+        datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ],
+)
 def test_fast_canonical_equals_json_mode(when: datetime) -> None:
     e = env(occurred_at=when, causation_id=uuid.uuid4(), org_id="ruian", tier="town")
     assert e.canonical() == canonical_json(e.model_dump(mode="json"))
@@ -59,17 +68,24 @@ def test_floats_are_refused() -> None:
 def test_headers_carry_ids() -> None:
     e = env()
     h = dict(e.headers())
-    assert h == {"event_id": str(e.event_id).encode(), "event_type": e.event_type.encode(),
-                 "schema_version": b"1", "correlation_id": str(e.correlation_id).encode()}
+    assert h == {
+        "event_id": str(e.event_id).encode(),
+        "event_type": e.event_type.encode(),
+        "schema_version": b"1",
+        "correlation_id": str(e.correlation_id).encode(),
+    }
 
 
-@pytest.mark.parametrize("bad", [
-    {"event_type": "NoDot"},
-    {"occurred_at": datetime(2026, 1, 1)},  # naive
-    {"stream_id": ""},
-    {"schema_version": 0},
-    {"unexpected": 1},
-])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"event_type": "NoDot"},
+        {"occurred_at": datetime(2026, 1, 1)},  # naive
+        {"stream_id": ""},
+        {"schema_version": 0},
+        {"unexpected": 1},
+    ],
+)
 def test_invalid_envelopes_are_refused(bad: dict) -> None:
     with pytest.raises(ValidationError):
         env(**bad)

@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -91,11 +93,23 @@ def _alg_for(key: Any) -> str:
     raise ValueError(f"unsupported key type {type(key).__name__}")
 
 
+CACHE_SIZE = 4096
+CACHE_SECONDS = 60.0
+
+
 class TokenVerifier:
-    """Verifies bearer tokens into `Principal`s (one per app; thread- and task-safe)."""
+    """Verifies bearer tokens into `Principal`s (one per app; thread- and task-safe).
+
+    A verified token is remembered (the exact token string, at most `CACHE_SIZE` of them) for
+    `CACHE_SECONDS` and never past its `exp` (+ leeway): a client sends the same token with
+    every request, and the signature check plus PyJWT's claim checks were 5 % of routing's CPU
+    in the pipeline benchmark (bench/PIPELINE.md). Only successes are cached; a JWKS key
+    withdrawn from the endpoint stops being honoured for cached tokens within a minute."""
 
     def __init__(self, settings: AuthSettings | None = None) -> None:
         self.settings = settings or AuthSettings()
+        self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._lock = threading.Lock()
         s = self.settings
         self._key: Any = None
         self._alg: str | None = None
@@ -130,6 +144,25 @@ class TokenVerifier:
         return claims
 
     def verify_sync(self, token: str) -> Principal:
+        now = time.time()
+        with self._lock:  # JWKS verification runs in threads
+            hit = self._cache.get(token)
+            if hit is not None:
+                if now < hit[1]:
+                    self._cache.move_to_end(token)
+                    return hit[0]
+                del self._cache[token]
+        principal = self._verify_uncached(token)
+        exp = principal.claims.get("exp")
+        if isinstance(exp, int | float):
+            until = min(now + CACHE_SECONDS, exp + self.settings.leeway_seconds)
+            with self._lock:
+                self._cache[token] = (principal, until)
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return principal
+
+    def _verify_uncached(self, token: str) -> Principal:
         if not self.configured:
             raise AuthError("authentication is not configured (AUTH_PUBLIC_KEY / AUTH_JWKS_URL)")
         try:

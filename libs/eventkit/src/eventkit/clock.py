@@ -22,5 +22,8 @@ def system_clock(offset_days: float = 0.0, *, service: str = "service") -> Clock
     offset = timedelta(days=offset_days)
     log.warning(
         "%s_CLOCK_OFFSET_DAYS=%s: the service clock is shifted; every event it stamps carries "
-        "the shifted time (drills and tests only)", service.upper(), offset_days)
+        "the shifted time (drills and tests only)",
+        service.upper(),
+        offset_days,
+    )
     return lambda: datetime.now(UTC) + offset

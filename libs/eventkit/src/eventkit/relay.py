@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,12 +35,23 @@ log = logging.getLogger("eventkit.relay")
 
 @dataclass
 class RelaySettings:
+    """Tuning (bench/PIPELINE.md has the measurements behind the defaults).
+
+    `linger_ms` is the producer's: 0, because the relay hands the producer a whole batch at
+    once (nothing more would arrive while it lingers; 5 ms was 5 ms per hop of latency).
+    `busy_linger_ms`: once events stream in (at least `busy_rate` per second over the last
+    second), the relay waits this long after a wake-up before reading, so one read, one
+    produce request and one checkpoint write carry the commits of that moment together; a
+    lone commit (light load) is published at once."""
+
     batch_size: int = 1000
-    linger_ms: int = 5
+    linger_ms: int = 0
     idle_poll_s: float = 0.05
     lease_retry_s: float = 1.0
     max_batch_bytes: int = 1024 * 1024
     compression_type: str | None = None
+    busy_linger_ms: int = 20
+    busy_rate: float = 50.0
 
 
 def kafka_message(raw: RawEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
@@ -75,6 +88,7 @@ class OutboxRelay:
         self.published = 0
         self.has_lease = False
         self.checkpoint = Checkpoint()
+        self._recent: deque[tuple[float, int]] = deque()
 
     @property
     def reader(self) -> str:
@@ -170,6 +184,23 @@ class OutboxRelay:
             )
             self.checkpoint = last
             self.published += len(batch)
+            if len(batch) < self.settings.batch_size:
+                # Caught up: wait for the next wake (an append committed while we were
+                # publishing has already set it, so this returns at once) or the idle poll,
+                # instead of reading again straight away only to find nothing.
+                await self._idle(stop)
+                if self._busy(len(batch)):
+                    await _sleep_or_stop(stop, self.settings.busy_linger_ms / 1000)
+
+    def _busy(self, published: int) -> bool:
+        now = time.monotonic()
+        self._recent.append((now, published))
+        while self._recent and self._recent[0][0] < now - 1.0:
+            self._recent.popleft()
+        return (
+            self.settings.busy_linger_ms > 0
+            and sum(n for _, n in self._recent) >= self.settings.busy_rate
+        )
 
     async def _idle(self, stop: asyncio.Event) -> None:
         waiters = [asyncio.ensure_future(self._wake.wait()), asyncio.ensure_future(stop.wait())]

@@ -29,6 +29,17 @@ log = logging.getLogger("eventkit.service")
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
 
 
+async def _keep_session(conn: asyncpg.Connection) -> None:
+    """Pool release without asyncpg's reset query.
+
+    By default every release runs `SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL` (one more round trip per acquire: about 20 statements per case in the pipeline
+    benchmark, bench/PIPELINE.md). asyncpg still rolls back an open transaction and drops
+    listeners before calling this. Session state is never left on pooled connections here:
+    session advisory locks, LISTEN and SET live on dedicated connections (outbox relay, audit
+    appender, notify dispatcher), and migrations unlock their lock in a `finally`."""
+
+
 async def create_pool(
     dsn: str,
     schema: str = "public",
@@ -36,12 +47,16 @@ async def create_pool(
     min_size: int = 2,
     max_size: int = 10,
     application_name: str = "bianmin",
+    reset_sessions: bool = False,
 ) -> asyncpg.Pool:
+    """`reset_sessions=True` restores asyncpg's full reset on release (for callers that leave
+    session state on pooled connections)."""
     return await asyncpg.create_pool(
         dsn,
         min_size=min_size,
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": application_name},
+        reset=None if reset_sessions else _keep_session,
     )
 
 
@@ -125,7 +140,8 @@ class ServiceRuntime:
             raise RuntimeError(
                 f"Kafka consumers did not start within {s.kafka_start_timeout_s:.0f} s: are the "
                 "topics created (`make infra-up` creates them) and is "
-                f"{s.kafka().bootstrap_servers} reachable?") from None
+                f"{s.kafka().bootstrap_servers} reachable?"
+            ) from None
         self.broker_started = True
         for hook in self.on_start:
             await hook(self)

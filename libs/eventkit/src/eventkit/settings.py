@@ -37,6 +37,13 @@ class ServiceSettings(BaseSettings):
     kafka_bootstrap_servers: str | None = None
     kafka_start_timeout_s: float = 60.0
     log_level: str = "INFO"
+    # Event consumers (`eventkit.consumer.EventConsumer`): batch mode runs each poll (up to
+    # `consumer_max_records`) in one transaction with one offset commit; single mode pays a
+    # transaction and a commit per message (about 150 messages/s per consumer on the local
+    # stack, the pipeline's bottleneck, see bench/PIPELINE.md). A batch whose transaction
+    # fails falls back to one message at a time, so the guarantees are the same.
+    consumer_batch: bool = True
+    consumer_max_records: int = 500
 
     def kafka(self) -> KafkaSettings:
         k = KafkaSettings()

@@ -41,18 +41,24 @@ class SnapshotStore:
                 "stream_version = EXCLUDED.stream_version, state = EXCLUDED.state, "
                 "schema_version = EXCLUDED.schema_version, taken_at = now() "
                 "WHERE snapshots.stream_version < EXCLUDED.stream_version",
-                snap.stream_id, snap.stream_version, orjson.dumps(snap.state).decode(),
-                snap.schema_version)
+                snap.stream_id,
+                snap.stream_version,
+                orjson.dumps(snap.state).decode(),
+                snap.schema_version,
+            )
 
     async def load(self, stream_id: str) -> Snapshot | None:
         async with self.pool.acquire() as c:
             row = await c.fetchrow(
                 "SELECT stream_version, state::text AS state, schema_version FROM snapshots "
-                "WHERE stream_id = $1", stream_id)
+                "WHERE stream_id = $1",
+                stream_id,
+            )
         if row is None:
             return None
-        return Snapshot(stream_id, row["stream_version"], orjson.loads(row["state"]),
-                        row["schema_version"])
+        return Snapshot(
+            stream_id, row["stream_version"], orjson.loads(row["state"]), row["schema_version"]
+        )
 
 
 @dataclass
@@ -79,12 +85,16 @@ class AggregateLoader(Generic[S]):
             version = env.stream_version
         return state, version
 
-    async def maybe_snapshot(self, stream_id: str, state: S, version: int,
-                             previous_version: int) -> bool:
+    async def maybe_snapshot(
+        self, stream_id: str, state: S, version: int, previous_version: int
+    ) -> bool:
         """Snapshot when the stream crossed a multiple of `snapshot_every`."""
-        if self.snapshots is None or version // self.snapshot_every == \
-                previous_version // self.snapshot_every:
+        if (
+            self.snapshots is None
+            or version // self.snapshot_every == previous_version // self.snapshot_every
+        ):
             return False
-        await self.snapshots.save(Snapshot(stream_id, version, self.to_dict(state),
-                                           self.schema_version))
+        await self.snapshots.save(
+            Snapshot(stream_id, version, self.to_dict(state), self.schema_version)
+        )
         return True

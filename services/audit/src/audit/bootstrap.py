@@ -93,6 +93,8 @@ def build(
             builder=c.builder,
             max_batch=settings.append_max_batch,
             poll_ms=settings.append_poll_ms,
+            linger_ms=settings.append_linger_ms,
+            linger_min_rate=settings.append_linger_min_rate,
             lease_retry_seconds=settings.lease_retry_seconds,
             before_commit=before_commit,
         )

@@ -26,6 +26,8 @@ from .log.leaf import ColumnSpec, facets
 log = logging.getLogger("audit.projector")
 
 NAME = "main"
+BATCH = 2000
+"""Leaves projected per transaction."""
 
 
 def _path(obj: Any, path: tuple[str, ...]) -> Any:
@@ -192,10 +194,12 @@ class Projector:
         n = 0
         async with self.c.pool.acquire() as conn:
             while True:
-                got = await project_batch(conn, self.rules)
-                if not got:
-                    break
+                got = await project_batch(conn, self.rules, BATCH)
                 n += got
+                # a partial batch reached the end of the log: stop, rather than pay one more
+                # empty transaction (five statements) per wake-up; a later append wakes us
+                if got < BATCH:
+                    break
             self.projected_to = await conn.fetchval(
                 "SELECT last_idx FROM projection_state WHERE name = $1", NAME
             )

@@ -5,6 +5,9 @@ Log and checkpoints
                                  its `.dlq`, `contracts.topics.ALL_TOPICS`)
     AUDIT_APPEND_MAX_BATCH       records per poll / per append transaction (5000)
     AUDIT_APPEND_POLL_MS         poll wait (200)
+    AUDIT_APPEND_LINGER_MS       while records stream in (at least AUDIT_APPEND_LINGER_MIN_RATE
+                                 per second, 40), wait this long to append more of them in one
+                                 transaction (50; 0 = never); a lone event is appended at once
     AUDIT_RUN_WRITER             run the appender/checkpointer/projector here (true); an
                                  HTTP-only replica sets false. Only the lease holder writes.
     AUDIT_CHECKPOINT_EVERY       sign after this many new entries (1000)
@@ -59,6 +62,8 @@ class Settings(ServiceSettings):
     topics: str = ",".join(ALL_TOPICS)
     append_max_batch: int = 5000
     append_poll_ms: int = 200
+    append_linger_ms: int = 50
+    append_linger_min_rate: float = 40.0
     run_writer: bool = True
     lease_retry_seconds: float = 2.0
 

@@ -122,6 +122,8 @@ def build(
         group_id=settings.consumer_group,
         name=INBOX_NAME,
         handler=recorder.handle,
+        batch=settings.consumer_batch,
+        max_records=settings.consumer_max_records,
     )
     ctx.extras["consumer"] = consumer
     stop = asyncio.Event()

@@ -90,6 +90,10 @@ def build(
         handler=IntakeHandler(c, cases),
         # a lost race with an officer's command on the same case is retried, not counted
         transient_errors=(*DEFAULT_TRANSIENT_ERRORS, ConcurrencyError),
+        # publish what the handler appended now, not at the relay's next idle poll
+        on_commit=c.notify_appended,
+        batch=settings.consumer_batch,
+        max_records=settings.consumer_max_records,
     )
     c.consumer = consumer
 

@@ -120,9 +120,13 @@ async def _dedup(
     ids = [r.event_id for r in built if r.event_id is not None]
     existing: dict[uuid.UUID, asyncpg.Record] = {}
     if ids:
+        # personal_data is looked up only for the leaves found (re-deliveries, rare): as a
+        # LEFT JOIN the planner hashed the whole of personal_data on every append until the
+        # table was large (1,600 rows read per case at 57 cases/s, bench/PIPELINE.md)
         rows = await conn.fetch(
             """SELECT l.idx, l.event_id, l.leaf, p.idx IS NOT NULL AS has_pd, p.salt
-               FROM leaves l LEFT JOIN personal_data p ON p.idx = l.idx
+               FROM leaves l LEFT JOIN LATERAL (
+                   SELECT idx, salt FROM personal_data WHERE idx = l.idx OFFSET 0) p ON true
                WHERE l.event_id = ANY($1::uuid[])""",
             ids,
         )

@@ -18,17 +18,22 @@ three situations, and records the delivery as `suppressed` (with the reason) ins
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextvars import ContextVar
 from typing import Any
 
+import asyncpg
+import orjson
 from aiokafka import ConsumerRecord
 
-from eventkit.consumer import EventConsumer
+from eventkit.consumer import EventConsumer, Handler
+from eventkit.envelope import Envelope
 
 REPLAY_HEADER = "bianmin-replay"
 _TRUE = {b"1", b"true", b"yes"}
 
 _replaying: ContextVar[bool] = ContextVar("notify_replaying", default=False)
+_replayed_ids: ContextVar[frozenset[str]] = ContextVar("notify_replayed_ids", default=frozenset())
 
 
 def is_replay(headers: Any) -> bool:
@@ -43,10 +48,27 @@ def replaying() -> bool:
     return _replaying.get()
 
 
+def _event_id(record: ConsumerRecord[Any, Any]) -> str | None:
+    try:
+        data = orjson.loads(record.value)
+    except (orjson.JSONDecodeError, TypeError):
+        return None  # the consumer dead-letters it; nothing to flag
+    eid = data.get("event_id") if isinstance(data, dict) else None
+    return str(eid) if eid is not None else None
+
+
 class ReplayAwareConsumer(EventConsumer):
     """`EventConsumer` whose handler can ask `replaying()`: the record's headers are not part
     of the envelope, so the flag travels in a context variable set around processing (the
-    handler runs in the same task). Single-record mode only."""
+    handler runs in the same task).
+
+    Single mode sets the flag around the one record. Batch mode (one transaction per poll)
+    notes the event ids of the poll's replayed records and sets the flag around the handler
+    call of each of those envelopes; an event id that also arrived without the header in
+    the same poll counts as live (the original wins, as it would one record at a time)."""
+
+    def __init__(self, *args: Any, handler: Handler, **kwargs: Any) -> None:
+        super().__init__(*args, handler=_flagging(handler), **kwargs)
 
     async def process_record(self, record: ConsumerRecord[Any, Any]) -> None:
         token = _replaying.set(is_replay(record.headers))
@@ -54,3 +76,33 @@ class ReplayAwareConsumer(EventConsumer):
             await super().process_record(record)
         finally:
             _replaying.reset(token)
+
+    async def process_records(self, records: Sequence[ConsumerRecord[Any, Any]]) -> None:
+        replayed = {e for r in records if is_replay(r.headers) if (e := _event_id(r))}
+        live = (  # parsed only when the poll holds a replayed record at all
+            {e for r in records if not is_replay(r.headers) if (e := _event_id(r))}
+            if replayed
+            else set()
+        )
+        token = _replayed_ids.set(frozenset(replayed - live))
+        try:
+            await super().process_records(records)
+        finally:
+            _replayed_ids.reset(token)
+
+
+def _flagging(handler: Handler) -> Handler:
+    """The handler, with `replaying()` true for the envelopes of replayed records of a batch."""
+
+    async def flagged(conn: asyncpg.Connection, env: Envelope) -> None:
+        ids = _replayed_ids.get()
+        if ids and str(env.event_id) in ids:
+            token = _replaying.set(True)
+            try:
+                await handler(conn, env)
+            finally:
+                _replaying.reset(token)
+        else:
+            await handler(conn, env)
+
+    return flagged

@@ -169,10 +169,11 @@ def _uniq(xs: Iterable[str]) -> list[str]:
 
 
 async def load_directory(conn: asyncpg.Connection, needs: Needs) -> Directory:
-    """The snapshot `plan` reads: only the rows this event names."""
+    """The snapshot `plan` reads: only the rows this event names (no query for a kind of
+    row it names none of: most events need one or two of the three)."""
     cases: dict[str, CaseInfo] = {}
-    for r in await conn.fetch(
-        "SELECT * FROM cases WHERE case_id = ANY($1::text[])", _uniq(needs.case_ids)
+    for r in await _fetch(
+        conn, "SELECT * FROM cases WHERE case_id = ANY($1::text[])", needs.case_ids
     ):
         names = r["material_names"]
         cases[r["case_id"]] = CaseInfo(
@@ -193,15 +194,21 @@ async def load_directory(conn: asyncpg.Connection, needs: Needs) -> Directory:
             email=r["email"],
             phone=r["phone"],
         )
-        for r in await conn.fetch(
-            "SELECT * FROM staff WHERE staff_id = ANY($1::text[])", _uniq(needs.staff_ids)
+        for r in await _fetch(
+            conn, "SELECT * FROM staff WHERE staff_id = ANY($1::text[])", needs.staff_ids
         )
     }
     units = {
         r["unit_id"]: r["name_zh"]
-        for r in await conn.fetch(
+        for r in await _fetch(
+            conn,
             "SELECT unit_id, name_zh FROM org_units WHERE unit_id = ANY($1::text[])",
-            _uniq(needs.unit_ids),
+            needs.unit_ids,
         )
     }
     return Directory(cases=cases, staff=staff, units=units)
+
+
+async def _fetch(conn: asyncpg.Connection, sql: str, keys: Iterable[str]) -> list[asyncpg.Record]:
+    wanted = _uniq(keys)
+    return list(await conn.fetch(sql, wanted)) if wanted else []
