@@ -4,6 +4,7 @@
     python -m bench.loadgen --concurrency 32 --seconds 30   # as fast as possible, 32 in flight
     python -m bench.loadgen --single 20                     # one case at a time (light load)
     python -m bench.loadgen --rate 20 --env ROUTING_DB_POOL_MAX=20 --json out.json
+    python -m bench.loadgen --rate 10 --seconds 20 --count-statements   # SQL per case
 
 Uses `KAFKA_BOOTSTRAP_SERVERS` / `DATABASE_URL` when set, else the local stack (started if
 needed, like `make bench`). Everything it creates (schemas, topics, groups) is private to
@@ -50,6 +51,14 @@ def parse(argv: list[str]) -> argparse.Namespace:
         metavar="DIR",
         help="py-spy every service during the phase (collapsed stacks in DIR)",
     )
+    p.add_argument(
+        "--count-statements",
+        nargs="?",
+        const="",
+        metavar="DIR",
+        help="count each service's SQL statements (asyncpg calls) and print them per case "
+        "(files in DIR, default the run's directory under .local/bench)",
+    )
     a = p.parse_args(argv)
     if a.seconds <= 0 or a.seconds > 3600:
         p.error("--seconds must be in (0, 3600]")
@@ -74,7 +83,19 @@ async def main(argv: list[str]) -> int:
             if a.profile
             else None
         )
-        async with LoadSession(s.bootstrap, s.database_url, extra_env=extra, seed=a.seed) as ls:
+        async with LoadSession(
+            s.bootstrap,
+            s.database_url,
+            extra_env=extra,
+            seed=a.seed,
+            count_statements=(
+                False
+                if a.count_statements is None
+                else Path(a.count_statements)
+                if a.count_statements
+                else True
+            ),
+        ) as ls:
             print(f"fleet {ls.info()}", flush=True)
             if a.single:
                 report = await ls.phase("single", lambda d: single_cases(d, a.single), profile=prof)

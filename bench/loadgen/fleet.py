@@ -16,6 +16,8 @@ in environment variables; unlike it, everything is private to the run:
 Variables a developer exported for their own `make run` (`INTAKE_*`, `AUTH_*`, ...) are
 removed from the children's environment so they cannot point a service elsewhere.
 `extra_env` lays tuning settings over the defaults (e.g. `{"ROUTING_DB_POOL_MAX": "20"}`).
+`count_statements` (True, or a directory) turns on `stmtcount`'s per-process statement
+counts (True: files under the run's directory).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ import httpx
 
 from devstack.common import state_dir
 from devstack.topics import delete_topics, ensure_topics
+
+from . import stmtcount
 
 SERVICES = ("intake", "routing", "notify", "audit")
 TOPIC_NAMES = ("intake", "routing", "notify", "audit")
@@ -83,6 +87,8 @@ class Fleet:
     database_url: str
     extra_env: dict[str, str] = field(default_factory=dict)
     partitions: int = 3
+    count_statements: bool | Path = False
+    count_dir: Path | None = None
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
     services: dict[str, Service] = field(default_factory=dict)
     topics: dict[str, str] = field(default_factory=dict)
@@ -93,6 +99,11 @@ class Fleet:
     def __post_init__(self) -> None:
         self.workdir = state_dir() / "bench" / f"pipeline-{self.run}"
         self.topics = {n: f"bench_pl_{self.run}_{n}.events" for n in TOPIC_NAMES}
+        if self.count_statements is not False:
+            given = self.count_statements
+            self.count_dir = (
+                given.resolve() if isinstance(given, Path) else self.workdir / "statements"
+            )
         for svc in SERVICES:
             self.services[svc] = Service(
                 name=svc,
@@ -157,6 +168,12 @@ class Fleet:
             "AUDIT_TOPICS": ",".join(self.all_topics),
             "AUDIT_OUTBOX_TOPIC": t["audit"],
         }
+        if self.count_dir is not None:
+            hook = stmtcount.write_sitecustomize(self.workdir / "stmthook")
+            env[stmtcount.ENV] = str(self.count_dir)
+            env["PYTHONPATH"] = os.pathsep.join(
+                p for p in (str(hook.parent), env.get("PYTHONPATH")) if p
+            )
         env |= self.extra_env
         return env
 

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import stmtcount
 from .driver import Calls, PhaseRun
 from .monitor import LagSample, ProcSample, lag_slope, summarize_procs
 from .trace import STAGES, TopicTail
@@ -62,6 +63,7 @@ class PhaseReport:
     errors: list[str] = field(default_factory=list)
     incomplete: dict[str, int] = field(default_factory=dict)
     db: dict[str, Any] = field(default_factory=dict)
+    statements: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -86,6 +88,7 @@ class PhaseReport:
             "errors": self.errors[:10],
             "incomplete": self.incomplete,
             "db": self.db,
+            "statements": self.statements,
         }
 
 
@@ -206,6 +209,8 @@ def render(r: PhaseReport) -> str:
                 f"     {name:<34}{t['seq_tup_read'] / r.cases:>10.1f}"
                 f"{t['idx_scan'] / r.cases:>8.1f}{written / r.cases:>8.1f}"
             )
+    if r.statements:
+        lines.append(stmtcount.render(r.statements, r.cases))
     for e in r.errors[:3]:
         lines.append(f"   error: {e}")
     return "\n".join(lines)

@@ -18,12 +18,14 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from devstack.demo import INSPECTOR, Api, load_world, record_absences
 
+from . import stmtcount
 from .driver import Driver, PhaseRun
 from .fleet import Fleet
 from .monitor import LagMonitor, ProcMonitor, db_delta, db_snapshot
@@ -44,8 +46,16 @@ class LoadSession:
         extra_env: dict[str, str] | None = None,
         seed: int = 7,
         sample_interval: float = 1.0,
+        count_statements: bool | Path = False,
+        idle_seconds: float = 5.0,
     ) -> None:
-        self.fleet = Fleet(bootstrap, database_url, extra_env=dict(extra_env or {}))
+        self.fleet = Fleet(
+            bootstrap,
+            database_url,
+            extra_env=dict(extra_env or {}),
+            count_statements=count_statements,
+        )
+        self.idle_seconds = idle_seconds
         self.seed = seed
         self.sample_interval = sample_interval
         self.api: Api | None = None
@@ -141,6 +151,16 @@ class LoadSession:
         if dead:
             raise RuntimeError(f"services exited: {dead}")
         self.driver.calls.ms.clear()
+        counting = self.fleet.count_dir
+        if counting is not None:
+            idle_from = await stmtcount.snapshot(counting, self.fleet.pids())
+            idle_t0 = time.monotonic()
+            await asyncio.sleep(self.idle_seconds)
+            stmts_before = await stmtcount.snapshot(counting, self.fleet.pids())
+            idle_s = time.monotonic() - idle_t0
+            idle = stmtcount.delta(idle_from, stmts_before)
+            idle_rate = {n: sum(c.values()) / idle_s for n, c in idle.items()}
+            stmts_t0 = time.monotonic()
         since = datetime.now(UTC) - timedelta(seconds=1)
         schemas = [svc.schema for svc in self.fleet.services.values()]
         db_before = await db_snapshot(self.fleet.database_url, schemas)
@@ -154,6 +174,14 @@ class LoadSession:
             await profiling
         drained_at = await self.drain(phase)
         db = db_delta(db_before, await db_snapshot(self.fleet.database_url, schemas))
+        statements: dict[str, Any] = {}
+        if counting is not None:
+            stmts = stmtcount.delta(
+                stmts_before, await stmtcount.snapshot(counting, self.fleet.pids())
+            )
+            statements = stmtcount.summarize(
+                stmts, len(phase.case_ids), idle_rate, time.monotonic() - stmts_t0
+            )
         await collect_audited(self.api.http["audit"], self.api.headers(INSPECTOR), since, self.tail)
         report = build(
             name,
@@ -166,6 +194,7 @@ class LoadSession:
             warmup_s=warmup_s,
         )
         report.db = db
+        report.statements = statements
         return report
 
     def info(self) -> dict[str, Any]:
