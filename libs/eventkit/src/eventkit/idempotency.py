@@ -16,15 +16,19 @@ registered twice. With it:
 
 What `run` does, in ONE PostgreSQL transaction:
 
-1. `pg_advisory_xact_lock` on (scope, key): two copies of a request arriving together are
-   serialised, the second waits for the first to commit and then finds its record.
-2. Look the key up. Found with the same request hash -> return the stored status and the
+1. Claim the key: `INSERT ... ON CONFLICT DO NOTHING RETURNING` a row for (scope, key). Two
+   copies of a request arriving together are serialised on the primary key: the second's
+   insert waits for the first transaction to end, then finds its committed record (or, if
+   it rolled back, claims the key itself).
+2. Not claimed: look the key up. Same request hash -> return the stored status and the
    exact stored bytes (`replayed=True`, header `Idempotent-Replayed: true`); nothing runs.
-   Found with another hash -> `IdempotencyKeyReused` (422 at the edge: the key belongs to a
-   different request; reusing it is a client bug and must not silently do either request).
-3. Otherwise `work(conn)` runs inside the transaction (it appends its events with `conn`),
-   the response is stored under the key, and everything commits together. A crash anywhere
-   before the commit leaves neither the events nor the key; after it, both.
+   Another hash -> `IdempotencyKeyReused` (422 at the edge: the key belongs to a different
+   request; reusing it is a client bug and must not silently do either request).
+3. Claimed: `work(conn)` runs inside the transaction (it appends its events with `conn`),
+   the response is written into the claimed row, and everything commits together. A crash
+   anywhere before the commit leaves neither the events nor the key; after it, both. The
+   common path costs two statements (claim, store); the claim row is never seen
+   half-written, since it commits only with the response.
 
 Only successful results are remembered: if `work` raises (a domain refusal, a 4xx), the
 transaction rolls back and nothing is stored, so a retry runs again; since the refusal
@@ -102,11 +106,6 @@ def request_fingerprint(method: str, path: str, body: Any) -> str:
     return hashlib.sha256(canonical).hexdigest()
 
 
-def _lock_key(scope: str, key: str) -> int:
-    digest = hashlib.sha256(f"idempotency\x00{scope}\x00{key}".encode()).digest()
-    return int.from_bytes(digest[:8], "big", signed=True)
-
-
 class IdempotencyStore:
     """The `idempotency_keys` table of one service's schema (see module doc)."""
 
@@ -157,30 +156,48 @@ class IdempotencyStore:
     ) -> IdempotentResult:
         async with self._pool().acquire() as conn, conn.transaction():
             if key is not None:
-                await conn.execute("SELECT pg_advisory_xact_lock($1)", _lock_key(scope, key))
-                row = await conn.fetchrow(
-                    "SELECT request_hash, status_code, response FROM idempotency_keys"
-                    " WHERE scope = $1 AND key = $2",
-                    scope,
-                    key,
-                )
-                if row is not None:
-                    if row["request_hash"] != request_hash:
-                        raise IdempotencyKeyReused(key)
-                    return IdempotentResult(row["status_code"], bytes(row["response"]), True)
+                replay = await self._claim(conn, scope, key, request_hash)
+                if replay is not None:
+                    return replay
             status, body = await work(conn)
             data = orjson.dumps(body, option=orjson.OPT_NON_STR_KEYS)
             if key is not None:
                 await conn.execute(
-                    "INSERT INTO idempotency_keys (scope, key, request_hash, status_code,"
-                    " response) VALUES ($1, $2, $3, $4, $5)",
+                    "UPDATE idempotency_keys SET status_code = $3, response = $4"
+                    " WHERE scope = $1 AND key = $2",
                     scope,
                     key,
-                    request_hash,
                     status,
                     data,
                 )
             return IdempotentResult(status, data, False)
+
+    async def _claim(
+        self, conn: asyncpg.Connection, scope: str, key: str, request_hash: str
+    ) -> IdempotentResult | None:
+        """None when this transaction now holds the key; else the stored result to replay."""
+        while True:
+            claimed = await conn.fetchval(
+                "INSERT INTO idempotency_keys (scope, key, request_hash, status_code, response)"
+                " VALUES ($1, $2, $3, 0, ''::bytea)"
+                " ON CONFLICT (scope, key) DO NOTHING RETURNING true",
+                scope,
+                key,
+                request_hash,
+            )
+            if claimed:
+                return None
+            row = await conn.fetchrow(
+                "SELECT request_hash, status_code, response FROM idempotency_keys"
+                " WHERE scope = $1 AND key = $2",
+                scope,
+                key,
+            )
+            if row is None:
+                continue  # purged between the two statements: claim again
+            if row["request_hash"] != request_hash:
+                raise IdempotencyKeyReused(key)
+            return IdempotentResult(row["status_code"], bytes(row["response"]), True)
 
     async def purge(self, older_than: timedelta) -> int:
         """Forget keys recorded more than `older_than` ago; returns how many."""
