@@ -55,11 +55,16 @@ class CommandRunner(Generic[S, C]):
     retries: int = 12
 
     async def load(self, stream_id: str) -> tuple[S, int]:
+        state, version, _ = self._fold(await self.store.read_stream(stream_id))
+        return state, version
+
+    def _fold(self, envelopes: Sequence[Envelope]) -> tuple[S, int, uuid.UUID | None]:
+        """(state, version, the first event's correlation id) of a stream's envelopes."""
         state, version = self.initial(), 0
-        for env in await self.store.read_stream(stream_id):
+        for env in envelopes:
             state = self.evolve(state, self.from_envelope(env))
             version = env.stream_version
-        return state, version
+        return state, version, envelopes[0].correlation_id if envelopes else None
 
     def wrap(
         self,
@@ -102,15 +107,22 @@ class CommandRunner(Generic[S, C]):
         correlation_id: uuid.UUID | None = None,
         causation_id: uuid.UUID | None = None,
         conn: asyncpg.Connection | None = None,
+        continue_correlation: bool = False,
     ) -> Outcome[S]:
         """Decide and append. Domain errors raised by `decide` propagate unchanged (nothing
         was written). With `conn`, everything happens inside the caller's transaction (no
-        retry: the caller's transaction is aborted by a conflict and must be retried whole)."""
+        retry: the caller's transaction is aborted by a conflict and must be retried whole).
+        `continue_correlation` without a `correlation_id`: the events carry the stream's own
+        correlation id (its first event's, taken from the stream just loaded; a new one for
+        a new stream), so one aggregate reads as one thread without another query."""
         attempts = 1 if conn is not None else self.retries
         for attempt in range(attempts):
-            state, version = await (
-                self._load_in(conn, stream_id) if conn is not None else self.load(stream_id)
-            )
+            if conn is not None:
+                state, version, first_correlation = await self._load_in(conn, stream_id)
+            else:
+                state, version, first_correlation = self._fold(
+                    await self.store.read_stream(stream_id)
+                )
             events = list(self.decide(command, state, now))
             if not events:
                 return Outcome(state, version, [])
@@ -119,7 +131,8 @@ class CommandRunner(Generic[S, C]):
                 events,
                 actor=actor,
                 now=now,
-                correlation_id=correlation_id,
+                correlation_id=correlation_id
+                or (first_correlation if continue_correlation else None),
                 causation_id=causation_id,
             )
             try:
@@ -134,18 +147,18 @@ class CommandRunner(Generic[S, C]):
             return Outcome(state, version + len(events), envelopes)
         raise AssertionError("unreachable")
 
-    async def _load_in(self, conn: asyncpg.Connection, stream_id: str) -> tuple[S, int]:
+    async def _load_in(
+        self, conn: asyncpg.Connection, stream_id: str
+    ) -> tuple[S, int, uuid.UUID | None]:
         import orjson
 
-        state, version = self.initial(), 0
         rows = await conn.fetch(
             "SELECT envelope FROM events WHERE stream_id = $1 ORDER BY stream_version", stream_id
         )
+        envelopes = []
         for (raw,) in rows:
             data = orjson.loads(raw)
             if self.store.upcaster is not None:
                 data = self.store.upcaster.upcast(data)
-            env = Envelope.model_validate(data)
-            state = self.evolve(state, self.from_envelope(env))
-            version = env.stream_version
-        return state, version
+            envelopes.append(Envelope.model_validate(data))
+        return self._fold(envelopes)

@@ -28,6 +28,18 @@ from .projection import project_case
 
 log = logging.getLogger("routing.cases")
 
+# The case's case_deadlines row lock, then the org events after the cached version. The lock
+# is an InitPlan of a one-time filter, so it is taken (or waited for) before the events are
+# read, even when there are none; the org rows come from the statement's snapshot, taken
+# before any wait, which is as good as a catch-up just before the lock (org changes are not
+# serialised by this lock).
+_LOCK_THEN_ORG = """
+SELECT envelope FROM events
+WHERE stream_id = $2 AND stream_version > $3
+  AND (SELECT count(*) FROM (SELECT FROM case_deadlines WHERE case_id = $1 FOR UPDATE) l) >= 0
+ORDER BY stream_version
+"""
+
 
 class CaseService:
     def __init__(self, ctx: RoutingContext, retries: int = 8) -> None:
@@ -60,14 +72,15 @@ class CaseService:
         Domain errors propagate before anything is written; a `ConcurrencyError` means the
         caller's transaction must be retried whole."""
         # Same lock order as the deadline loop (its case_deadlines row, then the append):
-        # otherwise a command and a deadline check on one case can deadlock.
-        await conn.execute(
-            "SELECT 1 FROM case_deadlines WHERE case_id = $1 FOR UPDATE", command.case_id
+        # otherwise a command and a deadline check on one case can deadlock. The lock rides
+        # on the org catch-up query (one round trip; see _LOCK_THEN_ORG).
+        org_rows = await conn.fetch(
+            _LOCK_THEN_ORG, command.case_id, self.ctx.org.stream_id, self.ctx.org.version
         )
-        org, _ = await self.ctx.org.current(conn)
+        org, _ = self.ctx.org.fold(org_rows)
         decider = CaseDecider(org, self.ctx.policy)
-        if correlation_id is None:
-            correlation_id = await case_correlation(conn, command.case_id)
+        # without one given (the HTTP commands), the events continue the case's correlation:
+        # its first routing event's, which continues intake's
         outcome = await self.runner(decider).handle(
             command.case_id,
             command,
@@ -76,6 +89,7 @@ class CaseService:
             correlation_id=correlation_id,
             causation_id=causation_id,
             conn=conn,
+            continue_correlation=True,
         )
         if outcome.envelopes:
             await project_case(
@@ -88,13 +102,3 @@ class CaseService:
                 item_name_zh=item_name_zh,
             )
         return outcome
-
-
-async def case_correlation(conn: asyncpg.Connection, case_id: str) -> uuid.UUID | None:
-    """The correlation id of the case's first routing event, so one case reads as one thread
-    (routing's first event continues intake's correlation)."""
-    value = await conn.fetchval(
-        "SELECT correlation_id FROM events WHERE stream_id = $1 AND stream_version = 1", case_id
-    )
-    # asyncpg's UUID subclass is not JSON-serialisable by orjson: hand out a plain one
-    return uuid.UUID(str(value)) if value is not None else None

@@ -12,7 +12,8 @@ transaction sees the tree as that transaction does.
 
 from __future__ import annotations
 
-import asyncio
+from collections.abc import Sequence
+from typing import Any
 
 import asyncpg
 import orjson
@@ -36,25 +37,30 @@ class OrgCache:
     def __init__(self, stream_id: str = ORG_STREAM_ID) -> None:
         self.stream_id = stream_id
         self._snapshot: tuple[OrgState, int] = (initial_org_state(), 0)
-        self._lock = asyncio.Lock()
 
     @property
     def snapshot(self) -> tuple[OrgState, int]:
         """The tree as last caught up, and the org stream version it reflects."""
         return self._snapshot
 
+    @property
+    def version(self) -> int:
+        return self._snapshot[1]
+
     async def current(self, conn: asyncpg.Connection) -> tuple[OrgState, int]:
         """The tree with every committed org event folded in (as `conn` sees them)."""
-        _, version = self._snapshot
-        rows = await conn.fetch(_SINCE, self.stream_id, version)
+        return self.fold(await conn.fetch(_SINCE, self.stream_id, self.version))
+
+    def fold(self, rows: Sequence[Any]) -> tuple[OrgState, int]:
+        """Fold rows of `envelope`s of this stream read after `version` (by `current`, or by
+        a caller's query that reads them along with something else)."""
         if rows:
-            async with self._lock:
-                state, version = self._snapshot
-                for (raw,) in rows:
-                    env = Envelope.model_validate(orjson.loads(raw))
-                    if env.stream_version != version + 1:
-                        continue  # folded meanwhile by another task
-                    state = evolve_org(state, payload_of(env))
-                    version = env.stream_version
-                self._snapshot = (state, version)
+            state, version = self._snapshot
+            for (raw,) in rows:
+                env = Envelope.model_validate(orjson.loads(raw))
+                if env.stream_version != version + 1:
+                    continue  # folded meanwhile by another task
+                state = evolve_org(state, payload_of(env))
+                version = env.stream_version
+            self._snapshot = (state, version)
         return self._snapshot
