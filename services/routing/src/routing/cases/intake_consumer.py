@@ -66,6 +66,11 @@ HANDLED = frozenset(
 )
 ORG_WAIT_SECONDS = 30.0
 
+_CATALOG_FORGETTING_UNROUTED = """
+WITH forgotten AS (DELETE FROM unrouted_cases WHERE case_id = $3)
+SELECT category, handling_tier, case_type FROM catalog_items WHERE code = $1 AND version = $2
+"""
+
 Recording = RecordWithdrawal | RecordCorrectionSupplied | RecordServiceEvaluation
 
 
@@ -182,7 +187,12 @@ class IntakeHandler:
     async def _accepted(
         self, conn: asyncpg.Connection, env: Envelope, evt: ApplicationAccepted, now: datetime
     ) -> None:
-        await self._check_catalog(conn, evt)
+        # One round trip: the catalog version to compare with, and an earlier failure to route
+        # this case forgotten (recorded again below if routing fails again).
+        row = await conn.fetchrow(
+            _CATALOG_FORGETTING_UNROUTED, evt.item_code, evt.item_version, evt.case_id
+        )
+        _check_catalog(evt, row)
         try:
             command = route_command(evt, SYSTEM_ACTOR)
             async with conn.transaction():  # a savepoint: a refusal leaves nothing behind
@@ -212,29 +222,22 @@ class IntakeHandler:
                 reason,
                 orjson.dumps(env.payload).decode(),
             )
-            return
-        await conn.execute("DELETE FROM unrouted_cases WHERE case_id = $1", evt.case_id)
 
-    async def _check_catalog(self, conn: asyncpg.Connection, evt: ApplicationAccepted) -> None:
-        row = await conn.fetchrow(
-            "SELECT category, handling_tier, case_type FROM catalog_items"
-            " WHERE code = $1 AND version = $2",
-            evt.item_code,
-            evt.item_version,
+
+def _check_catalog(evt: ApplicationAccepted, row: asyncpg.Record | None) -> None:
+    if row is None:
+        return
+    theirs = (row["category"], row["handling_tier"], row["case_type"])
+    if theirs != (evt.category, evt.handling_tier, evt.case_type):
+        log.warning(
+            "acceptance disagrees with the catalog version it names; routing by the "
+            "acceptance (intake judged the case by it)",
+            extra={
+                "case_id": evt.case_id,
+                "item": f"{evt.item_code} v{evt.item_version}",
+                "catalog": list(theirs),
+            },
         )
-        if row is None:
-            return
-        theirs = (row["category"], row["handling_tier"], row["case_type"])
-        if theirs != (evt.category, evt.handling_tier, evt.case_type):
-            log.warning(
-                "acceptance disagrees with the catalog version it names; routing by the "
-                "acceptance (intake judged the case by it)",
-                extra={
-                    "case_id": evt.case_id,
-                    "item": f"{evt.item_code} v{evt.item_version}",
-                    "catalog": list(theirs),
-                },
-            )
 
 
 def route_command(evt: ApplicationAccepted, actor: Actor) -> RouteAcceptedCase:

@@ -85,6 +85,20 @@ WHERE q.stream_version <= EXCLUDED.stream_version
 """
 
 
+# The queue row and the next deadline in one statement (the queue upsert as a CTE: both
+# always run, on different tables, so the order between them does not matter; the
+# case_deadlines row is already locked by the command, see CaseService.handle_in).
+_QUEUE_AND_DEADLINE = (
+    "WITH queue AS (" + _UPSERT_QUEUE + ")\n"
+    "INSERT INTO case_deadlines (case_id, next_due_at, updated_at) VALUES ($1, $25, $24)\n"
+    "ON CONFLICT (case_id) DO UPDATE\n"
+    "SET next_due_at = EXCLUDED.next_due_at, updated_at = EXCLUDED.updated_at"
+)
+_QUEUE_AND_NO_DEADLINE = (
+    "WITH queue AS (" + _UPSERT_QUEUE + ")\nDELETE FROM case_deadlines WHERE case_id = $1"
+)
+
+
 async def project_case(
     conn: asyncpg.Connection,
     state: CaseState,
@@ -98,8 +112,9 @@ async def project_case(
     """Rewrite the queue row and the next deadline of a case; record follow-up events."""
     if state.case_id is None:
         return
+    at = next_check_at(state, ctx)
     await conn.execute(
-        _UPSERT_QUEUE,
+        _QUEUE_AND_NO_DEADLINE if at is None else _QUEUE_AND_DEADLINE,
         state.case_id,
         version,
         state.status,
@@ -124,8 +139,8 @@ async def project_case(
         state.decision,
         state.decided_by,
         now,
+        *(() if at is None else (at,)),
     )
-    await set_next_check(conn, state.case_id, next_check_at(state, ctx), now)
     for env in envelopes:
         await _project_followup(conn, env)
 
