@@ -7,7 +7,7 @@ import base64
 import orjson
 import pytest
 
-from audit.log.append import RawRecord, append_records
+from audit.log.append import AppendPipeline, RawRecord, append_records
 from audit.log.integrity import check_full
 from audit.log.store import tree_state
 from tlog.hashing import leaf_hash
@@ -201,3 +201,40 @@ async def test_many_batches_equal_the_in_memory_tree_and_erasure_keeps_the_tree(
     # and updating a leaf is refused by the append-only trigger
     with pytest.raises(Exception, match="append-only"):
         await audit_conn.execute("UPDATE leaves SET leaf = 'x'::bytea WHERE idx = 0")
+
+
+async def test_the_pipeline_builds_ahead_but_commits_in_order_and_a_failure_loses_nothing(
+    audit_conn,
+) -> None:
+    """AppendPipeline (what the appender runs): batch N+1 is built while batch N commits.
+    A transaction that fails surfaces at the next push/drain; the batches after it were not
+    appended, and starting again from the stored offsets appends each record exactly once."""
+    b = builder()
+    records = [rec(submitted(f"case-{i}").canonical(), i, partition=i % 2) for i in range(300)]
+    batches = [records[i : i + 50] for i in range(0, 300, 50)]
+    calls = 0
+
+    async def fail_the_third(conn, outcome) -> None:  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        if calls == 3:
+            raise RuntimeError("database went away")
+
+    pipeline = AppendPipeline(audit_conn, b, before_commit=fail_the_third)
+    outcomes = []
+    with pytest.raises(RuntimeError, match="went away"):
+        for batch in batches:
+            outcomes.append(await pipeline.push(batch))
+        outcomes.append(await pipeline.drain())
+    await pipeline.abort()
+    assert [o.size for o in outcomes if o is not None] == [50, 100]
+    assert (await tree_state(audit_conn)).size == 100
+    # start over as the appender does: from the stored offsets (stale records are skipped)
+    pipeline = AppendPipeline(audit_conn, b)
+    for batch in batches:
+        await pipeline.push(batch)
+    last = await pipeline.drain()
+    assert last is not None and last.size == 300
+    mem = await _assert_matches_memory(audit_conn)
+    assert mem.size == 300
+    assert await audit_conn.fetchval("SELECT count(DISTINCT event_id) FROM leaves") == 300

@@ -26,7 +26,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
-from .append import AppendOutcome, BeforeCommit, append_records
+from .append import AppendOutcome, AppendPipeline, BeforeCommit
 from .leaf import LeafBuilder
 from .lease import try_acquire
 
@@ -171,6 +171,7 @@ class Appender:
             max_partition_fetch_bytes=8 * 1024 * 1024,
             client_id=f"audit-appender-{self.schema}",
         )
+        pipeline = AppendPipeline(conn, self.builder, self.before_commit)
         await admin.start()
         await consumer.start()
         try:
@@ -179,6 +180,7 @@ class Appender:
             while True:
                 now = time.monotonic()
                 if now >= next_discovery:
+                    self._done(await pipeline.drain())  # _seek uses the connection
                     tps = await self._discover(admin)
                     if tps != assigned:
                         consumer.assign(sorted(tps))
@@ -191,21 +193,28 @@ class Appender:
                 if not assigned:
                     await asyncio.sleep(0.5)
                     continue
-                batch = await consumer.getmany(timeout_ms=self.poll_ms, max_records=self.max_batch)
+                # with an append in flight, only take what is already fetched: if nothing
+                # is, finish that append first (its callbacks wake the projector)
+                wait_ms = 0 if pipeline.busy else self.poll_ms
+                batch = await consumer.getmany(timeout_ms=wait_ms, max_records=self.max_batch)
                 if batch and self._busy(sum(len(v) for v in batch.values())):
                     await self._top_up(consumer, batch)
                 records = [rec for tp in sorted(batch) for rec in batch[tp]]
                 if not records:
+                    self._done(await pipeline.drain())
                     continue
-                outcome = await append_records(
-                    conn, self.builder, records, before_commit=self.before_commit
-                )
-                self.stats.batches += 1
-                self.stats.appended += outcome.appended
-                self.stats.rejected += outcome.rejected
-                self.stats.duplicates += outcome.duplicates
-                for cb in self.on_commit:
-                    cb(outcome)
+                self._done(await pipeline.push(records))
         finally:
+            await pipeline.abort()
             await consumer.stop()
             await admin.close()
+
+    def _done(self, outcome: AppendOutcome | None) -> None:
+        if outcome is None:
+            return
+        self.stats.batches += 1
+        self.stats.appended += outcome.appended
+        self.stats.rejected += outcome.rejected
+        self.stats.duplicates += outcome.duplicates
+        for cb in self.on_commit:
+            cb(outcome)

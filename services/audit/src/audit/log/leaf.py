@@ -176,7 +176,12 @@ class Redactor:
         """A redacted deep copy of `obj` and the personal data taken out (None if none).
 
         With `strict`, raises ValueError on a float anywhere (canonical JSON has none).
+
+        Most events carry no personal value: a strict call first only *looks* (`_scan`, no
+        copying, no pointers) and returns `obj` itself when there is nothing to take out.
         """
+        if strict and not _scan(obj, self.personal_keys):
+            return obj, None
         found: dict[str, Any] = {}
         keyed: dict[str, str] = {}
         salt = b""
@@ -218,6 +223,35 @@ class Redactor:
 
         redacted = walk(obj, ())
         return redacted, (PersonalData(salt, found, keyed) if found else None)
+
+
+def _scan(node: Any, personal: frozenset[str]) -> bool:
+    """Whether `Redactor.redact(node, strict=True)` would take a value out; raises its
+    ValueError on a float it would meet. A float inside a personal value is hashed there,
+    not refused: the scan answers True on reaching the personal key, before looking in."""
+    if isinstance(node, dict):
+        if not personal.isdisjoint(node):
+            for k in personal.intersection(node):
+                if node[k] is not None:
+                    return True
+        for v in node.values():
+            if isinstance(v, dict | list):
+                if _scan(v, personal):
+                    return True
+            elif isinstance(v, float):
+                raise ValueError("floats are not allowed in canonical JSON")
+        return False
+    if isinstance(node, list):
+        for v in node:
+            if isinstance(v, dict | list):
+                if _scan(v, personal):
+                    return True
+            elif isinstance(v, float):
+                raise ValueError("floats are not allowed in canonical JSON")
+        return False
+    if isinstance(node, float):
+        raise ValueError("floats are not allowed in canonical JSON")
+    return False
 
 
 _TOKEN = re.compile(r"([\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)|([0-9A-Za-z_]+)")
