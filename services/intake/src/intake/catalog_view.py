@@ -29,6 +29,11 @@ class CatalogView:
     def version(self) -> int:
         return self._version
 
+    @property
+    def folded(self) -> Catalog:
+        """The catalog as last caught up (no query)."""
+        return self._state
+
     async def current(self, conn: asyncpg.Connection) -> Catalog:
         """The catalog including every event committed (or written in `conn`'s transaction)."""
         rows = await conn.fetch(

@@ -14,7 +14,7 @@ statistics downstream need no join.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -50,6 +50,52 @@ class CaseOutcome:
     @property
     def event_types(self) -> list[str]:
         return [e.event_type for e in self.envelopes]
+
+
+class CenterTiers:
+    """The tiers of the centers one request or command names, each read at most once (the
+    edge checks the ids it is given, the envelopes carry the accepting center's tier). Make
+    one per transaction attempt: it holds what that transaction read."""
+
+    def __init__(self) -> None:
+        self._tiers: dict[str, str | None] = {}
+
+    async def tier(self, conn: asyncpg.Connection, unit_id: str) -> str | None:
+        """The center's tier; None when the org tree does not list it."""
+        if unit_id not in self._tiers:
+            self._tiers[unit_id] = await conn.fetchval(
+                "SELECT tier FROM centers WHERE unit_id = $1", unit_id
+            )
+        return self._tiers[unit_id]
+
+    async def prefetch(self, conn: asyncpg.Connection, unit_ids: Iterable[str]) -> None:
+        """Read several centers in one query."""
+        missing = [u for u in dict.fromkeys(unit_ids) if u not in self._tiers]
+        if len(missing) < 2:
+            for u in missing:
+                await self.tier(conn, u)
+            return
+        rows = await conn.fetch(
+            "SELECT unit_id, tier FROM centers WHERE unit_id = ANY($1::text[])", missing
+        )
+        found = {r["unit_id"]: r["tier"] for r in rows}
+        for u in missing:
+            self._tiers[u] = found.get(u)
+
+    async def accepting_center(
+        self, conn: asyncpg.Connection, case_id: str
+    ) -> tuple[str | None, str | None]:
+        """(accepting center, its tier) of a case, in one query."""
+        row = await conn.fetchrow(
+            "SELECT a.accepting_center_id, c.tier FROM applications a"
+            " LEFT JOIN centers c ON c.unit_id = a.accepting_center_id WHERE a.case_id = $1",
+            case_id,
+        )
+        if row is None or row["accepting_center_id"] is None:
+            return None, None
+        center: str = row["accepting_center_id"]
+        self._tiers.setdefault(center, row["tier"])
+        return center, self._tiers[center]
 
 
 def _versioned(outcome: Outcome[Any]) -> list[Envelope]:
@@ -109,21 +155,26 @@ class IntakeCore:
         actor: Actor,
         correlation_id: uuid.UUID | None = None,
         causation_id: uuid.UUID | None = None,
+        tiers: CenterTiers | None = None,
+        accepting_center_id: str | None = None,
     ) -> CaseOutcome:
         """Decide `command` on its case inside `conn`'s transaction and project the result.
-        Domain refusals propagate unchanged (nothing was written)."""
-        cat = await self.catalog.current(conn)
+        Domain refusals propagate unchanged (nothing was written). A caller that has read
+        centers (`tiers`) or the case's row (`accepting_center_id`) in this transaction
+        passes them, so they are not read again."""
+        # Only a submission is judged against the catalog (the item in force); the other
+        # commands are decided on the case's own events and skip the catch-up query.
+        submit = isinstance(command, SubmitApplication)
+        cat = await self.catalog.current(conn) if submit else self.catalog.folded
+        tiers = tiers or CenterTiers()
+        center_id: str | None
         if isinstance(command, SubmitApplication):
-            center_id: str | None = command.accepting_center_id
+            center_id = command.accepting_center_id
+        elif accepting_center_id is not None:
+            center_id = accepting_center_id
         else:
-            center_id = await conn.fetchval(
-                "SELECT accepting_center_id FROM applications WHERE case_id = $1", command.case_id
-            )
-        tier = (
-            await conn.fetchval("SELECT tier FROM centers WHERE unit_id = $1", center_id)
-            if center_id
-            else None
-        )
+            center_id, _ = await tiers.accepting_center(conn, command.case_id)
+        tier = await tiers.tier(conn, center_id) if center_id else None
         outcome = await self._case_runner(cat, (center_id, tier)).handle(
             command.case_id,
             command,

@@ -2,9 +2,10 @@
 
     return await run_case_post(core, principal, key, request, body, build, status_code=...)
 
-`build(conn, row)` turns the validated body into a domain command (row = the case's read
-model row, None for a new case) after checking what only the edge can check (ownership,
-known centers). Then, in one transaction: the command is decided and appended, the read
+`build(conn, row, tiers)` turns the validated body into a domain command (row = the case's
+read model row, None for a new case) after checking what only the edge can check
+(ownership, known centers: `require_center` with the attempt's `tiers`, which the command
+reuses). Then, in one transaction: the command is decided and appended, the read
 model updated, and the response remembered under the `Idempotency-Key` if one was sent.
 """
 
@@ -21,14 +22,16 @@ from pydantic import BaseModel
 from eventkit.auth import Principal
 from eventkit.idempotency import request_fingerprint
 
-from ..core import CaseOutcome, IntakeCore
+from ..core import CaseOutcome, CenterTiers, IntakeCore
 from ..domain.application_commands import ApplicationCommand
 from ..domain.receipts import verification_code
 from .access import actor_of
 from .errors import refuse
 from .models import CaseResult, EventRef
 
-Build = Callable[[asyncpg.Connection, asyncpg.Record | None], Awaitable[ApplicationCommand]]
+Build = Callable[
+    [asyncpg.Connection, asyncpg.Record | None, CenterTiers], Awaitable[ApplicationCommand]
+]
 
 
 def core_of(request: Request) -> IntakeCore:
@@ -44,12 +47,18 @@ async def case_row(conn: asyncpg.Connection, case_id: str) -> asyncpg.Record:
 
 
 async def require_center(
-    core: IntakeCore, conn: asyncpg.Connection, field: str, unit_id: str, *, community: bool = False
+    core: IntakeCore,
+    conn: asyncpg.Connection,
+    tiers: CenterTiers,
+    field: str,
+    unit_id: str,
+    *,
+    community: bool = False,
 ) -> None:
     """Refuse a center id that routing's org tree does not list (unless switched off)."""
     if not core.settings.require_known_center:
         return
-    tier = await conn.fetchval("SELECT tier FROM centers WHERE unit_id = $1", unit_id)
+    tier = await tiers.tier(conn, unit_id)
     if tier is None:
         raise refuse(422, field, f"{unit_id} is not a center of the org tree")
     if community and tier != "community":
@@ -92,8 +101,15 @@ async def run_case_post(
 ) -> Response:
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
         row = await case_row(conn, case_id) if case_id is not None else None
-        command = await build(conn, row)
-        outcome = await core.handle_case(conn, command, actor=actor_of(principal))
+        tiers = CenterTiers()
+        command = await build(conn, row, tiers)
+        outcome = await core.handle_case(
+            conn,
+            command,
+            actor=actor_of(principal),
+            tiers=tiers,
+            accepting_center_id=row["accepting_center_id"] if row is not None else None,
+        )
         return status_code, case_result(core, outcome)
 
     result = await core.idempotency.run(

@@ -19,6 +19,7 @@ from contracts.intake import ProvidedMaterial
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
 
+from ..core import CenterTiers
 from ..domain.application_commands import (
     ArchiveCase,
     DeliverResult,
@@ -84,11 +85,13 @@ async def supplement_materials(
     receipt number and promised date. Gaps left -> still listed, never a second notice."""
     core = core_of(request)
 
-    async def build(conn: asyncpg.Connection, row: asyncpg.Record | None) -> SupplementMaterials:
+    async def build(
+        conn: asyncpg.Connection, row: asyncpg.Record | None, tiers: CenterTiers
+    ) -> SupplementMaterials:
         assert row is not None
         require_owner_if_resident(principal, row, core.secret)
         center = _receiving_center(principal, body.received_center_id, row)
-        await require_center(core, conn, "received_center_id", center)
+        await require_center(core, conn, tiers, "received_center_id", center)
         return parse_command(
             SupplementMaterials,
             {
@@ -117,7 +120,9 @@ async def withdraw_application(
 ) -> Response:
     core = core_of(request)
 
-    async def build(conn: asyncpg.Connection, row: asyncpg.Record | None) -> WithdrawApplication:
+    async def build(
+        conn: asyncpg.Connection, row: asyncpg.Record | None, tiers: CenterTiers
+    ) -> WithdrawApplication:
         assert row is not None
         require_owner_if_resident(principal, row, core.secret)
         return parse_command(
@@ -143,7 +148,9 @@ async def supply_correction(
 ) -> Response:
     core = core_of(request)
 
-    async def build(conn: asyncpg.Connection, row: asyncpg.Record | None) -> SupplyCorrection:
+    async def build(
+        conn: asyncpg.Connection, row: asyncpg.Record | None, tiers: CenterTiers
+    ) -> SupplyCorrection:
         assert row is not None
         require_owner_if_resident(principal, row, core.secret)
         pending = row["pending_correction"]
@@ -155,7 +162,7 @@ async def supply_correction(
                 )
             correction_id = orjson.loads(pending)["correction_id"]
         center = _receiving_center(principal, body.received_center_id, row)
-        await require_center(core, conn, "received_center_id", center)
+        await require_center(core, conn, tiers, "received_center_id", center)
         return parse_command(
             SupplyCorrection,
             {
@@ -204,14 +211,16 @@ async def deliver_result(
     or electronic. Needs the decision to have reached intake."""
     core = core_of(request)
 
-    async def build(conn: asyncpg.Connection, row: asyncpg.Record | None) -> DeliverResult:
+    async def build(
+        conn: asyncpg.Connection, row: asyncpg.Record | None, tiers: CenterTiers
+    ) -> DeliverResult:
         assert row is not None
         await _require_case_staff(conn, principal, row)
         center = body.center_id
         if center is None and body.method == "picked_up":
             center = principal.org_id
         if center is not None:
-            await require_center(core, conn, "center_id", center)
+            await require_center(core, conn, tiers, "center_id", center)
         return parse_command(
             DeliverResult,
             {
@@ -241,7 +250,9 @@ async def archive_case(
 ) -> Response:
     core = core_of(request)
 
-    async def build(conn: asyncpg.Connection, row: asyncpg.Record | None) -> ArchiveCase:
+    async def build(
+        conn: asyncpg.Connection, row: asyncpg.Record | None, tiers: CenterTiers
+    ) -> ArchiveCase:
         assert row is not None
         await _require_case_staff(conn, principal, row)
         return parse_command(
@@ -268,7 +279,9 @@ async def evaluate_service(
     """Score 1-5 (1-2 is a bad review: routing opens a follow-up for the center head)."""
     core = core_of(request)
 
-    async def build(conn: asyncpg.Connection, row: asyncpg.Record | None) -> EvaluateService:
+    async def build(
+        conn: asyncpg.Connection, row: asyncpg.Record | None, tiers: CenterTiers
+    ) -> EvaluateService:
         assert row is not None
         require_owner_if_resident(principal, row, core.secret)
         return parse_command(

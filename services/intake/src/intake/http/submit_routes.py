@@ -27,6 +27,7 @@ from contracts.intake import Applicant, FeeOverride, ProvidedMaterial
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
 
+from ..core import CenterTiers
 from ..domain.application_commands import SubmitApplication
 from ..domain.errors import parse_command
 from .access import actor_of
@@ -110,11 +111,16 @@ async def submit_application(
             raise refuse(403, "fee_override.officer_id", "an officer overrides in their own name")
         override = FeeOverride(officer_id=officer, reason=body.fee_override.reason)
 
-    async def build(conn: asyncpg.Connection, _row: asyncpg.Record | None) -> SubmitApplication:
-        await require_center(core, conn, "accepting_center_id", center)
+    async def build(
+        conn: asyncpg.Connection, _row: asyncpg.Record | None, tiers: CenterTiers
+    ) -> SubmitApplication:
+        if core.settings.require_known_center:
+            await tiers.prefetch(conn, (center, body.applicant.registered_community_id))
+        await require_center(core, conn, tiers, "accepting_center_id", center)
         await require_center(
             core,
             conn,
+            tiers,
             "applicant.registered_community_id",
             body.applicant.registered_community_id,
             community=True,
