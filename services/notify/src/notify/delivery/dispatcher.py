@@ -44,6 +44,7 @@ from eventkit.consumer import Backoff
 from ..channels import Message, PermanentFailure, Sender
 from ..context import NotifyContext, wake_channel
 from ..domain import next_allowed_time
+from .events import lock_key, lock_sql
 
 log = logging.getLogger("notify.dispatcher")
 
@@ -249,8 +250,16 @@ class Dispatcher:
     async def _record(
         self, row: asyncpg.Record, sql: str, args: tuple[Any, ...], event: Any, now: datetime
     ) -> bool:
-        """Apply `sql` (an UPDATE guarded by our lease) and append `event`, atomically."""
+        """Apply `sql` (an UPDATE guarded by our lease, without RETURNING) and append `event`,
+        atomically. With an event, the UPDATE also takes the case stream's lock, only if it
+        matched (the append then reads the version under it)."""
         pool = self._require_pool()
+        if event is not None:
+            lock = lock_sql(f"${len(self._key(row)) + len(args) + 1}")
+            sql += f" RETURNING (SELECT true FROM {lock})"
+            args = (*args, lock_key(row["case_id"]))
+        else:
+            sql += " RETURNING true"
         async with pool.acquire() as conn, conn.transaction():
             done = await conn.fetchval(sql, *self._key(row), *args)
             if done is None:
@@ -268,6 +277,7 @@ class Dispatcher:
                     now=now,
                     correlation_id=row["correlation_id"],
                     causation_id=row["event_id"],
+                    locked=True,
                 )
         self.ctx.events.wake_relay()
         return True
@@ -283,7 +293,7 @@ class Dispatcher:
         )
         sql = f"""UPDATE deliveries SET status = 'delivered', delivered_at = $5,
                   provider_ref = $6, lease_token = NULL, lease_until = NULL, updated_at = $5
-                  WHERE {_OWNED} RETURNING true"""
+                  WHERE {_OWNED}"""
         if await self._record(row, sql, (now, ref), event, now):
             self.stats["delivered"] += 1
 
@@ -300,7 +310,7 @@ class Dispatcher:
         )
         sql = f"""UPDATE deliveries SET status = 'failed', failed_at = $5, last_error = $6,
                   lease_token = NULL, lease_until = NULL, updated_at = $5
-                  WHERE {_OWNED} RETURNING true"""
+                  WHERE {_OWNED}"""
         if await self._record(row, sql, (now, error), event, now):
             self.stats["failed"] += 1
             log.warning(
@@ -322,7 +332,7 @@ class Dispatcher:
         )
         sql = f"""UPDATE deliveries SET status = 'pending', due_at = $5, last_error = $6,
                   lease_token = NULL, lease_until = NULL, updated_at = $7
-                  WHERE {_OWNED} RETURNING true"""
+                  WHERE {_OWNED}"""
         if await self._record(row, sql, (due, redact(error, row["address"]), now), None, now):
             self.stats["retried"] += 1
             log.info(
@@ -341,7 +351,7 @@ class Dispatcher:
         )
         sql = f"""UPDATE deliveries SET status = 'deferred', due_at = $5,
                   attempts = attempts - 1, lease_token = NULL, lease_until = NULL,
-                  updated_at = $6 WHERE {_OWNED} RETURNING true"""
+                  updated_at = $6 WHERE {_OWNED}"""
         if await self._record(row, sql, (until, now), event, now):
             self.stats["deferred"] += 1
 

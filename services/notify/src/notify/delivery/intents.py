@@ -11,7 +11,9 @@ For each intake / routing event:
 4. if step 1 made a recipient known, plan the events parked on it.
 
 Nothing is sent here: the dispatcher sends after this transaction committed. A
-`pg_notify` in the transaction wakes the dispatchers at commit.
+`pg_notify` in the transaction (in the RETURNING of each new row that is not suppressed;
+PostgreSQL delivers identical notifications of one transaction once) wakes the dispatchers
+at commit.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14, $15,
 ON CONFLICT (event_id, recipient_id, channel) DO NOTHING
 RETURNING delivery_id
 """
+_INSERT_AND_WAKE = _INSERT.rstrip() + ", pg_notify($18, '')\n"
 
 
 class IntentRecorder:
@@ -104,10 +107,11 @@ class IntentRecorder:
         case_id = need.case_ids[0]
         deferred: list[DeliveryDeferred] = []
         new = 0
+        wake = () if suppressed else (wake_channel(ctx.settings.database_schema),)
         for i in p.intents:
             status = "suppressed" if suppressed else ("deferred" if i.deferred else "pending")
             inserted = await conn.fetchval(
-                _INSERT,
+                _INSERT if suppressed else _INSERT_AND_WAKE,
                 env.event_id,
                 i.recipient_id,
                 i.channel,
@@ -125,6 +129,7 @@ class IntentRecorder:
                 suppressed,
                 i.due_at,
                 now,
+                *wake,
             )
             if inserted is None:
                 continue
@@ -153,9 +158,5 @@ class IntentRecorder:
                 now=now,
                 correlation_id=env.correlation_id,
                 causation_id=env.event_id,
-            )
-        if new and not suppressed:
-            await conn.execute(
-                "SELECT pg_notify($1, '')", wake_channel(ctx.settings.database_schema)
             )
         return new

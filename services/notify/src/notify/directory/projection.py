@@ -164,19 +164,32 @@ async def apply_directory_event(conn: asyncpg.Connection, env: Envelope) -> list
     return []
 
 
-def _uniq(xs: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(xs))
+# Every kind of row one event may name, in one round trip (each kind as a JSON array; a
+# kind the event names none of is an empty array, for the cost of an empty index probe).
+_DIRECTORY = """
+SELECT
+  (SELECT coalesce(json_agg(x), '[]') FROM (
+     SELECT case_id, applicant_name, phone, email, item_name_zh, receipt_no,
+            accepting_center_id, material_names
+     FROM cases WHERE case_id = ANY($1::text[])) x),
+  (SELECT coalesce(json_agg(x), '[]') FROM (
+     SELECT staff_id, name_zh, unit_id, email, phone
+     FROM staff WHERE staff_id = ANY($2::text[])) x),
+  (SELECT coalesce(json_agg(x), '[]') FROM (
+     SELECT unit_id, name_zh FROM org_units WHERE unit_id = ANY($3::text[])) x)
+"""
 
 
 async def load_directory(conn: asyncpg.Connection, needs: Needs) -> Directory:
-    """The snapshot `plan` reads: only the rows this event names (no query for a kind of
-    row it names none of: most events need one or two of the three)."""
-    cases: dict[str, CaseInfo] = {}
-    for r in await _fetch(
-        conn, "SELECT * FROM cases WHERE case_id = ANY($1::text[])", needs.case_ids
-    ):
-        names = r["material_names"]
-        cases[r["case_id"]] = CaseInfo(
+    """The snapshot `plan` reads: only the rows this event names, in one query (none when
+    it names no row at all)."""
+    wanted = (_uniq(needs.case_ids), _uniq(needs.staff_ids), _uniq(needs.unit_ids))
+    if not any(wanted):
+        return Directory()
+    found = await conn.fetchrow(_DIRECTORY, *wanted)
+    case_rows, staff_rows, unit_rows = (orjson.loads(v) for v in found)
+    cases = {
+        r["case_id"]: CaseInfo(
             case_id=r["case_id"],
             applicant_name=r["applicant_name"],
             phone=r["phone"],
@@ -184,8 +197,10 @@ async def load_directory(conn: asyncpg.Connection, needs: Needs) -> Directory:
             item_name_zh=r["item_name_zh"],
             receipt_no=r["receipt_no"],
             accepting_center_id=r["accepting_center_id"],
-            material_names=orjson.loads(names) if isinstance(names, str) else dict(names),
+            material_names=dict(r["material_names"]),
         )
+        for r in case_rows
+    }
     staff = {
         r["staff_id"]: StaffContact(
             staff_id=r["staff_id"],
@@ -194,21 +209,11 @@ async def load_directory(conn: asyncpg.Connection, needs: Needs) -> Directory:
             email=r["email"],
             phone=r["phone"],
         )
-        for r in await _fetch(
-            conn, "SELECT * FROM staff WHERE staff_id = ANY($1::text[])", needs.staff_ids
-        )
+        for r in staff_rows
     }
-    units = {
-        r["unit_id"]: r["name_zh"]
-        for r in await _fetch(
-            conn,
-            "SELECT unit_id, name_zh FROM org_units WHERE unit_id = ANY($1::text[])",
-            needs.unit_ids,
-        )
-    }
+    units = {r["unit_id"]: r["name_zh"] for r in unit_rows}
     return Directory(cases=cases, staff=staff, units=units)
 
 
-async def _fetch(conn: asyncpg.Connection, sql: str, keys: Iterable[str]) -> list[asyncpg.Record]:
-    wanted = _uniq(keys)
-    return list(await conn.fetch(sql, wanted)) if wanted else []
+def _uniq(xs: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(xs))
