@@ -80,3 +80,19 @@ def test_scan_answers() -> None:
     assert _scan({"name": {"v": 1.5}}, PERSONAL) is True  # hashed there, not refused
     with pytest.raises(ValueError, match="floats"):
         _scan({"a": [1, {"b": 2.5}]}, PERSONAL)
+
+
+def test_keyed_normalisation_drops_every_kind_of_whitespace_like_the_regex_did() -> None:
+    import re
+
+    from audit.log.leaf import normalize_keyed
+
+    odd = " \t\n\r\x0b\x0c\u00a0\u3000\u2003\u200a\x1c\x85"  # incl. NBSP, ideographic space
+    for s in ("33038119900101123x", f"330 381{odd}19900101123x", "hh-001", odd, "x"):
+        assert normalize_keyed(s) == re.sub(r"\s+", "", s).upper().encode()
+
+
+def test_pointers_escape_tilde_and_slash() -> None:
+    r = Redactor(PERSONAL, salt_source=lambda n: b"S" * n)
+    _, pd = r.redact({"a/b": {"c~d": [{"name": "x"}]}}, ("payload",))
+    assert pd is not None and list(pd.fields) == ["/payload/a~1b/c~0d/0/name"]

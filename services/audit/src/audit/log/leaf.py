@@ -120,15 +120,17 @@ class LeafRecord:
     """The payload before redaction (kept in memory only, to compare duplicates)."""
 
 
+def _token(p: str | int) -> str:
+    """One reference token of an RFC 6901 JSON pointer."""
+    p = str(p)
+    if "~" in p or "/" in p:
+        p = p.replace("~", "~0").replace("/", "~1")
+    return p
+
+
 def _pointer(parts: Sequence[str | int]) -> str:
     """RFC 6901 JSON pointer."""
-    out = []
-    for p in parts:
-        p = str(p)
-        if "~" in p or "/" in p:
-            p = p.replace("~", "~0").replace("/", "~1")
-        out.append(p)
-    return "/" + "/".join(out)
+    return "".join("/" + _token(p) for p in parts)
 
 
 def _value_bytes(value: Any) -> bytes:
@@ -143,8 +145,8 @@ def salted_hash(salt: bytes, value: Any) -> str:
 
 def normalize_keyed(value: Any) -> bytes:
     """ID and household numbers compare case- and space-insensitively (X check digit)."""
-    if isinstance(value, str):
-        return re.sub(r"\s+", "", value).upper().encode("utf-8")
+    if isinstance(value, str):  # str.split() and re's \s agree on what whitespace is
+        return "".join(value.split()).upper().encode("utf-8")
     return _value_bytes(value)
 
 
@@ -187,7 +189,7 @@ class Redactor:
         salt = b""
         personal = self.personal_keys
 
-        def walk(node: Any, path: tuple[Any, ...]) -> Any:
+        def walk(node: Any, path: str) -> Any:
             nonlocal salt
             if isinstance(node, dict):
                 out = {}
@@ -195,13 +197,13 @@ class Redactor:
                     if k in personal and v is not None:
                         if not salt:
                             salt = self.salt_source(SALT_BYTES)
-                        ptr = _pointer((*base, *path, k))
+                        ptr = path + "/" + _token(k)
                         found[ptr] = v
                         if k in self.keyed_keys and self.hmac_key is not None:
                             keyed[ptr] = keyed_hash(self.hmac_key, v)
                         out[k] = salted_hash(salt, v)
                     elif isinstance(v, dict | list):
-                        out[k] = walk(v, (*path, k))
+                        out[k] = walk(v, path + "/" + _token(k))
                     elif isinstance(v, float) and strict:
                         raise ValueError("floats are not allowed in canonical JSON")
                     else:
@@ -211,7 +213,7 @@ class Redactor:
                 res = []
                 for i, v in enumerate(node):
                     if isinstance(v, dict | list):
-                        res.append(walk(v, (*path, i)))
+                        res.append(walk(v, f"{path}/{i}"))
                     elif isinstance(v, float) and strict:
                         raise ValueError("floats are not allowed in canonical JSON")
                     else:
@@ -221,7 +223,7 @@ class Redactor:
                 raise ValueError("floats are not allowed in canonical JSON")
             return node
 
-        redacted = walk(obj, ())
+        redacted = walk(obj, _pointer(base))
         return redacted, (PersonalData(salt, found, keyed) if found else None)
 
 
