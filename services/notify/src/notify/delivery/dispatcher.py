@@ -113,18 +113,24 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until `stop` is set. Never dies of an error: it logs, waits, goes on."""
+        """Dispatch until `stop` is set. Never dies of an error: it logs, waits, goes on.
+
+        The wake-up is cleared just before each claim, so one that arrives while a batch is
+        being sent makes the next claim at once; after a partial batch nothing else was due
+        at the claim, so it waits (for a wake-up or the poll) instead of claiming again."""
         listener = await self._listen()
+        batch = self.ctx.settings.dispatch_batch
         try:
             while not stop.is_set():
+                self._wake.clear()
                 try:
                     handled = await self.run_once()
                 except Exception:
                     log.exception("dispatch round failed; retrying after the poll interval")
+                    self._wake.clear()
                     handled = 0
-                if handled:
-                    continue
-                self._wake.clear()
+                if handled >= batch:
+                    continue  # a full batch: more may be due
                 waiters = [
                     asyncio.ensure_future(self._wake.wait()),
                     asyncio.ensure_future(stop.wait()),
