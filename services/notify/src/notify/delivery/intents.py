@@ -8,7 +8,8 @@ For each intake / routing event:
    an SMS held by quiet hours is inserted `deferred` with a `notify.delivery_deferred`
    event; a replayed, stale or delivery-disabled event is inserted `suppressed`;
 3. if the plan waits for a recipient the directory does not know yet, park the event;
-4. if step 1 made a recipient known, plan the events parked on it.
+4. if step 1 made a recipient known, plan the events parked on it (step 1 took them out
+   of `parked_events` with its directory write).
 
 Nothing is sent here: the dispatcher sends after this transaction committed. A
 `pg_notify` in the transaction (in the RETURNING of each new row that is not suppressed;
@@ -65,19 +66,13 @@ class IntentRecorder:
     async def handle(self, conn: asyncpg.Connection, env: Envelope) -> None:
         """`EventConsumer` handler: runs inside the inbox transaction."""
         now = self.ctx.now()
-        known = await apply_directory_event(conn, env)
+        released = await apply_directory_event(conn, env)
         await self.plan_and_record(conn, env, self.suppression(env, now), now)
-        for key in known:
-            rows = await conn.fetch(
-                "DELETE FROM parked_events WHERE waiting_for = $1"
-                " RETURNING envelope, suppressed_reason, parked_at",
-                key,
-            )
-            for row in sorted(rows, key=lambda r: r["parked_at"]):
-                raw = row["envelope"]
-                parked = Envelope.model_validate(orjson.loads(raw) if isinstance(raw, str) else raw)
-                reason = row["suppressed_reason"] or self.suppression(parked, now)
-                await self.plan_and_record(conn, parked, reason, now)
+        for row in sorted(released, key=lambda r: r["parked_at"]):
+            raw = row["envelope"]
+            parked = Envelope.model_validate(orjson.loads(raw) if isinstance(raw, str) else raw)
+            reason = row["suppressed_reason"] or self.suppression(parked, now)
+            await self.plan_and_record(conn, parked, reason, now)
 
     async def plan_and_record(
         self, conn: asyncpg.Connection, env: Envelope, suppressed: str | None, now: datetime

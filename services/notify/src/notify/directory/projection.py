@@ -39,13 +39,50 @@ DIRECTORY_TYPES: frozenset[str] = frozenset(
 )
 
 
+_UPSERT_APPLICANT = """
+INSERT INTO cases (case_id, applicant_name, phone, email, item_code, item_name_zh,
+                   registered_community_id, accepting_center_id, material_names, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, now())
+ON CONFLICT (case_id) DO UPDATE SET
+    applicant_name = EXCLUDED.applicant_name, phone = EXCLUDED.phone,
+    email = EXCLUDED.email, item_code = EXCLUDED.item_code,
+    item_name_zh = EXCLUDED.item_name_zh,
+    registered_community_id = EXCLUDED.registered_community_id,
+    accepting_center_id = coalesce(cases.accepting_center_id, EXCLUDED.accepting_center_id),
+    material_names = EXCLUDED.material_names, updated_at = now()
+"""
+
+_UPSERT_STAFF = """
+INSERT INTO staff (staff_id, name_zh, unit_id, office_id, roles, email, phone, updated_at)
+VALUES ($1, $2, $3, $4, $5, $6, $7, now())
+ON CONFLICT (staff_id) DO UPDATE SET
+    name_zh = EXCLUDED.name_zh, unit_id = EXCLUDED.unit_id,
+    office_id = EXCLUDED.office_id, roles = EXCLUDED.roles,
+    email = EXCLUDED.email, phone = EXCLUDED.phone, updated_at = now()
+"""
+
+
 def _s(v: Any) -> str | None:
     return v.strip() or None if isinstance(v, str) else None
 
 
-async def apply_directory_event(conn: asyncpg.Connection, env: Envelope) -> list[str]:
-    """Update the directory from `env`; return the keys that became known by it
-    (`case:<id>`, `staff:<id>`), so events parked on them can be planned now."""
+def _releasing(upsert: str, key_param: int) -> str:
+    """`upsert`, and in the same statement the events parked on the key in `$key_param`
+    taken out of `parked_events` (returned: envelope, suppressed_reason, parked_at)."""
+    return (
+        f"WITH directory AS ({upsert})\n"
+        f"DELETE FROM parked_events WHERE waiting_for = ${key_param}\n"
+        "RETURNING envelope, suppressed_reason, parked_at"
+    )
+
+
+_SUBMITTED = _releasing(_UPSERT_APPLICANT, 10)
+_STAFF_REGISTERED = _releasing(_UPSERT_STAFF, 8)
+
+
+async def apply_directory_event(conn: asyncpg.Connection, env: Envelope) -> list[asyncpg.Record]:
+    """Update the directory from `env`; return the parked events released by what it made
+    known (`case:<id>`, `staff:<id>`: removed from `parked_events`), to be planned now."""
     p = env.payload
     t = env.event_type
     if t == "intake.application_submitted":
@@ -55,21 +92,8 @@ async def apply_directory_event(conn: asyncpg.Connection, env: Envelope) -> list
             for m in p.get("required_materials") or ()
             if isinstance(m, dict) and "code" in m and "name_zh" in m
         }
-        await conn.execute(
-            """
-            INSERT INTO cases (case_id, applicant_name, phone, email, item_code, item_name_zh,
-                               registered_community_id, accepting_center_id, material_names,
-                               updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9::jsonb, now())
-            ON CONFLICT (case_id) DO UPDATE SET
-                applicant_name = EXCLUDED.applicant_name, phone = EXCLUDED.phone,
-                email = EXCLUDED.email, item_code = EXCLUDED.item_code,
-                item_name_zh = EXCLUDED.item_name_zh,
-                registered_community_id = EXCLUDED.registered_community_id,
-                accepting_center_id = coalesce(cases.accepting_center_id,
-                                               EXCLUDED.accepting_center_id),
-                material_names = EXCLUDED.material_names, updated_at = now()
-            """,
+        return await conn.fetch(
+            _SUBMITTED,
             p["case_id"],
             _s(a.get("name")) or "申请人",
             _s(a.get("phone")),
@@ -79,8 +103,8 @@ async def apply_directory_event(conn: asyncpg.Connection, env: Envelope) -> list
             p.get("registered_community_id") or a.get("registered_community_id"),
             p.get("accepting_center_id"),
             orjson.dumps(materials).decode(),
+            f"case:{p['case_id']}",
         )
-        return [f"case:{p['case_id']}"]
     if t == "intake.application_accepted":
         await conn.execute(
             """
@@ -122,16 +146,8 @@ async def apply_directory_event(conn: asyncpg.Connection, env: Envelope) -> list
         )
         return []
     if t == "routing.staff_registered":
-        await conn.execute(
-            """
-            INSERT INTO staff (staff_id, name_zh, unit_id, office_id, roles, email, phone,
-                               updated_at)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, now())
-            ON CONFLICT (staff_id) DO UPDATE SET
-                name_zh = EXCLUDED.name_zh, unit_id = EXCLUDED.unit_id,
-                office_id = EXCLUDED.office_id, roles = EXCLUDED.roles,
-                email = EXCLUDED.email, phone = EXCLUDED.phone, updated_at = now()
-            """,
+        return await conn.fetch(
+            _STAFF_REGISTERED,
             p["staff_id"],
             p.get("name_zh") or p["staff_id"],
             p.get("unit_id"),
@@ -139,8 +155,8 @@ async def apply_directory_event(conn: asyncpg.Connection, env: Envelope) -> list
             [str(r) for r in p.get("roles") or ()],
             _s(p.get("email")),
             _s(p.get("phone")),
+            f"staff:{p['staff_id']}",
         )
-        return [f"staff:{p['staff_id']}"]
     if t == "routing.org_unit_registered":
         await conn.execute(
             """
