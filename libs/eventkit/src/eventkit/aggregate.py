@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -108,16 +108,23 @@ class CommandRunner(Generic[S, C]):
         causation_id: uuid.UUID | None = None,
         conn: asyncpg.Connection | None = None,
         continue_correlation: bool = False,
+        stream: Sequence[Envelope] | None = None,
     ) -> Outcome[S]:
         """Decide and append. Domain errors raised by `decide` propagate unchanged (nothing
         was written). With `conn`, everything happens inside the caller's transaction (no
         retry: the caller's transaction is aborted by a conflict and must be retried whole).
         `continue_correlation` without a `correlation_id`: the events carry the stream's own
         correlation id (its first event's, taken from the stream just loaded; a new one for
-        a new stream), so one aggregate reads as one thread without another query."""
+        a new stream), so one aggregate reads as one thread without another query.
+        `stream` (with `conn`): the stream's envelopes as the caller just read them in that
+        transaction (e.g. along with other rows, see `decode_rows`); not read again."""
+        if stream is not None and conn is None:
+            raise ValueError("stream= is for a caller's transaction (give conn=)")
         attempts = 1 if conn is not None else self.retries
         for attempt in range(attempts):
-            if conn is not None:
+            if stream is not None:
+                state, version, first_correlation = self._fold(stream)
+            elif conn is not None:
                 state, version, first_correlation = await self._load_in(conn, stream_id)
             else:
                 state, version, first_correlation = self._fold(
@@ -150,15 +157,19 @@ class CommandRunner(Generic[S, C]):
     async def _load_in(
         self, conn: asyncpg.Connection, stream_id: str
     ) -> tuple[S, int, uuid.UUID | None]:
-        import orjson
-
         rows = await conn.fetch(
             "SELECT envelope FROM events WHERE stream_id = $1 ORDER BY stream_version", stream_id
         )
+        return self._fold(self.decode_rows(raw for (raw,) in rows))
+
+    def decode_rows(self, raws: Iterable[bytes]) -> list[Envelope]:
+        """Stored `envelope` bytes, in stream order -> envelopes (upcast like the store)."""
+        import orjson
+
         envelopes = []
-        for (raw,) in rows:
+        for raw in raws:
             data = orjson.loads(raw)
             if self.store.upcaster is not None:
                 data = self.store.upcaster.upcast(data)
             envelopes.append(Envelope.model_validate(data))
-        return self._fold(envelopes)
+        return envelopes

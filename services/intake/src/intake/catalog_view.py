@@ -8,6 +8,8 @@ step with each other without any cache invalidation: the store is the only truth
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import asyncpg
 import orjson
 
@@ -42,6 +44,11 @@ class CatalogView:
             CATALOG_STREAM,
             self._version,
         )
+        return self.fold(rows)
+
+    def fold(self, rows: Iterable[tuple[int, bytes]]) -> Catalog:
+        """Fold (stream_version, envelope) rows of the catalog stream read after `version`
+        (by `current`, or by a caller's query that reads them with other rows)."""
         for version, raw in rows:
             # Two concurrent callers may fetch the same rows; only the next version is folded
             # (no await in this loop, so the check and the fold cannot interleave).

@@ -52,6 +52,14 @@ class CaseOutcome:
         return [e.event_type for e in self.envelopes]
 
 
+# The catalog events after the folded version, and a case's stream, in stream order.
+_CATALOG_AND_STREAM = """
+SELECT stream_id, stream_version, envelope FROM events
+WHERE (stream_id = $1 AND stream_version > $2) OR stream_id = $3
+ORDER BY stream_id, stream_version
+"""
+
+
 class CenterTiers:
     """The tiers of the centers one request or command names, each read at most once (the
     edge checks the ids it is given, the envelopes carry the accepting center's tier). Make
@@ -162,20 +170,28 @@ class IntakeCore:
         Domain refusals propagate unchanged (nothing was written). A caller that has read
         centers (`tiers`) or the case's row (`accepting_center_id`) in this transaction
         passes them, so they are not read again."""
-        # Only a submission is judged against the catalog (the item in force); the other
-        # commands are decided on the case's own events and skip the catch-up query.
-        submit = isinstance(command, SubmitApplication)
-        cat = await self.catalog.current(conn) if submit else self.catalog.folded
+        # Only a submission is judged against the catalog (the item in force): its catalog
+        # catch-up and its stream are read in one query. The other commands are decided on
+        # the case's own events and skip the catch-up.
         tiers = tiers or CenterTiers()
         center_id: str | None
+        stream_rows: list[bytes] | None = None
         if isinstance(command, SubmitApplication):
+            rows = await conn.fetch(
+                _CATALOG_AND_STREAM, CATALOG_STREAM, self.catalog.version, command.case_id
+            )
+            cat = self.catalog.fold((r[1], r[2]) for r in rows if r[0] == CATALOG_STREAM)
+            stream_rows = [r[2] for r in rows if r[0] != CATALOG_STREAM]
             center_id = command.accepting_center_id
-        elif accepting_center_id is not None:
-            center_id = accepting_center_id
         else:
-            center_id, _ = await tiers.accepting_center(conn, command.case_id)
+            cat = self.catalog.folded
+            if accepting_center_id is not None:
+                center_id = accepting_center_id
+            else:
+                center_id, _ = await tiers.accepting_center(conn, command.case_id)
         tier = await tiers.tier(conn, center_id) if center_id else None
-        outcome = await self._case_runner(cat, (center_id, tier)).handle(
+        runner = self._case_runner(cat, (center_id, tier))
+        outcome = await runner.handle(
             command.case_id,
             command,
             actor=actor,
@@ -183,6 +199,7 @@ class IntakeCore:
             correlation_id=correlation_id,
             causation_id=causation_id,
             conn=conn,
+            stream=None if stream_rows is None else runner.decode_rows(stream_rows),
         )
         envelopes = _versioned(outcome)
         await applications.apply(conn, envelopes, self.secret)
