@@ -82,3 +82,54 @@ async def test_commands_wrap_actor_and_survive_races(eventkit_schema) -> None:
         assert await r.load("acct-1") == (17, 12)
     finally:
         await pool.close()
+
+
+async def test_a_stream_continues_its_correlation_and_a_caller_may_hand_in_the_stream(
+    eventkit_schema,
+) -> None:
+    pool = await eventkit_schema.pool(max_size=4)
+    try:
+        r = runner(PostgresEventStore(pool))
+        first = (await r.handle("acct-2", Deposit(5), actor=CLERK, now=NOW)).envelopes[0]
+        # without continue_correlation every command starts a thread of its own
+        other = (await r.handle("acct-2", Deposit(1), actor=CLERK, now=NOW)).envelopes[0]
+        assert other.correlation_id != first.correlation_id
+        async with pool.acquire() as conn, conn.transaction():
+            out = await r.handle(
+                "acct-2", Deposit(1), actor=CLERK, now=NOW, conn=conn, continue_correlation=True
+            )
+        assert out.envelopes[0].correlation_id == first.correlation_id
+        out = await r.handle("acct-2", Deposit(1), actor=CLERK, now=NOW, continue_correlation=True)
+        assert out.envelopes[0].correlation_id == first.correlation_id
+        # a new stream has none to continue; a given correlation id always wins
+        fresh = await r.handle(
+            "acct-3", Deposit(1), actor=CLERK, now=NOW, continue_correlation=True
+        )
+        assert fresh.envelopes[0].correlation_id not in (None, first.correlation_id)
+        given = fresh.envelopes[0].correlation_id
+        out = await r.handle(
+            "acct-2",
+            Deposit(1),
+            actor=CLERK,
+            now=NOW,
+            correlation_id=given,
+            continue_correlation=True,
+        )
+        assert out.envelopes[0].correlation_id == given
+
+        # the stream read by the caller in its transaction (here with other rows)
+        async with pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                "SELECT stream_id, envelope FROM events WHERE stream_id IN ('acct-2', 'acct-3')"
+                " ORDER BY stream_id, stream_version"
+            )
+            stream = r.decode_rows(row[1] for row in rows if row[0] == "acct-2")
+            out = await r.handle(
+                "acct-2", Deposit(2), actor=CLERK, now=NOW, conn=conn, stream=stream
+            )
+            assert (out.state, out.version) == (11, 6)
+        assert await r.load("acct-2") == (11, 6)
+        with pytest.raises(ValueError):
+            await r.handle("acct-2", Deposit(1), actor=CLERK, now=NOW, stream=stream)
+    finally:
+        await pool.close()
