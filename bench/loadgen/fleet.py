@@ -234,6 +234,9 @@ class Fleet:
         for f in self._logs:
             f.close()
         self._logs.clear()
+        if os.environ.get("BENCH_KEEP_FLEET"):  # to look into a run: schemas and topics stay
+            print(f"kept: schemas {[s.schema for s in self.services.values()]}", flush=True)
+            return
         try:
             conn = await asyncpg.connect(self.database_url)
             try:

@@ -110,10 +110,14 @@ class LagMonitor:
             max(0, end[tp] - stored.get(tp, 0)) for tp in tps if tp.topic in self.audit_topics
         )
         for svc, schema in self.outboxes.items():
+            # the relay publishes in (transaction_id, global_position) order, so its
+            # checkpoint is that pair: positions alone miscount (a later transaction can hold
+            # a lower position), which showed as one event "behind" forever
             n = await conn.fetchval(
-                f'SELECT count(*) FROM "{schema}".events WHERE global_position > coalesce(('
-                f'SELECT global_position FROM "{schema}".reader_checkpoints WHERE reader = $1'
-                "), 0)",
+                f'SELECT count(*) FROM "{schema}".events e WHERE (e.transaction_id,'
+                " e.global_position) > coalesce((SELECT (c.transaction_id, c.global_position)"
+                f' FROM "{schema}".reader_checkpoints c WHERE c.reader = $1),'
+                " ('0'::xid8, 0::bigint))",
                 f"relay:{svc}",
             )
             lag[f"outbox:{svc}"] = int(n)

@@ -11,7 +11,8 @@ Stages (wall-clock seconds since the epoch; every process runs on this machine's
 | decided   | `routing.case_decided`.occurred_at                                            |
 | notified  | `notify.delivered`.occurred_at of the resident's "result ready" message       |
 |           | (source `routing.result_returned`, the final hop)                             |
-| audited   | the latest `appended_at` in the audit log over every event of the case,       |
+| audited   | the latest `appended_at` in the audit log over every event of the case that   |
+|           | the intake, routing and notify topics carried (not audit's own findings),     |
 |           | read through audit's inspector export once the phase has drained              |
 
 `TopicTail` reads the run's intake, routing and notify topics from the beginning (no
@@ -203,6 +204,12 @@ async def collect_audited(
             item = orjson.loads(line)
             sid = item.get("stream_id") or ""
             if not sid.startswith("case-"):
+                continue
+            t = tail.cases.get(sid)
+            if t is None or item["event_id"] not in t.event_ids:
+                # audit's own findings about the case (audit.anomaly_flagged, written by its
+                # periodic rule scan) are not events of the pipeline: they made "audited"
+                # several seconds late for flagged cases
                 continue
             at = ts(item["appended_at"])
             if at > latest.get(sid, 0.0):
