@@ -61,7 +61,8 @@ def load_keys(settings: Settings) -> tuple[Signer | None, Verifier | None, list[
     return signer, verifier, witnesses
 
 
-def ctx(request: Request) -> AuditContext:
+async def ctx(request: Request) -> AuditContext:
+    """Async: a plain `def` dependency would run in FastAPI's thread pool per request."""
     return request.app.state.audit  # type: ignore[no-any-return]
 
 

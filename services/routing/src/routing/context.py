@@ -66,5 +66,7 @@ class RoutingContext:
             self.runtime.store.notify_appended()
 
 
-def ctx(request: Request) -> RoutingContext:
+async def ctx(request: Request) -> RoutingContext:
+    """Async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
+    hop on every request (~10 % of routing's CPU under load, bench/PIPELINE.md)."""
     return request.app.state.routing  # type: ignore[no-any-return]

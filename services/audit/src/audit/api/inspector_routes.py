@@ -36,7 +36,7 @@ Ctx = Annotated[AuditContext, Depends(ctx)]
 EXPORT_CAP = 1_000_000
 
 
-def filters(
+async def filters(  # async: no thread-pool hop per request
     case: str | None = None,
     correlation_id: uuid.UUID | None = None,
     staff: str | None = None,
