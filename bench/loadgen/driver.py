@@ -28,10 +28,9 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
-from devstack.demo import CORRECTION_NOTES, Api, DemoError, Plan, World, plan_case
+from devstack.demo import CORRECTION_NOTES, Api, DemoError, Plan, World, plan_case, submit_body
 
 from .http import HttpError, LeanClient
 from .trace import TopicTail
@@ -67,24 +66,6 @@ class Calls:
 
     def add(self, route: str, ms: float) -> None:
         self.ms.setdefault(route, []).append(ms)
-
-
-def submit_body(p: Plan) -> Json:
-    """The application the agent hands in (the same fields `make demo` sends)."""
-    item = p.item
-    fee = item["fee"]["amount_fen"]
-    deposit = (item.get("deposit") or {}).get("amount_fen", 0)
-    body: Json = {
-        "item_code": item["code"],
-        "applicant": p.applicant,
-        "materials_provided": p.provided,
-        "channel": p.channel,
-        "fee_paid_fen": fee,
-        "deposit_paid_fen": deposit,
-    }
-    if fee or deposit:
-        body["payment_receipt_no"] = f"RA-{date.today():%Y%m%d}-{p.n:05d}"
-    return body
 
 
 class Driver:

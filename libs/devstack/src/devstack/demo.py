@@ -412,10 +412,9 @@ async def _intake(api: Api, case_id: str, ok: Callable[[Json], bool], what: str)
     return result
 
 
-async def _play(api: Api, world: World, p: Plan, out: Outcome, tally: Tally) -> None:
-    """Each step acts as the person who would (agent, officer, resident) and, before the
-    next, waits for the event it needs to have crossed Kafka into the other service."""
-    item, agent = p.item, p.agent
+def submit_body(p: Plan) -> Json:
+    """The application the agent hands in: the standard fee and deposit, paid."""
+    item = p.item
     fee = item["fee"]["amount_fen"]
     deposit = (item.get("deposit") or {}).get("amount_fen", 0)
     body: Json = {
@@ -428,7 +427,14 @@ async def _play(api: Api, world: World, p: Plan, out: Outcome, tally: Tally) -> 
     }
     if fee or deposit:
         body["payment_receipt_no"] = f"RA-{date.today():%Y%m%d}-{p.n:05d}"
-    r = await api.post("intake", "/v1/applications", agent, body)
+    return body
+
+
+async def _play(api: Api, world: World, p: Plan, out: Outcome, tally: Tally) -> None:
+    """Each step acts as the person who would (agent, officer, resident) and, before the
+    next, waits for the event it needs to have crossed Kafka into the other service."""
+    item, agent = p.item, p.agent
+    r = await api.post("intake", "/v1/applications", agent, submit_body(p))
     out.case_id = case_id = r["case_id"]
     out.status = r["status"]
     resident: Who = (p.applicant["id_number"], "resident", None, None)
