@@ -232,27 +232,23 @@ def _scan(node: Any, personal: frozenset[str]) -> bool:
     ValueError on a float it would meet. A float inside a personal value is hashed there,
     not refused: the scan answers True on reaching the personal key, before looking in."""
     if isinstance(node, dict):
-        if not personal.isdisjoint(node):
-            for k in personal.intersection(node):
-                if node[k] is not None:
-                    return True
-        for v in node.values():
-            if isinstance(v, dict | list):
-                if _scan(v, personal):
-                    return True
-            elif isinstance(v, float):
-                raise ValueError("floats are not allowed in canonical JSON")
-        return False
-    if isinstance(node, list):
-        for v in node:
-            if isinstance(v, dict | list):
-                if _scan(v, personal):
-                    return True
-            elif isinstance(v, float):
-                raise ValueError("floats are not allowed in canonical JSON")
-        return False
-    if isinstance(node, float):
+        if not personal.isdisjoint(node) and any(
+            node[k] is not None for k in personal.intersection(node)
+        ):
+            return True
+        children: Iterable[Any] = node.values()
+    elif isinstance(node, list):
+        children = node
+    elif isinstance(node, float):
         raise ValueError("floats are not allowed in canonical JSON")
+    else:
+        return False
+    for v in children:
+        if isinstance(v, dict | list):
+            if _scan(v, personal):
+                return True
+        elif isinstance(v, float):
+            raise ValueError("floats are not allowed in canonical JSON")
     return False
 
 
