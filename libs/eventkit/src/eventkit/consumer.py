@@ -103,7 +103,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import random
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -120,6 +119,7 @@ from pydantic import ValidationError
 from . import inbox
 from .dlq import DeadLetterPublisher, DeadLetterReason, describe_error, dlq_topic_for
 from .envelope import Envelope
+from .loops import Backoff
 from .upcasting import UpcasterRegistry, UpcastError
 
 log = logging.getLogger("eventkit.consumer")
@@ -143,33 +143,6 @@ DEFAULT_TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.TooManyConnectionsError,
     asyncpg.TransactionRollbackError,  # serialization failure, deadlock
 )
-
-
-@dataclass(frozen=True)
-class Backoff:
-    """Exponential backoff: attempt n waits `min(maximum, initial * multiplier**(n-1))`,
-    shortened by a random fraction up to `jitter` (so it is never below `minimum(n)`)."""
-
-    initial: float = 0.2
-    maximum: float = 5.0
-    multiplier: float = 2.0
-    jitter: float = 0.2
-
-    def __post_init__(self) -> None:
-        if self.initial <= 0 or self.maximum < self.initial or self.multiplier < 1:
-            raise ValueError("need 0 < initial <= maximum and multiplier >= 1")
-        if not 0 <= self.jitter < 1:
-            raise ValueError("jitter is a fraction in [0, 1)")
-
-    def base(self, attempt: int) -> float:
-        n = max(1, min(attempt, 64))
-        return min(self.maximum, self.initial * self.multiplier ** (n - 1))
-
-    def minimum(self, attempt: int) -> float:
-        return self.base(attempt) * (1 - self.jitter)
-
-    def delay(self, attempt: int) -> float:
-        return self.base(attempt) * (1 - self.jitter * random.random())
 
 
 @dataclass

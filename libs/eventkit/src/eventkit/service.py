@@ -21,6 +21,7 @@ from faststream.kafka import KafkaBroker
 
 from . import logging as jsonlog
 from . import migrate
+from .loops import LoopHealth, supervise
 from .relay import OutboxRelay
 from .settings import ServiceSettings
 from .store import PostgresEventStore
@@ -94,6 +95,7 @@ class ServiceRuntime:
         self.on_start: list[Hook] = []
         self.on_stop: list[Hook] = []
         self.background: list[asyncio.Task[Any]] = []
+        self.loops: dict[str, LoopHealth] = {}
         self.broker_started = False
         self.store: PostgresEventStore | None = None
         self.relay: OutboxRelay | None = None
@@ -151,6 +153,23 @@ class ServiceRuntime:
         self.background.append(asyncio.ensure_future(coro))
         self.background[-1].set_name(name)
 
+    def loop_health(self, name: str) -> LoopHealth:
+        """The health record `/readyz` shows for the loop `name` (made on first use)."""
+        return self.loops.setdefault(name, LoopHealth(name))
+
+    def supervise(
+        self,
+        name: str,
+        body: Callable[[LoopHealth], Awaitable[None]],
+        stop: asyncio.Event | None = None,
+    ) -> LoopHealth:
+        """Run `body` as a supervised background loop (`eventkit.loops.supervise`): errors
+        are logged and retried with capped backoff, its state is in `/readyz`, it ends only
+        when the runtime (or `stop`) stops."""
+        health = self.loop_health(name)
+        self.spawn(supervise(name, body, stop=stop or self._stop, health=health), name)
+        return health
+
     async def stop(self) -> None:
         self._stop.set()
         for hook in reversed(self.on_stop):
@@ -182,10 +201,20 @@ class ServiceRuntime:
             checks["kafka"] = "ok" if ok else "error: no answer"
         except Exception as exc:
             checks["kafka"] = f"error: {exc!r}"
+        for name, health in self.loops.items():
+            checks[name] = health.describe()
         for task in self.background:
             if task.done():
-                checks[task.get_name()] = "stopped"
+                checks[task.get_name()] = _ended(task)
         return checks
+
+
+def _ended(task: asyncio.Task[Any]) -> str:
+    """A background task that is over while the service runs: why, in one line."""
+    if task.cancelled():
+        return "stopped: cancelled"
+    exc = task.exception()
+    return f"stopped: {exc!r}" if exc is not None else "stopped"
 
 
 def create_app(runtime: ServiceRuntime, title: str, description: str = "") -> FastAPI:

@@ -1,0 +1,192 @@
+"""Long-running loops that never die silently.
+
+A city's pipeline is a handful of loops per service — the outbox relay, consumers, audit's
+appender and projector, notify's dispatcher, routing's deadline loop, the checkpointer.
+PostgreSQL restarts, Kafka goes away for a minute, a record is refused: each loop must say so
+(a log line at the right level, its state in `/readyz`), wait a capped backoff and carry on
+by itself when the server is back. `supervise` is that discipline, written once:
+
+    health = runtime.loop_health("deadline_loop")
+    runtime.spawn(supervise("deadline_loop", checker.run, health=health, stop=stop), ...)
+
+The loop body takes its `LoopHealth` and reports what it is doing: `running()` once it is
+connected and working (this also resets the backoff), `blocked(reason)` when it cannot make
+progress until a person acts (the relay, on an event the broker refuses: "blocked at
+position N: reason"). `supervise` marks it `retrying` after an error, logs expected
+infrastructure errors (`TRANSIENT_ERRORS`) as warnings and anything else with its traceback,
+and restarts the body after `Backoff.delay(consecutive failures)`. A body that returns
+although nobody asked it to stop is an error too (logged, restarted): a loop never ends by
+itself. Only `stop` being set, or the task being cancelled, ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+import asyncpg
+
+log = logging.getLogger("eventkit.loops")
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff: attempt n waits `min(maximum, initial * multiplier**(n-1))`,
+    shortened by a random fraction up to `jitter` (so it is never below `minimum(n)`)."""
+
+    initial: float = 0.2
+    maximum: float = 5.0
+    multiplier: float = 2.0
+    jitter: float = 0.2
+
+    def __post_init__(self) -> None:
+        if self.initial <= 0 or self.maximum < self.initial or self.multiplier < 1:
+            raise ValueError("need 0 < initial <= maximum and multiplier >= 1")
+        if not 0 <= self.jitter < 1:
+            raise ValueError("jitter is a fraction in [0, 1)")
+
+    def base(self, attempt: int) -> float:
+        n = max(1, min(attempt, 64))
+        return min(self.maximum, self.initial * self.multiplier ** (n - 1))
+
+    def minimum(self, attempt: int) -> float:
+        return self.base(attempt) * (1 - self.jitter)
+
+    def delay(self, attempt: int) -> float:
+        return self.base(attempt) * (1 - self.jitter * random.random())
+
+
+# What a loop meets when its servers restart: logged as a warning, not a traceback.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    ConnectionError,
+    TimeoutError,
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.InterfaceError,
+)
+
+
+def _kafka_errors() -> tuple[type[BaseException], ...]:
+    try:
+        from aiokafka.errors import KafkaConnectionError, KafkaError
+    except ImportError:  # pragma: no cover - aiokafka is a dependency
+        return ()
+    return (KafkaConnectionError, KafkaError)
+
+
+TRANSIENT_ERRORS = (*TRANSIENT_ERRORS, *_kafka_errors())
+
+STARTING, RUNNING, RETRYING, BLOCKED, STOPPED = (
+    "starting",
+    "running",
+    "retrying",
+    "blocked",
+    "stopped",
+)
+
+
+@dataclass
+class LoopHealth:
+    """What one loop is doing, as `/readyz` and `make run` show it."""
+
+    name: str
+    state: str = STARTING
+    reason: str | None = None
+    failures: int = 0  # consecutive failures since the loop last ran normally
+    restarts: int = 0  # every restart since the process started
+    since: float = field(default_factory=time.monotonic)
+
+    def _set(self, state: str, reason: str | None) -> None:
+        if state != self.state or reason != self.reason:
+            self.since = time.monotonic()
+        self.state, self.reason = state, reason
+
+    def running(self) -> None:
+        """Connected and making progress (resets the backoff)."""
+        self.failures = 0
+        self._set(RUNNING, None)
+
+    def retrying(self, reason: str) -> None:
+        self.failures += 1
+        self._set(RETRYING, reason)
+
+    def blocked(self, reason: str) -> None:
+        """Cannot make progress until a person acts; `reason` says where and why."""
+        self._set(BLOCKED, reason)
+
+    def stopped(self) -> None:
+        self._set(STOPPED, None)
+
+    @property
+    def ok(self) -> bool:
+        """Starting counts as ok: readiness is about loops that failed, not slow starts."""
+        return self.state in (STARTING, RUNNING)
+
+    def describe(self) -> str:
+        """ "ok", or the state and the reason: what an operator reads in `/readyz`."""
+        if self.ok:
+            return "ok"
+        if self.reason:
+            return f"{self.state}: {self.reason}"
+        return self.state
+
+
+def describe_error(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep `seconds`, or less if `stop` is set meanwhile."""
+    try:
+        await asyncio.wait_for(stop.wait(), seconds)
+    except TimeoutError:
+        pass
+
+
+async def supervise(
+    name: str,
+    body: Callable[[LoopHealth], Awaitable[None]],
+    *,
+    stop: asyncio.Event,
+    health: LoopHealth | None = None,
+    backoff: Backoff = Backoff(initial=0.5, maximum=30.0),
+    transient: tuple[type[BaseException], ...] = TRANSIENT_ERRORS,
+    logger: logging.Logger | None = None,
+) -> None:
+    """Run `body(health)` until `stop` is set, restarting it after any error or return."""
+    health = health or LoopHealth(name)
+    lg = logger or log
+    while not stop.is_set():
+        try:
+            await body(health)
+            if stop.is_set():
+                break
+            health.retrying("the loop ended by itself")
+            lg.error("loop ended by itself; restarting it", extra={"loop": name})
+        except asyncio.CancelledError:
+            health.stopped()
+            raise
+        except transient as exc:
+            health.retrying(describe_error(exc))
+            lg.warning(
+                "loop lost a server; retrying",
+                extra={"loop": name, "error": describe_error(exc), "failures": health.failures},
+            )
+        except Exception as exc:
+            health.retrying(describe_error(exc))
+            lg.exception(
+                "loop failed; retrying",
+                extra={"loop": name, "error": describe_error(exc), "failures": health.failures},
+            )
+        health.restarts += 1
+        await sleep_or_stop(stop, backoff.delay(health.failures))
+    health.stopped()
