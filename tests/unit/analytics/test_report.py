@@ -52,6 +52,11 @@ def test_the_report_has_its_pages_charts_and_figures(store: Path, tmp_path: Path
     assert md.startswith("# 马屿镇便民服务情况报告")
     for text in ("马北社区", "篁社社区", "按时办结率", "一次办成率", "好差评", "charts/trend.png"):
         assert text in md and text in html
+    # every chart the report wrote is the one each page shows (not `dict.items`' repr)
+    for chart in ("trend", "centers", "items", "satisfaction"):
+        assert f"](charts/{chart}.png)" in md
+        assert f'src="charts/{chart}.png"' in html
+    assert "built-in method" not in md + html
     # the headline figure is the store's own count (cases of the subtree submitted in period)
     received = query(
         store,

@@ -411,6 +411,7 @@ def generate_cmd(
     cfg = _bad(config)
     history = generate(cfg)
     if out_file is not None:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = out_file.with_name(out_file.name + ".tmp")
         with tmp.open("wb") as f:
             for e in history.events:
