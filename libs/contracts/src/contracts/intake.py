@@ -384,6 +384,15 @@ class CaseArchived(DomainEvent):
     archived_by: str
 
 
+BAD_REVIEW_MAX = 2
+
+
+def is_bad_review(score: int) -> bool:
+    """好差评: a score of 1 or 2 (overall, or on one dimension) is a 差评. Intake draws the
+    line once, in `ServiceEvaluated.bad_review`; everyone downstream reads that flag."""
+    return score <= BAD_REVIEW_MAX
+
+
 @event
 class ServiceEvaluated(DomainEvent):
     """好差评: a score 1..5; 1-2 is a bad review that opens a follow-up for the center head."""

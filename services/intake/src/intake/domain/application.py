@@ -54,6 +54,7 @@ from contracts.intake import (
     RequiredMaterial,
     ResultDelivered,
     ServiceEvaluated,
+    is_bad_review,
 )
 
 from .application_commands import (
@@ -88,7 +89,6 @@ from .working_calendar import WorkingCalendar
 CASE_ID = re.compile(r"^case-[0-9a-f]{32}$")
 ORG_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 PHONE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$")
-BAD_REVIEW_MAX = 2
 COMMENT_MAX = 500
 
 Status = Literal[
@@ -645,7 +645,7 @@ def _evaluate(cmd: EvaluateService, state: ApplicationState) -> list[DomainEvent
             score=cmd.score,
             dimensions=dict(cmd.dimensions),
             comment=comment,
-            bad_review=cmd.score <= BAD_REVIEW_MAX,
+            bad_review=is_bad_review(cmd.score),
             accepting_center_id=sub.accepting_center_id,
             accepting_staff_id=sub.accepting_staff_id,
             evaluated_by=cmd.actor.id,
