@@ -401,28 +401,45 @@ class ResultReturned(_CaseEvent):
 
 @event
 class DeadlineWarningIssued(_CaseEvent):
+    """The deadline is near. v2 names the A and B holders of the case's post when the notice
+    was issued (AB岗: both answer for the post's cases, so both are told); None for a case
+    held without a post, and in v1 events (upcast: unknown)."""
+
     event_type = "routing.deadline_warning_issued"
+    schema_version = 2
 
     assigned_to: str
     due_at: AwareDatetime
     working_days_left: int
     issued_by: str
+    a_holder: str | None = None
+    b_holder: str | None = None
 
 
 @event
 class CaseOverdue(_CaseEvent):
+    """The deadline passed. v2 names the post's A and B holders, as `DeadlineWarningIssued`."""
+
     event_type = "routing.case_overdue"
+    schema_version = 2
 
     assigned_to: str
     due_at: AwareDatetime
     detected_by: str
+    a_holder: str | None = None
+    b_holder: str | None = None
 
 
 @event
 class CaseEscalated(_CaseEvent):
-    """Level 1: the head of the handling center; level 2: the head one tier up."""
+    """Level 1: the head of the handling center; level 2: the head one tier up.
+
+    v2 adds `center_head`, the head of the handling center (level 1's `escalated_to`): at
+    level 2 the case goes over their head and they are still told. None in v1 events.
+    """
 
     event_type = "routing.case_escalated"
+    schema_version = 2
 
     level: int
     escalated_to: str
@@ -430,6 +447,7 @@ class CaseEscalated(_CaseEvent):
     assigned_to: str
     due_at: AwareDatetime
     escalated_by: str
+    center_head: str | None = None
 
 
 @event
