@@ -815,7 +815,7 @@ def summarize(
             '-H "Authorization: Bearer $TOKEN"\n'
             f"  curl -s '{urls['routing']}/v1/queue?status=open' "
             '-H "Authorization: Bearer $TOKEN"   # what is still open\n'
-            f"Messages to residents (development SMS gateway): {sms}",
+            f"Messages to residents and staff (development SMS gateway): {sms}",
             soft_wrap=True,
             markup=False,
         )
