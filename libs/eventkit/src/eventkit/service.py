@@ -21,6 +21,7 @@ from faststream.kafka import KafkaBroker
 
 from . import logging as jsonlog
 from . import migrate
+from .http_errors import install_size_handler
 from .loops import LoopHealth, supervise
 from .relay import OutboxRelay
 from .settings import ServiceSettings
@@ -69,7 +70,8 @@ def build_broker(settings: ServiceSettings) -> KafkaBroker:
         acks="all",
         enable_idempotence=True,
         linger_ms=k.linger_ms,
-        max_batch_size=k.max_batch_size,
+        max_batch_size=min(k.max_batch_size, k.max_request_size),
+        max_request_size=k.max_request_size,
         compression_type=k.compression_type,  # type: ignore[arg-type]
         request_timeout_ms=k.request_timeout_ms,
         allow_auto_create_topics=False,
@@ -124,7 +126,7 @@ class ServiceRuntime:
             applied = await migrate.apply(conn, files)
             if applied:
                 log.info("migrations applied", extra={"applied": applied})
-        self.store = PostgresEventStore(self.pool)
+        self.store = PostgresEventStore(self.pool, max_event_bytes=s.max_event_bytes)
         if self._outbox_topic:
             self.relay = OutboxRelay(
                 s.database_url,
@@ -233,6 +235,7 @@ def create_app(runtime: ServiceRuntime, title: str, description: str = "") -> Fa
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     app.state.runtime = runtime
+    install_size_handler(app)  # an event too large to publish is the caller's 413
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
