@@ -131,10 +131,13 @@ class LoopHealth:
         return self.state in (STARTING, RUNNING)
 
     def describe(self) -> str:
-        """ "ok", or the state and the reason: what an operator reads in `/readyz`."""
+        """ "ok", or the state and the reason: what an operator reads in `/readyz`. A reason
+        that already starts with the state ("blocked at position 17: ...") is shown as is."""
         if self.ok:
             return "ok"
         if self.reason:
+            if self.reason.startswith(self.state):
+                return self.reason
             return f"{self.state}: {self.reason}"
         return self.state
 

@@ -134,6 +134,7 @@ class ServiceRuntime:
                 self._outbox_topic,
                 s.service_name,
                 schema=s.database_schema,
+                health=self.loop_health("outbox_relay"),
             )
             self.store.on_append(self.relay.wake)
             self.spawn(self.relay.run(self._stop), "outbox_relay")
