@@ -23,7 +23,7 @@ from . import logging as jsonlog
 from . import migrate
 from .http_errors import install_size_handler
 from .loops import LoopHealth, supervise
-from .relay import OutboxRelay
+from .relay import OutboxRelay, RelaySettings
 from .settings import ServiceSettings
 from .store import PostgresEventStore
 
@@ -102,11 +102,14 @@ class ServiceRuntime:
         self.store: PostgresEventStore | None = None
         self.relay: OutboxRelay | None = None
         self._outbox_topic: str | None = None
+        self._relay_settings: RelaySettings | None = None
         self._stop = asyncio.Event()
 
-    def enable_outbox(self, topic: str) -> None:
-        """Publish this service's event store to `topic` (one relay per service, leased)."""
+    def enable_outbox(self, topic: str, settings: RelaySettings | None = None) -> None:
+        """Publish this service's event store to `topic` (one relay per service, leased);
+        its state is the `outbox_relay` check of `/readyz`."""
         self._outbox_topic = topic
+        self._relay_settings = settings
 
     async def start(self) -> None:
         s = self.settings
@@ -134,6 +137,7 @@ class ServiceRuntime:
                 self._outbox_topic,
                 s.service_name,
                 schema=s.database_schema,
+                settings=self._relay_settings,
                 health=self.loop_health("outbox_relay"),
             )
             self.store.on_append(self.relay.wake)
