@@ -143,8 +143,13 @@ class LoopHealth:
 
 
 def describe_error(exc: BaseException) -> str:
+    """`Type: message`, without repeating the type when the message already starts with it
+    (aiokafka's do: "KafkaConnectionError: Unable to bootstrap ...")."""
     text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    name = type(exc).__name__
+    if not text:
+        return name
+    return text if text.startswith(name) else f"{name}: {text}"
 
 
 async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

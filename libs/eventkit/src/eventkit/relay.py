@@ -79,6 +79,11 @@ class RelaySettings:
     second), the relay waits this long after a wake-up before reading, so one read, one
     produce request and one checkpoint write carry the commits of that moment together; a
     lone commit (light load) is published at once.
+    `request_timeout_ms`: how long the producer keeps an unacknowledged batch. Short on
+    purpose: while a batch is pending and the broker is gone, aiokafka's sender asks for
+    metadata again and again without any backoff (thousands of attempts and error lines per
+    second); an expired batch ends the session, which then waits with capped backoff and a
+    stopped producer, and republishes from the checkpoint once Kafka is back.
     `backoff`: between sessions after a lost server or an unexpected error;
     `blocked_backoff`: between attempts at an event that cannot be published (each attempt
     logs an error line, so it is capped at a minute, not seconds)."""
@@ -90,6 +95,7 @@ class RelaySettings:
     max_batch_bytes: int = PRODUCER_MAX_REQUEST_BYTES
     max_request_bytes: int = PRODUCER_MAX_REQUEST_BYTES
     compression_type: str | None = None
+    request_timeout_ms: int = 10_000
     busy_linger_ms: int = 20
     busy_rate: float = 50.0
     backoff: Backoff = field(default_factory=lambda: Backoff(initial=0.2, maximum=10.0))
@@ -187,13 +193,13 @@ class OutboxRelay:
             server_settings={"search_path": self.schema, "application_name": f"relay-{self.name}"},
         )
         try:
-            health.running()  # connected; a standby waiting for the lease is healthy too
             while not stop.is_set():
                 got = await conn.fetchval(
                     "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", self.reader
                 )
                 if got:
                     break
+                health.running()  # a standby waiting for the lease is healthy
                 await sleep_or_stop(stop, self.settings.lease_retry_s)
             if stop.is_set():
                 return
@@ -208,11 +214,12 @@ class OutboxRelay:
                 max_batch_size=min(self.settings.max_batch_bytes, self.settings.max_request_bytes),
                 max_request_size=self.settings.max_request_bytes,
                 compression_type=self.settings.compression_type,
+                request_timeout_ms=self.settings.request_timeout_ms,
                 client_id=f"relay-{self.name}",
             )
             try:
                 await producer.start()
-                health.running()
+                health.running()  # both servers answer (only now: this resets the backoff)
                 await self._pump(conn, producer, stop, health)
             finally:
                 await _stop_producer(producer)
