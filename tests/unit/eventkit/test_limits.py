@@ -30,7 +30,8 @@ from eventkit.limits import (
     topic_config,
 )
 from eventkit.relay import RelaySettings, blocked_reason
-from eventkit.settings import KafkaSettings, ServiceSettings
+from eventkit.service import build_broker
+from eventkit.settings import ServiceSettings
 from eventkit.store import Checkpoint, InMemoryEventStore, RawEvent
 
 pytestmark = pytest.mark.unit
@@ -53,7 +54,9 @@ def test_the_limits_nest_so_whatever_is_stored_can_be_published() -> None:
     assert MAX_EVENT_BYTES < MAX_EVENT_BYTES_CEILING < PRODUCER_MAX_REQUEST_BYTES
     assert PRODUCER_MAX_REQUEST_BYTES <= TOPIC_MAX_MESSAGE_BYTES
     assert topic_config() == {"max.message.bytes": str(TOPIC_MAX_MESSAGE_BYTES)}
-    assert KafkaSettings().max_request_size == PRODUCER_MAX_REQUEST_BYTES
+    producer = build_broker(ServiceSettings())._connection_kwargs  # FastStream's, as given
+    assert producer["max_request_size"] == PRODUCER_MAX_REQUEST_BYTES
+    assert producer["max_batch_size"] <= PRODUCER_MAX_REQUEST_BYTES
     assert RelaySettings().max_request_bytes == PRODUCER_MAX_REQUEST_BYTES
     assert RelaySettings().max_batch_bytes <= PRODUCER_MAX_REQUEST_BYTES
 

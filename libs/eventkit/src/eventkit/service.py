@@ -22,6 +22,7 @@ from faststream.kafka import KafkaBroker
 from . import logging as jsonlog
 from . import migrate
 from .http_errors import install_size_handler
+from .limits import PRODUCER_MAX_REQUEST_BYTES
 from .loops import LoopHealth, supervise
 from .relay import OutboxRelay, RelaySettings
 from .settings import ServiceSettings
@@ -70,8 +71,9 @@ def build_broker(settings: ServiceSettings) -> KafkaBroker:
         acks="all",
         enable_idempotence=True,
         linger_ms=k.linger_ms,
-        max_batch_size=min(k.max_batch_size, k.max_request_size),
-        max_request_size=k.max_request_size,
+        # the size limits are eventkit.limits' (the topics are created to match)
+        max_batch_size=min(k.max_batch_size, PRODUCER_MAX_REQUEST_BYTES),
+        max_request_size=PRODUCER_MAX_REQUEST_BYTES,
         compression_type=k.compression_type,  # type: ignore[arg-type]
         request_timeout_ms=k.request_timeout_ms,
         allow_auto_create_topics=False,

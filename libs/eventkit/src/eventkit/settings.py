@@ -8,7 +8,7 @@ import socket
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .limits import MAX_EVENT_BYTES, PRODUCER_MAX_REQUEST_BYTES, check_max_event_bytes
+from .limits import MAX_EVENT_BYTES, check_max_event_bytes
 
 
 class KafkaSettings(BaseSettings):
@@ -18,9 +18,7 @@ class KafkaSettings(BaseSettings):
 
     bootstrap_servers: str = "127.0.0.1:59092"
     linger_ms: int = 5
-    max_batch_size: int = 262144
-    # every producer's limit and the topics' are in `eventkit.limits`, one place
-    max_request_size: int = PRODUCER_MAX_REQUEST_BYTES
+    max_batch_size: int = 262144  # at most `limits.PRODUCER_MAX_REQUEST_BYTES` is used
     compression_type: str | None = None
     request_timeout_ms: int = 30000
 
