@@ -7,8 +7,11 @@ skip. A skip is a row in `outbox_skips` (who, why, when); the event stays in the
 append-only store. The relay's checkpoint is moved past the event in the same transaction
 and the relay is told at once (`NOTIFY eventkit_outbox`); a running relay also checks the
 skips itself, so the order in which the two learn of it does not matter. Every later event
-is then published once: nothing before the skipped event is touched, nothing after it had
-been published (the relay publishes in store order and stops at the event it cannot send).
+is then published once: nothing before the skipped event is touched, and nothing after it
+had been sent when the producer refused it (the usual case: a record over
+`max_request_size`; the relay sends in store order and stops there). When the broker is the
+one refusing, records of other partitions in the same produce request may have been
+written and are sent again after it; the consumers' inbox absorbs that repeat.
 
 Plain async functions over one connection; `eventkit.cli` is a thin shell around them.
 """

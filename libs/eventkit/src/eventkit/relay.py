@@ -295,6 +295,10 @@ class OutboxRelay:
             if fut is None:
                 continue
             result = next(results)
+            if isinstance(result, asyncio.CancelledError):
+                # the send was cancelled, not this task (that would have raised here): do
+                # not let it pass for our cancellation, which would end the loop
+                return i, ConnectionError("the producer cancelled a send")
             if isinstance(result, BaseException):
                 return i, result
         return len(futures), refused
