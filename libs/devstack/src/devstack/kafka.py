@@ -17,6 +17,8 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eventkit.limits import TOPIC_MAX_MESSAGE_BYTES
+
 from .common import (
     PidFile,
     StackError,
@@ -157,7 +159,7 @@ class KafkaCluster:
                 "group.coordinator.append.linger.ms=0",
                 "auto.create.topics.enable=false",
                 "delete.topic.enable=true",
-                "message.max.bytes=1048588",
+                f"message.max.bytes={TOPIC_MAX_MESSAGE_BYTES}",  # as on every topic
                 "log.retention.hours=-1",
                 "num.network.threads=2",
                 "num.io.threads=4",
