@@ -95,13 +95,13 @@ class KafkaCluster:
 
     @classmethod
     def single(cls) -> KafkaCluster:
-        port = env_int("BIANMIN_KAFKA_PORT", 59092)
+        port = env_int("BIANMIN_KAFKA_PORT", 19092)
         ctl = env_int("BIANMIN_KAFKA_CONTROLLER_PORT", port + 1)
         return cls("single", [Node(1, port, ctl)])
 
     @classmethod
     def trio(cls, base_port: int | None = None) -> KafkaCluster:
-        base = base_port or env_int("BIANMIN_KAFKA3_BASE_PORT", 59192)
+        base = base_port or env_int("BIANMIN_KAFKA3_BASE_PORT", 19192)
         return cls(
             "trio", [Node(i + 1, base + 2 * i, base + 2 * i + 1) for i in range(3)], heap="384m"
         )

@@ -64,7 +64,7 @@ class LocalPostgres:
 
     @classmethod
     def default(cls) -> LocalPostgres:
-        return cls(env_int("BIANMIN_PG_PORT", 55432), state_dir() / "pg")
+        return cls(env_int("BIANMIN_PG_PORT", 15432), state_dir() / "pg")
 
     @property
     def data(self) -> Path:

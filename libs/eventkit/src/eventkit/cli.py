@@ -6,7 +6,7 @@
 
 TOPIC may be the event topic or its `.dlq`. A dead letter is named `partition:offset` (the
 `id` column of `list`); a bare offset is accepted when only one DLQ partition has it.
-The bootstrap servers default to `$KAFKA_BOOTSTRAP_SERVERS`, then 127.0.0.1:59092.
+The bootstrap servers default to `$KAFKA_BOOTSTRAP_SERVERS`, then 127.0.0.1:19092.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from rich.table import Table
 
 from . import dlq
 
-DEFAULT_BOOTSTRAP = "127.0.0.1:59092"
+DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
 
 app = typer.Typer(help="Bianmin eventkit operator commands.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics: list and re-drive.", no_args_is_help=True)
