@@ -229,6 +229,24 @@ def port_problem(
     return f"port {port} on {host} cannot be bound and no socket on it is visible; {fix}"
 
 
+def describe_exit(code: int | None) -> str:
+    """A child's exit status in words: `killed by SIGKILL`, `exited with code 143 (SIGTERM)`
+    (a JVM's way of saying it), or unknown for a process that is not our child."""
+    if code is None:
+        return "is gone (exit status unknown: it was not started by this process)"
+    if code < 0:
+        try:
+            return f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    if code > 128:
+        try:
+            return f"exited with code {code} ({signal.Signals(code - 128).name})"
+        except ValueError:
+            pass
+    return f"exited with code {code}"
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)

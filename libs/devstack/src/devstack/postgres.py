@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import PidFile, StackError, env_int, require_free, state_dir, tail
+from .common import PidFile, StackError, env_int, pid_alive, require_free, state_dir, tail
 
 SERVICES = ("intake", "routing", "notify", "audit")
 SUPERUSER = "bianmin"
@@ -161,15 +161,19 @@ class LocalPostgres:
         except (OSError, ValueError, IndexError):
             return None
 
+    def postmaster_pid(self) -> int | None:
+        """The running server's pid (from postmaster.pid), None when none runs."""
+        pid = self._pid()
+        return pid if pid is not None and pid_alive(pid) else None
+
+    def log_tail(self, lines: int = 12) -> str:
+        return tail(self.log_path, lines)
+
     def start(self) -> bool:
         """Start the cluster unless it runs; True if this call started it."""
         self.init()
-        pid = self._pid()
-        if pid is not None:
-            from .common import pid_alive
-
-            if pid_alive(pid):
-                return False
+        if self.postmaster_pid() is not None:
+            return False
         require_free(self.port, "BIANMIN_PG_PORT")
         bin_dir = find_bin_dir()
         self.log_path.touch()
