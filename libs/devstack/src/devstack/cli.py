@@ -197,6 +197,7 @@ def run(
     bootstrap = kafka_ext or KafkaCluster.single().bootstrap
     try:
         env = dict(os.environ, PYTHONUNBUFFERED="1", **service_env())
+        ready_timeout = env_int("BIANMIN_READY_TIMEOUT_S", 90)
         ports = {
             svc: env_int(f"{svc.upper()}_HTTP_PORT", DEFAULT_HTTP_PORTS[svc]) for svc in SERVICES
         }
@@ -222,6 +223,7 @@ def run(
         kafka=kafka,
         prepare=lambda: out.say(f"topics    {', '.join(create_topics(bootstrap)) or 'all there'}"),
         stop_file=stop_file,
+        ready_timeout_s=ready_timeout,
     )
     sys.exit(supervisor.run())
 

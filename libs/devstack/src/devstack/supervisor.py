@@ -355,7 +355,7 @@ class Supervisor:
             self._stop_all()
             if self.stop_file is not None:
                 self.stop_file.unlink(missing_ok=True)
-            self.out.say(f"everything stopped ({reason.splitlines()[0]})")
+            self.out.say(f"everything stopped ({reason.splitlines()[0].rstrip(':')})")
         return code
 
     def _start(self) -> None:
