@@ -63,5 +63,6 @@ lint: deps ## ruff (lint + format check) and mypy on the libraries
 fmt: deps ## apply ruff's fixes and formatting
 	@.venv/bin/ruff check --fix . ; .venv/bin/ruff format .
 
-clean: infra-down ## remove the venv and local state
+clean: ## stop and delete local data, remove the venv and local state
+	@if [ -x $(VENV_PY) ]; then $(STACK) wipe; fi
 	rm -rf .venv .local .pytest_cache .ruff_cache .mypy_cache
