@@ -233,7 +233,7 @@ def describe_exit(code: int | None) -> str:
     """A child's exit status in words: `killed by SIGKILL`, `exited with code 143 (SIGTERM)`
     (a JVM's way of saying it), or unknown for a process that is not our child."""
     if code is None:
-        return "is gone (exit status unknown: it was not started by this process)"
+        return "is gone (exit status unknown: it is not a child of this process)"
     if code < 0:
         try:
             return f"was killed by {signal.Signals(-code).name}"
