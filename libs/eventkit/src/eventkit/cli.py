@@ -6,7 +6,7 @@
 
 TOPIC may be the event topic or its `.dlq`. A dead letter is named `partition:offset` (the
 `id` column of `list`); a bare offset is accepted when only one DLQ partition has it.
-The bootstrap servers default to `$KAFKA_BOOTSTRAP_SERVERS`, then 127.0.0.1:59092.
+The bootstrap servers default to `$KAFKA_BOOTSTRAP_SERVERS`, then 127.0.0.1:19092.
 
     python -m eventkit outbox status [--database-url URL] [--schema S] [--json]
     python -m eventkit outbox show [--relay NAME] [--position N] [--json]
@@ -38,7 +38,7 @@ from rich.table import Table
 from . import dlq, outbox
 from .settings import ServiceSettings
 
-DEFAULT_BOOTSTRAP = "127.0.0.1:59092"
+DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
 DEFAULT_DATABASE_URL: str = ServiceSettings.model_fields["database_url"].default
 T = TypeVar("T")
 

@@ -16,7 +16,7 @@ class KafkaSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
 
-    bootstrap_servers: str = "127.0.0.1:59092"
+    bootstrap_servers: str = "127.0.0.1:19092"
     linger_ms: int = 5
     max_batch_size: int = 262144  # at most `limits.PRODUCER_MAX_REQUEST_BYTES` is used
     compression_type: str | None = None
@@ -32,7 +32,7 @@ class ServiceSettings(BaseSettings):
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
-    database_url: str = "postgresql://bianmin@127.0.0.1:55432/postgres"
+    database_url: str = "postgresql://bianmin@127.0.0.1:15432/postgres"
     database_schema: str = "public"
     db_pool_min: int = 2
     db_pool_max: int = 10
