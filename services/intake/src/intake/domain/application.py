@@ -22,8 +22,10 @@ Rules of the centers this enforces:
 - Location independence: any center may accept; the case carries the applicant's
   registered community so routing sends it to the office that owns it.
 
-The decider needs the catalog, a working-day calendar and the verification secret; they come
-in an `IntakeContext` (no I/O, no clock, no randomness inside `decide`). `decider_for(ctx)`
+The decider needs the catalog, the verification secret and the office hours of the center
+handling the command; they come in an `IntakeContext` (no I/O, no clock, no randomness
+inside `decide`). The promised date on the receipt is `contracts.workdays.promised_deadline`,
+the rule routing's deadline clock runs on. `decider_for(ctx)`
 gives the three-argument `decide(command, state, now)` the test helpers and the edge use.
 """
 
@@ -31,7 +33,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
@@ -55,6 +57,7 @@ from contracts.intake import (
     ResultDelivered,
     ServiceEvaluated,
 )
+from contracts.workdays import OfficeHours, promised_deadline
 
 from .application_commands import (
     EVALUATION_DIMENSIONS,
@@ -83,7 +86,6 @@ from .errors import (
 )
 from .id_number import id_number_problem, normalize_id_number
 from .receipts import receipt_number, verification_code
-from .working_calendar import WorkingCalendar
 
 CASE_ID = re.compile(r"^case-[0-9a-f]{32}$")
 ORG_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
@@ -109,12 +111,13 @@ _BEFORE_DECISION: frozenset[str] = frozenset(
 
 @dataclass(frozen=True)
 class IntakeContext:
-    """What the decider reads besides the case: the catalog as it stands, the working-day
-    calendar, and the secret the resident verification code is derived from."""
+    """What the decider reads besides the case: the catalog as it stands, the secret the
+    resident verification code is derived from, and the office hours of the accepting center
+    (as routing's org tree publishes them; the standard hours when it lists none)."""
 
     catalog: Catalog
-    calendar: WorkingCalendar
     verification_secret: bytes
+    office_hours: OfficeHours = field(default_factory=OfficeHours.standard)
 
     def __post_init__(self) -> None:
         if len(self.verification_secret) < 16:
@@ -404,11 +407,7 @@ def _accept(
     ctx: IntakeContext,
 ) -> ApplicationAccepted:
     accepted_on = local_date(now)
-    due = (
-        accepted_on
-        if sub.promised_limit_days == 0
-        else ctx.calendar.add_working_days(accepted_on, sub.promised_limit_days)
-    )
+    due = promised_deadline(now, sub.promised_limit_days, ctx.office_hours).due_date
     return ApplicationAccepted(
         case_id=sub.case_id,
         receipt_no=receipt_number(sub.case_id, accepted_on),

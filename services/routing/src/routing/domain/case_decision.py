@@ -18,7 +18,7 @@ from pydantic import Field
 
 from contracts.base import DomainEvent
 from contracts.routing import CaseDecided
-from contracts.workdays import Pause, effective_deadline
+from contracts.workdays import Pause, promised_deadline
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
@@ -67,12 +67,12 @@ def decide_decision(
     pauses = list(state.pauses)
     if state.paused_at is not None:
         pauses.append(Pause(paused_at=state.paused_at, resumed_at=max(now, state.paused_at)))
-    due = effective_deadline(
+    due = promised_deadline(
         state.accepted_at,
         state.promised_limit_days,
-        pauses,
         ctx.hours_of(state.handling_unit_id),
-    )
+        pauses,
+    ).due_at
     return [
         CaseDecided(
             **state.case_fields(),

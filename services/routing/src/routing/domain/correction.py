@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, Field
 
 from contracts.base import DomainEvent
 from contracts.routing import CorrectionReceived, CorrectionRequested, DeadlineSet
-from contracts.workdays import Pause, effective_deadline, effective_due_date, paused_working_days
+from contracts.workdays import Pause, paused_working_days, promised_deadline
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
@@ -70,7 +70,9 @@ def decide_correction_supplied(
     resumed_at = max(cmd.supplied_at or now, state.paused_at)
     pauses = [*state.pauses, Pause(paused_at=state.paused_at, resumed_at=resumed_at)]
     total = paused_working_days(pauses)
-    hours = ctx.hours_of(state.handling_unit_id)
+    promise = promised_deadline(
+        state.accepted_at, state.promised_limit_days, ctx.hours_of(state.handling_unit_id), pauses
+    )
     return [
         CorrectionReceived(
             **state.case_fields(),
@@ -85,8 +87,8 @@ def decide_correction_supplied(
             accepted_at=state.accepted_at,
             promised_limit_days=state.promised_limit_days,
             paused_working_days=total,
-            due_date=effective_due_date(state.accepted_at, state.promised_limit_days, pauses),
-            due_at=effective_deadline(state.accepted_at, state.promised_limit_days, pauses, hours),
+            due_date=promise.due_date,
+            due_at=promise.due_at,
             reason="correction_supplied",
             set_by=cmd.actor.id,
         ),

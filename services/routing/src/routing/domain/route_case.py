@@ -18,7 +18,8 @@ THE ROUTING RULE
    by the agent (全程代理): the accepting staff member, first-inquiry responsible
    (首问责任制); for an online submission, the accepting center's community agent, else
    its head.
-6. Assignment by the A/B rule (`duty.py`), then the deadline (`deadline_at`).
+6. Assignment by the A/B rule (`duty.py`), then the deadline: the one promise rule,
+   `contracts.workdays.promised_deadline`, with the handling office's hours.
 
 Idempotent: a second acceptance of an already routed case yields no events.
 """
@@ -31,7 +32,7 @@ from pydantic import AwareDatetime, Field
 
 from contracts.base import DomainEvent
 from contracts.routing import TIER_RANK, CaseAssigned, CaseHandedOff, CaseRouted, DeadlineSet, Tier
-from contracts.workdays import deadline_at, due_date, local_date
+from contracts.workdays import local_date, promised_deadline
 
 from .case_state import CaseCommand, CaseState
 from .context import CaseContext
@@ -151,14 +152,15 @@ def decide_route(
             assigned_by=cmd.actor.id,
         )
     )
+    promise = promised_deadline(cmd.accepted_at, cmd.promised_limit_days, unit.office_hours)
     events.append(
         DeadlineSet(
             **fields,
             accepted_at=cmd.accepted_at,
             promised_limit_days=cmd.promised_limit_days,
             paused_working_days=0,
-            due_date=due_date(cmd.accepted_at, cmd.promised_limit_days),
-            due_at=deadline_at(cmd.accepted_at, cmd.promised_limit_days, unit.office_hours),
+            due_date=promise.due_date,
+            due_at=promise.due_at,
             reason="accepted",
             set_by=cmd.actor.id,
         )
