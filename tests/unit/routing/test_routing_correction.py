@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from contracts.routing import CorrectionReceived, CorrectionRequested, DeadlineSet
+from contracts.workdays import Pause
 from routing.domain.case import (
     CheckDeadlines,
     DecideCase,
@@ -15,7 +16,17 @@ from routing.domain.case import (
 )
 from routing.domain.errors import InvalidValue, NotPermitted, WrongState
 
-from .support import CASE_ID, SYSTEM, at, decider, of_type, route, second_child, staff_actor
+from .support import (
+    CASE_ID,
+    SYSTEM,
+    at,
+    decider,
+    fold,
+    of_type,
+    route,
+    second_child,
+    staff_actor,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -152,5 +163,36 @@ def test_a_refusal_while_waiting_counts_the_open_pause() -> None:
     refuse = DecideCase(
         case_id=CASE_ID, actor=staff_actor(OFFICER), decision="refuse", reason="逾期未补正"
     )
-    (evt,) = decider().given(*history).when(refuse, at(2026, 10, 13, 10)).then_events()
+    # the decision now closes the pause first (CorrectionClosed), then CaseDecided
+    _closed, evt = decider().given(*history).when(refuse, at(2026, 10, 13, 10)).then_events()
     assert evt.on_time  # 10/8, 10/9, 10/10, 10/12, 10/13 paused: due moves past 10/13
+
+
+@pytest.mark.parametrize(
+    ("decision", "reason"), [("refuse", "逾期未补正"), ("approve", "材料已经部门共享核验")]
+)
+def test_a_decision_while_a_correction_is_pending_closes_the_pause(
+    decision: str, reason: str
+) -> None:
+    """Given a correction pending since Wed 30 Sep 10:00, when the officer decides on Tue 13
+    Oct 10:00 without it, then the trail closes the pause at the decision (five paused
+    working days: 10/8, 10/9, 10/10, 10/12, 10/13) before the decision, and no pause stays
+    open in the case."""
+    history = routed()
+    history += decider().given(*history).when(ask(), at(2026, 9, 30, 10)).then_events()
+    decide = DecideCase(
+        case_id=CASE_ID, actor=staff_actor(OFFICER), decision=decision, reason=reason
+    )
+    events = decider().given(*history).when(decide, at(2026, 10, 13, 10)).then_events()
+    assert [type(e).__name__ for e in events] == ["CorrectionClosed", "CaseDecided"]
+    closed, decided = events
+    assert (closed.correction_id, closed.paused_at, closed.resumed_at) == (
+        CORRECTION_ID,
+        at(2026, 9, 30, 10),
+        at(2026, 10, 13, 10),
+    )
+    assert (closed.paused_working_days, closed.closed_by) == (5, OFFICER)
+    assert decided.on_time
+    state = fold([*history, *events])
+    assert (state.status, state.paused_at, state.correction_id) == ("decided", None, None)
+    assert state.pauses == (Pause(paused_at=at(2026, 9, 30, 10), resumed_at=at(2026, 10, 13, 10)),)

@@ -364,6 +364,23 @@ class CorrectionReceived(_CaseEvent):
 
 
 @event
+class CorrectionClosed(_CaseEvent):
+    """The case was decided while a correction was pending: the request ends unsupplied and
+    the clock's pause ends at the decision (emitted just before `CaseDecided`). Most often
+    a refusal because the applicant never came back (逾期未补正); an approval is possible
+    when the officer verified the material another way."""
+
+    event_type = "routing.correction_closed"
+
+    correction_id: str
+    paused_at: AwareDatetime
+    resumed_at: AwareDatetime  # the moment of the decision
+    paused_working_days: int  # the total over every pause of this case
+    reason: Literal["decided"] = "decided"
+    closed_by: str
+
+
+@event
 class CaseDecided(_CaseEvent):
     event_type = "routing.case_decided"
 

@@ -5,8 +5,13 @@ else is refused naming the field `actor`. One exception, from the report: a same
 (即办件) handled at a community-tier center may be decided at once at that center's window
 by its staff (officer or community agent) — recorded as `at_window`.
 
-A decision may also end a pending correction (the applicant never supplied it: refuse);
-`on_time` then counts the open pause as paused time.
+A decision may also end a pending correction (补正). A center expects the officer's
+decision to be the last word on the case: most often a refusal because the applicant never
+supplied the correction (逾期未补正), sometimes an approval because the officer verified the
+material another way; refusing the decision instead would strand a case whose resident
+never comes back. So the decision closes the pause: `CorrectionClosed` (the pause from the
+request to the decision, the paused working days in total) comes just before `CaseDecided`,
+and `on_time` counts that pause as paused time, by the same promise rule.
 """
 
 from __future__ import annotations
@@ -17,8 +22,8 @@ from typing import Literal
 from pydantic import Field
 
 from contracts.base import DomainEvent
-from contracts.routing import CaseDecided
-from contracts.workdays import Pause, promised_deadline
+from contracts.routing import CaseDecided, CorrectionClosed
+from contracts.workdays import Pause, paused_working_days, promised_deadline
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
@@ -64,9 +69,21 @@ def decide_decision(
                 f"case is assigned to {state.assigned_to}; only the assigned officer may decide",
             )
     assert state.accepted_at is not None and state.due_at is not None
+    events: list[DomainEvent] = []
     pauses = list(state.pauses)
-    if state.paused_at is not None:
-        pauses.append(Pause(paused_at=state.paused_at, resumed_at=max(now, state.paused_at)))
+    if state.paused_at is not None and state.correction_id is not None:
+        pause = Pause(paused_at=state.paused_at, resumed_at=max(now, state.paused_at))
+        pauses.append(pause)
+        events.append(
+            CorrectionClosed(
+                **state.case_fields(),
+                correction_id=state.correction_id,
+                paused_at=pause.paused_at,
+                resumed_at=pause.resumed_at,
+                paused_working_days=paused_working_days(pauses),
+                closed_by=cmd.actor.id,
+            )
+        )
     due = promised_deadline(
         state.accepted_at,
         state.promised_limit_days,
@@ -74,6 +91,7 @@ def decide_decision(
         pauses,
     ).due_at
     return [
+        *events,
         CaseDecided(
             **state.case_fields(),
             decision_id=f"{state.case_id}.decision",
@@ -82,5 +100,5 @@ def decide_decision(
             decided_by=cmd.actor.id,
             at_window=at_window,
             on_time=now <= due,
-        )
+        ),
     ]

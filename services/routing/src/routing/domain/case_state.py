@@ -26,6 +26,7 @@ from contracts.routing import (
     CaseReassigned,
     CaseRouted,
     CaseWithdrawn,
+    CorrectionClosed,
     CorrectionReceived,
     CorrectionRequested,
     DeadlineSet,
@@ -185,7 +186,7 @@ def evolve_case(state: CaseState, evt: DomainEvent) -> CaseState:
                 correction_id=evt.correction_id,
                 corrections=state.corrections + 1,
             )
-        case CorrectionReceived():
+        case CorrectionReceived() | CorrectionClosed():
             pause = Pause(paused_at=evt.paused_at, resumed_at=evt.resumed_at)
             return replace(
                 state,
