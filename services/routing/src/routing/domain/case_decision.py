@@ -1,9 +1,9 @@
-"""The decision: approve, or refuse with a reason — by the assigned officer only.
+"""The decision: approve, or refuse with a reason — by whom the decision rule allows.
 
-责任追究制: the officer the case is assigned to answers for it, so a decision by anyone
-else is refused naming the field `actor`. One exception, from the report: a same-day item
-(即办件) handled at a community-tier center may be decided at once at that center's window
-by its staff (officer or community agent) — recorded as `at_window`.
+Who may decide is THE DECISION RULE of `contracts.decisions.decision_right` (the assignee;
+or, for a same-day item (即办件) handled at a community center, that center's window staff
+— recorded as `at_window`); a decision by anyone else is refused naming the field `actor`.
+Audit's `decision_by_non_assignee` flags by the same rule.
 
 A decision may also end a pending correction (补正). A center expects the officer's
 decision to be the last word on the case: most often a refusal because the applicant never
@@ -22,16 +22,15 @@ from typing import Literal
 from pydantic import Field
 
 from contracts.base import DomainEvent
+from contracts.decisions import DecisionRight, StaffPost, decision_right
 from contracts.routing import CaseDecided, CorrectionClosed
 from contracts.workdays import Pause, paused_working_days, promised_deadline
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
 from .errors import InvalidValue, NotPermitted, WrongState
-from .route_case import SAME_DAY
 
 DECIDABLE = frozenset({"open", "correction_pending"})
-WINDOW_ROLES = frozenset({"officer", "community_agent", "center_head"})
 
 
 class DecideCase(CaseCommand):
@@ -39,15 +38,15 @@ class DecideCase(CaseCommand):
     reason: str | None = Field(default=None)
 
 
-def decided_at_window(ctx: CaseContext, state: CaseState, actor_id: str) -> bool:
-    """True when the same-day window rule lets `actor_id` decide without being assigned."""
-    if state.case_type != SAME_DAY or state.handling_tier != "community":
-        return False
+def _right(ctx: CaseContext, state: CaseState, actor_id: str) -> DecisionRight | None:
     staff = ctx.org.staff.get(actor_id)
-    return (
-        staff is not None
-        and staff.unit_id == state.handling_unit_id
-        and bool(WINDOW_ROLES.intersection(staff.roles))
+    return decision_right(
+        decided_by=actor_id,
+        assigned_to=state.assigned_to,
+        case_type=state.case_type,
+        handling_tier=state.handling_tier,
+        handling_unit_id=state.handling_unit_id,
+        staff=None if staff is None else StaffPost(unit_id=staff.unit_id, roles=staff.roles),
     )
 
 
@@ -60,14 +59,13 @@ def decide_decision(
     reason = (cmd.reason or "").strip() or None
     if cmd.decision == "refuse" and reason is None:
         raise InvalidValue("reason", "a refusal must give its reason")
-    at_window = False
-    if cmd.actor.id != state.assigned_to:
-        at_window = decided_at_window(ctx, state, cmd.actor.id)
-        if not at_window:
-            raise NotPermitted(
-                "actor",
-                f"case is assigned to {state.assigned_to}; only the assigned officer may decide",
-            )
+    right = _right(ctx, state, cmd.actor.id)
+    if right is None:
+        raise NotPermitted(
+            "actor",
+            f"case is assigned to {state.assigned_to}; only the assigned officer may decide"
+            " (or, for a same-day item of a community center, its window staff)",
+        )
     assert state.accepted_at is not None and state.due_at is not None
     events: list[DomainEvent] = []
     pauses = list(state.pauses)
@@ -98,7 +96,7 @@ def decide_decision(
             decision=cmd.decision,
             reason=reason,
             decided_by=cmd.actor.id,
-            at_window=at_window,
+            at_window=right == "at_window",
             on_time=now <= due,
         ),
     ]
