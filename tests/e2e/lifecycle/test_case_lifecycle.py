@@ -35,10 +35,10 @@ pytestmark = pytest.mark.e2e
 
 FP002_ALL = [
     {"code": "APPLICATION_FORM", "form": "original"},
-    {"code": "ID_CARD", "form": "copy"},
+    {"code": "ID_CARD", "form": "copy", "copies": 2},
     {"code": "MARRIAGE_CERT", "form": "copy"},
     {"code": "HOUSEHOLD_REG", "form": "copy"},
-    {"code": "PHOTO_1IN", "form": "original"},
+    {"code": "PHOTO_1IN", "form": "original", "copies": 2},
 ]  # 二胎 FP-002; the sixth, CHILD_BIRTH_CERT, may be supplied later (容缺)
 DEPOSIT_FP002 = 300_000  # fen: the published 再生育 deposit
 NATIONAL_DAY_DUE = date(2026, 10, 26)
@@ -213,7 +213,7 @@ async def test_island_resident_hands_in_on_the_mainland_and_the_owning_office_ge
             {"code": "APPLICATION_FORM", "form": "original"},
             {"code": "ID_CARD", "form": "original"},
             {"code": "HOUSEHOLD_REG", "form": "original"},
-            {"code": "PHOTO_1IN", "form": "original"},
+            {"code": "PHOTO_1IN", "form": "original", "copies": 2},
         ],
     }
     renovation = {
@@ -437,7 +437,7 @@ async def test_a_bad_review_opens_a_follow_up_for_the_center_head(stack: Stack) 
                 {"code": "APPLICATION_FORM", "form": "original"},
                 {"code": "ID_CARD", "form": "original"},
                 {"code": "HOUSEHOLD_REG", "form": "original"},
-                {"code": "PHOTO_1IN", "form": "original"},
+                {"code": "PHOTO_1IN", "form": "original", "copies": 2},
             ],
         },
     )

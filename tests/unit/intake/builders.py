@@ -101,9 +101,10 @@ def item(code: str) -> CatalogItemVersion:
 
 
 def all_materials(code: str, *, skip: tuple[str, ...] = ()) -> tuple[ProvidedMaterial, ...]:
-    """Everything the item asks for (excluding may-supply-later ones), in the form asked."""
+    """Everything the item asks for (excluding may-supply-later ones), in the form and
+    number of copies asked."""
     return tuple(
-        ProvidedMaterial(code=m.code, form=m.form)
+        ProvidedMaterial(code=m.code, form=m.form, copies=m.copies)
         for m in item(code).materials
         if not m.may_supply_later and m.code not in skip
     )
@@ -128,8 +129,8 @@ def submit(**overrides: Any) -> SubmitApplication:
     return SubmitApplication(**data)
 
 
-def pm(code: str, form: str = "original") -> ProvidedMaterial:
-    return ProvidedMaterial.model_validate({"code": code, "form": form})
+def pm(code: str, form: str = "original", copies: int = 1) -> ProvidedMaterial:
+    return ProvidedMaterial.model_validate({"code": code, "form": form, "copies": copies})
 
 
 def field_of(error: Exception) -> str:

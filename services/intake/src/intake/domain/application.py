@@ -11,10 +11,12 @@ Status model::
 Rules of the centers this enforces:
 
 - 一次性告知 one-time notification: the first check names EVERY missing material in one
-  `MaterialsMissingNotified`. Later supplements that still leave gaps emit
-  `MaterialsSupplemented` with `still_missing`, never a second notice: the notice was the
-  promise of a complete list, so a second one would mean the first was incomplete. (A gap
-  can only shrink: the list was fixed by the version in force at submission.)
+  `MaterialsMissingNotified` (not handed in, an original required, or fewer copies than the
+  catalog asks: then the notice says how many were given). Later supplements that still
+  leave gaps emit `MaterialsSupplemented` with `still_missing`, never a second notice: the
+  notice was the promise of a complete list, so a second one would mean the first was
+  incomplete. (A gap can only shrink: the list was fixed by the version in force at
+  submission.)
 - 首问责任 first-inquiry responsibility: `accepting_staff_id` is fixed at submission and
   carried to acceptance, whoever later records a supplement.
 - 阳光运作 sunshine: the fee and deposit must equal the published standard of the version in
@@ -376,24 +378,35 @@ def missing_materials(
     required: Iterable[RequiredMaterial], provided: Iterable[ProvidedMaterial]
 ) -> tuple[MissingMaterial, ...]:
     """Every gap at once, in the item's list order. Materials that may be supplied later
-    (容缺) are never gaps; a copy where an original is required is one."""
-    forms: dict[str, set[str]] = {}
+    (容缺) are never gaps; a copy where an original is required is one; so are fewer
+    copies (份) than the catalog asks, counted over everything handed in so far (an
+    original counts towards the copies of a material asked as a copy)."""
+    counts: dict[tuple[str, str], int] = {}
     for p in provided:
-        forms.setdefault(p.code, set()).add(p.form)
+        counts[(p.code, p.form)] = counts.get((p.code, p.form), 0) + p.copies
     gaps: list[MissingMaterial] = []
     for m in required:
         if m.may_supply_later:
             continue
-        got = forms.get(m.code, set())
-        if not got:
-            reason: Literal["not_provided", "original_required"] = "not_provided"
-        elif m.form == "original" and "original" not in got:
+        originals = counts.get((m.code, "original"), 0)
+        given = originals if m.form == "original" else originals + counts.get((m.code, "copy"), 0)
+        reason: Literal["not_provided", "original_required", "too_few_copies"]
+        if not originals and not counts.get((m.code, "copy"), 0):
+            reason = "not_provided"
+        elif not given:
             reason = "original_required"
+        elif given < m.copies:
+            reason = "too_few_copies"
         else:
             continue
         gaps.append(
             MissingMaterial(
-                code=m.code, name_zh=m.name_zh, form=m.form, copies=m.copies, reason=reason
+                code=m.code,
+                name_zh=m.name_zh,
+                form=m.form,
+                copies=m.copies,
+                reason=reason,
+                copies_provided=given if reason == "too_few_copies" else 0,
             )
         )
     return tuple(gaps)
