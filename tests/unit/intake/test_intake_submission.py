@@ -109,6 +109,7 @@ def test_second_child_application_from_mabei_with_deposit_is_accepted_at_once() 
         fee_overridden=False,
         accepted_at=MONDAY,
         accepted_by=AGENT_MABEI.id,
+        required_materials=fp.materials,
     )
     state = case_decider().given().when(cmd, MONDAY).then(submitted, accepted).then_state()
     assert state.status == "accepted"

@@ -46,7 +46,7 @@ def ask(actor_id: str = OFFICER, *items: str) -> RequestCorrection:
     return RequestCorrection(
         case_id=CASE_ID,
         actor=staff_actor(actor_id),
-        requested_materials=items or ("户口本复印件", "近期免冠照片"),
+        requested_materials=items or ("HOUSEHOLD_REG", "PHOTO_1IN"),
         note="照片需为白底",
     )
 
@@ -60,7 +60,7 @@ def test_the_assigned_officer_requests_a_correction_and_the_clock_pauses() -> No
         CorrectionRequested(
             **MAYU,
             correction_id=CORRECTION_ID,
-            requested_materials=("户口本复印件", "近期免冠照片"),
+            requested_materials=("HOUSEHOLD_REG", "PHOTO_1IN"),
             note="照片需为白底",
             paused_at=at(2026, 9, 30, 10),
             requested_by=OFFICER,
@@ -77,14 +77,19 @@ def test_only_the_assignee_asks_and_the_list_is_clean() -> None:
         .then_raises(NotPermitted)
     )
     assert err.field == "actor"  # type: ignore[attr-defined]
-    for items in (("户口本", " "), ("户口本", "户口本")):
+    # materials by their catalog codes (contracts.corrections), each once, none blank
+    for items in (
+        ("HOUSEHOLD_REG", " "),
+        ("HOUSEHOLD_REG", "HOUSEHOLD_REG"),
+        ("HOUSEHOLD_REG", "户口本"),
+    ):
         err = (
             decider()
             .given(*history)
             .when(ask(OFFICER, *items), at(2026, 9, 30))
             .then_raises(InvalidValue)
         )
-        assert err.field == "requested_materials"  # type: ignore[attr-defined]
+        assert err.field == "requested_materials[1]"  # type: ignore[attr-defined]
 
 
 def test_the_supply_restarts_the_clock_and_extends_the_deadline_by_the_paused_days() -> None:

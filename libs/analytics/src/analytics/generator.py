@@ -684,6 +684,7 @@ class _Generator:
                 "fee_overridden": False,
                 "accepted_at": _iso(t),
                 "accepted_by": actor[0],
+                "required_materials": [m.model_dump(mode="json") for m in item.materials],
             },
             org_id=c.center,
             tier=c.tier,
@@ -740,6 +741,7 @@ class _Generator:
                 "agent_id": c.agent,
                 "route": list(route),
                 "routed_by": "routing",
+                "material_codes": [m.code for m in item.materials],
             },
             **kw,
         )

@@ -308,6 +308,10 @@ class ApplicationAccepted(DomainEvent):
     fee_overridden: bool
     accepted_at: AwareDatetime
     accepted_by: str
+    required_materials: tuple[RequiredMaterial, ...] = ()
+    """The material list of the version the case was accepted by: a correction request
+    (补正) names materials of this list (`contracts.corrections`). Empty in events
+    written before the list travelled with the acceptance."""
 
 
 @event

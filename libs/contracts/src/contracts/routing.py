@@ -276,6 +276,9 @@ class CaseRouted(_CaseEvent):
     agent_id: str  # who carries the case between tiers (全程代理)
     route: tuple[str, ...]  # unit ids from the accepting center to the handling unit
     routed_by: str
+    material_codes: tuple[str, ...] = ()
+    """The material codes of the case's catalog version (from the acceptance): what a
+    correction request may name (`contracts.corrections`)."""
 
 
 @event

@@ -40,6 +40,7 @@ from datetime import datetime
 from typing import Literal
 
 from contracts.base import DomainEvent
+from contracts.corrections import CorrectionRequestRefused, correction_request
 from contracts.intake import (
     Applicant,
     ApplicationAccepted,
@@ -446,6 +447,7 @@ def _accept(
         fee_overridden=override is not None,
         accepted_at=now,
         accepted_by=accepted_by,
+        required_materials=sub.required_materials,
     )
 
 
@@ -492,21 +494,18 @@ def _record_correction_request(
         raise WrongStatus(
             "status", f"the case is {state.status}; a correction needs an accepted case"
         )
-    codes = {m.code for m in sub.required_materials}
-    for i, code in enumerate(cmd.requested_materials):
-        if code not in codes:
-            raise MaterialNotInList(
-                f"requested_materials[{i}]", f"{code} is not in this item's material list"
-            )
-    note = (cmd.note or "").strip() or None
-    if not cmd.requested_materials and note is None:
-        raise InvalidField("requested_materials", "a correction names materials or has a note")
+    try:  # the one contract routing checked the officer's request with
+        request = correction_request(
+            cmd.requested_materials, cmd.note, {m.code for m in sub.required_materials}
+        )
+    except CorrectionRequestRefused as refused:
+        raise InvalidField(refused.field, refused.reason) from None
     return [
         CorrectionRequestReceived(
             case_id=sub.case_id,
             correction_id=cmd.correction_id,
-            requested_materials=cmd.requested_materials,
-            note=note,
+            requested_materials=request.requested_materials,
+            note=request.note,
             requested_by=cmd.requested_by,
             recorded_by=cmd.actor.id,
         )

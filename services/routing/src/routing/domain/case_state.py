@@ -77,6 +77,8 @@ class CaseState:
     status: CaseStatus = "new"
     # route
     item_code: str = ""
+    item_version: int = 0
+    material_codes: tuple[str, ...] = ()  # what a correction request may name
     category: str = ""
     case_type: str = ""
     handling_tier: Tier = "town"
@@ -154,6 +156,8 @@ def evolve_case(state: CaseState, evt: DomainEvent) -> CaseState:
                 case_id=evt.case_id,
                 status="open",
                 item_code=evt.item_code,
+                item_version=evt.item_version,
+                material_codes=evt.material_codes,
                 category=evt.category,
                 case_type=evt.case_type,
                 handling_tier=evt.handling_tier,

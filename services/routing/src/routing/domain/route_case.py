@@ -56,6 +56,7 @@ class RouteAcceptedCase(CaseCommand):
     promised_limit_days: int = Field(ge=0)
     case_type: str = Field(min_length=1)
     accepted_at: AwareDatetime
+    material_codes: tuple[str, ...] = ()  # of the catalog version the case was accepted by
 
 
 def _agent(org: OrgState, cmd: RouteAcceptedCase) -> str:
@@ -119,6 +120,7 @@ def decide_route(
             agent_id=agent,
             route=route,
             routed_by=cmd.actor.id,
+            material_codes=cmd.material_codes,
         )
     ]
     for hop, (src, dst) in enumerate(zip(route, route[1:], strict=False), start=1):
