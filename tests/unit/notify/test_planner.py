@@ -160,6 +160,13 @@ def test_an_original_required_gap_says_so() -> None:
     assert "（原件1份，须提供原件）" in s.plan.intents[0].body
 
 
+def test_a_copies_shortfall_names_what_was_given_and_what_is_still_owed() -> None:
+    case = f.new_case_id()
+    short = f.MISSING_THREE[2].model_copy(update={"reason": "too_few_copies", "copies_provided": 1})
+    s = given().given_applicant(case).when(f.missing_notified(case, (short,)))
+    assert "夫妻双方一寸近期免冠照片（原件2份，已交1份，还差1份）" in s.plan.intents[0].body
+
+
 def test_resident_messages_wait_until_the_applicant_is_known() -> None:
     case = f.new_case_id()
     s = given().when(f.accepted(case))

@@ -223,7 +223,7 @@ def test_no_notices_while_the_clock_is_paused_or_after_the_decision() -> None:
         .given(*history)
         .when(
             RequestCorrection(
-                case_id=CASE_ID, actor=staff_actor(OFFICER), requested_materials=("身份证复印件",)
+                case_id=CASE_ID, actor=staff_actor(OFFICER), requested_materials=("ID_CARD",)
             ),
             at(2026, 9, 30),
         )

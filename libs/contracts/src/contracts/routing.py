@@ -276,6 +276,9 @@ class CaseRouted(_CaseEvent):
     agent_id: str  # who carries the case between tiers (全程代理)
     route: tuple[str, ...]  # unit ids from the accepting center to the handling unit
     routed_by: str
+    material_codes: tuple[str, ...] = ()
+    """The material codes of the case's catalog version (from the acceptance): what a
+    correction request may name (`contracts.corrections`)."""
 
 
 @event
@@ -361,6 +364,23 @@ class CorrectionReceived(_CaseEvent):
     resumed_at: AwareDatetime
     paused_working_days: int  # the total over every pause of this case
     recorded_by: str
+
+
+@event
+class CorrectionClosed(_CaseEvent):
+    """The case was decided while a correction was pending: the request ends unsupplied and
+    the clock's pause ends at the decision (emitted just before `CaseDecided`). Most often
+    a refusal because the applicant never came back (逾期未补正); an approval is possible
+    when the officer verified the material another way."""
+
+    event_type = "routing.correction_closed"
+
+    correction_id: str
+    paused_at: AwareDatetime
+    resumed_at: AwareDatetime  # the moment of the decision
+    paused_working_days: int  # the total over every pause of this case
+    reason: Literal["decided"] = "decided"
+    closed_by: str
 
 
 @event

@@ -229,8 +229,12 @@ def plan_case(n: int, world: World, rng: random.Random) -> Plan:
     }
     required = [m for m in item["materials"] if not m["may_supply_later"]]
     later = [m for m in item["materials"] if m["may_supply_later"]]
-    provided = [{"code": m["code"], "form": m["form"]} for m in required]
-    provided += [{"code": m["code"], "form": m["form"]} for m in later if rng.random() < 0.5]
+    provided = [{"code": m["code"], "form": m["form"], "copies": m["copies"]} for m in required]
+    provided += [
+        {"code": m["code"], "form": m["form"], "copies": m["copies"]}
+        for m in later
+        if rng.random() < 0.5
+    ]
     held_back: list[Json] = []
     if rng.random() < 0.17 and len(required) > 1:
         k = min(rng.choice((1, 1, 2, 3)), len(required) - 1)

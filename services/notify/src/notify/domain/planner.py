@@ -139,7 +139,11 @@ def _missing(
     info = d.case(p.case_id)
     items = []
     for m in p.missing:
-        note = "，须提供原件" if m.reason == "original_required" else ""
+        note = ""
+        if m.reason == "original_required":
+            note = "，须提供原件"
+        elif m.reason == "too_few_copies":
+            note = f"，已交{m.copies_provided}份，还差{m.copies - m.copies_provided}份"
         items.append(f"{m.name_zh}（{FORM_ZH[m.form]}{m.copies}份{note}）")
     return {
         **_case_fields(info),

@@ -255,6 +255,7 @@ def route_command(evt: ApplicationAccepted, actor: Actor) -> RouteAcceptedCase:
         promised_limit_days=evt.promised_limit_days,
         case_type=evt.case_type,
         accepted_at=evt.accepted_at,
+        material_codes=tuple(m.code for m in evt.required_materials),
     )
 
 
