@@ -11,16 +11,20 @@ Shared by the services' HTTP edges:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from .idempotency import IdempotencyKeyReused, reused_key_error
+
+log = logging.getLogger("eventkit.http")
 
 
 def refuse(status: int, field: str, reason: str) -> HTTPException:
@@ -110,9 +114,27 @@ async def _http(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
 
 
+async def _model_validation(request: Request, exc: Exception) -> JSONResponse:
+    """A model built from the request inside a route (a command, an event) refused a value
+    the request model let through: the caller's input, so a 422 naming the field, not a 500.
+    Logged, since it means a request model is looser than what it feeds."""
+    assert isinstance(exc, ValidationError)
+    errors = [
+        {"field": field_of(tuple(e["loc"])), "reason": _reason_of(str(e["msg"]))}
+        for e in exc.errors()
+    ]
+    log.warning(
+        "a model inside the route refused the request",
+        extra={"path": request.url.path, "model": exc.title, "errors": errors[:5]},
+    )
+    first = errors[0] if errors else {"field": "(body)", "reason": "invalid request"}
+    return JSONResponse({"detail": {**first, "errors": errors}}, status_code=422)
+
+
 def install_common_handlers(app: FastAPI) -> None:
     """Request validation, HTTPException (404/405 of the router too) and a reused
     Idempotency-Key, each answered `{"detail": {"field", "reason", ...}}`."""
     app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(ValidationError, _model_validation)
     app.add_exception_handler(StarletteHTTPException, _http)
     app.add_exception_handler(IdempotencyKeyReused, _reused)
