@@ -18,6 +18,7 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from contracts.limits import Offset
 from eventkit.auth import Principal, require_roles
 
 from ..projections import routing_view
@@ -114,7 +115,7 @@ async def list_applications(
     submitted_from: date | None = Query(default=None),
     submitted_to: date | None = Query(default=None, description="inclusive"),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: Offset = Query(default=0),
     principal: Principal = Depends(require_roles(*CASE_READERS)),
 ) -> dict[str, Any]:
     core = core_of(request)
