@@ -231,7 +231,9 @@ WorkingDays = Annotated[int, Field(ge=0, le=MAX_WORKING_DAYS, description="Worki
 Minutes = Annotated[int, Field(ge=0, le=MAX_MINUTES, description="Minutes")]
 Copies = Annotated[int, Field(ge=1, le=MAX_COPIES, description="Copies")]
 Int64 = Annotated[int, Field(ge=-(2**63), le=INT64_MAX)]
-Offset = Annotated[int, Field(ge=0, le=INT64_MAX, description="Rows to skip (0..2^63-1)")]
+Offset = Annotated[int, Field(ge=0, le=INT32_MAX, description="Rows to skip (0..2^31-1)")]
+"""Rows of a list to skip: more rows than any table here will hold, and far enough from 2^63
+that PostgreSQL's `LIMIT + OFFSET` (a bigint sum) cannot overflow (2^63-1 did: a 500)."""
 LogIndex = Annotated[int, Field(ge=0, le=INT64_MAX - 1, description="A leaf index of the log")]
 LogSize = Annotated[int, Field(ge=0, le=INT64_MAX, description="A tree size of the log")]
 Position = Annotated[

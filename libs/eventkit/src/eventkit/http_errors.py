@@ -18,9 +18,10 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
+from starlette.routing import Route, compile_path
 
 from .idempotency import IdempotencyKeyReused, reused_key_error
 
@@ -89,11 +90,15 @@ _DEFAULT_FIELD = {401: "Authorization", 404: "path", 405: "method", 413: "(body)
 def _allowed_methods(request: Request) -> list[str]:
     """Every method some route of the app answers at this path (Starlette's own 405 names
     only the first route matching the path, so GET and POST on one path said `Allow: POST`)."""
+    from .openapi import _api_routes
+
+    path = request.url.path
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "\x00"})
-        if match is not Match.NONE:
-            methods |= set(getattr(route, "methods", None) or ())
+    routes = list(request.app.router.routes)
+    plain = [r for r in routes if isinstance(r, Route) and not isinstance(r, APIRoute)]
+    for route in [*plain, *_api_routes(routes)]:
+        if compile_path(route.path_format)[0].match(path):
+            methods |= set(route.methods or ())
     return sorted(methods)
 
 

@@ -16,10 +16,11 @@ and each route names its own further refusals with `responses=errors(404, 409)`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi import routing as fastapi_routing
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
@@ -89,6 +90,18 @@ def _auth_of(dependant: Dependant) -> set[str]:
 _ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 
 
+def _api_routes(routes: Iterable[Any]) -> Iterator[Any]:
+    """Every API route, those of included routers too (FastAPI >= 0.16x keeps included
+    routers as one entry of `app.routes`; `iter_route_contexts` opens them)."""
+    iterate = getattr(fastapi_routing, "iter_route_contexts", None)
+    if iterate is None:
+        yield from (r for r in routes if isinstance(r, APIRoute))
+        return
+    for context in iterate(list(routes)):
+        if isinstance(getattr(context, "original_route", context), APIRoute):
+            yield context
+
+
 def _error_response(code: int) -> dict[str, Any]:
     return {
         "description": DESCRIPTIONS.get(code, "Refused"),
@@ -121,8 +134,8 @@ def add_error_documentation(schema: dict[str, Any], routes: Iterable[Any]) -> di
         "mint`), with claims sub, role, exp and, for staff, org_id and tier",
     }
     paths = schema.get("paths", {})
-    for route in routes:
-        if not isinstance(route, APIRoute) or not route.include_in_schema:
+    for route in _api_routes(routes):
+        if not route.include_in_schema:
             continue
         auth = _auth_of(route.dependant)
         for method in route.methods or ():

@@ -45,7 +45,7 @@ class ServiceSettings(BaseSettings):
     # The largest request body the HTTP edge reads (`eventkit.edge.EdgeGuard`): larger is a
     # 413 before any parsing. The largest legitimate bodies (a unit's duty roster, an
     # application with its materials) are a few tens of KiB.
-    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     consumer_batch: bool = True
     consumer_max_records: int = 500
 

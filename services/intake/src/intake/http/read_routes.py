@@ -12,7 +12,7 @@ below), residents their own, inspectors any center's.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import asyncpg
 import orjson
@@ -115,7 +115,7 @@ async def list_applications(
     submitted_from: date | None = Query(default=None),
     submitted_to: date | None = Query(default=None, description="inclusive"),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: Offset = Query(default=0),
+    offset: Annotated[Offset, Query()] = 0,
     principal: Principal = Depends(require_roles(*CASE_READERS)),
 ) -> dict[str, Any]:
     core = core_of(request)

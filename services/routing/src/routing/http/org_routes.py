@@ -396,7 +396,9 @@ def _unit_view(org: OrgState, unit_id: str, children: dict[str, list[str]], admi
 
 @router.get("/tree", responses=errors(404))
 async def tree(
-    unit_id: Identifier | None = Query(default=None, description="Only this unit and those below."),
+    unit_id: Annotated[
+        Identifier | None, Query(description="Only this unit and those below.")
+    ] = None,
     principal: Principal = Depends(authenticate),
     c: RoutingContext = Depends(ctx),
 ) -> dict[str, Any]:
