@@ -42,9 +42,7 @@ async def test_a_nul_character_in_any_text_field_is_refused_naming_it(intake: Ha
 
 async def test_an_integer_beyond_64_bits_is_refused_naming_it(intake: Harness) -> None:
     before = await events_total(intake)
-    r = await intake.submit(
-        AGENT_MABEI, second_child(deposit_paid_fen=765103400436961398939975680)
-    )
+    r = await intake.submit(AGENT_MABEI, second_child(deposit_paid_fen=765103400436961398939975680))
     assert "64 bits" in refused(r, 422, "deposit_paid_fen")
     r = await intake.client.post(
         "/v1/applications/case-0123/evaluation",
