@@ -31,7 +31,7 @@ from .auth import AUTH_DEPENDENCIES
 BEARER = "bearerAuth"
 
 DESCRIPTIONS: dict[int, str] = {
-    400: "Bad request: the parameters contradict each other",
+    400: "Bad request: a body that cannot be read, or parameters that contradict each other",
     401: "No valid bearer token (missing, malformed, expired or not signed by a trusted key)",
     403: "Not permitted for this caller (role, center or ownership)",
     404: "Not found",
@@ -145,6 +145,7 @@ def add_error_documentation(schema: dict[str, Any], routes: Iterable[Any]) -> di
             responses = op.setdefault("responses", {})
             _set_error(responses, 422)
             if "requestBody" in op:
+                _set_error(responses, 400)  # a body that is not JSON, or not UTF-8
                 _set_error(responses, 413)
             if auth:
                 _set_error(responses, 401)

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 
 from contracts.limits import Offset
 from eventkit.auth import Principal, require_roles
+from eventkit.openapi import errors
 
 from ..projections import routing_view
 from ..projections.applications import applicant_key
@@ -28,7 +29,9 @@ from .case_flow import case_row, core_of
 from .errors import refuse
 from .models import TrailEntry
 
-router = APIRouter(prefix="/v1/applications", tags=["applications"])
+router = APIRouter(
+    prefix="/v1/applications", tags=["applications"], responses=errors(403, 404, 409)
+)
 
 _JSON_COLUMNS = (
     "applicant",

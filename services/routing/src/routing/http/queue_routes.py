@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query
 from contracts.base import payload_of
 from contracts.workdays import SHANGHAI
 from eventkit.auth import Principal, require_roles
+from eventkit.openapi import errors
 
 from ..context import RoutingContext, ctx
 from ..domain.case import evolve_case
@@ -24,7 +25,7 @@ from .access import READERS, case_scope
 from .errors import refuse
 from .views import CaseDetail, CaseView, QueueItem, QueuePage, TrailEntry
 
-router = APIRouter(tags=["queue"])
+router = APIRouter(tags=["queue"], responses=errors(403, 404, 409))
 
 Status = Literal["open", "correction_pending", "decided", "result_returned", "withdrawn"]
 
