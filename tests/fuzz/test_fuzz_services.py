@@ -72,6 +72,7 @@ class Tally:
 
     operations: int = 0
     requests: int = 0
+    accepted: int = 0
     server_errors: int = 0
     failures: Counter[str] = field(default_factory=Counter)
     samples: dict[str, str] = field(default_factory=dict)
@@ -80,7 +81,8 @@ class Tally:
         schema = self.failures["response schema"]
         others = sum(n for k, n in self.failures.items() if k not in TARGETS)
         return (
-            f"{name:8} operations {self.operations:3}  requests {self.requests:5}  "
+            f"{name:8} operations {self.operations:3}  requests {self.requests:5} "
+            f"(2xx {self.accepted:4})  "
             f"5xx {self.server_errors}  schema violations {schema}  "
             f"undocumented statuses {self.failures['undocumented status']}  "
             f"other check failures {others}"
@@ -159,6 +161,7 @@ def fuzz_service(
             ) -> None:
                 response = case.call(base_url=base_url, headers=headers, session=session)
                 tally.requests += 1
+                tally.accepted += response.status_code < 300
                 if response.status_code >= 500:
                     tally.server_errors += 1
                 try:
