@@ -77,5 +77,11 @@ async def test_names_and_lists_over_their_maximum_are_refused_naming_the_field(
             assert after == before
             ok = await rt.post("/v1/org/units", admin, unit_body(name_zh="界" * MAX_UNIT_NAME))
             assert ok.status_code == 200, ok.text
+
+            # the queue's offset goes to SQL as a bigint: 2^63 was a 500
+            r = await rt.client.get(
+                "/v1/queue", params={"offset": 2**63}, headers=rt.tokens.inspector()
+            )
+            assert r.status_code == 422 and r.json()["detail"]["field"] == "offset", r.text
         finally:
             await conn.close()

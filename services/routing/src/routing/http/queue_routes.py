@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 
 from contracts.base import payload_of
+from contracts.limits import Offset
 from contracts.workdays import SHANGHAI
 from eventkit.auth import Principal, require_roles
 from eventkit.openapi import errors
@@ -57,7 +58,7 @@ async def queue(
     ),
     overdue: bool | None = Query(default=None, description="Only late (or only on-time) cases."),
     limit: int = Query(default=100, ge=1),
-    offset: int = Query(default=0, ge=0),
+    offset: Annotated[Offset, Query()] = 0,
     principal: Principal = Depends(require_roles(*READERS)),
     c: RoutingContext = Depends(ctx),
 ) -> QueuePage:
