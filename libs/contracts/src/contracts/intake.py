@@ -347,7 +347,7 @@ class DecisionReceived(DomainEvent):
     case_id: Identifier
     decision_id: Identifier
     decision: Decision
-    reason: Reason | None
+    reason: Note | None  # routing's decision reason, as routing took it
     decided_by: ActorId
     decided_at: AwareDatetime
     recorded_by: ActorId

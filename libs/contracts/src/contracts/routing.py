@@ -391,7 +391,7 @@ class CaseDecided(_CaseEvent):
 
     decision_id: Identifier
     decision: Decision
-    reason: Reason | None
+    reason: Note | None  # a refusal may cite its legal basis at length (the API takes 2000)
     decided_by: ActorId
     at_window: bool  # a same-day item decided at the community window (即办件)
     on_time: bool
