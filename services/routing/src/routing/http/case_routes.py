@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
+from eventkit.openapi import errors
 
 from ..context import RoutingContext, ctx
 from ..domain.case import DecideCase, ReassignCase, RequestCorrection, ReturnResult
@@ -26,7 +27,7 @@ from .access import DECIDERS, actor_of
 from .idempotent import run_idempotent
 from .views import CaseCommandResult, CaseView, event_refs
 
-router = APIRouter(prefix="/v1/cases", tags=["cases"])
+router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=errors(403, 404, 409))
 
 CaseId = Annotated[str, Path(pattern=CASE_ID_PATTERN, description="`case-<32 hex>`, intake's id")]
 Key = Annotated[str | None, Depends(idempotency_key)]

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
+from eventkit.openapi import errors
 
 from ..context import RoutingContext, ctx
 from ..domain.case import AnswerFollowUp
@@ -26,7 +27,7 @@ from .errors import refuse
 from .idempotent import run_idempotent
 from .views import CaseCommandResult, CaseView, FollowUpItem, event_refs
 
-router = APIRouter(prefix="/v1/followups", tags=["follow-ups"])
+router = APIRouter(prefix="/v1/followups", tags=["follow-ups"], responses=errors(403, 404, 409))
 
 FOLLOWUP_PATTERN = CASE_ID_PATTERN[:-1] + r"\.followup\.[0-9]+$"
 

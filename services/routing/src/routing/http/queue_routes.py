@@ -14,8 +14,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 
 from contracts.base import payload_of
+from contracts.limits import Offset
 from contracts.workdays import SHANGHAI
 from eventkit.auth import Principal, require_roles
+from eventkit.openapi import errors
 
 from ..context import RoutingContext, ctx
 from ..domain.case import evolve_case
@@ -24,7 +26,7 @@ from .access import READERS, case_scope
 from .errors import refuse
 from .views import CaseDetail, CaseView, QueueItem, QueuePage, TrailEntry
 
-router = APIRouter(tags=["queue"])
+router = APIRouter(tags=["queue"], responses=errors(403, 404, 409))
 
 Status = Literal["open", "correction_pending", "decided", "result_returned", "withdrawn"]
 
@@ -56,7 +58,7 @@ async def queue(
     ),
     overdue: bool | None = Query(default=None, description="Only late (or only on-time) cases."),
     limit: int = Query(default=100, ge=1),
-    offset: int = Query(default=0, ge=0),
+    offset: Annotated[Offset, Query()] = 0,
     principal: Principal = Depends(require_roles(*READERS)),
     c: RoutingContext = Depends(ctx),
 ) -> QueuePage:
