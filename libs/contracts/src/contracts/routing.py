@@ -28,6 +28,7 @@ from contracts.limits import (
     MAX_CODE,
     MAX_ID,
     MAX_ITEM_CODES,
+    MAX_MATERIALS,
     MAX_ROSTER_ENTRIES,
     MAX_SHORT_LIST,
     ActorId,
