@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 
 from contracts.base import payload_of
-from contracts.limits import Offset
+from contracts.limits import Identifier, Offset
 from contracts.workdays import SHANGHAI
 from eventkit.auth import Principal, require_roles
 from eventkit.openapi import errors
@@ -48,16 +48,18 @@ def _instant(value: str) -> datetime:
 
 @router.get("/v1/queue", response_model=QueuePage)
 async def queue(
-    office_id: str | None = Query(default=None, description="Handling office."),
-    unit_id: str | None = Query(default=None, description="Handling unit (center)."),
-    assignee: str | None = Query(default=None, description="Staff id the case is assigned to."),
+    office_id: Identifier | None = Query(default=None, description="Handling office."),
+    unit_id: Identifier | None = Query(default=None, description="Handling unit (center)."),
+    assignee: Identifier | None = Query(
+        default=None, description="Staff id the case is assigned to."
+    ),
     status: Annotated[list[Status] | None, Query()] = None,
     due_before: str | None = Query(
         default=None,
         description="Due strictly before this instant (a date means 00:00 Asia/Shanghai).",
     ),
     overdue: bool | None = Query(default=None, description="Only late (or only on-time) cases."),
-    limit: int = Query(default=100, ge=1),
+    limit: int = Query(default=100, ge=1, le=500),
     offset: Annotated[Offset, Query()] = 0,
     principal: Principal = Depends(require_roles(*READERS)),
     c: RoutingContext = Depends(ctx),
