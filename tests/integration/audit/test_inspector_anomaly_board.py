@@ -123,9 +123,15 @@ async def test_inspector_queries_anomalies_and_board(infra, pg_schema, topics) -
             for e in tl["events"]:
                 pr = (
                     await client.get(
-                        "/v1/log/proof/inclusion", params={"index": e["index"]}, headers=insp
+                        "/v1/log/proof/inclusion",
+                        # the proof for the tree the checkpoint above signed: without
+                        # tree_size it is for the latest checkpoint, which the anomaly
+                        # flags still being appended may have moved on meanwhile
+                        params={"index": e["index"], "tree_size": cp.size},
+                        headers=insp,
                     )
                 ).json()
+                assert pr["tree_size"] == cp.size, pr
                 verify_inclusion(
                     leaf_hash(base64.b64decode(pr["leaf"])),
                     e["index"],
