@@ -40,7 +40,14 @@ from .common import StackError, describe_exit, require_free
 from .kafka import KafkaCluster
 from .postgres import LocalPostgres
 
-COLORS = {"intake": "36", "routing": "33", "notify": "35", "audit": "32", "devstack": "1"}
+COLORS = {
+    "intake": "36",
+    "routing": "33",
+    "notify": "35",
+    "audit": "32",
+    "witness": "34",
+    "devstack": "1",
+}
 ME = "devstack"
 
 # Exit statuses that mean "someone stopped it on purpose": SIGTERM/SIGINT, or a clean exit
@@ -181,14 +188,21 @@ class Output:
 @dataclass
 class ServiceChild:
     """One service process (`python -m <name>`), in its own process group, its output
-    prefixed on ours and appended to `log_path`."""
+    prefixed on ours and appended to `log_path`.
+
+    A child without a `port` (the witness) has no /readyz: it counts as ready while it runs.
+    An exit status in `final_exits` ends it for good: the message is said, it is not
+    restarted and everything else goes on."""
 
     name: str
-    port: int
+    port: int | None
     argv: list[str]
     env: dict[str, str]
     log_path: Path
     out: Output
+    summary: str = ""
+    final_exits: Mapping[int, str] = field(default_factory=dict)
+    ended: bool = False
     proc: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     restarts: list[float] = field(default_factory=list)
@@ -383,7 +397,8 @@ class Supervisor:
             self.out.say(f"kafka     on {kafka.bootstrap}  (log {kafka.log_path(kafka.nodes[0])})")
         self._blocking(self.prepare)
         for svc in self.services:
-            require_free(svc.port, f"{svc.name.upper()}_HTTP_PORT", time_wait_grace=0)
+            if svc.port is not None:
+                require_free(svc.port, f"{svc.name.upper()}_HTTP_PORT", time_wait_grace=0)
         for svc in self.services:
             svc.start()
         threading.Thread(target=self._watch_readiness, name="readiness", daemon=True).start()
@@ -391,7 +406,7 @@ class Supervisor:
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.ready_timeout_s
-        while not all(s.ready for s in self.services):
+        while not all(s.ready or s.ended for s in self.services):
             reason = self._outside_stop()
             if reason:
                 raise Interrupted(reason)
@@ -410,6 +425,9 @@ class Supervisor:
         self.out.say("")
         self.out.say("Bianmin is up:")
         for s in self.services:
+            if s.port is None:
+                self.out.say(f"  {s.name:<8} {s.summary}")
+                continue
             self.out.say(
                 f"  {s.name:<8} http://127.0.0.1:{s.port}  (API docs /docs, health /healthz, "
                 "/readyz)"
@@ -430,6 +448,8 @@ class Supervisor:
     def _check_children(self) -> None:
         now = time.monotonic()
         for svc in self.services:
+            if svc.ended:
+                continue
             if svc.restart_at is not None:
                 if now >= svc.restart_at:
                     svc.start()
@@ -455,6 +475,10 @@ class Supervisor:
         )
         for ln in svc.last_lines():
             self.out.say(f"    {ln}")
+        if code in svc.final_exits:
+            svc.ended = True
+            self.out.say(svc.final_exits[code])
+            return
         now = time.monotonic()
         d = decide(svc.name, code, svc.restarts, now, self.service_policy)
         if not d.restart:
@@ -521,6 +545,15 @@ class Supervisor:
             for svc in self.services:
                 if not svc.running or svc.restart_at is not None or self.stopping.is_set():
                     continue
+                if svc.port is None:
+                    if not svc.ready:
+                        svc.ready = True
+                        if svc.restarts:
+                            self.out.say(
+                                f"{svc.name} is running again (restart {len(svc.restarts)})"
+                            )
+                        self.wake.set()
+                    continue
                 ready, checks = read_checks(svc.port)
                 if svc.ready:
                     for line in readiness_changes(svc.name, svc.checks, checks):
@@ -531,7 +564,7 @@ class Supervisor:
                         self.out.say(f"{svc.name} is ready again (restart {len(svc.restarts)})")
                     self.wake.set()
                 svc.checks = checks
-            starting = not all(s.ready for s in self.services)
+            starting = not all(s.ready or s.ended for s in self.services)
             self.stopping.wait(0.5 if starting else self.readiness_every_s)
 
     # -- stopping ---------------------------------------------------------------------------
