@@ -399,14 +399,21 @@ class Supervisor:
         for svc in self.services:
             if svc.port is not None:
                 require_free(svc.port, f"{svc.name.upper()}_HTTP_PORT", time_wait_grace=0)
-        for svc in self.services:
+        servers = [s for s in self.services if s.port is not None]
+        for svc in servers:
             svc.start()
         threading.Thread(target=self._watch_readiness, name="readiness", daemon=True).start()
-        self._wait_ready()
+        self._wait_ready(servers)
+        # children without HTTP (the witness) call the services: started once those answer
+        for svc in self.services:
+            if svc.port is None:
+                svc.start()
+                svc.ready = True
+        self._say_up()
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, servers: list[ServiceChild]) -> None:
         deadline = time.monotonic() + self.ready_timeout_s
-        while not all(s.ready or s.ended for s in self.services):
+        while not all(s.ready or s.ended for s in servers):
             reason = self._outside_stop()
             if reason:
                 raise Interrupted(reason)
@@ -414,7 +421,7 @@ class Supervisor:
             if time.monotonic() > deadline:
                 lines = [
                     f"  {s.name}: {failing(s.checks) if s.checks else 'not started yet'}"
-                    for s in self.services
+                    for s in servers
                     if not s.ready
                 ]
                 raise StackError(
@@ -422,6 +429,8 @@ class Supervisor:
                 )
             self.wake.wait(0.5)
             self.wake.clear()
+
+    def _say_up(self) -> None:
         self.out.say("")
         self.out.say("Bianmin is up:")
         for s in self.services:
