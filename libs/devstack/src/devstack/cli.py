@@ -126,7 +126,11 @@ def wipe() -> None:
 @app.command()
 def env() -> None:
     """Print the environment variables that point the services at the local stack."""
-    for k, v in service_env().items():
+    try:
+        found = service_env()
+    except StackError as exc:
+        fail(exc)
+    for k, v in found.items():
         typer.echo(f"export {k}={v}")
 
 
@@ -227,10 +231,21 @@ def witness_env(env: dict[str, str], audit_port: int) -> dict[str, str]:
     return {**env, **{k: env.get(k) or v for k, v in out.items()}}
 
 
+def kafka_bootstrap() -> str:
+    """Where the services and tools find Kafka: `eventkit.endpoints.default_bootstrap`, the
+    rule every CLI shares (KAFKA_BOOTSTRAP_SERVERS, else the local broker's port)."""
+    from eventkit.endpoints import EndpointError, default_bootstrap
+
+    try:
+        return default_bootstrap()
+    except EndpointError as exc:
+        raise StackError(str(exc)) from None
+
+
 def service_env() -> dict[str, str]:
-    kafka_ext, db_ext = external()
+    _, db_ext = external()
     pg = LocalPostgres.default()
-    bootstrap = kafka_ext or KafkaCluster.single().bootstrap
+    bootstrap = kafka_bootstrap()
     out: dict[str, str] = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, **dev_secrets()}
     for svc in SERVICES:
         key = f"{svc.upper()}_DATABASE_URL"
@@ -256,10 +271,10 @@ def run(
     from .supervisor import Output, ServiceChild, Supervisor
 
     kafka_ext, db_ext = external()
-    pg = None if db_ext else LocalPostgres.default()
-    kafka = None if kafka_ext else KafkaCluster.single()
-    bootstrap = kafka_ext or KafkaCluster.single().bootstrap
     try:
+        pg = None if db_ext else LocalPostgres.default()
+        kafka = None if kafka_ext else KafkaCluster.single()
+        bootstrap = kafka_bootstrap()
         env = dict(os.environ, PYTHONUNBUFFERED="1", **service_env())
         ready_timeout = env_int("BIANMIN_READY_TIMEOUT_S", 90)
         ports = {
