@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shlex
 import shutil
 import sys
 from pathlib import Path
@@ -102,6 +103,22 @@ def create_topics(bootstrap: str) -> list[str]:
     return asyncio.run(ensure_topics(bootstrap, list(EVENT_TOPICS), topic_partitions()))
 
 
+@app.command("create-topic")
+def create_topic(
+    names: list[str] = typer.Argument(..., help="topics to create (each with its .dlq)"),
+) -> None:
+    """Create topics as `make run` creates its own (retention -1, each with a .dlq sibling)
+    on the Kafka every CLI finds (KAFKA_BOOTSTRAP_SERVERS, else BIANMIN_KAFKA_PORT)."""
+    from .topics import ensure_topics
+
+    try:
+        bootstrap = kafka_bootstrap()
+        created = asyncio.run(ensure_topics(bootstrap, names, topic_partitions()))
+    except (StackError, OSError, RuntimeError) as exc:
+        fail(exc)
+    typer.echo(f"topics on {bootstrap}: created {', '.join(created) or 'none (all there)'}")
+
+
 @app.command()
 def down() -> None:
     """Stop the local Kafka (single and 3-node) and PostgreSQL."""
@@ -125,13 +142,14 @@ def wipe() -> None:
 
 @app.command()
 def env() -> None:
-    """Print the environment variables that point the services at the local stack."""
+    """Print the environment variables that point the services at the local stack (and
+    give them `make run`'s development keys): `eval "$(python -m devstack env)"`."""
     try:
         found = service_env()
     except StackError as exc:
         fail(exc)
     for k, v in found.items():
-        typer.echo(f"export {k}={v}")
+        typer.echo(f"export {k}={shlex.quote(v)}")
 
 
 def dev_secrets() -> dict[str, str]:
