@@ -1,4 +1,5 @@
-"""`make run`: Kafka, PostgreSQL and the four services in the foreground, supervised.
+"""`make run`: Kafka, PostgreSQL, the four services and the audit's witness in the
+foreground, supervised.
 
 - Every exit of a child is noticed and said: which, how (exit code or signal) and the last
   lines of its log. `decide()` then restarts it with a capped backoff, within a restart
@@ -11,6 +12,9 @@
   first. The stop file exists because GNU make forwards SIGINT to nobody (it waits for its
   recipe instead): what make does on a fatal signal is delete the target file its recipe was
   making, so `make run` makes the stop file and a signal to make's PID alone reaches us.
+- A child without HTTP (the witness) starts once the services are ready and counts as
+  ready while it runs; an exit status it declares final (the witness's ALARM) is said and
+  not restarted, and everything else goes on.
 - Each service's `/readyz` is read every few seconds and changes of its checks are printed
   (`routing: outbox_relay blocked: ...`, then `routing: outbox_relay ok again`); a start-up
   that does not get ready says which checks fail and why.
