@@ -8,49 +8,20 @@ must return it as v2 with the two holders unknown (None), as a consumer of the t
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from contracts.base import payload_of
-from contracts.routing import DeadlineWarningIssued
 from contracts.upcasters import UPCASTERS
 from eventkit.aggregate import CommandRunner
-from eventkit.envelope import Actor, Envelope, Producer
+from eventkit.envelope import Actor, Producer
 from eventkit.store import START, EventReader, PostgresEventStore
 
+from .factories import T_READ as T0
+from .factories import assert_v2, warning_v1
+
 pytestmark = pytest.mark.integration
-
-T0 = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
-
-
-def warning_v1(stream_id: str) -> Envelope:
-    """A deadline warning as routing wrote it before v2 (no holders in the payload)."""
-    return Envelope(
-        event_type="routing.deadline_warning_issued",
-        schema_version=1,
-        stream_id=stream_id,
-        occurred_at=T0,
-        producer=Producer(service="routing", instance="r1"),
-        actor=Actor(id="routing", role="system"),
-        payload={
-            "case_id": stream_id,
-            "org_id": "ruian.mayu",
-            "tier": "town",
-            "assigned_to": "ruian.mayu.officer1",
-            "due_at": "2026-12-09T09:30:00Z",
-            "working_days_left": 1,
-            "issued_by": "routing",
-        },
-    )
-
-
-def assert_v2(env: Envelope) -> None:
-    assert env.schema_version == 2
-    assert env.payload["a_holder"] is None and env.payload["b_holder"] is None
-    evt = payload_of(env)
-    assert isinstance(evt, DeadlineWarningIssued) and evt.a_holder is None
 
 
 async def test_every_read_of_the_store_upcasts_a_stored_v1(eventkit_schema: Any) -> None:
