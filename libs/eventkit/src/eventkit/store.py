@@ -6,6 +6,12 @@ the original positions and writes nothing. Global reads follow the xid8 snapshot
 ARCHITECTURE §4: a row is only handed out once every transaction that could have taken a
 lower position has finished, so a tailing reader never skips an event and never waits on a
 timeout to "skip a gap".
+
+Reads go through one path, `EventReader` (the store's `reader`): whatever the query, the
+stored bytes are decoded once, by `decode`, with the upcaster registry the store was built
+with (`ServiceRuntime` gives it the service's), so no reader sees an old schema version while
+another sees the new one. Services do not write SQL over `events` to read envelopes; a query
+that must read them together with a lock or a table of its own decodes with `decode_rows`.
 """
 
 from __future__ import annotations
