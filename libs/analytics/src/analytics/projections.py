@@ -37,12 +37,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-import orjson
 
+from contracts.upcasters import UPCASTERS
 from eventkit.endpoints import EndpointError, local_database_url
 from eventkit.envelope import Envelope
-from eventkit.store import START, Checkpoint, read_all_raw
-from eventkit.upcasting import default_registry
+from eventkit.store import START, Checkpoint, EventReader, read_all_raw
 
 from .errors import BadInput, ReplayFailed
 from .progress import Progress
@@ -259,8 +258,13 @@ async def _keys(
     return constraints, indexes
 
 
+# eventkit's one read path, with the contracts' upcasters: a rebuilt table is folded from
+# the same envelopes the service's own reads and consumers see
+READER = EventReader(UPCASTERS)
+
+
 def _decode(data: bytes) -> Envelope:
-    return Envelope.model_validate(default_registry.upcast(orjson.loads(data)))
+    return READER.decode(data)
 
 
 async def _fold_page(
@@ -315,12 +319,8 @@ async def _switch(
             await conn.execute(
                 f"DELETE FROM {green} WHERE {_qi(spec.key_column)} = ANY($1::text[])", streams
             )
-            rows = await conn.fetch(
-                "SELECT envelope FROM events WHERE stream_id = ANY($1::text[])"
-                " ORDER BY stream_id, stream_version",
-                streams,
-            )
-            await spec.apply(conn, [_decode(r[0]) for r in rows])
+            read = await READER.read_streams(conn, streams)
+            await spec.apply(conn, [e for s in sorted(read) for e in read[s]])
         await conn.execute(f"DROP SCHEMA IF EXISTS {_qi(prev_schema)} CASCADE")
         await conn.execute(f"CREATE SCHEMA {_qi(prev_schema)}")
         await conn.execute(f"ALTER TABLE {live} SET SCHEMA {_qi(prev_schema)}")

@@ -33,11 +33,11 @@ def _say(line: str) -> None:
 async def _read(job: dict[str, Any]) -> None:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
-    from eventkit.upcasting import default_registry
+    from contracts.upcasters import UPCASTERS
 
     from .sources import consumer_settings
 
-    upcast = _upcaster(default_registry)
+    upcast = _upcaster(UPCASTERS)
     directory, name, parent = Path(job["directory"]), job["name"], int(job["parent"])
     chunk_lines = int(job["chunk_lines"])
     consumer = AIOKafkaConsumer(**consumer_settings(job["bootstrap"]))

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from contracts.upcasters import UPCASTERS
+
 from . import warehouse
 from .errors import BadInput
 from .filters import ReplayFilter
@@ -144,7 +146,13 @@ async def replay_analytics(
             con = warehouse.connect(out.build_path, out.work)
             # while the source reads (one Python thread), DuckDB parses on the other cores
             con.execute(f"SET threads = {max(1, (os.cpu_count() or 2) - 1)}")
-            spool = Spool(out.work, lambda p: warehouse.load(con, [p]), chunk_lines=chunk_lines)
+            # what a source hands over is upcast by the contracts' registry, as services read it
+            spool = Spool(
+                out.work,
+                lambda p: warehouse.load(con, [p]),
+                chunk_lines=chunk_lines,
+                upcasters=UPCASTERS,
+            )
             try:
                 with progress.task("reading events", total) as advance:
                     read = await source.read(spool, advance)

@@ -157,19 +157,8 @@ class CommandRunner(Generic[S, C]):
     async def _load_in(
         self, conn: asyncpg.Connection, stream_id: str
     ) -> tuple[S, int, uuid.UUID | None]:
-        rows = await conn.fetch(
-            "SELECT envelope FROM events WHERE stream_id = $1 ORDER BY stream_version", stream_id
-        )
-        return self._fold(self.decode_rows(raw for (raw,) in rows))
+        return self._fold(await self.store.read_stream(stream_id, conn=conn))
 
     def decode_rows(self, raws: Iterable[bytes]) -> list[Envelope]:
-        """Stored `envelope` bytes, in stream order -> envelopes (upcast like the store)."""
-        import orjson
-
-        envelopes = []
-        for raw in raws:
-            data = orjson.loads(raw)
-            if self.store.upcaster is not None:
-                data = self.store.upcaster.upcast(data)
-            envelopes.append(Envelope.model_validate(data))
-        return envelopes
+        """Stored `envelope` bytes, in stream order -> envelopes (the store's one decode)."""
+        return self.store.reader.decode_rows(raws)

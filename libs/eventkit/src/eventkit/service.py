@@ -29,7 +29,8 @@ from .loops import LoopHealth, supervise
 from .openapi import install_openapi
 from .relay import OutboxRelay, RelaySettings
 from .settings import ServiceSettings
-from .store import PostgresEventStore
+from .store import EventReader, PostgresEventStore
+from .upcasting import UpcasterRegistry
 
 log = logging.getLogger("eventkit.service")
 
@@ -94,8 +95,15 @@ class ServiceRuntime:
         settings: ServiceSettings,
         migrations_dir: Path | None = None,
         broker: KafkaBroker | None = None,
+        *,
+        upcasters: UpcasterRegistry | None = None,
     ) -> None:
+        """`upcasters`: the registry of the events this service reads (the contracts'); its
+        store (`self.store`) decodes every read through it (`eventkit.store.EventReader`)."""
         self.settings = settings
+        self.upcasters = upcasters
+        # exists before the pool, so read models built in `bootstrap` can hold it
+        self.reader = EventReader(upcasters)
         self.migrations_dir = migrations_dir
         self.broker = broker or build_broker(settings)
         self.pool: asyncpg.Pool | None = None
@@ -134,7 +142,9 @@ class ServiceRuntime:
             applied = await migrate.apply(conn, files)
             if applied:
                 log.info("migrations applied", extra={"applied": applied})
-        self.store = PostgresEventStore(self.pool, max_event_bytes=s.max_event_bytes)
+        self.store = PostgresEventStore(
+            self.pool, max_event_bytes=s.max_event_bytes, reader=self.reader
+        )
         if self._outbox_topic:
             self.relay = OutboxRelay(
                 s.database_url,

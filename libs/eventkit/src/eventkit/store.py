@@ -6,12 +6,18 @@ the original positions and writes nothing. Global reads follow the xid8 snapshot
 ARCHITECTURE §4: a row is only handed out once every transaction that could have taken a
 lower position has finished, so a tailing reader never skips an event and never waits on a
 timeout to "skip a gap".
+
+Reads go through one path, `EventReader` (the store's `reader`): whatever the query, the
+stored bytes are decoded once, by `decode`, with the upcaster registry the store was built
+with (`ServiceRuntime` gives it the service's), so no reader sees an old schema version while
+another sees the new one. Services do not write SQL over `events` to read envelopes; a query
+that must read them together with a lock or a table of its own decodes with `decode_rows`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -121,6 +127,119 @@ def _decode(row_envelope: bytes | dict[str, Any], upcaster: Upcaster | None) -> 
     return Envelope.model_validate(data)
 
 
+class EventReader:
+    """The one read-and-decode path over an `events` table, on the caller's connection.
+
+    Every read returns `Envelope`s already upcast by the registry given here, so no reader
+    of the store can see an old schema version while another sees the new one. Services get
+    theirs from their store (`PostgresEventStore.reader`, built by `ServiceRuntime` with the
+    service's registry); a tool with only a connection builds one with the contracts'
+    registry. A query that must read events along with something else of its own (a lock,
+    another table) decodes its `envelope` column with `decode`/`decode_rows`."""
+
+    # a few streams, each after its own version: one index range per stream (BitmapOr)
+    _MAX_OR = 8
+
+    def __init__(self, upcaster: Upcaster | None = None) -> None:
+        self.upcaster = upcaster
+
+    def decode(self, raw: bytes | dict[str, Any]) -> Envelope:
+        """Stored `envelope` bytes (or their JSON dict) -> the envelope at its latest version."""
+        return _decode(raw, self.upcaster)
+
+    def decode_rows(self, raws: Iterable[bytes | dict[str, Any]]) -> list[Envelope]:
+        return [_decode(r, self.upcaster) for r in raws]
+
+    def decode_document(self, raw: bytes | dict[str, Any]) -> dict[str, Any]:
+        """Upcast without validating: for stored documents shaped like an envelope that are
+        not whole envelopes (audit's redacted leaves), read at the latest version too."""
+        data: dict[str, Any] = raw if isinstance(raw, dict) else orjson.loads(raw)
+        return self.upcaster.upcast(data) if self.upcaster is not None else data
+
+    async def stream_version(self, conn: asyncpg.Connection, stream_id: str) -> int:
+        """The stream's last version (0 for none), as `conn`'s transaction sees it."""
+        v = await conn.fetchval(
+            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", stream_id
+        )
+        return int(v)
+
+    async def read_stream(
+        self, conn: asyncpg.Connection, stream_id: str, *, after_version: int = 0
+    ) -> list[Envelope]:
+        """The stream's events after `after_version`, in order."""
+        rows = await conn.fetch(
+            "SELECT envelope FROM events WHERE stream_id = $1 AND stream_version > $2"
+            " ORDER BY stream_version",
+            stream_id,
+            after_version,
+        )
+        return [_decode(r[0], self.upcaster) for r in rows]
+
+    async def read_streams(
+        self, conn: asyncpg.Connection, streams: Mapping[str, int] | Sequence[str]
+    ) -> dict[str, list[Envelope]]:
+        """Several streams in one query: `{stream_id: after_version}` (a sequence of ids
+        reads each whole). Every stream asked for is a key of the answer, in stream order.
+
+        A few streams with versions (e.g. intake's submit: the catalog's catch-up and the
+        case's stream) are one `OR` of index ranges, as a hand-written query would be; many
+        streams read whole are one `= ANY` scan."""
+        wanted = dict(streams) if isinstance(streams, Mapping) else dict.fromkeys(streams, 0)
+        out: dict[str, list[Envelope]] = {s: [] for s in wanted}
+        if not wanted:
+            return out
+        if len(wanted) <= self._MAX_OR or any(wanted.values()):
+            args: list[Any] = []
+            terms = []
+            for sid, after in wanted.items():
+                args += [sid, after]
+                terms.append(f"(stream_id = ${len(args) - 1} AND stream_version > ${len(args)})")
+            sql = (
+                "SELECT stream_id, envelope FROM events WHERE "
+                + " OR ".join(terms)
+                + " ORDER BY stream_id, stream_version"
+            )
+            rows = await conn.fetch(sql, *args)
+        else:
+            rows = await conn.fetch(
+                "SELECT stream_id, envelope FROM events WHERE stream_id = ANY($1::text[])"
+                " ORDER BY stream_id, stream_version",
+                list(wanted),
+            )
+        for sid, raw in rows:
+            out[sid].append(_decode(raw, self.upcaster))
+        return out
+
+    async def read_prefix(
+        self,
+        conn: asyncpg.Connection,
+        prefix: str,
+        *,
+        after_position: int = 0,
+        limit: int = 1000,
+    ) -> list[tuple[int, Envelope]]:
+        """(global position, envelope) of the streams named `prefix…`, after a position, in
+        store order: a keyset page for rebuilding a projection (no xid8 rule: for a reader
+        that runs alone or inside one transaction; a tailing reader uses `read_all`)."""
+        rows = await conn.fetch(
+            "SELECT global_position, envelope FROM events WHERE starts_with(stream_id, $1)"
+            " AND global_position > $2 ORDER BY global_position LIMIT $3",
+            prefix,
+            after_position,
+            limit,
+        )
+        return [(r[0], _decode(r[1], self.upcaster)) for r in rows]
+
+    async def read_all(
+        self, conn: asyncpg.Connection, after: Checkpoint = START, limit: int = 1000
+    ) -> list[StoredEvent]:
+        """Every stream after a checkpoint, gap-free (the xid8 rule of `read_all_raw`)."""
+        return [
+            StoredEvent(r.checkpoint, _decode(r.data, self.upcaster))
+            for r in await read_all_raw(conn, after, limit)
+        ]
+
+
 class PostgresEventStore:
     """asyncpg-backed store over the `events` table of eventkit's migration.
 
@@ -155,9 +274,11 @@ class PostgresEventStore:
         upcaster: Upcaster | None = None,
         *,
         max_event_bytes: int = MAX_EVENT_BYTES,
+        reader: EventReader | None = None,
     ) -> None:
+        """`reader`: the read path to share (the runtime's); else one over `upcaster`."""
         self.pool = pool
-        self.upcaster = upcaster
+        self.reader = reader or EventReader(upcaster)
         self.max_event_bytes = check_max_event_bytes(max_event_bytes)
         self._listeners: list[Callable[[], None]] = []
 
@@ -248,33 +369,55 @@ class PostgresEventStore:
             )
         raise ConcurrencyError(stream_id, expected, int(actual))
 
-    async def stream_version(self, stream_id: str) -> int:
-        async with self.pool.acquire() as c:
-            v = await c.fetchval(
-                "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1",
-                stream_id,
-            )
-        return int(v)
+    @property
+    def upcaster(self) -> Upcaster | None:
+        return self.reader.upcaster
 
-    async def read_stream(self, stream_id: str, from_version: int = 1) -> list[Envelope]:
+    def decode(self, raw: bytes | dict[str, Any]) -> Envelope:
+        """The store's one decode: stored bytes -> envelope upcast to its latest version."""
+        return self.reader.decode(raw)
+
+    async def stream_version(
+        self, stream_id: str, *, conn: asyncpg.Connection | None = None
+    ) -> int:
+        """The stream's last version; with `conn`, as that transaction sees it."""
+        if conn is not None:
+            return await self.reader.stream_version(conn, stream_id)
         async with self.pool.acquire() as c:
-            rows = await c.fetch(
-                "SELECT envelope FROM events WHERE stream_id = $1 AND stream_version >= $2"
-                " ORDER BY stream_version",
-                stream_id,
-                from_version,
-            )
-        return [_decode(r[0], self.upcaster) for r in rows]
+            return await self.reader.stream_version(c, stream_id)
+
+    async def read_stream(
+        self,
+        stream_id: str,
+        from_version: int = 1,
+        *,
+        conn: asyncpg.Connection | None = None,
+    ) -> list[Envelope]:
+        """The stream from `from_version` on, upcast; with `conn`, inside its transaction."""
+        if conn is not None:
+            return await self.reader.read_stream(conn, stream_id, after_version=from_version - 1)
+        async with self.pool.acquire() as c:
+            return await self.reader.read_stream(c, stream_id, after_version=from_version - 1)
+
+    async def read_streams(
+        self,
+        streams: Mapping[str, int] | Sequence[str],
+        *,
+        conn: asyncpg.Connection | None = None,
+    ) -> dict[str, list[Envelope]]:
+        """Several streams in one query (`EventReader.read_streams`)."""
+        if conn is not None:
+            return await self.reader.read_streams(conn, streams)
+        async with self.pool.acquire() as c:
+            return await self.reader.read_streams(c, streams)
 
     async def read_all_raw(self, after: Checkpoint = START, limit: int = 1000) -> list[RawEvent]:
         async with self.pool.acquire() as c:
             return await read_all_raw(c, after, limit)
 
     async def read_all(self, after: Checkpoint = START, limit: int = 1000) -> list[StoredEvent]:
-        return [
-            StoredEvent(r.checkpoint, _decode(r.envelope, self.upcaster))
-            for r in await self.read_all_raw(after, limit)
-        ]
+        async with self.pool.acquire() as c:
+            return await self.reader.read_all(c, after, limit)
 
 
 _READ_ALL = """

@@ -20,6 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
+from contracts.upcasters import UPCASTERS
 from eventkit.auth import AuthSettings, TokenVerifier, install
 from eventkit.service import ServiceRuntime, create_app
 from eventkit.store import PostgresEventStore
@@ -42,7 +43,7 @@ def build(
     before_commit: BeforeCommit | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, MIGRATIONS)
+    runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
     if settings.outbox_topic:
         runtime.enable_outbox(settings.outbox_topic)
     app = create_app(
@@ -83,7 +84,7 @@ def build(
     async def start(rt: ServiceRuntime) -> None:
         assert rt.pool is not None
         # the runtime's store: its appends wake the outbox relay
-        c.events = rt.store or PostgresEventStore(rt.pool)
+        c.events = rt.store or PostgresEventStore(rt.pool, reader=rt.reader)
         if not settings.run_writer:
             return
         bootstrap = settings.kafka().bootstrap_servers

@@ -74,7 +74,5 @@ async def append_in_transaction(
     await conn.execute(
         "SELECT pg_advisory_xact_lock(hashtextextended('audit.stream:' || $1, 0))", stream_id
     )
-    version = await conn.fetchval(
-        "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", stream_id
-    )
+    version = await store.stream_version(stream_id, conn=conn)
     await store.append(stream_id, int(version), events, conn=conn)

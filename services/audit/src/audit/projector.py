@@ -21,6 +21,7 @@ from .anomaly.rules import RuleSet
 from .anomaly.runner import AnomalyRunner
 from .board.projection import SOURCES as BOARD_SOURCES
 from .board.projection import apply_facts, facts
+from .decoding import read_leaf
 from .log.leaf import ColumnSpec, facets
 
 log = logging.getLogger("audit.projector")
@@ -120,7 +121,7 @@ async def _project_row(
     if et in relevant and r["stream_id"]:
         dirty.add(r["stream_id"])
     if et == cat.event_type:
-        doc = orjson.loads(bytes(r["leaf"]))
+        doc = read_leaf(r["leaf"])
         item = _path(doc.get("payload"), cat.item_path)
         if isinstance(item, dict) and isinstance(item.get(cat.code_field), str):
             eff = item.get(cat.effective_from_field)
@@ -141,7 +142,7 @@ async def _project_row(
                 r["idx"],
             )
     elif et == "intake.catalog_item_retired":
-        doc = orjson.loads(bytes(r["leaf"]))
+        doc = read_leaf(r["leaf"])
         p = doc.get("payload") or {}
         try:
             retired = date.fromisoformat(str(p.get("retired_from")))
@@ -154,7 +155,7 @@ async def _project_row(
         )
     if et in staff_src:
         src = staff_src[et]
-        doc = doc or orjson.loads(bytes(r["leaf"]))
+        doc = doc or read_leaf(r["leaf"])
         staff_id = (doc.get("payload") or {}).get(src.staff_field)
         keyed_all = orjson.loads(r["keyed"]) if r["keyed"] else {}
         keyed = {kind: keyed_all[ptr] for ptr, kind in src.pointers.items() if ptr in keyed_all}
@@ -169,7 +170,7 @@ async def _project_row(
                 f"log:{r['idx']}",
             )
     if r["stream_id"] and et in BOARD_SOURCES:
-        doc = doc or orjson.loads(bytes(r["leaf"]))
+        doc = doc or read_leaf(r["leaf"])
         f = facts(doc)
         if f:
             board.append((r["stream_id"], f))

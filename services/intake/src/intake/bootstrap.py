@@ -20,6 +20,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from contracts.upcasters import UPCASTERS
 from eventkit.auth import TokenVerifier, install
 from eventkit.clock import system_clock
 from eventkit.consumer import DEFAULT_TRANSIENT_ERRORS, EventConsumer
@@ -55,7 +56,7 @@ def build(
     clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, MIGRATIONS)
+    runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
     runtime.enable_outbox(settings.topic_intake)
     app = create_app(
         runtime,
@@ -75,7 +76,7 @@ def build(
         runtime=runtime,
         clock=clock or system_clock(settings.clock_offset_days, service="intake"),
         secret=settings.secret(),
-        catalog=CatalogView(),
+        catalog=CatalogView(runtime.reader),
         idempotency=IdempotencyStore(lambda: runtime.pool),
         producer=Producer(service=settings.service_name, instance=settings.instance_id),
     )
@@ -99,6 +100,7 @@ def build(
         group_id=settings.consumer_group,
         name=CONSUMER_NAME,
         handler=RoutingEventsHandler(core),
+        upcasters=UPCASTERS,
         # A command racing an HTTP command on the same case: retry, never dead-letter.
         transient_errors=(*DEFAULT_TRANSIENT_ERRORS, ConcurrencyError),
         # publish what the handler appended now, not at the relay's next idle poll

@@ -11,21 +11,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import asyncpg
-import orjson
 
 from contracts.base import payload_of
 from eventkit.envelope import Envelope
-from eventkit.upcasting import UpcasterRegistry
+from eventkit.store import EventReader
 
 from .domain import catalog
 from .domain.catalog import CATALOG_STREAM, Catalog
 
 
 class CatalogView:
-    def __init__(self, upcasters: UpcasterRegistry | None = None) -> None:
+    def __init__(self, reader: EventReader | None = None) -> None:
+        """`reader`: the service's read path (`ServiceRuntime.reader`), so catalog events are
+        read at their latest schema version like every other read of the store."""
         self._state: Catalog = catalog.initial_state()
         self._version = 0
-        self._upcasters = upcasters
+        self._reader = reader or EventReader()
 
     @property
     def version(self) -> int:
@@ -38,28 +39,20 @@ class CatalogView:
 
     async def current(self, conn: asyncpg.Connection) -> Catalog:
         """The catalog including every event committed (or written in `conn`'s transaction)."""
-        rows = await conn.fetch(
-            "SELECT stream_version, envelope FROM events"
-            " WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version",
-            CATALOG_STREAM,
-            self._version,
+        return self.fold(
+            await self._reader.read_stream(conn, CATALOG_STREAM, after_version=self._version)
         )
-        return self.fold(rows)
 
-    def fold(self, rows: Iterable[tuple[int, bytes]]) -> Catalog:
-        """Fold (stream_version, envelope) rows of the catalog stream read after `version`
-        (by `current`, or by a caller's query that reads them with other rows)."""
-        for version, raw in rows:
+    def fold(self, envelopes: Iterable[Envelope]) -> Catalog:
+        """Fold catalog envelopes read after `version` (by `current`, or by a caller's query
+        that reads them with other streams, `EventReader.read_streams`)."""
+        for env in envelopes:
             # Two concurrent callers may fetch the same rows; only the next version is folded
             # (no await in this loop, so the check and the fold cannot interleave).
-            if version != self._version + 1:
+            if env.stream_version != self._version + 1:
                 continue
-            data = orjson.loads(raw)
-            if self._upcasters is not None:
-                data = self._upcasters.upcast(data)
-            evt = payload_of(Envelope.model_validate(data))
-            self._state = catalog.evolve(self._state, evt)
-            self._version = version
+            self._state = catalog.evolve(self._state, payload_of(env))
+            self._version = env.stream_version
         return self._state
 
     def forget_uncommitted(self) -> None:

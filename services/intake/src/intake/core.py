@@ -56,14 +56,6 @@ class CaseOutcome:
         return [e.event_type for e in self.envelopes]
 
 
-# The catalog events after the folded version, and a case's stream, in stream order.
-_CATALOG_AND_STREAM = """
-SELECT stream_id, stream_version, envelope FROM events
-WHERE (stream_id = $1 AND stream_version > $2) OR stream_id = $3
-ORDER BY stream_id, stream_version
-"""
-
-
 class CenterTiers:
     """The tiers of the centers one request or command names, each read at most once (the
     edge checks the ids it is given, the envelopes carry the accepting center's tier). Make
@@ -182,13 +174,13 @@ class IntakeCore:
         # the case's own events and skip the catch-up.
         tiers = tiers or CenterTiers()
         center_id: str | None
-        stream_rows: list[bytes] | None = None
+        stream: list[Envelope] | None = None
         if isinstance(command, SubmitApplication):
-            rows = await conn.fetch(
-                _CATALOG_AND_STREAM, CATALOG_STREAM, self.catalog.version, command.case_id
+            read = await self.store.read_streams(
+                {CATALOG_STREAM: self.catalog.version, command.case_id: 0}, conn=conn
             )
-            cat = self.catalog.fold((r[1], r[2]) for r in rows if r[0] == CATALOG_STREAM)
-            stream_rows = [r[2] for r in rows if r[0] != CATALOG_STREAM]
+            cat = self.catalog.fold(read[CATALOG_STREAM])
+            stream = read[command.case_id]
             center_id = command.accepting_center_id
         else:
             cat = self.catalog.folded
@@ -211,7 +203,7 @@ class IntakeCore:
             correlation_id=correlation_id,
             causation_id=causation_id,
             conn=conn,
-            stream=None if stream_rows is None else runner.decode_rows(stream_rows),
+            stream=stream,
         )
         envelopes = _versioned(outcome)
         await applications.apply(conn, envelopes, self.secret)
@@ -219,7 +211,7 @@ class IntakeCore:
 
     async def load_case(self, conn: asyncpg.Connection, case_id: str) -> list[Envelope]:
         """The case's whole stream (its trail), in order."""
-        return await _read_stream(conn, case_id)
+        return await self.store.read_stream(case_id, conn=conn)
 
     # -- the catalog ---------------------------------------------------------------------------
     def catalog_runner(self) -> CommandRunner[Catalog, CatalogCommand]:
@@ -241,12 +233,3 @@ class IntakeCore:
             CATALOG_STREAM, command, actor=actor, now=self.clock(), conn=conn
         )
         return _versioned(outcome)
-
-
-async def _read_stream(conn: asyncpg.Connection, stream_id: str) -> list[Envelope]:
-    import orjson
-
-    rows = await conn.fetch(
-        "SELECT envelope FROM events WHERE stream_id = $1 ORDER BY stream_version", stream_id
-    )
-    return [Envelope.model_validate(orjson.loads(r["envelope"])) for r in rows]

@@ -23,9 +23,7 @@ async def seed_catalog_if_empty(core: IntakeCore) -> int:
     """Returns the number of items published (0 if the catalog already had events)."""
     async with core.pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _SEED_LOCK)
-        if await conn.fetchval(
-            "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = $1)", CATALOG_STREAM
-        ):
+        if await core.store.stream_version(CATALOG_STREAM, conn=conn):
             return 0
         commands = seed_commands()
         for cmd in commands:

@@ -26,6 +26,7 @@ from fastapi import FastAPI
 import contracts.intake
 import contracts.notify
 import contracts.routing  # noqa: F401  (registers the event models notify reads)
+from contracts.upcasters import UPCASTERS
 from eventkit.auth import AuthSettings, TokenVerifier, install
 from eventkit.envelope import Producer
 from eventkit.service import ServiceRuntime, create_app
@@ -92,7 +93,7 @@ def build(
     after_send: AfterSend | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, MIGRATIONS)
+    runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
     runtime.enable_outbox(settings.topic_notify)
     app = create_app(
         runtime,
@@ -122,6 +123,7 @@ def build(
         group_id=settings.consumer_group,
         name=INBOX_NAME,
         handler=recorder.handle,
+        upcasters=UPCASTERS,
         batch=settings.consumer_batch,
         max_records=settings.consumer_max_records,
     )

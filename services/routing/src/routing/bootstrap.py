@@ -21,6 +21,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from contracts.upcasters import UPCASTERS
 from eventkit.auth import TokenVerifier, install
 from eventkit.consumer import DEFAULT_TRANSIENT_ERRORS, EventConsumer
 from eventkit.envelope import Producer
@@ -40,6 +41,7 @@ from .http.idempotent import purge_loop
 from .http.org_routes import router as org_router
 from .http.queue_routes import router as queue_router
 from .org.admin import OrgAdmin
+from .org.cache import OrgCache
 from .org.seeding import seed_org_if_empty
 from .settings import Settings
 
@@ -55,7 +57,7 @@ def build(
     clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, MIGRATIONS)
+    runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
     runtime.enable_outbox(settings.topic_routing)
     app = create_app(
         runtime,
@@ -74,6 +76,7 @@ def build(
         clock=clock or system_clock(settings.clock_offset_days, service="routing"),
         policy=settings.policy(),
         producer=Producer(service=settings.service_name, instance=settings.instance_id),
+        org=OrgCache(reader=runtime.reader),
     )
     cases = c.cases = CaseService(c)
     c.org_admin = OrgAdmin(c)
@@ -88,6 +91,7 @@ def build(
         group_id=settings.consumer_group,
         name="routing.intake",
         handler=IntakeHandler(c, cases),
+        upcasters=UPCASTERS,
         # a lost race with an officer's command on the same case is retried, not counted
         transient_errors=(*DEFAULT_TRANSIENT_ERRORS, ConcurrencyError),
         # publish what the handler appended now, not at the relay's next idle poll

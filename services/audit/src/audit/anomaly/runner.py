@@ -32,6 +32,7 @@ from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.store import PostgresEventStore
 
 from ..context import append_in_transaction
+from ..decoding import read_leaf
 from .engine import CaseEvent, Evaluation, evaluate, in_force
 from .rules import ConflictOfInterest, DecisionRight, RuleSet, StandardMismatch
 
@@ -79,7 +80,7 @@ async def load_case(conn: asyncpg.Connection, stream_id: str) -> list[tuple[Case
     )
     out = []
     for r in rows:
-        doc = orjson.loads(bytes(r["leaf"]))
+        doc = read_leaf(r["leaf"])
         keyed = orjson.loads(r["keyed"]) if r["keyed"] else {}
         out.append(
             (
@@ -148,7 +149,7 @@ async def staff_posts(conn: asyncpg.Connection, staff_ids: set[str]) -> dict[str
     )
     posts: dict[str, StaffPost] = {}
     for r in rows:
-        p = orjson.loads(bytes(r["leaf"])).get("payload") or {}
+        p = read_leaf(r["leaf"]).get("payload") or {}
         sid, unit, roles = p.get("staff_id"), p.get("unit_id"), p.get("roles")
         if sid in staff_ids and isinstance(unit, str) and isinstance(roles, list):
             posts[sid] = StaffPost(unit_id=unit, roles=frozenset(map(str, roles)))

@@ -35,7 +35,9 @@ from contracts.intake import (
     ResultDelivered,
     ServiceEvaluated,
 )
+from contracts.upcasters import UPCASTERS
 from eventkit.envelope import Envelope
+from eventkit.store import EventReader
 
 _APPLICANT_KEY_DOMAIN = b"bianmin.intake.applicant-key.v1:"
 
@@ -193,21 +195,22 @@ async def apply(conn: asyncpg.Connection, envelopes: Sequence[Envelope], secret:
         )
 
 
-async def rebuild(conn: asyncpg.Connection, secret: bytes, batch: int = 5000) -> int:
+async def rebuild(
+    conn: asyncpg.Connection,
+    secret: bytes,
+    batch: int = 5000,
+    reader: EventReader | None = None,
+) -> int:
     """Re-project every case from the store (after a schema change or a bug fix): clears the
     table and folds all application streams in store order. Run with the service stopped or
-    inside one transaction. Returns the number of events applied."""
+    inside one transaction. Returns the number of events applied. `reader`: the service's
+    read path (default: one over the contracts' upcasters, as the service's own)."""
+    reader = reader or EventReader(UPCASTERS)
     await conn.execute("DELETE FROM applications")
     last, count = 0, 0
     while True:
-        rows = await conn.fetch(
-            "SELECT global_position, envelope FROM events WHERE stream_id LIKE 'case-%'"
-            " AND global_position > $1 ORDER BY global_position LIMIT $2",
-            last,
-            batch,
-        )
-        if not rows:
+        page = await reader.read_prefix(conn, "case-", after_position=last, limit=batch)
+        if not page:
             return count
-        envs = [Envelope.model_validate(orjson.loads(r["envelope"])) for r in rows]
-        await apply(conn, envs, secret)
-        last, count = rows[-1]["global_position"], count + len(rows)
+        await apply(conn, [env for _, env in page], secret)
+        last, count = page[-1][0], count + len(page)

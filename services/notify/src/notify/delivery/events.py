@@ -61,9 +61,7 @@ class NotifyEvents:
             raise ConnectionError("the event store is not ready yet")
         if not locked:
             await conn.execute(f"SELECT {lock_sql('$1')}", lock_key(case_id))
-        version = await conn.fetchval(
-            "SELECT coalesce(max(stream_version), 0) FROM events WHERE stream_id = $1", case_id
-        )
+        version = await store.stream_version(case_id, conn=conn)
         envelopes = [
             Envelope(
                 event_type=e.event_type,

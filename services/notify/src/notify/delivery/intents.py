@@ -70,7 +70,10 @@ class IntentRecorder:
         await self.plan_and_record(conn, env, self.suppression(env, now), now)
         for row in sorted(released, key=lambda r: r["parked_at"]):
             raw = row["envelope"]
-            parked = Envelope.model_validate(orjson.loads(raw) if isinstance(raw, str) else raw)
+            # parked before an upgrade, it may be an older version: read it as the consumer would
+            parked = self.ctx.runtime.reader.decode(
+                orjson.loads(raw) if isinstance(raw, str) else raw
+            )
             reason = row["suppressed_reason"] or self.suppression(parked, now)
             await self.plan_and_record(conn, parked, reason, now)
 

@@ -32,7 +32,8 @@ log = logging.getLogger("routing.cases")
 # is an InitPlan of a one-time filter, so it is taken (or waited for) before the events are
 # read, even when there are none; the org rows come from the statement's snapshot, taken
 # before any wait, which is as good as a catch-up just before the lock (org changes are not
-# serialised by this lock).
+# serialised by this lock). The rows are decoded by the service's read path (`OrgCache.reader`,
+# eventkit's `EventReader`), like every other read of the store.
 _LOCK_THEN_ORG = """
 SELECT envelope FROM events
 WHERE stream_id = $2 AND stream_version > $3
@@ -77,7 +78,7 @@ class CaseService:
         org_rows = await conn.fetch(
             _LOCK_THEN_ORG, command.case_id, self.ctx.org.stream_id, self.ctx.org.version
         )
-        org, _ = self.ctx.org.fold(org_rows)
+        org, _ = self.ctx.org.fold(self.ctx.org.reader.decode_rows(r[0] for r in org_rows))
         decider = CaseDecider(org, self.ctx.policy)
         # without one given (the HTTP commands), the events continue the case's correlation:
         # its first routing event's, which continues intake's

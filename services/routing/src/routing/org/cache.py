@@ -12,30 +12,28 @@ transaction sees the tree as that transaction does.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable
 
 import asyncpg
-import orjson
 
 from contracts.base import payload_of
 from contracts.routing import ORG_STREAM_ID
+from contracts.upcasters import UPCASTERS
 from eventkit.envelope import Envelope
+from eventkit.store import EventReader
 
 from ..domain.org_admin import evolve_org, initial_org_state
 from ..domain.org_model import OrgState
-
-_SINCE = (
-    "SELECT envelope FROM events WHERE stream_id = $1 AND stream_version > $2"
-    " ORDER BY stream_version"
-)
 
 
 class OrgCache:
     """The folded org stream of this process: `(state, version)` replaced atomically."""
 
-    def __init__(self, stream_id: str = ORG_STREAM_ID) -> None:
+    def __init__(self, stream_id: str = ORG_STREAM_ID, reader: EventReader | None = None) -> None:
+        """`reader`: the service's read path (`ServiceRuntime.reader`); by default one over
+        the contracts' upcasters, which is what the service's is."""
         self.stream_id = stream_id
+        self.reader = reader or EventReader(UPCASTERS)
         self._snapshot: tuple[OrgState, int] = (initial_org_state(), 0)
 
     @property
@@ -49,18 +47,21 @@ class OrgCache:
 
     async def current(self, conn: asyncpg.Connection) -> tuple[OrgState, int]:
         """The tree with every committed org event folded in (as `conn` sees them)."""
-        return self.fold(await conn.fetch(_SINCE, self.stream_id, self.version))
+        return self.fold(
+            await self.reader.read_stream(conn, self.stream_id, after_version=self.version)
+        )
 
-    def fold(self, rows: Sequence[Any]) -> tuple[OrgState, int]:
-        """Fold rows of `envelope`s of this stream read after `version` (by `current`, or by
-        a caller's query that reads them along with something else)."""
-        if rows:
-            state, version = self._snapshot
-            for (raw,) in rows:
-                env = Envelope.model_validate(orjson.loads(raw))
-                if env.stream_version != version + 1:
-                    continue  # folded meanwhile by another task
-                state = evolve_org(state, payload_of(env))
-                version = env.stream_version
+    def fold(self, envelopes: Iterable[Envelope]) -> tuple[OrgState, int]:
+        """Fold envelopes of this stream read after `version` (by `current`, or by a caller's
+        query that reads them along with something else, decoded by `reader.decode_rows`)."""
+        state, version = self._snapshot
+        changed = False
+        for env in envelopes:
+            if env.stream_version != version + 1:
+                continue  # folded meanwhile by another task
+            state = evolve_org(state, payload_of(env))
+            version = env.stream_version
+            changed = True
+        if changed:
             self._snapshot = (state, version)
         return self._snapshot
