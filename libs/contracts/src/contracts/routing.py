@@ -247,6 +247,29 @@ class DelegationRuleSet(DomainEvent):
     set_by: str
 
 
+@event
+class HolidaySchedulePublished(DomainEvent):
+    """A year's statutory holiday schedule (放假调休安排) as the State Council's notice sets
+    it: the days off and the adjusted working weekend days (调休上班) every center counts its
+    promises by from now on (`contracts.holiday_schedules`).
+
+    On the org stream with the rest of the reference data, so routing's deciders get it with
+    the tree and intake (a consumer of routing's topic) gets it too: both count promises by
+    the same calendar. `supersedes` names the notice (or "chinesecalendar") a changed
+    schedule replaces, with its `reason`; None for a year's first publication.
+    """
+
+    event_type = "routing.holiday_schedule_published"
+
+    year: int
+    notice_no: str
+    holidays: tuple[date, ...]
+    makeup_workdays: tuple[date, ...] = ()
+    supersedes: str | None = None
+    reason: str | None = None
+    published_by: str
+
+
 # -- case lifecycle ----------------------------------------------------------------------------
 class _CaseEvent(DomainEvent):
     case_id: str
