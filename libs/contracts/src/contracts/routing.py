@@ -350,9 +350,15 @@ class CaseReassigned(_CaseEvent):
 
 @event
 class DeadlineSet(_CaseEvent):
-    """The promised completion time (服务承诺制), counted in working days."""
+    """The promised completion time (服务承诺制), counted in working days.
+
+    v2 adds `provisional_years`: the years the deadline was counted over without an official
+    holiday schedule (`contracts.workdays.Promise`). Empty: the date is firm; else it rests
+    on the provisional estimate and is recomputed when the year is published
+    (`DeadlineRecomputed`). None in a v1 event (it did not say)."""
 
     event_type = "routing.deadline_set"
+    schema_version = 2
 
     accepted_at: AwareDatetime
     promised_limit_days: int
@@ -361,6 +367,29 @@ class DeadlineSet(_CaseEvent):
     due_at: AwareDatetime
     reason: Literal["accepted", "correction_supplied"]
     set_by: str
+    provisional_years: tuple[int, ...] | None = None
+
+
+@event
+class DeadlineRecomputed(_CaseEvent):
+    """The same promise counted again because the calendar it was counted by changed: a year
+    it depends on got its official holiday schedule (or a superseding one). `notices` are the
+    published notices of the years the new deadline was counted over. Emitted only when the
+    due moment or the provisional years changed; nothing else about the case changes."""
+
+    event_type = "routing.deadline_recomputed"
+
+    accepted_at: AwareDatetime
+    promised_limit_days: int
+    paused_working_days: int
+    previous_due_date: date
+    previous_due_at: AwareDatetime
+    due_date: date
+    due_at: AwareDatetime
+    provisional_years: tuple[int, ...]
+    reason: Literal["holiday_schedule_published"]
+    notices: tuple[str, ...] = ()
+    recomputed_by: str
 
 
 @event
@@ -408,7 +437,12 @@ class CorrectionClosed(_CaseEvent):
 
 @event
 class CaseDecided(_CaseEvent):
+    """The decision. v2 adds `provisional_years`: the years the deadline that `on_time` was
+    judged by was counted over without an official holiday schedule (the verdict is then
+    provisional too; None in a v1 event)."""
+
     event_type = "routing.case_decided"
+    schema_version = 2
 
     decision_id: str
     decision: Decision
@@ -416,6 +450,7 @@ class CaseDecided(_CaseEvent):
     decided_by: str
     at_window: bool  # a same-day item decided at the community window (即办件)
     on_time: bool
+    provisional_years: tuple[int, ...] | None = None
 
 
 @event
