@@ -127,6 +127,11 @@ async def result_returned(conn: asyncpg.Connection, e: ResultReturned, at: datet
 async def office_hours(conn: asyncpg.Connection, unit_id: str) -> OfficeHours | None:
     """The center's office hours; None when the tree does not list it (or has not said)."""
     raw = await conn.fetchval("SELECT office_hours FROM centers WHERE unit_id = $1", unit_id)
+    return parse_hours(raw)
+
+
+def parse_hours(raw: object) -> OfficeHours | None:
+    """A `centers.office_hours` value as read (JSON text, or None when not said)."""
     if raw is None:
         return None
     return OfficeHours.model_validate(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
