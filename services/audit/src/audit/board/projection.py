@@ -5,7 +5,10 @@ can follow the contracts. A value spec is a payload field name, ``@occurred_at``
 / ``@tier`` for envelope fields, or ``=<json>`` for a constant. Field names assumed:
 intake.application_accepted {item_code, accepting_center_id, handling_tier, accepted_at},
 routing.case_routed {handling_unit_id, handling_tier}, routing.case_decided {on_time},
-intake.service_evaluated {score}, intake/routing withdrawn events.
+intake.service_evaluated {score}, intake/routing withdrawn events; `provisional_years` of
+intake.application_accepted / intake.promised_date_revised / routing.case_decided (a
+non-empty list marks the promised date, or the on-time verdict, as counted by a provisional
+holiday estimate: the board says how many of its figures rest on one).
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ SOURCES: dict[str, dict[str, str]] = {
         "accepting_center_id": "accepting_center_id",
         "handling_tier": "handling_tier",
         "accepted_at": "accepted_at|@occurred_at",
+        "promise_provisional": "provisional_years",
     },
+    "intake.promised_date_revised": {"promise_provisional": "provisional_years"},
     "routing.case_routed": {
         "handling_org_id": "handling_unit_id",
         "handling_tier": "handling_tier",
@@ -33,6 +38,7 @@ SOURCES: dict[str, dict[str, str]] = {
         "on_time": "on_time",
         "handling_org_id": "@org_id",
         "handling_tier": "@tier",
+        "on_time_provisional": "provisional_years",
     },
     "intake.service_evaluated": {"score": "score"},
     "intake.application_withdrawn": {"withdrawn": "=true"},
@@ -40,6 +46,8 @@ SOURCES: dict[str, dict[str, str]] = {
 }
 
 _TIME_COLUMNS = {"accepted_at", "decided_at"}
+_FLAG_COLUMNS = {"promise_provisional", "on_time_provisional"}
+"""Set from a list: non-empty is True (provisional), empty False; absent says nothing."""
 _COLUMNS = {
     "item_code",
     "accepting_center_id",
@@ -50,6 +58,8 @@ _COLUMNS = {
     "on_time",
     "score",
     "withdrawn",
+    "promise_provisional",
+    "on_time_provisional",
 }
 
 
@@ -92,6 +102,10 @@ def facts(doc: Mapping[str, Any]) -> dict[str, Any] | None:
             v = _time(v)
             if v is None:
                 continue
+        elif col in _FLAG_COLUMNS:
+            if not isinstance(v, list):
+                continue
+            v = bool(v)
         elif col == "score" and not isinstance(v, int):
             continue
         elif col in ("on_time", "withdrawn") and not isinstance(v, bool):
