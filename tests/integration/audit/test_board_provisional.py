@@ -1,12 +1,17 @@
 """Issue 13 defect 7 on the public board: how many on-time verdicts and open promised dates rest
-on a provisional holiday estimate (a year whose official schedule was not yet published), fed
-through the real log from intake's and routing's topics."""
+on a provisional holiday estimate (a year whose official schedule was not yet published); the
+average working days are counted by the schedules published in the log, and counted again when
+one is. Fed through the real log from intake's and routing's topics. The 2027 notice is MADE UP
+for the test (chinesecalendar has no 2027 data)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import pytest
+
+from contracts.workdays import SHANGHAI
 
 from .support import (
     envelope,
@@ -47,8 +52,26 @@ async def test_the_board_says_which_figures_rest_on_a_provisional_calendar(
         {"case_id": "case-p", "on_time": True, "provisional_years": [2027]},
         actor="off-zhao",
         role="officer",
-        minutes=60,
+        at=datetime(2027, 2, 24, 10, 0, tzinfo=SHANGHAI),
         **town,
+    )
+    published = envelope(
+        "routing.holiday_schedule_published",
+        "org-ruian",
+        {
+            "year": 2027,
+            "notice_no": "国办发明电〔2026〕99号（测试用）",
+            "holidays": ["2027-01-01", *(f"2027-02-{d:02d}" for d in range(5, 13))],
+            "makeup_workdays": ["2027-02-20"],
+            "supersedes": None,
+            "reason": None,
+            "published_by": "admin.ops",
+        },
+        actor="admin.ops",
+        role="admin",
+        org_id=None,
+        tier=None,
+        at=datetime(2027, 2, 25, 9, 0, tzinfo=SHANGHAI),
     )
     revised = envelope(
         "intake.promised_date_revised",
@@ -82,5 +105,18 @@ async def test_the_board_says_which_figures_rest_on_a_provisional_calendar(
             row = await wait_for(board, 30)
             assert (row["on_time"], row["on_time_provisional"]) == (1, 1)
             assert row["open_promises_provisional"] == 1
+            # 27 Jan - 24 Feb 2027 by the estimate: 28, 29 Jan, 1-4 Feb, 11-12, 15-19, 22-24
+            assert row["avg_working_days"] == 16.0
+
+            # when 2027's schedule is published (5-12 Feb off, Saturday 20 Feb worked), the
+            # board counts the decided case's working days again by it
+            await publish(p, routing, [published])
+            await wait_size(conn, len(intake_events) + 2)
+
+            async def recounted() -> dict[str, Any] | None:
+                found = await board()
+                return found if found and found["avg_working_days"] == 15.0 else None
+
+            await wait_for(recounted, 30)
         finally:
             await conn.close()
