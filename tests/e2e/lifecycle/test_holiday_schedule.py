@@ -134,6 +134,10 @@ async def test_publishing_2027_recomputes_the_spring_festival_case_and_tells_the
         "2027-02-24",
     )
     assert (revised["year"], revised["notice_no"]) == (2027, NOTICE)
+    # (intake's staff view follows routing's recount of the deadline too)
+    await stack.intake_case(
+        case_id, agent, lambda v: v["progress"]["deadline_due_date"] == "2027-02-24"
+    )
     view = (await stack.intake.get("/v1/status", params=status)).json()
     assert view["promised_completion_date"] == "2027-02-24"
     assert (view["promised_date_provisional"], view["promised_date_note_zh"]) == (False, None)

@@ -5,7 +5,8 @@ event has exactly one effect even when Kafka delivers it again:
 
 - org tree (`routing.org_unit_registered`, `_reparented`, `office_hours_set`) -> the
   `centers` projection;
-- `routing.case_routed`, `case_assigned`, `case_reassigned`, `deadline_set` -> `case_progress`;
+- `routing.case_routed`, `case_assigned`, `case_reassigned`, `deadline_set`,
+  `deadline_recomputed` -> `case_progress`;
 - `routing.case_decided` -> `RecordDecisionReceived` on the case (the case can no longer be
   withdrawn; the result will be delivered);
 - `routing.correction_requested` -> `RecordCorrectionRequested` (the resident supplies it
@@ -39,6 +40,7 @@ from contracts.routing import (
     CaseReassigned,
     CaseRouted,
     CorrectionRequested,
+    DeadlineRecomputed,
     DeadlineSet,
     HolidaySchedulePublished,
     OfficeHoursSet,
@@ -81,6 +83,7 @@ class RoutingEventsHandler:
             CaseAssigned.event_type: self._case_assigned,
             CaseReassigned.event_type: self._case_assigned,
             DeadlineSet.event_type: self._deadline_set,
+            DeadlineRecomputed.event_type: self._deadline_set,
             CaseDecided.event_type: self._case_decided,
             CorrectionRequested.event_type: self._correction_requested,
             ResultReturned.event_type: self._result_returned,
@@ -114,7 +117,9 @@ class RoutingEventsHandler:
         await routing_view.case_assigned(conn, evt, env.occurred_at)
 
     async def _deadline_set(self, conn: asyncpg.Connection, env: Envelope) -> None:
-        await routing_view.deadline_set(conn, _payload(env, DeadlineSet), env.occurred_at)
+        evt = payload_of(env)
+        assert isinstance(evt, DeadlineSet | DeadlineRecomputed)
+        await routing_view.deadline_set(conn, evt, env.occurred_at)
 
     async def _result_returned(self, conn: asyncpg.Connection, env: Envelope) -> None:
         await routing_view.result_returned(conn, _payload(env, ResultReturned), env.occurred_at)
