@@ -48,7 +48,6 @@ residents but does not consume a promised day. Office hours decide the hour of d
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -98,16 +97,8 @@ class YearSchedule:
     def same_days(self, other: YearSchedule) -> bool:
         return (self.holidays, self.makeup_workdays) == (other.holidays, other.makeup_workdays)
 
-    @property
-    def digest(self) -> str:
-        """A short fingerprint of the days (what a promise counted over this year depends on)."""
-        text = ",".join(
-            [*(f"o{d.isoformat()}" for d in sorted(self.holidays)), "|"]
-            + [f"w{d.isoformat()}" for d in sorted(self.makeup_workdays)]
-        )
-        return hashlib.sha256(text.encode()).hexdigest()[:12]
 
-
+@cache
 def _weekends_only(year: int) -> YearSchedule:
     return YearSchedule(
         year,
