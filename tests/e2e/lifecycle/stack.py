@@ -327,14 +327,17 @@ async def _stop(svc: Service) -> None:
 
 
 @asynccontextmanager
-async def start_stack(infra: Any, workdir: Path) -> AsyncIterator[Stack]:
+async def start_stack(
+    infra: Any, workdir: Path, drill_start: datetime = DRILL_START
+) -> AsyncIterator[Stack]:
+    """The stack, its services' clocks standing at `drill_start` when it starts."""
     run = uuid.uuid4().hex[:8]
     topics = {name: f"lifecycle_{name}_{run}.events" for name in ("intake", "routing", "notify")}
     await ensure_topics(infra.bootstrap, list(topics.values()))
     key = generate_private_key("EdDSA")
     public_key_file = workdir / "jwt.pub.pem"
     public_key_file.write_text(public_pem(key))
-    offset = DRILL_START - datetime.now(UTC)
+    offset = drill_start - datetime.now(UTC)
     offset_days = str(offset.total_seconds() / 86400)
     sms_file = workdir / "sms.jsonl"
     services = {

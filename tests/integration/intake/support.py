@@ -275,13 +275,20 @@ def make_settings(
 
 @asynccontextmanager
 async def running_intake(
-    database_url: str, schema: str, bootstrap: str, intake_topic: str, routing_topic: str
+    database_url: str,
+    schema: str,
+    bootstrap: str,
+    intake_topic: str,
+    routing_topic: str,
+    clock: Callable[[], datetime] | None = None,
 ) -> AsyncIterator[Harness]:
     """Intake in-process: the app's own lifespan (migrations, seed, relay, consumer) running,
-    an httpx client on it through ASGITransport, and the test org units loaded."""
+    an httpx client on it through ASGITransport, and the test org units loaded; the wall
+    clock unless a `clock` is given."""
     keys = Keys()
     settings = make_settings(database_url, schema, bootstrap, intake_topic, routing_topic, keys)
-    app = build(settings, auth=TokenVerifier(AuthSettings(public_key=keys.public_pem)))
+    verifier = TokenVerifier(AuthSettings(public_key=keys.public_pem))
+    app = build(settings, auth=verifier, clock=clock)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:

@@ -16,7 +16,13 @@ from contracts.routing import (
     OfficeHoursSet,
     ResultReturned,
 )
-from contracts.workdays import OfficeHours, OpenInterval, local_date, promised_deadline
+from contracts.workdays import (
+    OfficeHours,
+    OpenInterval,
+    default_calendar,
+    local_date,
+    promised_deadline,
+)
 from eventkit.envelope import Actor, Envelope
 
 from .support import (
@@ -396,6 +402,6 @@ async def test_the_receipt_promises_by_the_accepting_centers_office_hours(
     )
     assert r.status_code == 201, r.text
     assert r.json()["status"] == "accepted"
-    expected = promised_deadline(before, 0, closes_at_once).due_date
+    expected = promised_deadline(before, 0, closes_at_once, calendar=default_calendar()).due_date
     assert expected > local_date(before) and expected.isoformat() != r.json()["accepted_on"]
     assert r.json()["promised_completion_date"] == expected.isoformat()

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts.intake import Applicant, CatalogItemVersion, ProvidedMaterial
-from contracts.workdays import OfficeHours
+from contracts.workdays import OfficeHours, WorkingCalendar, default_calendar
 from eventkit.envelope import Actor
 from eventkit.testing import Decider, fold
 from intake.domain import application, catalog
@@ -39,12 +39,18 @@ def seeded_catalog() -> Catalog:
 SEEDED = seeded_catalog()
 
 
-def context(cat: Catalog = SEEDED, office_hours: OfficeHours | None = None) -> IntakeContext:
-    """The decider's context; the accepting center keeps the standard hours unless given."""
+def context(
+    cat: Catalog = SEEDED,
+    office_hours: OfficeHours | None = None,
+    calendar: WorkingCalendar | None = None,
+) -> IntakeContext:
+    """The decider's context; the accepting center keeps the standard hours and the package's
+    calendar unless given."""
     return IntakeContext(
         catalog=cat,
         verification_secret=SECRET,
         office_hours=office_hours or OfficeHours.standard(),
+        calendar=calendar or default_calendar(),
     )
 
 

@@ -33,6 +33,7 @@ EXPECTED_TYPES = {
     "intake.result_delivered",
     "intake.case_archived",
     "intake.service_evaluated",
+    "intake.promised_date_revised",
 }
 
 

@@ -110,6 +110,7 @@ def test_second_child_application_from_mabei_with_deposit_is_accepted_at_once() 
         accepted_at=MONDAY,
         accepted_by=AGENT_MABEI.id,
         required_materials=fp.materials,
+        provisional_years=(),  # 2026 is official (chinesecalendar)
     )
     state = case_decider().given().when(cmd, MONDAY).then(submitted, accepted).then_state()
     assert state.status == "accepted"

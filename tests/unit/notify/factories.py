@@ -142,7 +142,14 @@ def missing_notified(
     )
 
 
-def accepted(case_id: str, *, at: datetime = T0, receipt_no: str = "RA20260302K3W9ZD") -> Envelope:
+def accepted(
+    case_id: str,
+    *,
+    at: datetime = T0,
+    receipt_no: str = "RA20260302K3W9ZD",
+    promised: date = date(2026, 3, 23),
+    provisional_years: tuple[int, ...] | None = None,
+) -> Envelope:
     return wrap(
         ie.ApplicationAccepted(
             case_id=case_id,
@@ -157,7 +164,7 @@ def accepted(case_id: str, *, at: datetime = T0, receipt_no: str = "RA20260302K3
             statutory_limit_days=30,
             promised_limit_days=15,
             accepted_on=date(2026, 3, 2),
-            promised_completion_date=date(2026, 3, 23),
+            promised_completion_date=promised,
             registered_community_id=CENTER,
             accepting_center_id=CENTER,
             accepting_staff_id="agent.mabei.1",
@@ -169,6 +176,33 @@ def accepted(case_id: str, *, at: datetime = T0, receipt_no: str = "RA20260302K3
             fee_overridden=False,
             accepted_at=at,
             accepted_by="agent.mabei.1",
+            provisional_years=provisional_years,
+        ),
+        case_id,
+        at=at,
+    )
+
+
+def promised_date_revised(
+    case_id: str,
+    *,
+    previous: date,
+    promised: date,
+    provisional_years: tuple[int, ...] = (),
+    at: datetime = T0,
+) -> Envelope:
+    return wrap(
+        ie.PromisedDateRevised(
+            case_id=case_id,
+            receipt_no="RA20260302K3W9ZD",
+            previous_date=previous,
+            promised_completion_date=promised,
+            provisional_years=provisional_years,
+            reason="holiday_schedule_published",
+            year=2027,
+            notice_no="国办发明电〔2026〕99号",
+            accepting_center_id=CENTER,
+            revised_by="intake",
         ),
         case_id,
         at=at,

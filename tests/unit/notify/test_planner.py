@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -326,6 +326,7 @@ def test_an_escalation_names_the_assignee_to_the_head() -> None:
 EVERY_NOTIFYING_EVENT = [
     lambda c: f.missing_notified(c),
     lambda c: f.accepted(c),
+    lambda c: f.promised_date_revised(c, previous=date(2027, 2, 23), promised=date(2027, 2, 24)),
     lambda c: f.correction_requested(c),
     lambda c: f.result_returned(c),
     lambda c: f.result_delivered(c),

@@ -114,6 +114,7 @@ def test_the_supply_restarts_the_clock_and_extends_the_deadline_by_the_paused_da
             due_at=at(2026, 10, 14, 17, 30),
             reason="correction_supplied",
             set_by="system",
+            provisional_years=(),
         ),
     )
 

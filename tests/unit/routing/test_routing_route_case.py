@@ -85,6 +85,7 @@ def test_second_child_application_from_mabei_goes_to_the_mayu_family_planning_of
             due_at=at(2026, 10, 26, 17, 30),
             reason="accepted",
             set_by="system",
+            provisional_years=(),  # 2026 is official (chinesecalendar)
         ),
     )
 
@@ -106,6 +107,7 @@ def test_second_child_is_decided_by_the_town_and_the_result_comes_back_to_mabei(
                 decided_by="ruian.mayu.jsb.a",
                 at_window=False,
                 on_time=True,
+                provisional_years=(),
             )
         )
     )

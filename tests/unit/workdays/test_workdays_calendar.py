@@ -1,8 +1,7 @@
-"""The statutory working-day calendar: 2026 from chinesecalendar, later years from the file."""
+"""The statutory working-day calendar: 2026 from chinesecalendar, later years estimated."""
 
 from __future__ import annotations
 
-import logging
 from datetime import date, timedelta
 
 import pytest
@@ -10,6 +9,7 @@ import pytest
 from contracts import workdays
 from contracts.workdays import (
     add_working_days,
+    default_calendar,
     is_public_holiday,
     is_working_day,
     subtract_working_days,
@@ -17,11 +17,6 @@ from contracts.workdays import (
 )
 
 pytestmark = pytest.mark.unit
-
-
-@pytest.fixture(autouse=True)
-def _fresh_warnings() -> None:
-    workdays._reset_fallback_warnings()
 
 
 def test_national_day_2026_is_off_and_the_adjusted_weekend_days_are_worked() -> None:
@@ -81,44 +76,34 @@ def test_subtract_is_the_inverse_of_add_on_working_days() -> None:
         assert subtract_working_days(add_working_days(day, n), n) == day
 
 
-def test_a_year_beyond_the_package_falls_back_to_the_file_and_warns_once(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.WARNING, logger="contracts.workdays")
+def test_a_year_beyond_the_package_is_counted_by_the_provisional_estimate() -> None:
     # 2027-10-01 (Fri) and 10-04..07 are in the fallback file; weekends are off.
     assert not is_working_day(date(2027, 10, 1))
     assert not is_working_day(date(2027, 10, 4))
     assert is_working_day(date(2027, 10, 8))
     assert add_working_days(date(2027, 9, 30), 1) == date(2027, 10, 8)
-    warnings = [r for r in caplog.records if "2027" in r.getMessage()]
-    assert len(warnings) == 1
-    assert warnings[0].levelno == logging.WARNING
-    assert "fallback" in warnings[0].getMessage()
+    assert not default_calendar().is_official(2027)
 
 
-def test_a_year_missing_from_the_file_counts_weekends_only_and_says_so(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    caplog.set_level(logging.WARNING, logger="contracts.workdays")
+def test_a_year_missing_from_the_file_counts_weekends_only_and_says_so() -> None:
     assert is_working_day(date(2099, 10, 1))  # a Thursday: no holiday data at all
     assert not is_working_day(date(2099, 10, 3))  # Saturday
     assert add_working_days(date(2099, 10, 2), 1) == date(2099, 10, 5)
-    messages = [r.getMessage() for r in caplog.records if "2099" in r.getMessage()]
-    assert len(messages) == 1
-    assert "WEEKENDS ONLY" in messages[0]
+    assert "weekends only" in default_calendar().year(2099).source
 
 
-def test_covered_years_do_not_warn(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.WARNING, logger="contracts.workdays")
+def test_every_package_year_is_official() -> None:
+    cal = default_calendar()
+    assert all(cal.is_official(y) for y in range(2004, 2027))
     day = date(2026, 1, 1)
     while day.year == 2026:
-        is_working_day(day)
+        assert is_working_day(day) == cal.is_working_day(day)
         day += timedelta(days=1)
-    assert not caplog.records
 
 
 def test_fallback_file_dates_belong_to_their_year() -> None:
-    table = workdays._fallback_table()
+    table = workdays._estimates()
     assert 2027 in table
     for year, entry in table.items():
-        assert all(d.year == year for d in entry.off | entry.working)
+        assert all(d.year == year for d in entry.holidays | entry.makeup_workdays)
+        assert not entry.official

@@ -12,6 +12,7 @@ from contracts.workdays import (
     OfficeHours,
     OpenInterval,
     Pause,
+    default_calendar,
     paused_working_days,
     promised_deadline,
 )
@@ -26,6 +27,7 @@ def at(y: int, m: int, d: int, h: int = 10, mi: int = 0) -> datetime:
 REGULAR = OfficeHours.standard()
 EXTENDED = OfficeHours.standard(saturday_morning=("08:30", "11:30"))
 STAGGERED = OfficeHours.standard(staggered_lunch=True)
+CAL = default_calendar()
 
 
 def test_saturday_morning_hours_apply_on_ordinary_saturdays_only() -> None:
@@ -71,20 +73,26 @@ def test_office_hours_survive_a_json_round_trip() -> None:
 
 def test_deadline_is_close_of_business_on_the_due_working_day_across_national_day() -> None:
     accepted = at(2026, 9, 29, 9, 30)
-    assert promised_deadline(accepted, 5, REGULAR).due_date == date(2026, 10, 12)
-    assert promised_deadline(accepted, 5, REGULAR).due_at == at(2026, 10, 12, 17, 30)
-    assert promised_deadline(at(2026, 9, 30, 16, 0), 1, REGULAR).due_at == at(2026, 10, 8, 17, 30)
+    assert promised_deadline(accepted, 5, REGULAR, calendar=CAL).due_date == date(2026, 10, 12)
+    assert promised_deadline(accepted, 5, REGULAR, calendar=CAL).due_at == at(2026, 10, 12, 17, 30)
+    assert promised_deadline(at(2026, 9, 30, 16, 0), 1, REGULAR, calendar=CAL).due_at == at(
+        2026, 10, 8, 17, 30
+    )
 
 
 def test_the_local_day_counts_not_the_utc_day() -> None:
     # 2026-09-29 17:00 UTC is 2026-09-30 01:00 in Rui'an: the count starts on the 30th.
     accepted = datetime(2026, 9, 29, 17, 0, tzinfo=UTC)
-    assert promised_deadline(accepted, 1, REGULAR).due_date == date(2026, 10, 8)
+    assert promised_deadline(accepted, 1, REGULAR, calendar=CAL).due_date == date(2026, 10, 8)
 
 
 def test_a_same_day_promise_on_a_holiday_falls_due_next_working_day() -> None:
-    assert promised_deadline(at(2026, 10, 3), 0, REGULAR).due_at == at(2026, 10, 8, 17, 30)
-    assert promised_deadline(at(2026, 9, 29), 0, REGULAR).due_at == at(2026, 9, 29, 17, 30)
+    assert promised_deadline(at(2026, 10, 3), 0, REGULAR, calendar=CAL).due_at == at(
+        2026, 10, 8, 17, 30
+    )
+    assert promised_deadline(at(2026, 9, 29), 0, REGULAR, calendar=CAL).due_at == at(
+        2026, 9, 29, 17, 30
+    )
 
 
 def test_pause_takes_off_the_working_days_after_the_request_up_to_the_supply() -> None:
@@ -101,8 +109,12 @@ def test_effective_deadline_is_extended_by_the_paused_days() -> None:
     accepted = at(2026, 9, 29, 9, 30)
     pause = Pause(paused_at=at(2026, 9, 29, 15), resumed_at=at(2026, 10, 8, 9))
     # 5 + 2 working days after 9/29: 9/30, 10/8, 10/9, 10/10, 10/12, 10/13, 10/14
-    assert promised_deadline(accepted, 5, REGULAR, [pause]).due_at == at(2026, 10, 14, 17, 30)
-    assert promised_deadline(accepted, 5, REGULAR, []) == promised_deadline(accepted, 5, REGULAR)
+    assert promised_deadline(accepted, 5, REGULAR, [pause], calendar=CAL).due_at == at(
+        2026, 10, 14, 17, 30
+    )
+    assert promised_deadline(accepted, 5, REGULAR, [], calendar=CAL) == promised_deadline(
+        accepted, 5, REGULAR, calendar=CAL
+    )
 
 
 def test_a_pause_cannot_end_before_it_starts() -> None:
@@ -132,7 +144,7 @@ def test_a_pause_cannot_end_before_it_starts() -> None:
 def test_the_promise_is_decided_from_the_acceptance_time_and_the_office_hours(
     accepted_at: datetime, days: int, due_day: date, due_moment: datetime
 ) -> None:
-    promise = promised_deadline(accepted_at, days, EXTENDED)
+    promise = promised_deadline(accepted_at, days, EXTENDED, calendar=CAL)
     assert (promise.due_date, promise.due_at) == (due_day, due_moment)
     assert promise.due_at > accepted_at
 
@@ -142,5 +154,5 @@ def test_a_pause_extends_the_promise_from_its_due_day() -> None:
     Tuesday takes Tuesday off the clock: due Tuesday (counting the paused day from the
     Saturday instead would leave it due Monday, before the correction came in)."""
     pause = Pause(paused_at=at(2026, 12, 14, 9), resumed_at=at(2026, 12, 15, 9))
-    promise = promised_deadline(at(2026, 12, 12, 9), 0, EXTENDED, [pause])
+    promise = promised_deadline(at(2026, 12, 12, 9), 0, EXTENDED, [pause], calendar=CAL)
     assert promise.due_at == at(2026, 12, 15, 17, 30)

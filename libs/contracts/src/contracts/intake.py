@@ -300,9 +300,14 @@ class MaterialsSupplemented(DomainEvent):
 
 @event
 class ApplicationAccepted(DomainEvent):
-    """受理: the case is complete; the promise clock starts. Routing needs nothing else."""
+    """受理: the case is complete; the promise clock starts. Routing needs nothing else.
+
+    v2 adds `provisional_years`: the years the promised date was counted over without an
+    official holiday schedule (empty: the date is firm; None in a v1 event, which did not say).
+    """
 
     event_type = "intake.application_accepted"
+    schema_version = 2
 
     case_id: Identifier
     receipt_no: DocumentNo
@@ -332,6 +337,28 @@ class ApplicationAccepted(DomainEvent):
     """The material list of the version the case was accepted by: a correction request
     (补正) names materials of this list (`contracts.corrections`). Empty in events
     written before the list travelled with the acceptance."""
+    provisional_years: tuple[int, ...] | None = None
+
+
+@event
+class PromisedDateRevised(DomainEvent):
+    """The promised completion date on the receipt, counted again because the working-day
+    calendar changed: the State Council's schedule for `year` was published (`notice_no`).
+    Emitted when the date or its provisional years changed; notify tells the resident when
+    the date moved."""
+
+    event_type = "intake.promised_date_revised"
+
+    case_id: str
+    receipt_no: str
+    previous_date: date
+    promised_completion_date: date
+    provisional_years: tuple[int, ...]
+    reason: Literal["holiday_schedule_published"]
+    year: int
+    notice_no: str
+    accepting_center_id: str
+    revised_by: str
 
 
 @event

@@ -268,6 +268,29 @@ class DelegationRuleSet(DomainEvent):
     set_by: ActorId
 
 
+@event
+class HolidaySchedulePublished(DomainEvent):
+    """A year's statutory holiday schedule (放假调休安排) as the State Council's notice sets
+    it: the days off and the adjusted working weekend days (调休上班) every center counts its
+    promises by from now on (`contracts.holiday_schedules`).
+
+    On the org stream with the rest of the reference data, so routing's deciders get it with
+    the tree and intake (a consumer of routing's topic) gets it too: both count promises by
+    the same calendar. `supersedes` names the notice (or "chinesecalendar") a changed
+    schedule replaces, with its `reason`; None for a year's first publication.
+    """
+
+    event_type = "routing.holiday_schedule_published"
+
+    year: int
+    notice_no: str
+    holidays: tuple[date, ...]
+    makeup_workdays: tuple[date, ...] = ()
+    supersedes: str | None = None
+    reason: str | None = None
+    published_by: str
+
+
 # -- case lifecycle ----------------------------------------------------------------------------
 class _CaseEvent(DomainEvent):
     case_id: Identifier
@@ -350,9 +373,15 @@ class CaseReassigned(_CaseEvent):
 
 @event
 class DeadlineSet(_CaseEvent):
-    """The promised completion time (服务承诺制), counted in working days."""
+    """The promised completion time (服务承诺制), counted in working days.
+
+    v2 adds `provisional_years`: the years the deadline was counted over without an official
+    holiday schedule (`contracts.workdays.Promise`). Empty: the date is firm; else it rests
+    on the provisional estimate and is recomputed when the year is published
+    (`DeadlineRecomputed`). None in a v1 event (it did not say)."""
 
     event_type = "routing.deadline_set"
+    schema_version = 2
 
     accepted_at: AwareDatetime
     promised_limit_days: Int32
@@ -361,6 +390,29 @@ class DeadlineSet(_CaseEvent):
     due_at: AwareDatetime
     reason: Literal["accepted", "correction_supplied"]
     set_by: ActorId
+    provisional_years: tuple[int, ...] | None = None
+
+
+@event
+class DeadlineRecomputed(_CaseEvent):
+    """The same promise counted again because the calendar it was counted by changed: a year
+    it depends on got its official holiday schedule (or a superseding one). `notices` are the
+    published notices of the years the new deadline was counted over. Emitted only when the
+    due moment or the provisional years changed; nothing else about the case changes."""
+
+    event_type = "routing.deadline_recomputed"
+
+    accepted_at: AwareDatetime
+    promised_limit_days: Int32
+    paused_working_days: Int32
+    previous_due_date: date
+    previous_due_at: AwareDatetime
+    due_date: date
+    due_at: AwareDatetime
+    provisional_years: tuple[int, ...]
+    reason: Literal["holiday_schedule_published"]
+    notices: tuple[str, ...] = ()
+    recomputed_by: ActorId
 
 
 @event
@@ -408,7 +460,12 @@ class CorrectionClosed(_CaseEvent):
 
 @event
 class CaseDecided(_CaseEvent):
+    """The decision. v2 adds `provisional_years`: the years the deadline that `on_time` was
+    judged by was counted over without an official holiday schedule (the verdict is then
+    provisional too; None in a v1 event)."""
+
     event_type = "routing.case_decided"
+    schema_version = 2
 
     decision_id: Identifier
     decision: Decision
@@ -416,6 +473,7 @@ class CaseDecided(_CaseEvent):
     decided_by: ActorId
     at_window: bool  # a same-day item decided at the community window (即办件)
     on_time: bool
+    provisional_years: tuple[int, ...] | None = None
 
 
 @event

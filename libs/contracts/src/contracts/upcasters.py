@@ -10,6 +10,9 @@ Versions so far:
   `b_holder` (who are told besides the assignee); a v1 event did not say, so None.
 - `routing.case_escalated` v2: `center_head`, the handling center's head (told again at
   level 2); a v1 event did not say, so None.
+- `routing.deadline_set` v2, `routing.case_decided` v2, `intake.application_accepted` v2:
+  `provisional_years`, the years the promise was counted over without an official holiday
+  schedule (issue 13 #7); a v1 event did not say, so None.
 """
 
 from __future__ import annotations
@@ -36,6 +39,9 @@ _STEPS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("routing.deadline_warning_issued", 1): _unknown("a_holder", "b_holder"),
     ("routing.case_overdue", 1): _unknown("a_holder", "b_holder"),
     ("routing.case_escalated", 1): _unknown("center_head"),
+    ("routing.deadline_set", 1): _unknown("provisional_years"),
+    ("routing.case_decided", 1): _unknown("provisional_years"),
+    ("intake.application_accepted", 1): _unknown("provisional_years"),
 }
 for (_type, _from), _step in _STEPS.items():
     UPCASTERS.add(_type, _from, _step)

@@ -19,8 +19,8 @@ import orjson
 
 from .anomaly.rules import RuleSet
 from .anomaly.runner import AnomalyRunner
+from .board.projection import SCHEDULE_PUBLISHED, apply_facts, facts, schedule_published
 from .board.projection import SOURCES as BOARD_SOURCES
-from .board.projection import apply_facts, facts
 from .decoding import read_leaf
 from .log.leaf import ColumnSpec, facets
 
@@ -49,7 +49,12 @@ async def project_batch(
     columns = columns or ColumnSpec()
     relevant = rules.event_types()
     staff_src = {s.event_type: s for s in rules.staff_identity}
-    writes = {rules.catalog.event_type, "intake.catalog_item_retired", *staff_src}
+    writes = {
+        rules.catalog.event_type,
+        "intake.catalog_item_retired",
+        SCHEDULE_PUBLISHED,
+        *staff_src,
+    }
     async with conn.transaction():
         await conn.execute(
             "INSERT INTO projection_state (name) VALUES ($1) ON CONFLICT DO NOTHING", NAME
@@ -85,6 +90,10 @@ async def project_batch(
         for r in rows:
             if r["status"] != "accepted":
                 continue
+            if r["event_type"] == SCHEDULE_PUBLISHED and board:
+                # the facts before it are counted by the calendar before it
+                await apply_facts(conn, board)
+                board.clear()
             try:
                 if r["event_type"] in writes:  # its SQL gets a savepoint of its own
                     async with conn.transaction():
@@ -169,6 +178,9 @@ async def _project_row(
                 orjson.dumps(keyed).decode(),
                 f"log:{r['idx']}",
             )
+    if et == SCHEDULE_PUBLISHED:
+        doc = doc or read_leaf(r["leaf"])
+        await schedule_published(conn, doc, r["idx"])
     if r["stream_id"] and et in BOARD_SOURCES:
         doc = doc or read_leaf(r["leaf"])
         f = facts(doc)

@@ -5,7 +5,8 @@ What runs in an intake process:
 - the HTTP API (`intake.http.*`, OpenAPI at /docs), bearer JWT via `eventkit.auth`;
 - the outbox relay publishing intake's event store to `INTAKE_TOPIC_INTAKE`;
 - the routing consumer (`EventConsumer` on `INTAKE_TOPIC_ROUTING`): centers, case progress,
-  decisions, correction requests and returned results, each in its inbox transaction;
+  decisions, correction requests, returned results and published holiday schedules (the
+  open receipts revised), each in its inbox transaction;
 - at start, the catalog seed if the catalog stream is empty (`INTAKE_SEED_CATALOG`);
 - a periodic purge of expired Idempotency-Keys.
 """
@@ -32,6 +33,7 @@ from eventkit.store import ConcurrencyError
 from .catalog_view import CatalogView
 from .consumers.routing_events import CONSUMER_NAME, RoutingEventsHandler
 from .core import Clock, IntakeCore
+from .holiday_calendar import CalendarView
 from .http import (
     case_routes,
     catalog_routes,
@@ -79,6 +81,7 @@ def build(
         catalog=CatalogView(runtime.reader),
         idempotency=IdempotencyStore(lambda: runtime.pool),
         producer=Producer(service=settings.service_name, instance=settings.instance_id),
+        calendar=CalendarView(),
     )
     app.state.intake = core
 

@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 
 from contracts.base import payload_of, to_payload
-from contracts.workdays import OfficeHours
+from contracts.workdays import OfficeHours, WorkingCalendar
 from eventkit.aggregate import CommandRunner, Outcome
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.idempotency import IdempotencyStore
@@ -34,10 +34,12 @@ from .domain import application, catalog
 from .domain.application import ApplicationState, IntakeContext, decider_for
 from .domain.application_commands import (
     ApplicationCommand,
+    RevisePromisedDate,
     SubmitApplication,
     SupplementMaterials,
 )
 from .domain.catalog import CATALOG_STREAM, Catalog, CatalogCommand
+from .holiday_calendar import CalendarView
 from .projections import applications, routing_view
 from .settings import Settings
 
@@ -118,6 +120,7 @@ class IntakeCore:
     catalog: CatalogView
     idempotency: IdempotencyStore
     producer: Producer
+    calendar: CalendarView
 
     @property
     def store(self) -> PostgresEventStore:
@@ -136,12 +139,17 @@ class IntakeCore:
 
     # -- application cases -------------------------------------------------------------------
     def _case_runner(
-        self, cat: Catalog, org: tuple[str | None, str | None], hours: OfficeHours | None = None
+        self,
+        cat: Catalog,
+        org: tuple[str | None, str | None],
+        hours: OfficeHours | None = None,
+        calendar: WorkingCalendar | None = None,
     ) -> CommandRunner[ApplicationState, ApplicationCommand]:
         ctx = IntakeContext(
             catalog=cat,
             verification_secret=self.secret,
             office_hours=hours or OfficeHours.standard(),
+            calendar=calendar or self.calendar.folded,
         )
         return CommandRunner(
             store=self.store,
@@ -164,11 +172,13 @@ class IntakeCore:
         causation_id: uuid.UUID | None = None,
         tiers: CenterTiers | None = None,
         accepting_center_id: str | None = None,
+        calendar: WorkingCalendar | None = None,
     ) -> CaseOutcome:
         """Decide `command` on its case inside `conn`'s transaction and project the result.
         Domain refusals propagate unchanged (nothing was written). A caller that has read
         centers (`tiers`) or the case's row (`accepting_center_id`) in this transaction
-        passes them, so they are not read again."""
+        passes them, so they are not read again; one that holds the calendar to count by
+        (the consumer recording a publication) passes it."""
         # Only a submission is judged against the catalog (the item in force): its catalog
         # catch-up and its stream are read in one query. The other commands are decided on
         # the case's own events and skip the catch-up.
@@ -190,11 +200,16 @@ class IntakeCore:
                 center_id, _ = await tiers.accepting_center(conn, command.case_id)
         tier = await tiers.tier(conn, center_id) if center_id else None
         # A submission or a supplement may accept the case: its promised date needs the
-        # accepting center's hours (the promise rule, contracts.workdays.promised_deadline).
+        # accepting center's hours and the calendar (the promise rule,
+        # contracts.workdays.promised_deadline), read under the calendar lock
+        # (intake.holiday_calendar); a revision needs the hours, its caller the calendar.
         hours = None
         if center_id and isinstance(command, SubmitApplication | SupplementMaterials):
+            hours, held = await self.calendar.acceptance_inputs(conn, center_id)
+            calendar = calendar or held
+        elif center_id and isinstance(command, RevisePromisedDate):
             hours = await routing_view.office_hours(conn, center_id)
-        runner = self._case_runner(cat, (center_id, tier), hours)
+        runner = self._case_runner(cat, (center_id, tier), hours, calendar)
         outcome = await runner.handle(
             command.case_id,
             command,

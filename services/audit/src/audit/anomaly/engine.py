@@ -229,13 +229,13 @@ def _deadline(rule: Deadline, events: Sequence[CaseEvent], now: datetime, out: E
     due: datetime | None = None
     due_event: CaseEvent | None = None
     for src in rule.due:
-        if src.event_type and src.field:
-            # the latest statement of the due time wins (e.g. a deadline reset after 补正)
+        if src.types and src.field:
+            # the latest statement of the due time wins (e.g. a deadline reset after 补正, or
+            # counted again when a year's holiday schedule was published)
             cands = [
                 e
                 for e in events
-                if e.event_type == src.event_type
-                and _parse_time(e.payload.get(src.field)) is not None
+                if e.event_type in src.types and _parse_time(e.payload.get(src.field)) is not None
             ]
             if cands:
                 due_event = cands[-1]

@@ -9,7 +9,7 @@ deposit_standard_fen, accepting_staff_id, applicant.{id_number, household_no};
 intake.catalog_item_published: item.{code, version, effective_from, fee.amount_fen,
 deposit.amount_fen}; routing.case_assigned.assigned_to; routing.case_reassigned.to_officer;
 routing.case_decided.decided_by; routing.case_routed.{case_type, handling_tier,
-handling_unit_id}; routing.deadline_set.due_at;
+handling_unit_id}; routing.deadline_set.due_at; routing.deadline_recomputed.due_at;
 routing.bad_review_followup_opened.answer_due_at; intake.service_evaluated.bad_review;
 routing.staff_registered.{staff_id, id_number, household_no}.
 """
@@ -92,9 +92,17 @@ class RequiresPrior(_Rule):
 
 
 class DueSource(_M):
+    """Where the due time is read: `field` of the latest event of `event_type` (or of any of
+    `event_types`: e.g. a deadline set, then counted again), or a fixed delay after the start."""
+
     event_type: str | None = None
+    event_types: tuple[str, ...] = ()
     field: str | None = None
     after_start_hours: float | None = None
+
+    @property
+    def types(self) -> tuple[str, ...]:
+        return ((self.event_type,) if self.event_type else ()) + self.event_types
 
 
 class StartSpec(_M):
@@ -187,7 +195,7 @@ class RuleSet(_M):
                 out.update(getattr(r, name, ()) or ())
             if isinstance(r, Deadline):
                 out.update(r.start.event_types)
-                out.update(d.event_type for d in r.due if d.event_type)
+                out.update(t for d in r.due for t in d.types)
             if isinstance(r, DecisionRight):
                 out.update(a.event_type for a in r.assignments)
                 out.add(r.route)

@@ -3,7 +3,9 @@
     GET /v1/board/catalog    the catalog in force: materials, fee and deposit standards,
                              promised times (from intake.catalog_item_published in the log)
     GET /v1/board/centers    per accepting center: cases received, decided, on-time %,
-                             average working days, satisfaction (optional since/until)
+                             average working days, satisfaction (optional since/until);
+                             how many on-time verdicts and open promised dates rest on a
+                             provisional holiday estimate (a year not yet published)
     GET /v1/board/tiers      the same per handling tier (community, town, city)
 
 Figures come from `board_cases`, projected from the log; `as_of` says up to which log index
@@ -59,6 +61,8 @@ def _figures(r: Any) -> dict[str, Any]:
         "satisfaction": round(float(r["avg_score"]), 2) if r["avg_score"] is not None else None,
         "reviews": r["reviews"],
         "withdrawn": r["withdrawn"],
+        "on_time_provisional": r["on_time_provisional"],
+        "open_promises_provisional": r["open_promises_provisional"],
     }
 
 
@@ -68,7 +72,11 @@ _AGG = """count(*) FILTER (WHERE accepted_at IS NOT NULL) AS received,
           avg(working_days) AS avg_days,
           avg(score) AS avg_score,
           count(score) AS reviews,
-          count(*) FILTER (WHERE withdrawn) AS withdrawn"""
+          count(*) FILTER (WHERE withdrawn) AS withdrawn,
+          count(*) FILTER (WHERE decided_at IS NOT NULL AND on_time_provisional)
+              AS on_time_provisional,
+          count(*) FILTER (WHERE decided_at IS NULL AND withdrawn IS NOT TRUE
+                             AND promise_provisional) AS open_promises_provisional"""
 
 
 async def _grouped(

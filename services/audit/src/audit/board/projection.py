@@ -5,17 +5,28 @@ can follow the contracts. A value spec is a payload field name, ``@occurred_at``
 / ``@tier`` for envelope fields, or ``=<json>`` for a constant. Field names assumed:
 intake.application_accepted {item_code, accepting_center_id, handling_tier, accepted_at},
 routing.case_routed {handling_unit_id, handling_tier}, routing.case_decided {on_time},
-intake.service_evaluated {score}, intake/routing withdrawn events.
+intake.service_evaluated {score}, intake/routing withdrawn events; `provisional_years` of
+intake.application_accepted / intake.promised_date_revised / routing.case_decided (a
+non-empty list marks the promised date, or the on-time verdict, as counted by a provisional
+holiday estimate: the board says how many of its figures rest on one).
+
+Working days are counted by the calendar every service counts promises by: the package's
+years plus the holiday schedules published in the log (routing.holiday_schedule_published,
+kept in `board_holiday_schedules`); a publication counts the decided cases of its year again.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import asyncpg
+
+from contracts.holiday_schedules import calendar_with
+from contracts.routing import HolidaySchedulePublished
+from contracts.workdays import WorkingCalendar, default_calendar, local_date
 
 SOURCES: dict[str, dict[str, str]] = {
     "intake.application_accepted": {
@@ -23,7 +34,9 @@ SOURCES: dict[str, dict[str, str]] = {
         "accepting_center_id": "accepting_center_id",
         "handling_tier": "handling_tier",
         "accepted_at": "accepted_at|@occurred_at",
+        "promise_provisional": "provisional_years",
     },
+    "intake.promised_date_revised": {"promise_provisional": "provisional_years"},
     "routing.case_routed": {
         "handling_org_id": "handling_unit_id",
         "handling_tier": "handling_tier",
@@ -33,6 +46,7 @@ SOURCES: dict[str, dict[str, str]] = {
         "on_time": "on_time",
         "handling_org_id": "@org_id",
         "handling_tier": "@tier",
+        "on_time_provisional": "provisional_years",
     },
     "intake.service_evaluated": {"score": "score"},
     "intake.application_withdrawn": {"withdrawn": "=true"},
@@ -40,6 +54,8 @@ SOURCES: dict[str, dict[str, str]] = {
 }
 
 _TIME_COLUMNS = {"accepted_at", "decided_at"}
+_FLAG_COLUMNS = {"promise_provisional", "on_time_provisional"}
+"""Set from a list: non-empty is True (provisional), empty False; absent says nothing."""
 _COLUMNS = {
     "item_code",
     "accepting_center_id",
@@ -50,6 +66,8 @@ _COLUMNS = {
     "on_time",
     "score",
     "withdrawn",
+    "promise_provisional",
+    "on_time_provisional",
 }
 
 
@@ -92,6 +110,10 @@ def facts(doc: Mapping[str, Any]) -> dict[str, Any] | None:
             v = _time(v)
             if v is None:
                 continue
+        elif col in _FLAG_COLUMNS:
+            if not isinstance(v, list):
+                continue
+            v = bool(v)
         elif col == "score" and not isinstance(v, int):
             continue
         elif col in ("on_time", "withdrawn") and not isinstance(v, bool):
@@ -123,25 +145,64 @@ async def apply_facts(conn: asyncpg.Connection, updates: list[tuple[str, dict[st
             " AND accepted_at IS NOT NULL AND decided_at IS NOT NULL",
             list(touched),
         )
-        for r in rows:
-            await conn.execute(
-                "UPDATE board_cases SET working_days = $2 WHERE case_id = $1",
-                r["case_id"],
-                working_days(r["accepted_at"], r["decided_at"]),
-            )
+        await _count(conn, rows, await board_calendar(conn))
 
 
-def working_days(start: datetime, end: datetime) -> int:
-    """Working days in (start date, end date], by the statutory calendar (contracts.workdays;
-    weekends only if that is unavailable)."""
-    try:
-        from contracts.workdays import local_date, working_days_between
+async def _count(conn: asyncpg.Connection, rows: list[Any], calendar: WorkingCalendar) -> None:
+    for r in rows:
+        await conn.execute(
+            "UPDATE board_cases SET working_days = $2 WHERE case_id = $1",
+            r["case_id"],
+            working_days(r["accepted_at"], r["decided_at"], calendar),
+        )
 
-        return int(working_days_between(local_date(start), local_date(end)))
-    except ImportError:  # pragma: no cover - contracts without the calendar
-        d, n = start.date(), 0
-        last: date = end.date()
-        while d < last:
-            d += timedelta(days=1)
-            n += d.weekday() < 5
-        return n
+
+async def board_calendar(conn: asyncpg.Connection) -> WorkingCalendar:
+    """The package's years plus the schedules published in the log so far."""
+    calendar = default_calendar()
+    for r in await conn.fetch(
+        "SELECT year, notice_no, holidays, makeup_workdays FROM board_holiday_schedules"
+        " ORDER BY idx"
+    ):
+        evt = HolidaySchedulePublished(
+            year=r["year"],
+            notice_no=r["notice_no"],
+            holidays=tuple(r["holidays"]),
+            makeup_workdays=tuple(r["makeup_workdays"]),
+            published_by="",
+        )
+        calendar = calendar_with(calendar, evt)
+    return calendar
+
+
+SCHEDULE_PUBLISHED = HolidaySchedulePublished.event_type
+
+
+async def schedule_published(conn: asyncpg.Connection, doc: Mapping[str, Any], idx: int) -> None:
+    """Keep a routing.holiday_schedule_published of the log and count the decided cases of
+    its year again by the calendar with it."""
+    evt = HolidaySchedulePublished.model_validate(doc.get("payload") or {})
+    await conn.execute(
+        """INSERT INTO board_holiday_schedules (year, notice_no, holidays, makeup_workdays, idx)
+           VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT (year) DO UPDATE SET notice_no = EXCLUDED.notice_no,
+               holidays = EXCLUDED.holidays, makeup_workdays = EXCLUDED.makeup_workdays,
+               idx = EXCLUDED.idx""",
+        evt.year,
+        evt.notice_no,
+        list(evt.holidays),
+        list(evt.makeup_workdays),
+        idx,
+    )
+    rows = await conn.fetch(
+        "SELECT case_id, accepted_at, decided_at FROM board_cases"
+        " WHERE accepted_at IS NOT NULL AND decided_at IS NOT NULL"
+        " AND accepted_at < make_date($1 + 1, 1, 1) AND decided_at >= make_date($1 - 1, 12, 31)",
+        evt.year,
+    )
+    await _count(conn, rows, await board_calendar(conn))
+
+
+def working_days(start: datetime, end: datetime, calendar: WorkingCalendar) -> int:
+    """Working days in (start date, end date], by `calendar` (the one promises are counted by)."""
+    return calendar.working_days_between(local_date(start), local_date(end))

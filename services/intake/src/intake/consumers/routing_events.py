@@ -5,12 +5,17 @@ event has exactly one effect even when Kafka delivers it again:
 
 - org tree (`routing.org_unit_registered`, `_reparented`, `office_hours_set`) -> the
   `centers` projection;
-- `routing.case_routed`, `case_assigned`, `case_reassigned`, `deadline_set` -> `case_progress`;
+- `routing.case_routed`, `case_assigned`, `case_reassigned`, `deadline_set`,
+  `deadline_recomputed` -> `case_progress`;
 - `routing.case_decided` -> `RecordDecisionReceived` on the case (the case can no longer be
   withdrawn; the result will be delivered);
 - `routing.correction_requested` -> `RecordCorrectionRequested` (the resident supplies it
   at intake);
-- `routing.result_returned` with `final` -> the result is at the accepting center: ready.
+- `routing.result_returned` with `final` -> the result is at the accepting center: ready;
+- `routing.holiday_schedule_published` -> the year's schedule joins intake's calendar, and
+  every accepted, undecided receipt counted over that year gets `RevisePromisedDate`
+  (`intake.promised_date_revised` when its date or provisional years change), all in the
+  inbox transaction, under the calendar lock (`intake.holiday_calendar`).
 
 Commands that intake's decider refuses (a decision for a case withdrawn meanwhile, a case
 this intake does not know) are logged and skipped: retrying cannot change the answer, and
@@ -35,16 +40,24 @@ from contracts.routing import (
     CaseReassigned,
     CaseRouted,
     CorrectionRequested,
+    DeadlineRecomputed,
     DeadlineSet,
+    HolidaySchedulePublished,
     OfficeHoursSet,
     OrgUnitRegistered,
     OrgUnitReparented,
     ResultReturned,
 )
+from contracts.workdays import WorkingCalendar
 from eventkit.envelope import Actor, Envelope
 
+from .. import holiday_calendar
 from ..core import IntakeCore
-from ..domain.application_commands import RecordCorrectionRequested, RecordDecisionReceived
+from ..domain.application_commands import (
+    RecordCorrectionRequested,
+    RecordDecisionReceived,
+    RevisePromisedDate,
+)
 from ..domain.errors import DomainError
 from ..projections import routing_view
 
@@ -70,9 +83,11 @@ class RoutingEventsHandler:
             CaseAssigned.event_type: self._case_assigned,
             CaseReassigned.event_type: self._case_assigned,
             DeadlineSet.event_type: self._deadline_set,
+            DeadlineRecomputed.event_type: self._deadline_set,
             CaseDecided.event_type: self._case_decided,
             CorrectionRequested.event_type: self._correction_requested,
             ResultReturned.event_type: self._result_returned,
+            HolidaySchedulePublished.event_type: self._holiday_schedule_published,
         }
 
     async def __call__(self, conn: asyncpg.Connection, env: Envelope) -> None:
@@ -102,10 +117,23 @@ class RoutingEventsHandler:
         await routing_view.case_assigned(conn, evt, env.occurred_at)
 
     async def _deadline_set(self, conn: asyncpg.Connection, env: Envelope) -> None:
-        await routing_view.deadline_set(conn, _payload(env, DeadlineSet), env.occurred_at)
+        evt = payload_of(env)
+        assert isinstance(evt, DeadlineSet | DeadlineRecomputed)
+        await routing_view.deadline_set(conn, evt, env.occurred_at)
 
     async def _result_returned(self, conn: asyncpg.Connection, env: Envelope) -> None:
         await routing_view.result_returned(conn, _payload(env, ResultReturned), env.occurred_at)
+
+    async def _holiday_schedule_published(self, conn: asyncpg.Connection, env: Envelope) -> None:
+        evt = _payload(env, HolidaySchedulePublished)
+        await holiday_calendar.lock_for_publication(conn)
+        await holiday_calendar.record(conn, evt, env.occurred_at)
+        calendar = await holiday_calendar.calendar_in(conn)
+        for case_id in await holiday_calendar.open_cases_counted_over(conn, evt.year):
+            revise = RevisePromisedDate(
+                case_id=case_id, actor=INTAKE_ACTOR, year=evt.year, notice_no=evt.notice_no
+            )
+            await self._command(conn, env, revise, calendar=calendar)
 
     # -- commands on the case ------------------------------------------------------------------
     async def _case_decided(self, conn: asyncpg.Connection, env: Envelope) -> None:
@@ -143,7 +171,8 @@ class RoutingEventsHandler:
         self,
         conn: asyncpg.Connection,
         env: Envelope,
-        command: RecordDecisionReceived | RecordCorrectionRequested,
+        command: RecordDecisionReceived | RecordCorrectionRequested | RevisePromisedDate,
+        calendar: WorkingCalendar | None = None,
     ) -> None:
         try:
             await self.core.handle_case(
@@ -152,6 +181,7 @@ class RoutingEventsHandler:
                 actor=INTAKE_ACTOR,
                 correlation_id=env.correlation_id,
                 causation_id=env.event_id,
+                calendar=calendar,
             )
         except DomainError as exc:
             # The decider refused before anything was written: the transaction is intact.

@@ -7,7 +7,8 @@ No I/O, no clock, no randomness: each aggregate is a decider
 - `catalog`: `PublishCatalogItem`, `RetireCatalogItem`, the `Catalog` state with
   `version_in_force(code, at)`.
 - `application`: the case from submission to archive; its decider also reads an
-  `IntakeContext` (catalog, verification secret, the accepting center's office hours), bound by
+  `IntakeContext` (catalog, verification secret, the accepting center's office hours, the
+  working-day calendar), bound by
   `decider_for(ctx)`. Commands live in `application_commands`.
 """
 
@@ -21,6 +22,7 @@ from .application_commands import (
     EvaluateService,
     RecordCorrectionRequested,
     RecordDecisionReceived,
+    RevisePromisedDate,
     SubmitApplication,
     SupplementMaterials,
     SupplyCorrection,
@@ -44,6 +46,7 @@ __all__ = [
     "RecordCorrectionRequested",
     "RecordDecisionReceived",
     "RetireCatalogItem",
+    "RevisePromisedDate",
     "SubmitApplication",
     "SupplementMaterials",
     "SupplyCorrection",

@@ -24,10 +24,13 @@ Rules of the centers this enforces:
 - Location independence: any center may accept; the case carries the applicant's
   registered community so routing sends it to the office that owns it.
 
-The decider needs the catalog, the verification secret and the office hours of the center
-handling the command; they come in an `IntakeContext` (no I/O, no clock, no randomness
-inside `decide`). The promised date on the receipt is `contracts.workdays.promised_deadline`,
-the rule routing's deadline clock runs on. `decider_for(ctx)`
+The decider needs the catalog, the verification secret, the office hours of the center
+handling the command and the working-day calendar; they come in an `IntakeContext` (no I/O,
+no clock, no randomness inside `decide`). The promised date on the receipt is
+`contracts.workdays.promised_deadline`, the rule routing's deadline clock runs on, counted by
+the calendar intake holds (the package's years and the schedules routing published): a
+receipt over a year without an official schedule says so (`provisional_years`), and
+`RevisePromisedDate` counts it again once the year is published. `decider_for(ctx)`
 gives the three-argument `decide(command, state, now)` the test helpers and the edge use.
 """
 
@@ -36,7 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from contracts.base import DomainEvent
@@ -55,13 +58,14 @@ from contracts.intake import (
     MaterialsMissingNotified,
     MaterialsSupplemented,
     MissingMaterial,
+    PromisedDateRevised,
     ProvidedMaterial,
     RequiredMaterial,
     ResultDelivered,
     ServiceEvaluated,
     is_bad_review,
 )
-from contracts.workdays import OfficeHours, promised_deadline
+from contracts.workdays import OfficeHours, WorkingCalendar, default_calendar, promised_deadline
 
 from .application_commands import (
     EVALUATION_DIMENSIONS,
@@ -71,6 +75,7 @@ from .application_commands import (
     EvaluateService,
     RecordCorrectionRequested,
     RecordDecisionReceived,
+    RevisePromisedDate,
     SubmitApplication,
     SupplementMaterials,
     SupplyCorrection,
@@ -115,12 +120,15 @@ _BEFORE_DECISION: frozenset[str] = frozenset(
 @dataclass(frozen=True)
 class IntakeContext:
     """What the decider reads besides the case: the catalog as it stands, the secret the
-    resident verification code is derived from, and the office hours of the accepting center
-    (as routing's org tree publishes them; the standard hours when it lists none)."""
+    resident verification code is derived from, the office hours of the accepting center
+    (as routing's org tree publishes them; the standard hours when it lists none) and the
+    working-day calendar (the package's years plus the published holiday schedules; the
+    edge passes the one it holds, the default is the package's alone)."""
 
     catalog: Catalog
     verification_secret: bytes
     office_hours: OfficeHours = field(default_factory=OfficeHours.standard)
+    calendar: WorkingCalendar = field(default_factory=default_calendar)
 
     def __post_init__(self) -> None:
         if len(self.verification_secret) < 16:
@@ -142,6 +150,8 @@ class ApplicationState:
     decision: DecisionReceived | None = None
     delivered: ResultDelivered | None = None
     evaluated: bool = False
+    promised: date | None = None  # the receipt's promised date, as last revised
+    provisional_years: tuple[int, ...] | None = ()
 
 
 def initial_state() -> ApplicationState:
@@ -177,6 +187,8 @@ def decide(
             return _archive(command, state)
         case EvaluateService():
             return _evaluate(command, state)
+        case RevisePromisedDate():
+            return _revise_promise(command, state, ctx)
     raise TypeError(f"not an application command: {type(command).__name__}")
 
 
@@ -421,7 +433,9 @@ def _accept(
     ctx: IntakeContext,
 ) -> ApplicationAccepted:
     accepted_on = local_date(now)
-    due = promised_deadline(now, sub.promised_limit_days, ctx.office_hours).due_date
+    promise = promised_deadline(
+        now, sub.promised_limit_days, ctx.office_hours, calendar=ctx.calendar
+    )
     return ApplicationAccepted(
         case_id=sub.case_id,
         receipt_no=receipt_number(sub.case_id, accepted_on),
@@ -435,7 +449,7 @@ def _accept(
         statutory_limit_days=sub.statutory_limit_days,
         promised_limit_days=sub.promised_limit_days,
         accepted_on=accepted_on,
-        promised_completion_date=due,
+        promised_completion_date=promise.due_date,
         registered_community_id=sub.registered_community_id,
         accepting_center_id=sub.accepting_center_id,
         accepting_staff_id=sub.accepting_staff_id,
@@ -448,7 +462,44 @@ def _accept(
         accepted_at=now,
         accepted_by=accepted_by,
         required_materials=sub.required_materials,
+        provisional_years=promise.provisional_years,
     )
+
+
+_PROMISED: frozenset[str] = frozenset({"accepted", "correction_requested"})
+"""Where a receipt's promise still stands: accepted and not yet decided."""
+
+
+def _revise_promise(
+    cmd: RevisePromisedDate, state: ApplicationState, ctx: IntakeContext
+) -> list[DomainEvent]:
+    """The receipt's promise counted again by the calendar now (a year was published): said
+    only when the date or its provisional years changed."""
+    accepted = state.accepted
+    if state.status not in _PROMISED or accepted is None or state.promised is None:
+        return []
+    promise = promised_deadline(
+        accepted.accepted_at,
+        accepted.promised_limit_days,
+        ctx.office_hours,
+        calendar=ctx.calendar,
+    )
+    if (promise.due_date, promise.provisional_years) == (state.promised, state.provisional_years):
+        return []
+    return [
+        PromisedDateRevised(
+            case_id=accepted.case_id,
+            receipt_no=accepted.receipt_no,
+            previous_date=state.promised,
+            promised_completion_date=promise.due_date,
+            provisional_years=promise.provisional_years,
+            reason="holiday_schedule_published",
+            year=cmd.year,
+            notice_no=cmd.notice_no,
+            accepting_center_id=accepted.accepting_center_id,
+            revised_by=cmd.actor.id,
+        )
+    ]
 
 
 # -- supplements and corrections -------------------------------------------------------------------
@@ -685,7 +736,18 @@ def evolve(state: ApplicationState, evt: DomainEvent) -> ApplicationState:
         case MaterialsSupplemented():
             return replace(s, provided=(*s.provided, *evt.supplied), outstanding=evt.still_missing)
         case ApplicationAccepted():
-            return replace(s, status="accepted", accepted=evt, outstanding=())
+            return replace(
+                s,
+                status="accepted",
+                accepted=evt,
+                outstanding=(),
+                promised=evt.promised_completion_date,
+                provisional_years=evt.provisional_years,
+            )
+        case PromisedDateRevised():
+            return replace(
+                s, promised=evt.promised_completion_date, provisional_years=evt.provisional_years
+            )
         case CorrectionRequestReceived():
             return replace(s, status="correction_requested", pending_correction=evt)
         case CorrectionSupplied():

@@ -101,6 +101,15 @@ class ArchiveCase(_Command):
     archive_no: str | None = None
 
 
+class RevisePromisedDate(_Command):
+    """The working-day calendar changed: `year`'s holiday schedule was published (notice
+    `notice_no`). Count the receipt's promise again (the edge sends it to every open case
+    whose promise was counted over that year)."""
+
+    year: int
+    notice_no: str
+
+
 class EvaluateService(_Command):
     """好差评: 5 very satisfied ... 1 very dissatisfied; dimensions optional (see
     `EVALUATION_DIMENSIONS`)."""
@@ -120,6 +129,7 @@ ApplicationCommand = (
     | DeliverResult
     | ArchiveCase
     | EvaluateService
+    | RevisePromisedDate
 )
 
 EVALUATION_DIMENSIONS: dict[str, str] = {

@@ -11,7 +11,9 @@ passes, whether or not it exists (the counter is keyed by what was asked, not by
 
 The view shows what the resident needs and nothing personal: the item, where the case
 stands (in Chinese and as a code), the missing materials or the correction asked for, the
-promised date, the decision, whether the result is ready and where.
+promised date (and whether it is provisional: counted over a year whose official holiday
+schedule is not published yet, so it may still move), the decision, whether the result is
+ready and where.
 """
 
 from __future__ import annotations
@@ -49,6 +51,17 @@ def _not_found() -> HTTPException:
             "field": "code",
             "reason": "no application matches this receipt number and verification code",
         },
+    )
+
+
+def provisional_note(years: list[int] | None) -> str | None:
+    """What the resident is told about a promised date counted by the provisional estimate."""
+    if not years:
+        return None
+    named = "、".join(f"{y}年" for y in years)
+    return (
+        f"承诺办结日期按预估的{named}节假日安排计算，国务院办公厅公布{named}节假日安排后"
+        "可能调整，届时将短信告知。"
     )
 
 
@@ -148,6 +161,9 @@ async def resident_status(
         "submitted_at": row["submitted_at"],
         "accepted_on": row["accepted_on"],
         "promised_completion_date": row["promised_completion_date"],
+        "promised_date_provisional": bool(row["promised_provisional_years"]),
+        "promised_date_provisional_years": row["promised_provisional_years"],
+        "promised_date_note_zh": provisional_note(row["promised_provisional_years"]),
         "missing_materials": orjson.loads(row["missing"]),
         "correction": (
             {

@@ -32,6 +32,7 @@ from contracts.intake import (
     FeeOverrideRecorded,
     MaterialsMissingNotified,
     MaterialsSupplemented,
+    PromisedDateRevised,
     ResultDelivered,
     ServiceEvaluated,
 )
@@ -104,6 +105,10 @@ async def _insert(
     )
 
 
+def _years(years: tuple[int, ...] | None) -> list[int] | None:
+    return None if years is None else list(years)
+
+
 def _patch(evt: DomainEvent, env: Envelope) -> dict[str, tuple[str, Any]] | None:
     """Columns an event sets: name -> (SQL expression with `{}` for the parameter, value)."""
     at = env.occurred_at
@@ -129,6 +134,12 @@ def _patch(evt: DomainEvent, env: Envelope) -> dict[str, tuple[str, Any]] | None
                 "accepted_on": ("{}", evt.accepted_on),
                 "accepted_at": ("{}", evt.accepted_at),
                 "promised_completion_date": ("{}", evt.promised_completion_date),
+                "promised_provisional_years": ("{}", _years(evt.provisional_years)),
+            }
+        case PromisedDateRevised():
+            return {
+                "promised_completion_date": ("{}", evt.promised_completion_date),
+                "promised_provisional_years": ("{}", _years(evt.provisional_years)),
             }
         case CorrectionRequestReceived():
             return {

@@ -5,7 +5,8 @@
   the status view, follows the parent chain so a town or city center head sees the units
   below, and promises by the accepting center's office hours.
 - `case_progress`: per case, the handling unit and office and the assigned officer (so
-  their staff may read the case), the due date, and the result coming back
+  their staff may read the case), the due date (set, or counted again when a holiday
+  schedule was published), and the result coming back
   (`routing.result_returned` with `final`: the result is at the accepting center, ready).
 
 Written by the routing consumer inside its inbox transaction.
@@ -23,6 +24,7 @@ from contracts.routing import (
     CaseAssigned,
     CaseReassigned,
     CaseRouted,
+    DeadlineRecomputed,
     DeadlineSet,
     OfficeHoursSet,
     OrgUnitRegistered,
@@ -106,7 +108,9 @@ async def case_assigned(
     await _progress(conn, e.case_id, at, assigned_to=officer)
 
 
-async def deadline_set(conn: asyncpg.Connection, e: DeadlineSet, at: datetime) -> None:
+async def deadline_set(
+    conn: asyncpg.Connection, e: DeadlineSet | DeadlineRecomputed, at: datetime
+) -> None:
     await _progress(conn, e.case_id, at, deadline_due_date=e.due_date)
 
 
@@ -127,6 +131,11 @@ async def result_returned(conn: asyncpg.Connection, e: ResultReturned, at: datet
 async def office_hours(conn: asyncpg.Connection, unit_id: str) -> OfficeHours | None:
     """The center's office hours; None when the tree does not list it (or has not said)."""
     raw = await conn.fetchval("SELECT office_hours FROM centers WHERE unit_id = $1", unit_id)
+    return parse_hours(raw)
+
+
+def parse_hours(raw: object) -> OfficeHours | None:
+    """A `centers.office_hours` value as read (JSON text, or None when not said)."""
     if raw is None:
         return None
     return OfficeHours.model_validate(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)

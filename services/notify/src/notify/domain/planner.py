@@ -2,7 +2,11 @@
 
 Residents (the case's applicant) hear about:
     intake.materials_missing_notified   the one-time notice, every missing material in one
-    intake.application_accepted         the receipt (受理编号, promised date, query code)
+    intake.application_accepted         the receipt (受理编号, promised date, query code; a
+                                        date counted by the provisional holiday estimate
+                                        says it may move)
+    intake.promised_date_revised        the promised date moved: the year's holiday
+                                        schedule was published (not sent when it did not)
     routing.correction_requested        what to correct (补正); the clock is paused
     routing.result_returned (final hop) the result is at the accepting center
     intake.result_delivered             the invitation to rate the service (好差评)
@@ -154,13 +158,43 @@ def _missing(
     }
 
 
+def _years_zh(years: tuple[int, ...]) -> str:
+    return "、".join(f"{y}年" for y in years)
+
+
 def _receipt(p: ie.ApplicationAccepted, env: Envelope, d: Directory, sms: bool, to: str) -> dict:
+    years = p.provisional_years or ()
+    note = (
+        f"（按预估的{_years_zh(years)}节假日安排计算，国务院办公厅公布后可能调整，届时另行告知）"
+        if years
+        else ""
+    )
     return {
         **_case_fields(d.case(p.case_id)),
         "item_name": p.item_name_zh,
         "receipt_no": p.receipt_no,
         "promised_date": fmt_date(p.promised_completion_date),
+        "promised_note": note,
         "verification_code": p.verification_code,
+        "center_name": d.unit_name(p.accepting_center_id),
+    }
+
+
+def _promise_revised(
+    p: ie.PromisedDateRevised, env: Envelope, d: Directory, sms: bool, to: str
+) -> dict:
+    years = p.provisional_years
+    note = (
+        f"该日期仍按预估的{_years_zh(years)}节假日安排计算，如有调整将另行告知。" if years else ""
+    )
+    return {
+        **_case_fields(d.case(p.case_id)),
+        "receipt_no": p.receipt_no,
+        "year": str(p.year),
+        "notice_no": p.notice_no,
+        "previous_date": fmt_date(p.previous_date),
+        "promised_date": fmt_date(p.promised_completion_date),
+        "provisional_note": note,
         "center_name": d.unit_name(p.accepting_center_id),
     }
 
@@ -317,6 +351,14 @@ RULES: Mapping[str, Rule] = {
     ),
     ie.ApplicationAccepted.event_type: Rule(
         "resident_receipt", "resident", _case, _receipt, units=lambda p: (p.accepting_center_id,)
+    ),
+    ie.PromisedDateRevised.event_type: Rule(
+        "resident_promised_date_revised",
+        "resident",
+        _case,
+        _promise_revised,
+        applies=lambda p: p.promised_completion_date != p.previous_date,
+        units=lambda p: (p.accepting_center_id,),
     ),
     re.CorrectionRequested.event_type: Rule(
         "resident_correction_request", "resident", _case, _correction

@@ -8,6 +8,10 @@ holding its `case_deadlines` row (`FOR UPDATE SKIP LOCKED`): several routing ins
 share the work without checking one case twice at the same moment, and a concurrent
 decision on the case simply wins or retries through the stream's expected version.
 
+Each round first counts again the open deadlines counted by an older working-day calendar
+(a holiday schedule was published since: `cases.recompute`), so the notices are checked
+against the deadlines the published calendar gives.
+
 `check_due(now, actor)` is also what the admin drill endpoint runs with a chosen `now`.
 """
 
@@ -28,6 +32,7 @@ from ..domain.case import CaseState, CheckDeadlines
 from ..domain.context import CaseContext
 from ..domain.errors import DomainError
 from .projection import next_check_at, set_next_check
+from .recompute import DeadlineRecomputer
 from .service import CaseService
 
 log = logging.getLogger("routing.deadlines")
@@ -44,6 +49,7 @@ class DeadlineChecker:
     def __init__(self, ctx: RoutingContext, cases: CaseService) -> None:
         self.ctx = ctx
         self.cases = cases
+        self.recompute = DeadlineRecomputer(ctx, cases)
         self.stop_event = asyncio.Event()
         self.rounds = 0
 
@@ -71,6 +77,8 @@ class DeadlineChecker:
         """Check every case whose next notice is due at `now`; what was issued."""
         report = CheckReport(now=now)
         batch = self.ctx.settings.deadline_check_batch
+        recounted = await self.recompute.recompute_stale(now, actor, limit=batch)
+        report.envelopes += recounted.envelopes
         async with self.ctx.pool.acquire() as conn:
             due = await conn.fetch(
                 "SELECT case_id FROM case_deadlines WHERE next_due_at <= $1"

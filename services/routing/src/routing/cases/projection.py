@@ -1,7 +1,9 @@
 """Read models of a case, written in the transaction that appends its events.
 
-- `case_queue`: the work queue row (who has it, status, due date, flags) — a function of the
-  folded `CaseState`, so it is simply rewritten after every append;
+- `case_queue`: the work queue row (who has it, status, due date, flags, the years the
+  deadline rests on a provisional calendar) — a function of the folded `CaseState`, so it
+  is simply rewritten after every append; `calendar_revision` changes only when the
+  deadline is counted (a deadline event), see `cases.recompute`;
 - `case_deadlines`: the next instant at which `CheckDeadlines` has something to say for the
   case, mirroring the domain's thresholds exactly (`next_check_at`), so the deadline loop
   reads an index instead of folding every open case;
@@ -23,6 +25,9 @@ from eventkit.envelope import Envelope
 from ..domain.case_state import CaseState
 from ..domain.context import CaseContext
 from ..domain.deadline_check import escalation_after, escalation_target, warning_from
+
+DEADLINE_EVENTS = frozenset({"routing.deadline_set", "routing.deadline_recomputed"})
+"""The events that (re)count a deadline by the tree's calendar."""
 
 EPSILON = timedelta(microseconds=1)
 """The domain's "after" thresholds are strict (`now > due_at`): due one tick later."""
@@ -60,11 +65,12 @@ INSERT INTO case_queue AS q (
     case_id, stream_version, status, item_code, item_version, item_name_zh, category,
     case_type, handling_tier, handling_unit_id, handling_office_id, accepting_center_id,
     agent_id, post_id, assigned_to, accepted_at, due_date, due_at, warning_issued, overdue,
-    escalation_level, decision, decided_by, updated_at)
+    escalation_level, decision, decided_by, updated_at, provisional_years, calendar_revision)
 VALUES ($1, $2, $3, $4, $5,
         coalesce($6, (SELECT c.name_zh FROM catalog_items c
                       WHERE c.code = $4 AND c.version = $5)),
-        $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)
+        $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
+        $25, coalesce($26, 0))
 ON CONFLICT (case_id) DO UPDATE SET
     stream_version = EXCLUDED.stream_version,
     status = EXCLUDED.status,
@@ -80,7 +86,9 @@ ON CONFLICT (case_id) DO UPDATE SET
     escalation_level = EXCLUDED.escalation_level,
     decision = EXCLUDED.decision,
     decided_by = EXCLUDED.decided_by,
-    updated_at = EXCLUDED.updated_at
+    updated_at = EXCLUDED.updated_at,
+    provisional_years = EXCLUDED.provisional_years,
+    calendar_revision = coalesce($26, q.calendar_revision)
 WHERE q.stream_version <= EXCLUDED.stream_version
 """
 
@@ -90,7 +98,7 @@ WHERE q.stream_version <= EXCLUDED.stream_version
 # case_deadlines row is already locked by the command, see CaseService.handle_in).
 _QUEUE_AND_DEADLINE = (
     "WITH queue AS (" + _UPSERT_QUEUE + ")\n"
-    "INSERT INTO case_deadlines (case_id, next_due_at, updated_at) VALUES ($1, $25, $24)\n"
+    "INSERT INTO case_deadlines (case_id, next_due_at, updated_at) VALUES ($1, $27, $24)\n"
     "ON CONFLICT (case_id) DO UPDATE\n"
     "SET next_due_at = EXCLUDED.next_due_at, updated_at = EXCLUDED.updated_at"
 )
@@ -113,6 +121,7 @@ async def project_case(
     if state.case_id is None:
         return
     at = next_check_at(state, ctx)
+    counted = any(e.event_type in DEADLINE_EVENTS for e in envelopes)
     await conn.execute(
         _QUEUE_AND_NO_DEADLINE if at is None else _QUEUE_AND_DEADLINE,
         state.case_id,
@@ -139,6 +148,8 @@ async def project_case(
         state.decision,
         state.decided_by,
         now,
+        None if state.provisional_years is None else list(state.provisional_years),
+        ctx.calendar.revision if counted else None,
         *(() if at is None else (at,)),
     )
     for env in envelopes:

@@ -21,7 +21,7 @@ from pydantic import Field
 from contracts.base import DomainEvent
 from contracts.intake import is_bad_review
 from contracts.routing import BadReviewFollowUpAnswered, BadReviewFollowUpOpened
-from contracts.workdays import add_working_days, local_date
+from contracts.workdays import local_date
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
@@ -54,7 +54,8 @@ def decide_evaluation(
         raise Unroutable("case_id", f"no center head at or above {state.accepting_center_id}")
     center_id, head = found
     hours = ctx.hours_of(state.accepting_center_id)
-    due_day = add_working_days(local_date(now), ctx.policy.followup_answer_working_days)
+    days = ctx.policy.followup_answer_working_days
+    due_day = ctx.calendar.add_working_days(local_date(now), days)
     return [
         BadReviewFollowUpOpened(
             **state.case_fields(),
@@ -65,7 +66,7 @@ def decide_evaluation(
             comment=(cmd.comment or "").strip() or None,
             center_id=center_id,
             assigned_to=head,
-            answer_due_at=hours.close_of_business(due_day),
+            answer_due_at=hours.close_of_business(due_day, calendar=ctx.calendar),
             opened_by=cmd.actor.id,
         )
     ]

@@ -12,7 +12,7 @@ object holding both; `decide` has the usual (command, state, now) shape and plug
 - `ReassignCase` (reassign_case); `DecideCase` (case_decision);
 - `RequestCorrection`, `RecordCorrectionSupplied` (correction);
 - `RecordWithdrawal` (withdrawal); `ReturnResult` (return_result);
-- `CheckDeadlines` (deadline_check);
+- `CheckDeadlines` (deadline_check); `RecomputeDeadline` (recompute_deadline);
 - `RecordServiceEvaluation`, `AnswerFollowUp` (bad_review).
 """
 
@@ -40,6 +40,7 @@ from .errors import InvalidValue
 from .org_model import OrgState
 from .policy import DeadlinePolicy
 from .reassign_case import ReassignCase, decide_reassign
+from .recompute_deadline import RecomputeDeadline, decide_recompute
 from .return_result import ReturnResult, decide_return_result
 from .route_case import RouteAcceptedCase, decide_route
 from .withdrawal import RecordWithdrawal, decide_withdrawal
@@ -53,6 +54,7 @@ CaseCommandType = (
     | RecordWithdrawal
     | ReturnResult
     | CheckDeadlines
+    | RecomputeDeadline
     | RecordServiceEvaluation
     | AnswerFollowUp
 )
@@ -66,6 +68,7 @@ _HANDLERS: dict[type, Callable[[Any, CaseState, datetime, CaseContext], list[Dom
     RecordWithdrawal: decide_withdrawal,
     ReturnResult: decide_return_result,
     CheckDeadlines: decide_check_deadlines,
+    RecomputeDeadline: decide_recompute,
     RecordServiceEvaluation: decide_evaluation,
     AnswerFollowUp: decide_answer,
 }
@@ -95,6 +98,7 @@ __all__ = [
     "CheckDeadlines",
     "DecideCase",
     "ReassignCase",
+    "RecomputeDeadline",
     "RecordCorrectionSupplied",
     "RecordServiceEvaluation",
     "RecordWithdrawal",

@@ -11,7 +11,8 @@ supplied the correction (逾期未补正), sometimes an approval because the off
 material another way; refusing the decision instead would strand a case whose resident
 never comes back. So the decision closes the pause: `CorrectionClosed` (the pause from the
 request to the decision, the paused working days in total) comes just before `CaseDecided`,
-and `on_time` counts that pause as paused time, by the same promise rule.
+and `on_time` counts that pause as paused time, by the same promise rule. A verdict judged
+by a deadline over a year without an official holiday schedule says so (`provisional_years`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pydantic import Field
 from contracts.base import DomainEvent
 from contracts.decisions import DecisionRight, StaffPost, decision_right
 from contracts.routing import CaseDecided, CorrectionClosed
-from contracts.workdays import Pause, paused_working_days, promised_deadline
+from contracts.workdays import Pause, promised_deadline
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
@@ -78,16 +79,17 @@ def decide_decision(
                 correction_id=state.correction_id,
                 paused_at=pause.paused_at,
                 resumed_at=pause.resumed_at,
-                paused_working_days=paused_working_days(pauses),
+                paused_working_days=ctx.calendar.paused_working_days(pauses),
                 closed_by=cmd.actor.id,
             )
         )
-    due = promised_deadline(
+    promise = promised_deadline(
         state.accepted_at,
         state.promised_limit_days,
         ctx.hours_of(state.handling_unit_id),
         pauses,
-    ).due_at
+        calendar=ctx.calendar,
+    )
     return [
         *events,
         CaseDecided(
@@ -97,6 +99,7 @@ def decide_decision(
             reason=reason,
             decided_by=cmd.actor.id,
             at_window=right == "at_window",
-            on_time=now <= due,
+            on_time=now <= promise.due_at,
+            provisional_years=promise.provisional_years,
         ),
     ]

@@ -29,6 +29,7 @@ from contracts.routing import (
     CorrectionClosed,
     CorrectionReceived,
     CorrectionRequested,
+    DeadlineRecomputed,
     DeadlineSet,
     DeadlineWarningIssued,
     Decision,
@@ -100,6 +101,7 @@ class CaseState:
     corrections: int = 0
     due_date: date | None = None
     due_at: datetime | None = None
+    provisional_years: tuple[int, ...] | None = ()  # None: a v1 deadline did not say
     warning_issued: bool = False
     overdue: bool = False
     escalation_level: int = 0
@@ -181,6 +183,14 @@ def evolve_case(state: CaseState, evt: DomainEvent) -> CaseState:
                 promised_limit_days=evt.promised_limit_days,
                 due_date=evt.due_date,
                 due_at=evt.due_at,
+                provisional_years=evt.provisional_years,
+            )
+        case DeadlineRecomputed():
+            return replace(
+                state,
+                due_date=evt.due_date,
+                due_at=evt.due_at,
+                provisional_years=evt.provisional_years,
             )
         case CorrectionRequested():
             return replace(

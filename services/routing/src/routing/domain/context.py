@@ -1,4 +1,5 @@
-"""What a case decider reads besides the case: the org tree and the deadline policy.
+"""What a case decider reads besides the case: the org tree (with the working-day calendar
+it holds) and the deadline policy.
 
 The case deciders are pure functions of (command, case state, now, context). The context
 is the folded org stream and the configured policy, handed in by the edge — so a case is
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from contracts.workdays import OfficeHours
+from contracts.workdays import OfficeHours, WorkingCalendar
 
 from .org_model import OrgState
 from .policy import DeadlinePolicy
@@ -23,3 +24,8 @@ class CaseContext:
 
     def hours_of(self, unit_id: str) -> OfficeHours:
         return self.org.units[unit_id].office_hours
+
+    @property
+    def calendar(self) -> WorkingCalendar:
+        """The working days every deadline is counted by (the tree's published schedules)."""
+        return self.org.calendar

@@ -21,7 +21,7 @@ from pydantic import AwareDatetime, Field
 from contracts.base import DomainEvent
 from contracts.corrections import CorrectionRequestRefused, correction_request
 from contracts.routing import CorrectionReceived, CorrectionRequested, DeadlineSet
-from contracts.workdays import Pause, paused_working_days, promised_deadline
+from contracts.workdays import Pause, promised_deadline
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
@@ -73,9 +73,13 @@ def decide_correction_supplied(
     assert state.paused_at is not None and state.accepted_at is not None
     resumed_at = max(cmd.supplied_at or now, state.paused_at)
     pauses = [*state.pauses, Pause(paused_at=state.paused_at, resumed_at=resumed_at)]
-    total = paused_working_days(pauses)
+    total = ctx.calendar.paused_working_days(pauses)
     promise = promised_deadline(
-        state.accepted_at, state.promised_limit_days, ctx.hours_of(state.handling_unit_id), pauses
+        state.accepted_at,
+        state.promised_limit_days,
+        ctx.hours_of(state.handling_unit_id),
+        pauses,
+        calendar=ctx.calendar,
     )
     return [
         CorrectionReceived(
@@ -95,5 +99,6 @@ def decide_correction_supplied(
             due_at=promise.due_at,
             reason="correction_supplied",
             set_by=cmd.actor.id,
+            provisional_years=promise.provisional_years,
         ),
     ]

@@ -27,13 +27,7 @@ from datetime import datetime, time
 
 from contracts.base import DomainEvent
 from contracts.routing import CaseEscalated, CaseOverdue, DeadlineWarningIssued, FollowUpOverdue
-from contracts.workdays import (
-    SHANGHAI,
-    add_working_days,
-    local_date,
-    subtract_working_days,
-    working_days_between,
-)
+from contracts.workdays import SHANGHAI, local_date
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
@@ -45,7 +39,7 @@ class CheckDeadlines(CaseCommand):
 
 def warning_from(state: CaseState, ctx: CaseContext) -> datetime:
     assert state.due_date is not None
-    day = subtract_working_days(state.due_date, ctx.policy.warning_working_days)
+    day = ctx.calendar.subtract_working_days(state.due_date, ctx.policy.warning_working_days)
     return datetime.combine(day, time(0, 0), tzinfo=SHANGHAI)
 
 
@@ -58,7 +52,8 @@ def escalation_after(state: CaseState, ctx: CaseContext, level: int) -> datetime
     if delay == 0:
         return state.due_at
     hours = ctx.hours_of(state.handling_unit_id)
-    return hours.close_of_business(add_working_days(state.due_date, delay))
+    due_day = ctx.calendar.add_working_days(state.due_date, delay)
+    return hours.close_of_business(due_day, calendar=ctx.calendar)
 
 
 def escalation_target(state: CaseState, ctx: CaseContext, level: int) -> tuple[str, str] | None:
@@ -93,7 +88,9 @@ def _clock_notices(state: CaseState, now: datetime, ctx: CaseContext, by: str) -
                 **fields,
                 assigned_to=state.assigned_to,
                 due_at=state.due_at,
-                working_days_left=working_days_between(local_date(now), state.due_date),
+                working_days_left=ctx.calendar.working_days_between(
+                    local_date(now), state.due_date
+                ),
                 issued_by=by,
                 **holders,
             )

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from contracts.routing import PostRole, RosterEntry
-from contracts.workdays import SHANGHAI, is_public_holiday, is_working_day
+from contracts.workdays import SHANGHAI, WorkingCalendar
 
 from .errors import Unroutable
 from .org_model import OrgState
@@ -30,27 +30,29 @@ OFF_DUTY = "off_duty"
 NO_POST = "no_post"
 
 
-def entry_applies(entry: RosterEntry, d: date) -> bool:
+def entry_applies(entry: RosterEntry, d: date, calendar: WorkingCalendar) -> bool:
     if entry.valid_from is not None and d < entry.valid_from:
         return False
     if entry.valid_to is not None and d > entry.valid_to:
         return False
     if d in entry.dates:
         return True
-    if entry.working_days and is_working_day(d):
+    if entry.working_days and calendar.is_working_day(d):
         return True
-    return d.weekday() in entry.weekdays and not is_public_holiday(d)
+    return d.weekday() in entry.weekdays and not calendar.is_public_holiday(d)
 
 
 def on_duty(org: OrgState, staff_id: str, at: datetime) -> bool:
     staff = org.staff[staff_id]
     entries = org.rosters.get(staff.unit_id)
     if not entries:
-        return org.units[staff.unit_id].office_hours.is_open(at)
+        return org.units[staff.unit_id].office_hours.is_open(at, calendar=org.calendar)
     local = at.astimezone(SHANGHAI)
     wall = local.time().replace(tzinfo=None)
     return any(
-        e.staff_id == staff_id and entry_applies(e, local.date()) and e.starts <= wall < e.ends
+        e.staff_id == staff_id
+        and entry_applies(e, local.date(), org.calendar)
+        and e.starts <= wall < e.ends
         for e in entries
     )
 
@@ -80,7 +82,7 @@ class Assignment:
 def choose_assignee(
     org: OrgState, unit_id: str, office_id: str, category: str, now: datetime
 ) -> Assignment:
-    at = org.units[unit_id].office_hours.next_open(now) or now
+    at = org.units[unit_id].office_hours.next_open(now, calendar=org.calendar) or now
     post = org.post_for(office_id, category)
     if post is None:
         return Assignment(

@@ -10,6 +10,10 @@ day can be rebuilt and every change names who made it.
 Validation here keeps the tree well-formed: ids unique, parents known, tiers stacked
 city > town/street > community/village with matching kinds, no cycles, posts held by two
 different members of the unit's staff, rosters naming only the unit's staff.
+
+The statutory holiday schedule is reference data too (`PublishHolidaySchedule`): the State
+Council's notice for a year, validated and never changed silently by the one rule of
+`contracts.holiday_schedules`, folded into the tree's working-day calendar.
 """
 
 from __future__ import annotations
@@ -22,10 +26,17 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from contracts.base import DomainEvent
+from contracts.holiday_schedules import (
+    ScheduleRefused,
+    calendar_with,
+    check_publication,
+    published_schedule,
+)
 from contracts.routing import (
     AbsenceKind,
     DelegationRuleSet,
     DutyRosterSet,
+    HolidaySchedulePublished,
     HopDirection,
     OfficeHoursSet,
     OfficeRegistered,
@@ -162,6 +173,20 @@ class SetDelegationRule(_OrgCommand):
     basis_zh: str = Field(min_length=1)
 
 
+class PublishHolidaySchedule(_OrgCommand):
+    """Publish a year's statutory holiday schedule (国务院办公厅关于X年部分节假日安排的通知):
+    its notice number, the days off (weekend days inside a holiday included) and the adjusted
+    working weekend days (调休上班). A year that already has a schedule is changed only by
+    naming the one it `supersedes` (its notice number, or "chinesecalendar") with a `reason`."""
+
+    year: int = Field(ge=2000, le=2100)
+    notice_no: str = Field(min_length=1, max_length=100)
+    holidays: tuple[date, ...] = Field(max_length=120)
+    makeup_workdays: tuple[date, ...] = Field(default=(), max_length=30)
+    supersedes: str | None = Field(default=None, max_length=100)
+    reason: str | None = Field(default=None, max_length=500)
+
+
 OrgCommand = (
     RegisterOrgUnit
     | ReparentOrgUnit
@@ -174,6 +199,7 @@ OrgCommand = (
     | RecordStaffAbsence
     | CancelStaffAbsence
     | SetDelegationRule
+    | PublishHolidaySchedule
 )
 
 
@@ -443,6 +469,32 @@ def _delegation(cmd: SetDelegationRule, state: OrgState, now: datetime) -> list[
     ]
 
 
+def _holiday_schedule(
+    cmd: PublishHolidaySchedule, state: OrgState, now: datetime
+) -> list[DomainEvent]:
+    try:
+        schedule = published_schedule(cmd.year, cmd.notice_no, cmd.holidays, cmd.makeup_workdays)
+        if not check_publication(
+            state.calendar, schedule, supersedes=cmd.supersedes, reason=cmd.reason
+        ):
+            return []  # the same notice again: already in force
+    except ScheduleRefused as refused:
+        error = WrongState if refused.conflict else InvalidValue
+        raise error(refused.field, refused.reason) from None
+    supersedes = (cmd.supersedes or "").strip() or None
+    return [
+        HolidaySchedulePublished(
+            year=cmd.year,
+            notice_no=schedule.source_ref,
+            holidays=tuple(sorted(schedule.holidays)),
+            makeup_workdays=tuple(sorted(schedule.makeup_workdays)),
+            supersedes=supersedes,
+            reason=((cmd.reason or "").strip() or None) if supersedes else None,
+            published_by=cmd.actor.id,
+        )
+    ]
+
+
 _DECIDERS: dict[type, Callable[[Any, OrgState, datetime], list[DomainEvent]]] = {
     RegisterOrgUnit: _register_unit,
     ReparentOrgUnit: _reparent,
@@ -455,6 +507,7 @@ _DECIDERS: dict[type, Callable[[Any, OrgState, datetime], list[DomainEvent]]] = 
     RecordStaffAbsence: _absence,
     CancelStaffAbsence: _cancel_absence,
     SetDelegationRule: _delegation,
+    PublishHolidaySchedule: _holiday_schedule,
 }
 
 
@@ -525,6 +578,8 @@ def evolve_org(state: OrgState, evt: DomainEvent) -> OrgState:
                 basis_zh=evt.basis_zh,
             )
             state = replace(state, delegation_rules={**state.delegation_rules, rule.rule_id: rule})
+        case HolidaySchedulePublished():
+            state = replace(state, calendar=calendar_with(state.calendar, evt))
         case _:
             return state
     return replace(state, version=state.version + 1)

@@ -1,6 +1,7 @@
 """The org tree as routing sees it: units, offices, staff, posts, rosters, absences, rules.
 
-`OrgState` is the folded org stream (see `org_admin.evolve_org`). It is immutable: every
+`OrgState` is the folded org stream (see `org_admin.evolve_org`), the published holiday
+schedules included (its `calendar`). It is immutable: every
 admin event yields a new state, so a case decider can be handed the tree as it stood. The
 query methods here are the only way the case deciders read reference data, which keeps
 the routing rules readable ("the head of this center", "the path between two units").
@@ -21,7 +22,7 @@ from contracts.routing import (
     Tier,
     UnitKind,
 )
-from contracts.workdays import OfficeHours
+from contracts.workdays import OfficeHours, WorkingCalendar, default_calendar
 
 KINDS_BY_TIER: dict[str, frozenset[str]] = {
     "city": frozenset({"市中心"}),
@@ -118,6 +119,10 @@ class OrgState:
     rosters: dict[str, tuple[RosterEntry, ...]] = field(default_factory=dict)
     absences: dict[str, Absence] = field(default_factory=dict)
     delegation_rules: dict[str, DelegationRule] = field(default_factory=dict)
+    calendar: WorkingCalendar = field(default_factory=default_calendar)
+    """The statutory calendar every deadline is counted by: the package's years and the
+    published holiday schedules (`routing.holiday_schedule_published`), reference data like
+    the rest of the tree."""
     version: int = 0
 
     # -- tree ------------------------------------------------------------------------------

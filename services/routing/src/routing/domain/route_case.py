@@ -19,7 +19,9 @@ THE ROUTING RULE
    (首问责任制); for an online submission, the accepting center's community agent, else
    its head.
 6. Assignment by the A/B rule (`duty.py`), then the deadline: the one promise rule,
-   `contracts.workdays.promised_deadline`, with the handling office's hours.
+   `contracts.workdays.promised_deadline`, with the handling office's hours and the tree's
+   working-day calendar; a deadline over a year without an official holiday schedule says
+   so (`provisional_years`) and is recomputed when the year is published.
 
 Idempotent: a second acceptance of an already routed case yields no events.
 """
@@ -154,7 +156,9 @@ def decide_route(
             assigned_by=cmd.actor.id,
         )
     )
-    promise = promised_deadline(cmd.accepted_at, cmd.promised_limit_days, unit.office_hours)
+    promise = promised_deadline(
+        cmd.accepted_at, cmd.promised_limit_days, unit.office_hours, calendar=ctx.calendar
+    )
     events.append(
         DeadlineSet(
             **fields,
@@ -165,6 +169,7 @@ def decide_route(
             due_at=promise.due_at,
             reason="accepted",
             set_by=cmd.actor.id,
+            provisional_years=promise.provisional_years,
         )
     )
     return events

@@ -5,10 +5,17 @@ org stream, published on the routing topic — so who changed which post, roster
 on the trail (责任追究制) and the other services' projections follow. The request bodies are
 the commands' own fields (minus the actor, who is the caller), so the rules and error
 messages are the domain's.
+
+The statutory holiday schedule is reference data too: `POST /v1/org/holiday-schedules`
+publishes a year's State Council notice (`routing.holiday_schedule_published`); the open
+cases whose deadline depends on that year are then counted again (`cases.recompute`: a pass
+starts at once, and every round of the deadline loop finishes what is left).
+`GET /v1/org/holiday-schedules` shows the calendar every deadline is counted by.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any, get_args
 
 import asyncpg
@@ -32,15 +39,17 @@ from contracts.limits import (
     UnitName,
 )
 from contracts.routing import Role, RosterEntry, ServiceLine
+from contracts.workdays import YearSchedule
 from eventkit.auth import Principal, authenticate, require_roles
 from eventkit.idempotency import idempotency_key
 from eventkit.openapi import errors
 
-from ..context import RoutingContext, ctx
+from ..context import SYSTEM_ACTOR, RoutingContext, ctx
 from ..domain.org_admin import (
     AssignPost,
     CancelStaffAbsence,
     OrgCommand,
+    PublishHolidaySchedule,
     RecordStaffAbsence,
     RegisterOffice,
     RegisterOrgUnit,
@@ -56,6 +65,8 @@ from .access import actor_of, subtree
 from .errors import refuse
 from .idempotent import run_idempotent
 from .views import EventRef, event_refs
+
+log = logging.getLogger("routing.org")
 
 router = APIRouter(prefix="/v1/org", tags=["org"])
 Key = Annotated[str | None, Depends(idempotency_key)]
@@ -137,6 +148,7 @@ RosterBody = body_of(SetDutyRoster)
 AbsenceBody = body_of(RecordStaffAbsence)
 CancelAbsenceBody = body_of(CancelStaffAbsence, "absence_id")
 DelegationBody = body_of(SetDelegationRule)
+HolidayBody = body_of(PublishHolidaySchedule)
 
 
 class OrgCommandResult(BaseModel):
@@ -325,6 +337,73 @@ async def set_delegation(
 ) -> Response:
     """审批权限上提、下授: for an item in an area, handle at another tier, effective-dated."""
     return await _run(c, request, principal, key, body, SetDelegationRule)
+
+
+@router.post("/holiday-schedules", response_model=OrgCommandResult)
+async def publish_holiday_schedule(
+    body: HolidayBody,  # type: ignore[valid-type]
+    request: Request,
+    key: Key,
+    principal: Principal = Admin,
+    c: RoutingContext = Depends(ctx),
+) -> Response:
+    """Publish a year's statutory holiday schedule (国务院办公厅节假日安排通知): the notice
+    number, the days off, the adjusted working weekend days. A year that has a schedule is
+    changed only with `supersedes` (the notice in force, or "chinesecalendar") and a
+    `reason` (409 otherwise). The open cases whose deadline depends on the year are counted
+    again (`routing.deadline_recomputed`); intake revises its receipts the same way."""
+    response = await _run(c, request, principal, key, body, PublishHolidaySchedule)
+    if response.status_code == 200:
+        c.runtime.spawn(_recompute_now(c), "deadline_recompute")
+    return response
+
+
+async def _recompute_now(c: RoutingContext) -> None:
+    """The pass right after a publication (the deadline loop's rounds finish what is left)."""
+    assert c.deadlines is not None
+    try:
+        await c.deadlines.recompute.recompute_stale(c.clock(), SYSTEM_ACTOR)
+    except Exception:
+        log.exception("deadline recompute after publication failed; the loop will retry")
+
+
+def _year_view(s: YearSchedule) -> dict[str, Any]:
+    return {
+        "year": s.year,
+        "official": s.official,
+        "source": s.source,
+        "notice_no": s.notice_no,
+        "holidays": [d.isoformat() for d in sorted(s.holidays)],
+        "makeup_workdays": [d.isoformat() for d in sorted(s.makeup_workdays)],
+    }
+
+
+@router.get("/holiday-schedules")
+async def holiday_schedules(
+    year: int | None = Query(default=None, ge=2000, le=2100, description="Only this year."),
+    principal: Principal = Depends(authenticate),
+    c: RoutingContext = Depends(ctx),
+) -> dict[str, Any]:
+    """The working-day calendar deadlines are counted by: each year's schedule, official (a
+    published notice, or the chinesecalendar package) or provisional (an estimate: promises
+    counted over it are marked provisional). Without `year`: the published years, the
+    provisional estimates and the range of years the package carries."""
+    async with c.pool.acquire() as conn:
+        org, _ = await c.org.current(conn)
+    cal = org.calendar
+    if year is not None:
+        return {"revision": cal.revision, "years": [_year_view(cal.year(year))]}
+    published = [s for s in cal.years.values() if s.notice_no is not None]
+    package = [y for y, s in cal.years.items() if s.notice_no is None]
+    shown = sorted(
+        [*published, *(s for y, s in cal.estimates.items() if y not in cal.years)],
+        key=lambda s: s.year,
+    )
+    return {
+        "revision": cal.revision,
+        "package_years": [min(package), max(package)] if package else None,
+        "years": [_year_view(s) for s in shown],
+    }
 
 
 # -- the tree ----------------------------------------------------------------------------------

@@ -42,6 +42,9 @@ class CaseView(BaseModel):
     promised_limit_days: int
     due_date: date | None
     due_at: datetime | None
+    provisional_years: list[int] | None
+    """Years the deadline was counted over without an official holiday schedule: the date
+    may move when the year is published (empty: firm; null: not recorded)."""
     paused_at: datetime | None
     correction_id: str | None
     corrections: int
@@ -75,6 +78,9 @@ class CaseView(BaseModel):
             promised_limit_days=state.promised_limit_days,
             due_date=state.due_date,
             due_at=state.due_at,
+            provisional_years=(
+                None if state.provisional_years is None else list(state.provisional_years)
+            ),
             paused_at=state.paused_at,
             correction_id=state.correction_id,
             corrections=state.corrections,
@@ -163,6 +169,7 @@ class QueueItem(BaseModel):
     accepted_at: datetime | None
     due_date: date | None
     due_at: datetime | None
+    provisional_years: list[int] | None
     overdue: bool
     warning_issued: bool
     escalation_level: int
@@ -190,6 +197,7 @@ class QueueItem(BaseModel):
             accepted_at=row["accepted_at"],
             due_date=row["due_date"],
             due_at=row["due_at"],
+            provisional_years=row["provisional_years"],
             overdue=late,
             warning_issued=row["warning_issued"],
             escalation_level=row["escalation_level"],
