@@ -85,3 +85,25 @@ async def eventually(
         raise AssertionError(
             f"gave up after {timeout:g} s waiting for {what}; last seen: {_show(last, show)}"
         ) from None
+
+
+async def blocked_by(
+    conn: Any, holder_pid: int, *, what: str, waiter_pid: int | None = None
+) -> int:
+    """Wait until a backend (`waiter_pid`, or any) waits for a lock the backend `holder_pid`
+    holds, and return the waiter's pid: the condition a test means when it lets a command
+    run into a lock it holds, instead of sleeping and hoping the command got that far.
+    `conn` (an asyncpg connection or pool) must not be inside a transaction."""
+
+    async def waiter() -> int | None:
+        pid: int | None = await conn.fetchval(
+            "SELECT pid FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))"
+            " AND ($2::int IS NULL OR pid = $2) LIMIT 1",
+            holder_pid,
+            waiter_pid,
+        )
+        return pid
+
+    found = await eventually(waiter, what=what, interval=0.02)
+    assert found is not None
+    return found
