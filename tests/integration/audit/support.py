@@ -203,8 +203,11 @@ async def publish(
         await f
 
 
-async def wait_for(pred, timeout: float = TIMEOUT, what: str = "a condition"):  # type: ignore[no-untyped-def]
-    return await eventually(pred, what=what, timeout=timeout)
+async def wait_for(
+    pred, timeout: float = TIMEOUT, interval: float = 0.1, *, what: str = "a condition"
+):  # type: ignore[no-untyped-def]
+    """What `pred()` returns once it is truthy (`polling.eventually`)."""
+    return await eventually(pred, what=what, timeout=timeout, interval=interval)
 
 
 async def wait_size(conn: asyncpg.Connection, n: int, timeout: float = TIMEOUT) -> int:
