@@ -10,13 +10,13 @@ import os
 import signal
 import socket
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from contracts.workdays import SHANGHAI
+from contracts.workdays import SHANGHAI, add_working_days
 
 from ...integration.routing.support import (
     Tokens,
@@ -124,10 +124,15 @@ async def test_routing_process_routes_decides_returns_and_escalates(
                 )
                 assert r.status_code == 403 and r.json()["detail"]["field"] == "actor"
 
-                # late: the drill (admin) runs the check a week after the due time
+                # late: the drill (admin) runs the check five working days after the due date,
+                # past both escalations (the second waits two working days) whatever holidays
+                # follow the due date of a case accepted today (a week of calendar days was
+                # not enough when the due date fell before National Day or Spring Festival)
+                late_day = add_working_days(due_at.astimezone(SHANGHAI).date(), 5)
+                late = datetime.combine(late_day, time(12), tzinfo=SHANGHAI)
                 drill = await client.post(
                     "/v1/admin/clock/check-deadlines",
-                    params={"now": (due_at + timedelta(days=7)).isoformat()},
+                    params={"now": late.isoformat()},
                     headers=tokens.admin(),
                 )
                 assert drill.status_code == 200, drill.text
