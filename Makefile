@@ -7,6 +7,7 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 UV := $(PY) -m uv
 VENV_PY := .venv/bin/python
 STACK := $(VENV_PY) -m devstack
+RUN_STOP_FILE ?= .local/make-run.pid
 
 .PHONY: help deps kafka-fetch run demo test test-unit infra-up infra-down infra-wipe bench lint fmt clean
 
@@ -24,8 +25,14 @@ deps: .venv/.synced ## install Python dependencies into .venv (uv, from the comm
 kafka-fetch: deps ## fetch the Kafka broker jars with Maven (cached)
 	@$(STACK) fetch >/dev/null
 
-run: deps kafka-fetch ## bring the whole system up in the foreground (Ctrl-C stops all)
-	@$(STACK) run
+run: $(RUN_STOP_FILE) ## bring the whole system up in the foreground (Ctrl-C stops all)
+
+# make forwards SIGINT to nobody (it waits for its recipe), but on SIGINT, SIGTERM or SIGHUP it
+# deletes the file its recipe was making: the supervisor writes this file and stops everything
+# when it disappears, so a signal to make's PID alone stops `make run` (SIGTERM also reaches it
+# directly). The file's prerequisites are phony, so the recipe runs every time.
+$(RUN_STOP_FILE): deps kafka-fetch
+	@$(STACK) run --stop-file $@
 
 demo: deps ## play a realistic day against a running `make run`
 	@$(STACK) demo $(DEMO_ARGS)
@@ -56,5 +63,6 @@ lint: deps ## ruff (lint + format check) and mypy on the libraries
 fmt: deps ## apply ruff's fixes and formatting
 	@.venv/bin/ruff check --fix . ; .venv/bin/ruff format .
 
-clean: infra-down ## remove the venv and local state
+clean: ## stop and delete local data, remove the venv and local state
+	@if [ -x $(VENV_PY) ]; then $(STACK) wipe; fi
 	rm -rf .venv .local .pytest_cache .ruff_cache .mypy_cache

@@ -22,6 +22,7 @@ writes, a record on a topic — it waits the same way:
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -58,7 +59,7 @@ def _show(value: Any, show: Callable[[Any], object] | None, limit: int = 2000) -
 
 
 async def eventually(
-    fetch: Callable[[], Awaitable[T]],
+    fetch: Callable[[], Awaitable[T]] | Callable[[], T],
     until: Callable[[T], object] = bool,
     *,
     what: str,
@@ -66,15 +67,16 @@ async def eventually(
     interval: float = 0.1,
     show: Callable[[T], object] | None = None,
 ) -> T:
-    """Call `fetch` until `until(state)` holds and return that state; fail with what was
-    awaited and the last state seen (`show(state)` if given, for long states) after
-    `timeout` seconds."""
+    """Call `fetch` (a coroutine function, or a plain one for in-memory state) until
+    `until(state)` holds and return that state; fail with what was awaited and the last
+    state seen (`show(state)` if given, for long states) after `timeout` seconds."""
     last: Any = _UNSEEN
     deadline = asyncio.timeout(timeout)
     try:
         async with deadline:
             while True:
-                value = await fetch()
+                got = fetch()
+                value: T = await got if inspect.isawaitable(got) else got  # type: ignore[assignment]
                 last = value
                 if until(value):
                     return value

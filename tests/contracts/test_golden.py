@@ -13,6 +13,7 @@ import pytest
 import contracts.intake
 import contracts.notify
 import contracts.routing  # noqa: F401  (registers every published event type)
+from contracts.upcasters import UPCASTERS
 from eventkit.envelope import Envelope
 from eventkit.upcasting import UpcasterRegistry
 
@@ -42,9 +43,8 @@ def example_registry() -> UpcasterRegistry:
     return reg
 
 
-#: Every registry whose chains the goldens must pin. When libs/contracts gets its upcaster
-#: registry, add its factory here (e.g. `lambda: contracts.upcasters.registry`).
-REGISTRIES: list[Callable[[], UpcasterRegistry]] = [example_registry]
+#: Every registry whose chains the goldens must pin: the example's and the contracts'.
+REGISTRIES: list[Callable[[], UpcasterRegistry]] = [example_registry, lambda: UPCASTERS]
 
 
 def registry() -> UpcasterRegistry:

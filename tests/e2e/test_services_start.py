@@ -67,7 +67,10 @@ async def test_four_services_ready_then_stop_cleanly(infra, pg_schema) -> None:
                 )
                 assert r is not None
                 body = r.json()
-                assert body == {"ready": True, "checks": {"postgres": "ok", "kafka": "ok"}}
+                # the servers, and whatever loops the service reports (its outbox relay...)
+                assert body["ready"] is True, body
+                assert {"postgres", "kafka"} <= set(body["checks"]), body
+                assert set(body["checks"].values()) == {"ok"}, body
                 health = (await client.get(f"http://127.0.0.1:{ports[svc]}/healthz")).json()
                 assert health == {"status": "ok", "service": svc}
         for svc in SERVICES:

@@ -139,7 +139,7 @@ async def test_intake_process_takes_an_application_and_publishes_its_events(
                     "materials": [
                         {"code": "MARRIAGE_CERT", "form": "copy"},
                         {"code": "HOUSEHOLD_REG", "form": "copy"},
-                        {"code": "PHOTO_1IN", "form": "original"},
+                        {"code": "PHOTO_1IN", "form": "original", "copies": 2},
                     ]
                 },
                 headers=auth,

@@ -35,10 +35,10 @@ pytestmark = pytest.mark.e2e
 
 FP002_ALL = [
     {"code": "APPLICATION_FORM", "form": "original"},
-    {"code": "ID_CARD", "form": "copy"},
+    {"code": "ID_CARD", "form": "copy", "copies": 2},
     {"code": "MARRIAGE_CERT", "form": "copy"},
     {"code": "HOUSEHOLD_REG", "form": "copy"},
-    {"code": "PHOTO_1IN", "form": "original"},
+    {"code": "PHOTO_1IN", "form": "original", "copies": 2},
 ]  # 二胎 FP-002; the sixth, CHILD_BIRTH_CERT, may be supplied later (容缺)
 DEPOSIT_FP002 = 300_000  # fen: the published 再生育 deposit
 NATIONAL_DAY_DUE = date(2026, 10, 26)
@@ -215,7 +215,7 @@ async def test_island_resident_hands_in_on_the_mainland_and_the_owning_office_ge
             {"code": "APPLICATION_FORM", "form": "original"},
             {"code": "ID_CARD", "form": "original"},
             {"code": "HOUSEHOLD_REG", "form": "original"},
-            {"code": "PHOTO_1IN", "form": "original"},
+            {"code": "PHOTO_1IN", "form": "original", "copies": 2},
         ],
     }
     renovation = {
@@ -441,7 +441,7 @@ async def test_a_bad_review_opens_a_follow_up_for_the_center_head(stack: Stack) 
                 {"code": "APPLICATION_FORM", "form": "original"},
                 {"code": "ID_CARD", "form": "original"},
                 {"code": "HOUSEHOLD_REG", "form": "original"},
-                {"code": "PHOTO_1IN", "form": "original"},
+                {"code": "PHOTO_1IN", "form": "original", "copies": 2},
             ],
         },
     )
@@ -508,6 +508,91 @@ async def test_a_bad_review_opens_a_follow_up_for_the_center_head(stack: Stack) 
         e for e in on_routing if e["event_type"] == "routing.bad_review_followup_opened"
     )
     assert opened_evt["causation_id"] == evaluation["event_id"]
+
+
+async def test_a_correction_goes_from_the_officer_to_the_resident_and_the_clock_resumes(
+    stack: Stack,
+) -> None:
+    """补正 end to end (issue 13, defect 1): the officer names the material by its catalog
+    code and says what is wrong in the note (free text alone is refused, naming the field);
+    intake records the request, the resident is told by SMS and sees it in the status view,
+    supplies it at intake, and routing's clock runs again with the deadline set anew."""
+    agent = staff("ruian.mayu.mabei.agent1", "community_agent", MABEI, "community")
+    resident = applicant("林秀珍", date(1992, 7, 8), 146, MABEI, "瑞安市马屿镇马北社区和平路8号")
+    r = await stack.post(
+        stack.intake,
+        "/v1/applications",
+        agent,
+        {
+            "item_code": "FP-002",
+            "applicant": resident,
+            "materials_provided": FP002_ALL,
+            "deposit_paid_fen": DEPOSIT_FP002,
+            "payment_receipt_no": "MB-2026-000146",
+        },
+    )
+    assert r.status_code == 201, r.text
+    receipt = r.json()
+    case_id = receipt["case_id"]
+    detail = await stack.routing_case(case_id, agent, lambda d: dig(d, "state", "assigned_to"))
+    officer = officer_token(detail)
+    due_before = detail["state"]["due_date"]
+
+    path = f"/v1/cases/{case_id}/correction-request"
+    free_text = {"requested_materials": ["结婚证复印件不清晰，请重新提供"]}
+    r = await stack.post(stack.routing, path, officer, free_text)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]["field"] == "requested_materials[0]"
+    asked = {"requested_materials": ["MARRIAGE_CERT"], "note": "结婚证复印件不清晰，请重新提供"}
+    r = await stack.post(stack.routing, path, officer, asked)
+    assert r.status_code == 200, r.text
+    assert r.json()["state"]["status"] == "correction_pending"
+
+    # intake recorded it: the resident's status view names the material and the note
+    await stack.intake_case(
+        case_id, agent, lambda v: v["application"]["status"] == "correction_requested"
+    )
+    status = await stack.intake.get(
+        "/v1/status",
+        params={"receipt_no": receipt["receipt_no"], "code": receipt["verification_code"]},
+    )
+    assert status.status_code == 200, status.text
+    assert status.json()["correction"] == {
+        "requested_materials": [{"code": "MARRIAGE_CERT", "name_zh": "结婚证复印件"}],
+        "note": "结婚证复印件不清晰，请重新提供",
+    }
+    sent = await stack.deliveries(
+        case_id,
+        lambda ds: any(
+            d["template"] == "resident_correction_request" and d["status"] == "delivered"
+            for d in ds
+        ),
+    )
+    assert any(d["recipient_kind"] == "resident" for d in sent)
+
+    # the resident supplies it at intake (this answered 409 "no correction is pending")
+    r = await stack.post(
+        stack.intake,
+        f"/v1/applications/{case_id}/correction",
+        stack.resident(resident["id_number"]),
+        {"materials": [{"code": "MARRIAGE_CERT", "form": "copy"}]},
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["status"] == "accepted"
+
+    # routing hears it: the pause ends, the clock runs again, the deadline is set anew
+    detail = await stack.routing_case(case_id, officer, lambda d: d["state"]["status"] == "open")
+    assert types(detail["trail"])[-3:] == [
+        "routing.correction_requested",
+        "routing.correction_received",
+        "routing.deadline_set",
+    ]
+    received, reset = (e["payload"] for e in detail["trail"][-2:])
+    assert received["correction_id"] == detail["trail"][-3]["payload"]["correction_id"]
+    assert reset["reason"] == "correction_supplied"
+    # asked and supplied on the same drill day: no working day came off the clock
+    assert reset["paused_working_days"] == 0 and reset["due_date"] == due_before
+    assert detail["state"]["paused_at"] is None
 
 
 async def test_deadline_over_national_day_counts_working_days_then_warns_and_escalates(

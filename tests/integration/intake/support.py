@@ -80,10 +80,10 @@ def applicant(**overrides: Any) -> dict[str, Any]:
 # 二胎申请 FP-002: six materials, the last (CHILD_BIRTH_CERT) may be supplied later.
 FP002_ALL = [
     {"code": "APPLICATION_FORM", "form": "original"},
-    {"code": "ID_CARD", "form": "copy"},
+    {"code": "ID_CARD", "form": "copy", "copies": 2},
     {"code": "MARRIAGE_CERT", "form": "copy"},
     {"code": "HOUSEHOLD_REG", "form": "copy"},
-    {"code": "PHOTO_1IN", "form": "original"},
+    {"code": "PHOTO_1IN", "form": "original", "copies": 2},
 ]
 
 

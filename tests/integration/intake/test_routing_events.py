@@ -3,7 +3,7 @@ and who may then read, deliver and evaluate the case."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -13,7 +13,15 @@ from contracts.routing import (
     CaseDecided,
     CaseRouted,
     CorrectionRequested,
+    OfficeHoursSet,
     ResultReturned,
+)
+from contracts.workdays import (
+    SHANGHAI,
+    OfficeHours,
+    OpenInterval,
+    local_date,
+    promised_deadline,
 )
 from eventkit.envelope import Actor, Envelope
 
@@ -26,6 +34,7 @@ from .support import (
     INSPECTOR,
     OFFICER_MAYU,
     Harness,
+    org_unit_envelope,
     routing_envelope,
     second_child,
 )
@@ -352,3 +361,64 @@ async def test_the_read_model_rebuilt_from_the_store_is_the_same(intake: Harness
         await conn.close()
     assert applied > len(before) > 0
     assert after == before
+
+
+async def test_the_receipt_promises_by_the_accepting_centers_office_hours(
+    intake: Harness,
+) -> None:
+    """The promised date on a receipt follows the hours routing publishes for the accepting
+    center (routing.org_unit_registered, routing.office_hours_set): a 即办件 handed in after
+    that center's close of business is promised for the next working day
+    (contracts.workdays.promised_deadline, the rule routing's clock runs on)."""
+    unit = "ruian.mayu.hourscheck"
+    await intake.publish_routing(
+        org_unit_envelope(unit, "营业时间测试点", "community", "社区", "ruian.mayu")
+    )
+    # open only 00:00-00:01 every day: any later hand-in is after closing
+    closes_at_once = OfficeHours(
+        weekly={wd: (OpenInterval(opens=time(0, 0), closes=time(0, 1)),) for wd in range(7)}
+    )
+    await intake.publish_routing(
+        routing_envelope(
+            OfficeHoursSet(unit_id=unit, office_hours=closes_at_once, set_by="admin.1"),
+            stream_id="org-ruian",
+            org_id=unit,
+            tier="community",
+        )
+    )
+
+    async def projected() -> bool:
+        conn = await intake.connect()
+        try:
+            raw = await conn.fetchval("SELECT office_hours FROM centers WHERE unit_id = $1", unit)
+        finally:
+            await conn.close()
+        return raw is not None and OfficeHours.model_validate_json(raw) == closes_at_once
+
+    await eventually(projected, what=f"the office hours of {unit} in intake's centers")
+
+    # "after closing" holds at any time of day but 00:00-00:01, and the promise must not
+    # change its day between `before` and the service's clock: not around midnight, then
+    def away_from_midnight() -> bool:
+        t = datetime.now(SHANGHAI).time()
+        return time(0, 2) <= t < time(23, 59)
+
+    await eventually(
+        away_from_midnight, what="the local clock away from 23:59-00:02", timeout=240, interval=1
+    )
+    agent = ("staff.hourscheck.agent", "community_agent", unit, "community")
+    before = datetime.now(UTC)
+    r = await intake.submit(
+        agent,
+        second_child(
+            item_code="OT-002",
+            materials_provided=[{"code": "WATER_BILL", "form": "original"}],
+            deposit_paid_fen=0,
+            payment_receipt_no=None,
+        ),
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "accepted"
+    expected = promised_deadline(before, 0, closes_at_once).due_date
+    assert expected > local_date(before) and expected.isoformat() != r.json()["accepted_on"]
+    assert r.json()["promised_completion_date"] == expected.isoformat()

@@ -117,7 +117,7 @@ async def test_three_missing_materials_give_exactly_one_notice_listing_all_three
     assert [m["code"] for m in s1.json()["missing_materials"]] == ["PHOTO_1IN"]
     s2 = await intake.client.post(
         f"/v1/applications/{case_id}/materials",
-        json={"materials": [{"code": "PHOTO_1IN", "form": "original"}]},
+        json={"materials": [{"code": "PHOTO_1IN", "form": "original", "copies": 2}]},
         headers=staff,
     )
     assert s2.status_code == 200, s2.text

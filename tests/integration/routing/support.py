@@ -164,8 +164,16 @@ def accepted(
         fee_overridden=False,
         accepted_at=when,
         accepted_by=staff or "online",
+        required_materials=_materials(code),
     )
     return intake_envelope(evt, case_id, at_time=when, actor=staff or "online")
+
+
+def _materials(code: str) -> tuple[Any, ...]:
+    """The seeded catalog's material list of the item (what an acceptance carries)."""
+    from intake.seed_catalog import seed_items
+
+    return next((i.materials for i in seed_items() if i.code == code), ())
 
 
 def withdrawn(case_id: str, when: datetime) -> Envelope:

@@ -155,13 +155,21 @@ async def test_a_correction_stops_the_clock_and_a_withdrawal_ends_it(
         r = await rt.post(
             f"/v1/cases/{paused}/correction-request",
             rt.tokens.staff("ruian.mayu.sbs.b"),
-            {"requested_materials": ["户口簿复印件"]},
+            {"requested_materials": ["HOUSEHOLD_REG"]},
         )
         assert r.status_code == 403 and r.json()["detail"]["field"] == "actor"
+        # free text is not a material of the catalog (contracts.corrections): 422, the field
         r = await rt.post(
             f"/v1/cases/{paused}/correction-request",
             officer,
-            {"requested_materials": ["户口簿复印件", "参保登记表(签字)"], "note": "签名缺失"},
+            {"requested_materials": ["HOUSEHOLD_REG", "参保登记表(签字)"]},
+        )
+        assert r.status_code == 422, r.text
+        assert r.json()["detail"]["field"] == "requested_materials[1]"
+        r = await rt.post(
+            f"/v1/cases/{paused}/correction-request",
+            officer,
+            {"requested_materials": ["HOUSEHOLD_REG", "APPLICATION_FORM"], "note": "签名缺失"},
         )
         assert r.status_code == 200, r.text
         correction_id = r.json()["state"]["correction_id"]

@@ -52,6 +52,11 @@ def test_the_report_has_its_pages_charts_and_figures(store: Path, tmp_path: Path
     assert md.startswith("# 马屿镇便民服务情况报告")
     for text in ("马北社区", "篁社社区", "按时办结率", "一次办成率", "好差评", "charts/trend.png"):
         assert text in md and text in html
+    # every chart the report wrote is the one each page shows (not `dict.items`' repr)
+    for chart in ("trend", "centers", "items", "satisfaction"):
+        assert f"](charts/{chart}.png)" in md
+        assert f'src="charts/{chart}.png"' in html
+    assert "built-in method" not in md + html
     # the headline figure is the store's own count (cases of the subtree submitted in period)
     received = query(
         store,
@@ -95,3 +100,23 @@ def test_an_unknown_org_writes_nothing(store: Path, tmp_path: Path) -> None:
         _write(store, tmp_path / "r", org="ruian.nowhere")
     assert err.value.field == "--org" and "ruian.mayu" in err.value.reason
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_period_the_store_holds_nothing_of_is_said_to_be_empty(
+    store: Path, tmp_path: Path
+) -> None:
+    # given a store of October 2026, when a report for March 2027 is written
+    console = Console(record=True, width=200)
+    write_report(store, "ruian.mayu", date(2027, 3, 1), date(2027, 3, 31), tmp_path / "r", console)
+    # then the user is told, and the report itself says so instead of a page of zeros
+    said = console.export_text()
+    assert "no events between 2027-03-01 and 2027-03-31" in said
+    md = (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    html = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "本期无数据" in md and "本期无数据" in html
+
+
+def test_a_period_with_events_carries_no_empty_warning(store: Path, tmp_path: Path) -> None:
+    _, said = _write(store, tmp_path / "r")
+    assert "no events between" not in said
+    assert "本期无数据" not in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")

@@ -63,7 +63,7 @@ async def test_blocked_shows_the_reason_and_running_clears_it() -> None:
     h.retrying("ConnectionRefusedError")
     assert (h.failures, h.ok) == (2, False)
     h.blocked("blocked at position 17: MessageSizeTooLargeError")
-    assert h.describe() == "blocked: blocked at position 17: MessageSizeTooLargeError"
+    assert h.describe() == "blocked at position 17: MessageSizeTooLargeError"
     h.running()
     assert (h.describe(), h.failures) == ("ok", 0)
 

@@ -1,14 +1,14 @@
-"""Shared builders for the intake unit tests: clock, fake calendar, seeded catalog, commands."""
+"""Shared builders for the intake unit tests: clock, seeded catalog, context, commands."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts.intake import Applicant, CatalogItemVersion, ProvidedMaterial
+from contracts.workdays import OfficeHours
 from eventkit.envelope import Actor
 from eventkit.testing import Decider, fold
 from intake.domain import application, catalog
@@ -29,21 +29,6 @@ def at(y: int, mo: int, d: int, h: int = 10, mi: int = 0) -> datetime:
     return datetime(y, mo, d, h, mi, tzinfo=SH)
 
 
-@dataclass
-class FakeCalendar:
-    """Weekends plus a given set of holidays; counts the n-th working day after start."""
-
-    holidays: set[date] = field(default_factory=set)
-
-    def add_working_days(self, start: date, n: int) -> date:
-        d = start
-        while n > 0:
-            d += timedelta(days=1)
-            if d.weekday() < 5 and d not in self.holidays:
-                n -= 1
-        return d
-
-
 def seeded_catalog() -> Catalog:
     state = catalog.initial_state()
     for cmd in seed_commands():
@@ -54,9 +39,12 @@ def seeded_catalog() -> Catalog:
 SEEDED = seeded_catalog()
 
 
-def context(cat: Catalog = SEEDED, calendar: Any = None) -> IntakeContext:
+def context(cat: Catalog = SEEDED, office_hours: OfficeHours | None = None) -> IntakeContext:
+    """The decider's context; the accepting center keeps the standard hours unless given."""
     return IntakeContext(
-        catalog=cat, calendar=calendar or FakeCalendar(), verification_secret=SECRET
+        catalog=cat,
+        verification_secret=SECRET,
+        office_hours=office_hours or OfficeHours.standard(),
     )
 
 
@@ -113,9 +101,10 @@ def item(code: str) -> CatalogItemVersion:
 
 
 def all_materials(code: str, *, skip: tuple[str, ...] = ()) -> tuple[ProvidedMaterial, ...]:
-    """Everything the item asks for (excluding may-supply-later ones), in the form asked."""
+    """Everything the item asks for (excluding may-supply-later ones), in the form and
+    number of copies asked."""
     return tuple(
-        ProvidedMaterial(code=m.code, form=m.form)
+        ProvidedMaterial(code=m.code, form=m.form, copies=m.copies)
         for m in item(code).materials
         if not m.may_supply_later and m.code not in skip
     )
@@ -140,8 +129,8 @@ def submit(**overrides: Any) -> SubmitApplication:
     return SubmitApplication(**data)
 
 
-def pm(code: str, form: str = "original") -> ProvidedMaterial:
-    return ProvidedMaterial.model_validate({"code": code, "form": form})
+def pm(code: str, form: str = "original", copies: int = 1) -> ProvidedMaterial:
+    return ProvidedMaterial.model_validate({"code": code, "form": form, "copies": copies})
 
 
 def field_of(error: Exception) -> str:

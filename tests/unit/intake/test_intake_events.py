@@ -45,7 +45,7 @@ def full_trail() -> list[DomainEvent]:
     """A case through every step, each event as the decider produced it."""
     cid = case_id(1)
     steps = [
-        (submit(materials_provided=(pm("ID_CARD", "copy"),)), at(2026, 9, 21)),
+        (submit(materials_provided=(pm("ID_CARD", "copy", 2),)), at(2026, 9, 21)),
         (
             SupplementMaterials(
                 case_id=cid,
@@ -53,7 +53,7 @@ def full_trail() -> list[DomainEvent]:
                     pm("APPLICATION_FORM"),
                     pm("MARRIAGE_CERT", "copy"),
                     pm("HOUSEHOLD_REG", "copy"),
-                    pm("PHOTO_1IN"),
+                    pm("PHOTO_1IN", copies=2),
                 ),
                 received_center_id="ruian.mayu.mabei",
                 actor=AGENT_MABEI,

@@ -25,7 +25,7 @@ from intake.domain.application_commands import (
     SupplyCorrection,
     WithdrawApplication,
 )
-from intake.domain.errors import AlreadyExists, InvalidField, MaterialNotInList, WrongStatus
+from intake.domain.errors import AlreadyExists, InvalidField, WrongStatus
 
 from .builders import (
     AGENT_MABEI,
@@ -207,8 +207,9 @@ def test_a_correction_must_supply_what_was_asked() -> None:
 
 
 def test_correction_rules() -> None:
+    # the one contract of contracts.corrections: a code of another item is refused (422)
     err = case_decider().given(*accepted()).when(correction_request(codes=("VEHICLE",)), T1)
-    assert field_of(err.then_raises(MaterialNotInList)) == "requested_materials[0]"
+    assert field_of(err.then_raises(InvalidField)) == "requested_materials[0]"
     case_decider().given(*accepted()).when(supply(), T1).then_raises(WrongStatus, "no correction")
     case_decider().given(*decided()).when(correction_request(), T2).then_raises(WrongStatus)
 

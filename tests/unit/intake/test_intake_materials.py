@@ -24,6 +24,7 @@ from .builders import (
     case_decider,
     case_id,
     field_of,
+    item,
     pm,
     submit,
 )
@@ -74,9 +75,11 @@ THREE_MISSING = (
 
 
 def supplement(*codes: str, center: str = "ruian.anyang.yucai") -> SupplementMaterials:
+    """The materials, each in the number of copies the senior card's catalog entry asks."""
+    copies = {m.code: m.copies for m in item("CA-001").materials}
     return SupplementMaterials(
         case_id=CASE,
-        materials=tuple(pm(c) for c in codes),
+        materials=tuple(pm(c, copies=copies.get(c, 1)) for c in codes),
         received_center_id=center,
         actor=AGENT_YUCAI,
     )
@@ -197,3 +200,55 @@ def test_supplementing_a_withdrawn_case_is_refused() -> None:
 def test_supplementing_an_unknown_case_is_refused() -> None:
     err = case_decider().given().when(supplement("APPLICATION_FORM"), DAY2)
     assert field_of(err.then_raises(CaseNotFound)) == "case_id"
+
+
+def test_too_few_copies_are_a_gap_the_notice_names_with_the_shortfall() -> None:
+    """The catalog asks FP-002 (二胎) for 2 copies of both spouses' ID cards and 2 photos;
+    陈小芳 hands in 1 ID-card copy and 2 photos: the one-time notice names the ID card,
+    2 asked, 1 given (not a silent acceptance)."""
+    provided = [
+        {"code": "APPLICATION_FORM", "form": "original"},
+        {"code": "ID_CARD", "form": "copy"},
+        {"code": "MARRIAGE_CERT", "form": "copy"},
+        {"code": "HOUSEHOLD_REG", "form": "copy"},
+        {"code": "PHOTO_1IN", "form": "original"},
+        {"code": "PHOTO_1IN", "form": "original"},
+    ]
+    cmd = submit(materials_provided=tuple(pm(m["code"], m["form"]) for m in provided))
+    events = case_decider().given().when(cmd, DAY1).then_events()
+    assert [type(e).__name__ for e in events] == [
+        "ApplicationSubmitted",
+        "MaterialsMissingNotified",
+    ]
+    (gap,) = events[1].missing
+    assert (gap.code, gap.reason, gap.copies, getattr(gap, "copies_provided", None)) == (
+        "ID_CARD",
+        "too_few_copies",
+        2,
+        1,
+    )
+
+
+def test_the_missing_copy_handed_in_later_completes_the_case() -> None:
+    """The one ID-card copy short is supplemented: the case is accepted, no second notice."""
+    short = tuple(
+        pm(m.code, m.form, 1 if m.code == "ID_CARD" else m.copies)
+        for m in item("FP-002").materials
+        if not m.may_supply_later
+    )
+    history = case_decider().given().when(submit(materials_provided=short), DAY1).then_events()
+    (gap,) = history[1].missing
+    assert (gap.code, gap.reason, gap.copies, gap.copies_provided) == (
+        "ID_CARD",
+        "too_few_copies",
+        2,
+        1,
+    )
+    more = SupplementMaterials(
+        case_id=history[0].case_id,
+        materials=(pm("ID_CARD", "copy"),),
+        received_center_id="ruian.mayu.mabei",
+        actor=AGENT_YUCAI,
+    )
+    events = case_decider().given(*history).when(more, DAY2).then_events()
+    assert [type(e).__name__ for e in events] == ["MaterialsSupplemented", "ApplicationAccepted"]

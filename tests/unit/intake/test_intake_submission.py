@@ -3,7 +3,7 @@ the applicant, location independence, and acceptance with receipt and promised d
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 
@@ -26,7 +26,6 @@ from intake.domain.errors import (
     UnknownItem,
 )
 from intake.domain.receipts import receipt_number, verification_code
-from intake.domain.working_calendar import statutory_calendar
 
 from .builders import (
     AGENT_DONGSHAN,
@@ -96,8 +95,9 @@ def test_second_child_application_from_mabei_with_deposit_is_accepted_at_once() 
         statutory_limit_days=30,
         promised_limit_days=15,
         accepted_on=date(2026, 9, 21),
-        # 15 working days after Monday 21 September on the weekend-only fake calendar
-        promised_completion_date=date(2026, 10, 12),
+        # 15 working days after Monday 21 September 2026: Mid-Autumn (25 Sep) and National
+        # Day (1-7 Oct) are off, Saturday 10 October is an adjusted working day
+        promised_completion_date=date(2026, 10, 19),
         registered_community_id="ruian.mayu.mabei",
         accepting_center_id="ruian.mayu.mabei",
         accepting_staff_id=AGENT_MABEI.id,
@@ -109,6 +109,7 @@ def test_second_child_application_from_mabei_with_deposit_is_accepted_at_once() 
         fee_overridden=False,
         accepted_at=MONDAY,
         accepted_by=AGENT_MABEI.id,
+        required_materials=fp.materials,
     )
     state = case_decider().given().when(cmd, MONDAY).then(submitted, accepted).then_state()
     assert state.status == "accepted"
@@ -337,36 +338,41 @@ def test_a_naive_clock_is_refused() -> None:
 
 
 # -- promised completion date ----------------------------------------------------------------------
-def test_a_same_day_item_is_promised_for_the_same_day() -> None:
+def _same_day(accepted_at: datetime) -> ApplicationAccepted:
     cmd = submit(
         item_code="OT-002",
         materials_provided=all_materials("OT-002"),
         deposit_paid_fen=0,
         payment_receipt_no=None,
     )
-    # Saturday morning extended hours: a same-day item is done that day.
-    saturday = at(2026, 9, 26, 9)
-    accepted = case_decider().given().when(cmd, saturday).then_events()[-1]
+    accepted = case_decider().given().when(cmd, accepted_at).then_events()[-1]
     assert isinstance(accepted, ApplicationAccepted)
     assert accepted.case_type == "same_day"
-    assert accepted.promised_completion_date == accepted.accepted_on == date(2026, 9, 26)
+    return accepted
 
 
-def test_the_promised_date_is_counted_in_the_calendars_working_days() -> None:
-    from .builders import FakeCalendar
+def test_a_same_day_item_within_hours_is_promised_for_that_day() -> None:
+    accepted = _same_day(at(2026, 9, 29, 10))
+    assert accepted.promised_completion_date == accepted.accepted_on == date(2026, 9, 29)
 
-    holidays = {date(2026, 10, d) for d in range(1, 8)}
-    ctx = context(calendar=FakeCalendar(holidays=holidays))
-    cmd = submit(item_code="LS-002", materials_provided=all_materials("LS-002"), deposit_paid_fen=0)
-    accepted = case_decider(ctx).given().when(cmd, at(2026, 9, 30, 16)).then_events()[-1]
-    assert accepted.promised_completion_date == date(2026, 10, 12)
+
+def test_a_same_day_item_handed_in_on_saturday_is_promised_for_monday() -> None:
+    """Saturday-morning extended hours serve residents but are not a working day: the 即办件
+    may be done on the spot, and is promised for Monday, as routing's clock counts it."""
+    accepted = _same_day(at(2026, 9, 26, 9))
+    assert accepted.accepted_on == date(2026, 9, 26)
+    assert accepted.promised_completion_date == date(2026, 9, 28)
+
+
+def test_a_same_day_item_accepted_after_closing_is_promised_for_the_next_working_day() -> None:
+    accepted = _same_day(at(2026, 12, 8, 19, 3))
+    assert accepted.promised_completion_date == date(2026, 12, 9)
 
 
 def test_the_statutory_calendar_counts_the_national_day_holiday() -> None:
-    """Production wiring: `contracts.workdays` (adjusted working Saturday 10 October)."""
-    ctx = context(calendar=statutory_calendar())
+    """`contracts.workdays` (adjusted working Saturday 10 October)."""
     cmd = submit(item_code="LS-002", materials_provided=all_materials("LS-002"), deposit_paid_fen=0)
-    accepted = case_decider(ctx).given().when(cmd, at(2026, 9, 30, 16)).then_events()[-1]
+    accepted = case_decider().given().when(cmd, at(2026, 9, 30, 16)).then_events()[-1]
     assert accepted.promised_completion_date == date(2026, 10, 10)
 
 
@@ -374,7 +380,7 @@ def test_the_context_refuses_a_short_secret() -> None:
     from intake.domain.application import IntakeContext
 
     with pytest.raises(ValueError, match="16 bytes"):
-        IntakeContext(catalog=SEEDED, calendar=statutory_calendar(), verification_secret=b"x")
+        IntakeContext(catalog=SEEDED, verification_secret=b"x")
 
 
 def test_acceptance_carries_what_routing_needs_without_calling_back() -> None:

@@ -237,12 +237,9 @@ def staff_registered(
         unit_id=unit_id,
         office_id=f"{unit_id}.jsb",
         registered_by="admin.seed",
+        phone=phone,
+        email=email,
     )
-    payload = to_payload(evt)
-    if email:
-        payload["email"] = email  # not in the contract yet; read when present
-    if phone:
-        payload["phone"] = phone
     return _routing(evt, re.ORG_STREAM_ID, at)
 
 
@@ -334,7 +331,15 @@ def result_returned(case_id: str, *, final: bool = True, at: datetime = T0) -> E
     )
 
 
-def deadline_warning(case_id: str, staff_id: str, *, at: datetime = T0) -> Envelope:
+def deadline_warning(
+    case_id: str,
+    staff_id: str,
+    *,
+    a_holder: str | None = None,
+    b_holder: str | None = None,
+    at: datetime = T0,
+) -> Envelope:
+    """The warning to `staff_id`; `a_holder`/`b_holder` None as in a v1 event."""
     return _routing(
         re.DeadlineWarningIssued(
             **_case(case_id),
@@ -342,35 +347,58 @@ def deadline_warning(case_id: str, staff_id: str, *, at: datetime = T0) -> Envel
             due_at=datetime(2026, 3, 23, 17, 30, tzinfo=SHANGHAI),
             working_days_left=1,
             issued_by="routing",
+            a_holder=a_holder,
+            b_holder=b_holder,
         ),
         case_id,
         at,
     )
 
 
-def case_overdue(case_id: str, staff_id: str, *, at: datetime = T0) -> Envelope:
+def case_overdue(
+    case_id: str,
+    staff_id: str,
+    *,
+    a_holder: str | None = None,
+    b_holder: str | None = None,
+    at: datetime = T0,
+) -> Envelope:
     return _routing(
         re.CaseOverdue(
             **_case(case_id),
             assigned_to=staff_id,
             due_at=datetime(2026, 3, 23, 17, 30, tzinfo=SHANGHAI),
             detected_by="routing",
+            a_holder=a_holder,
+            b_holder=b_holder,
         ),
         case_id,
         at,
     )
 
 
-def case_escalated(case_id: str, head_id: str, assignee: str, *, at: datetime = T0) -> Envelope:
+def case_escalated(
+    case_id: str,
+    head_id: str,
+    assignee: str,
+    *,
+    level: int = 1,
+    to_unit_id: str = TOWN,
+    center_head: str | None = None,
+    at: datetime = T0,
+) -> Envelope:
+    """Level 1 to the handling center's head `head_id`; level 2 to the next tier's head
+    `head_id`, with the handling center's head as `center_head`."""
     return _routing(
         re.CaseEscalated(
             **_case(case_id),
-            level=1,
+            level=level,
             escalated_to=head_id,
-            to_unit_id=TOWN,
+            to_unit_id=to_unit_id,
             assigned_to=assignee,
             due_at=datetime(2026, 3, 23, 17, 30, tzinfo=SHANGHAI),
             escalated_by="routing",
+            center_head=center_head if center_head is not None else head_id,
         ),
         case_id,
         at,

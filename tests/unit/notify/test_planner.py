@@ -81,6 +81,30 @@ class Scenario:
     def by_channel(self) -> dict[str, object]:
         return {i.channel: i for i in self.plan.intents}
 
+    def told(self) -> list[str]:
+        """The recipients, in plan order, each once."""
+        return list(dict.fromkeys(i.recipient_id for i in self.plan.intents))
+
+    def email_to(self, recipient_id: str) -> str:
+        """The e-mail body `recipient_id` gets."""
+        (mail,) = (
+            i for i in self.plan.intents if i.recipient_id == recipient_id and i.channel == "email"
+        )
+        return mail.body
+
+    def given_the_post(self) -> Scenario:
+        """马屿镇计生办's post: 李伟 holds A, 陈明 B; 王芳 heads 马屿镇, 陈美芳 the city center.
+        Each with a work phone and e-mail (as the seed now gives every staff member)."""
+        for sid, name in (
+            ("officer.a", "李伟"),
+            ("officer.b", "陈明"),
+            ("head.mayu", "王芳"),
+            ("head.ruian", "陈美芳"),
+        ):
+            self.given_staff(sid, name, email=f"{sid}@x.cn", phone="13900001111")
+        self.units = {**self.units, "ruian": "瑞安市行政审批服务中心"}
+        return self
+
 
 def given() -> Scenario:
     return Scenario()
@@ -134,6 +158,13 @@ def test_an_original_required_gap_says_so() -> None:
     missing = (f.MISSING_THREE[0].model_copy(update={"reason": "original_required"}),)
     s = given().given_applicant(case).when(f.missing_notified(case, missing))
     assert "（原件1份，须提供原件）" in s.plan.intents[0].body
+
+
+def test_a_copies_shortfall_names_what_was_given_and_what_is_still_owed() -> None:
+    case = f.new_case_id()
+    short = f.MISSING_THREE[2].model_copy(update={"reason": "too_few_copies", "copies_provided": 1})
+    s = given().given_applicant(case).when(f.missing_notified(case, (short,)))
+    assert "夫妻双方一寸近期免冠照片（原件2份，已交1份，还差1份）" in s.plan.intents[0].body
 
 
 def test_resident_messages_wait_until_the_applicant_is_known() -> None:
@@ -222,8 +253,53 @@ def test_a_correction_request_names_the_materials_and_the_pause() -> None:
     case = f.new_case_id()
     s = given().given_applicant(case).when(f.correction_requested(case))
     body = s.by_channel()["email"].body
-    assert "需补正以下2项材料：\n1. 结婚证复印件\n2. 户口簿复印件说明：结婚证复印件不清晰" in body
+    assert (
+        "需补正以下2项材料：\n1. 结婚证复印件\n2. 户口簿复印件\n说明：结婚证复印件不清晰。\n请将"
+    ) in body
     assert "补正期间办理时限暂停计算" in body
+
+
+def test_the_correction_sms_reads_as_sentences_with_the_officers_note_set_off() -> None:
+    """Issue 13 #10: the note ran into the list and into the next sentence ("…户口簿复印件说明：
+    结婚证复印件不清晰请将…"). Now: the list, the note as its own sentence, then the rest."""
+    case = f.new_case_id()
+    sms = given().given_applicant(case).when(f.correction_requested(case)).by_channel()["sms"]
+    assert (
+        "需补正以下2项材料：1.结婚证复印件；2.户口簿复印件。说明：结婚证复印件不清晰。"
+        "请将补正材料交到任一便民服务中心。"
+    ) in sms.body
+
+
+@pytest.mark.parametrize(
+    ("note", "sentence"),
+    [
+        ("结婚证复印件不清晰，请重新提供", "说明：结婚证复印件不清晰，请重新提供。"),
+        ("结婚证复印件不清晰。", "说明：结婚证复印件不清晰。"),
+        ("请携带原件核对！", "说明：请携带原件核对！"),
+        ("照片须为近期免冠照片；", "说明：照片须为近期免冠照片。"),
+        ("  照片模糊  ", "说明：照片模糊。"),
+    ],
+    ids=["comma-inside", "full-stop", "exclamation", "semicolon", "spaces"],
+)
+def test_the_officers_note_ends_as_one_sentence_whatever_punctuation_it_came_with(
+    note: str, sentence: str
+) -> None:
+    case = f.new_case_id()
+    env = f.correction_requested(case)
+    env = env.model_copy(update={"payload": {**env.payload, "note": note}})
+    sms = given().given_applicant(case).when(env).by_channel()["sms"]
+    assert "2.户口簿复印件。" + sentence + "请将补正材料" in sms.body
+
+
+@pytest.mark.parametrize("note", [None, "", "   "], ids=["none", "empty", "blank"])
+def test_a_correction_without_a_note_has_no_note_sentence(note: str | None) -> None:
+    case = f.new_case_id()
+    env = f.correction_requested(case)
+    env = env.model_copy(update={"payload": {**env.payload, "note": note}})
+    s = given().given_applicant(case).when(env)
+    assert "2.户口簿复印件。请将补正材料交到任一便民服务中心。" in s.by_channel()["sms"].body
+    assert "\n2. 户口簿复印件\n请将补正材料" in s.by_channel()["email"].body
+    assert "说明" not in s.by_channel()["email"].body
 
 
 def test_the_result_is_announced_on_the_final_hop_at_the_accepting_center() -> None:
@@ -307,3 +383,134 @@ def test_an_unknown_center_is_named_generically_never_by_its_id() -> None:
     s.units = {}
     body = s.when(f.missing_notified(case)).by_channel()["email"].body
     assert "您在便民服务中心提交的" in body and "mabei" not in body
+
+
+# -- who among the staff is told what (issue 13 #8) ---------------------------------------------
+def test_a_new_assignment_tells_the_assignee_only() -> None:
+    case = f.new_case_id()
+    s = given().given_applicant(case).given_the_post().when(f.case_assigned(case, "officer.a"))
+    assert s.told() == ["officer.a"]
+    assert s.email_to("officer.a").startswith("李伟，您好：一件新案件已分派给您（A岗）")
+
+
+def test_a_deadline_warning_tells_the_assignee_and_the_other_holder_of_the_post() -> None:
+    """AB岗: B took the case while A was away; both hold the post, both hear it is nearly due,
+    each in their own words (the assignee to handle it, the other to help see it done)."""
+    case = f.new_case_id()
+    s = (
+        given()
+        .given_applicant(case)
+        .given_the_post()
+        .when(f.deadline_warning(case, "officer.b", a_holder="officer.a", b_holder="officer.b"))
+    )
+    assert s.told() == ["officer.b", "officer.a"]
+    assert {i.template for i in s.plan.intents} == {"staff_deadline_warning"}
+    assert len(s.plan.intents) == 6  # SMS, e-mail, webhook each
+    assert s.email_to("officer.b").startswith(
+        "陈明，您好：您经办的案件“再生育(二胎)申请审批”（受理编号 RA20260302K3W9ZD）"
+        "将于2026年3月23日 17:30到期，剩余1个工作日，请抓紧办理。"
+    )
+    assert s.email_to("officer.a").startswith(
+        "李伟，您好：您所在岗位由陈明经办的案件“再生育(二胎)申请审批”（受理编号 RA20260302K3W9ZD）"
+        "将于2026年3月23日 17:30到期，剩余1个工作日，请作为AB岗协助督促办理。"
+    )
+
+
+def test_an_overdue_case_tells_the_a_and_the_b_holder() -> None:
+    case = f.new_case_id()
+    s = (
+        given()
+        .given_applicant(case)
+        .given_the_post()
+        .when(f.case_overdue(case, "officer.a", a_holder="officer.a", b_holder="officer.b"))
+    )
+    assert s.told() == ["officer.a", "officer.b"]
+    assert {i.template for i in s.plan.intents} == {"staff_overdue"}
+    assert "您经办的案件" in s.email_to("officer.a") and "请立即办理。" in s.email_to("officer.a")
+    assert s.email_to("officer.b").startswith("陈明，您好：您所在岗位由李伟经办的案件")
+    assert s.email_to("officer.b").endswith(
+        "已于2026年3月23日 17:30超过承诺办结时限，请作为AB岗协助督促办理。"
+    )
+
+
+def test_a_case_reassigned_off_its_post_is_still_told_to_the_posts_holders() -> None:
+    """Reassigned to someone outside the post: the assignee and both holders are told."""
+    case = f.new_case_id()
+    s = (
+        given()
+        .given_applicant(case)
+        .given_the_post()
+        .given_staff("officer.c", "郑新", phone="13900002222")
+        .when(f.case_overdue(case, "officer.c", a_holder="officer.a", b_holder="officer.b"))
+    )
+    assert s.told() == ["officer.c", "officer.a", "officer.b"]
+
+
+def test_a_v1_notice_that_names_no_holders_tells_the_assignee() -> None:
+    case = f.new_case_id()
+    s = given().given_applicant(case).given_the_post().when(f.deadline_warning(case, "officer.a"))
+    assert s.told() == ["officer.a"]
+
+
+def test_a_notice_for_two_holders_waits_until_both_are_known() -> None:
+    case = f.new_case_id()
+    s = (
+        given()
+        .given_applicant(case)
+        .given_staff("officer.a", "李伟", phone="13900001111")
+        .when(f.case_overdue(case, "officer.a", a_holder="officer.a", b_holder="officer.b"))
+    )
+    assert s.plan == Plan(waiting_for="staff:officer.b")
+
+
+def test_a_first_level_escalation_tells_the_handling_centers_head_only() -> None:
+    case = f.new_case_id()
+    s = (
+        given()
+        .given_applicant(case)
+        .given_the_post()
+        .when(f.case_escalated(case, "head.mayu", "officer.a", center_head="head.mayu"))
+    )
+    assert s.told() == ["head.mayu"]
+    assert s.email_to("head.mayu").endswith("超过承诺办结时限，现提请您督办（一级督办）。")
+
+
+def test_a_second_level_escalation_tells_the_next_tiers_head_and_the_centers_head() -> None:
+    case = f.new_case_id()
+    s = (
+        given()
+        .given_applicant(case)
+        .given_the_post()
+        .when(
+            f.case_escalated(
+                case,
+                "head.ruian",
+                "officer.a",
+                level=2,
+                to_unit_id="ruian",
+                center_head="head.mayu",
+            )
+        )
+    )
+    assert s.told() == ["head.ruian", "head.mayu"]
+    assert {i.template for i in s.plan.intents} == {"staff_escalation"}
+    assert s.email_to("head.ruian") == (
+        "陈美芳，您好：经办人李伟的案件“再生育(二胎)申请审批”（受理编号 RA20260302K3W9ZD）"
+        "已于2026年3月23日 17:30超过承诺办结时限，现提请您督办（二级督办）。"
+    )
+    assert s.email_to("head.mayu") == (
+        "王芳，您好：经办人李伟的案件“再生育(二胎)申请审批”（受理编号 RA20260302K3W9ZD）"
+        "已于2026年3月23日 17:30超过承诺办结时限，仍未办结，现已提请瑞安市行政审批服务中心"
+        "陈美芳督办（二级督办），请您继续督促办理。"
+    )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda c: f.bad_review(c, "head.mayu"), lambda c: f.followup_overdue(c, "head.mayu")],
+    ids=["bad_review_followup_opened", "followup_overdue"],
+)
+def test_a_bad_review_follow_up_goes_to_the_head_it_is_assigned_to(make) -> None:  # type: ignore[no-untyped-def]
+    case = f.new_case_id()
+    s = given().given_applicant(case).given_the_post().when(make(case))
+    assert s.told() == ["head.mayu"]

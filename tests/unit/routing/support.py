@@ -71,7 +71,17 @@ def second_child(**overrides: Any) -> RouteAcceptedCase:
         "accepted_at": at(2026, 9, 29, 9, 30),
     }
     fields.update(overrides)
+    fields.setdefault("material_codes", catalog_codes(str(fields["item_code"])))
     return RouteAcceptedCase(**fields)
+
+
+@cache
+def catalog_codes(item_code: str) -> tuple[str, ...]:
+    """The material codes of the seeded catalog's item (what the acceptance carries)."""
+    from intake.seed_catalog import seed_items
+
+    item = next((i for i in seed_items() if i.code == item_code), None)
+    return tuple(m.code for m in item.materials) if item else ()
 
 
 def decider(org: OrgState | None = None, policy: DeadlinePolicy | None = None) -> Decider:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.intake import is_bad_review
 from contracts.routing import BadReviewFollowUpAnswered, BadReviewFollowUpOpened, FollowUpOverdue
 from routing.domain.case import (
     AnswerFollowUp,
@@ -40,6 +41,7 @@ def rated(score: int, ref: str = "eval-1") -> RecordServiceEvaluation:
         actor=SYSTEM,
         evaluation_ref=ref,
         score=score,
+        bad_review=is_bad_review(score),
         dimensions={"attitude": 1, "speed": 3},
         comment="等了很久 ",
     )
@@ -68,6 +70,18 @@ def test_a_fair_review_opens_nothing_and_an_evaluation_opens_one_follow_up_at_mo
     decider().given(*history).when(rated(3), at(2026, 10, 12)).then()
     history += decider().given(*history).when(rated(1), at(2026, 10, 12)).then_events()
     decider().given(*history).when(rated(1), at(2026, 10, 12)).then()
+
+
+def test_routing_follows_intakes_verdict_and_never_redraws_the_line() -> None:
+    # given intake's event says whether a review is bad (`contracts.intake.is_bad_review`)
+    history = finished()
+    unflagged = rated(1).model_copy(update={"bad_review": False})
+    # when a score intake did not flag arrives, then nothing opens
+    decider().given(*history).when(unflagged, at(2026, 10, 12)).then()
+    # and when intake flagged it, a follow-up opens whatever the score
+    flagged = rated(3).model_copy(update={"bad_review": True})
+    events = decider().given(*history).when(flagged, at(2026, 10, 12)).then_events()
+    assert [type(e).__name__ for e in events] == ["BadReviewFollowUpOpened"]
 
 
 def test_the_head_answers_on_time() -> None:

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from contracts.routing import CorrectionReceived, CorrectionRequested, DeadlineSet
+from contracts.workdays import Pause
 from routing.domain.case import (
     CheckDeadlines,
     DecideCase,
@@ -15,7 +16,17 @@ from routing.domain.case import (
 )
 from routing.domain.errors import InvalidValue, NotPermitted, WrongState
 
-from .support import CASE_ID, SYSTEM, at, decider, of_type, route, second_child, staff_actor
+from .support import (
+    CASE_ID,
+    SYSTEM,
+    at,
+    decider,
+    fold,
+    of_type,
+    route,
+    second_child,
+    staff_actor,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -35,7 +46,7 @@ def ask(actor_id: str = OFFICER, *items: str) -> RequestCorrection:
     return RequestCorrection(
         case_id=CASE_ID,
         actor=staff_actor(actor_id),
-        requested_materials=items or ("户口本复印件", "近期免冠照片"),
+        requested_materials=items or ("HOUSEHOLD_REG", "PHOTO_1IN"),
         note="照片需为白底",
     )
 
@@ -49,7 +60,7 @@ def test_the_assigned_officer_requests_a_correction_and_the_clock_pauses() -> No
         CorrectionRequested(
             **MAYU,
             correction_id=CORRECTION_ID,
-            requested_materials=("户口本复印件", "近期免冠照片"),
+            requested_materials=("HOUSEHOLD_REG", "PHOTO_1IN"),
             note="照片需为白底",
             paused_at=at(2026, 9, 30, 10),
             requested_by=OFFICER,
@@ -66,14 +77,19 @@ def test_only_the_assignee_asks_and_the_list_is_clean() -> None:
         .then_raises(NotPermitted)
     )
     assert err.field == "actor"  # type: ignore[attr-defined]
-    for items in (("户口本", " "), ("户口本", "户口本")):
+    # materials by their catalog codes (contracts.corrections), each once, none blank
+    for items in (
+        ("HOUSEHOLD_REG", " "),
+        ("HOUSEHOLD_REG", "HOUSEHOLD_REG"),
+        ("HOUSEHOLD_REG", "户口本"),
+    ):
         err = (
             decider()
             .given(*history)
             .when(ask(OFFICER, *items), at(2026, 9, 30))
             .then_raises(InvalidValue)
         )
-        assert err.field == "requested_materials"  # type: ignore[attr-defined]
+        assert err.field == "requested_materials[1]"  # type: ignore[attr-defined]
 
 
 def test_the_supply_restarts_the_clock_and_extends_the_deadline_by_the_paused_days() -> None:
@@ -152,5 +168,36 @@ def test_a_refusal_while_waiting_counts_the_open_pause() -> None:
     refuse = DecideCase(
         case_id=CASE_ID, actor=staff_actor(OFFICER), decision="refuse", reason="逾期未补正"
     )
-    (evt,) = decider().given(*history).when(refuse, at(2026, 10, 13, 10)).then_events()
+    # the decision now closes the pause first (CorrectionClosed), then CaseDecided
+    _closed, evt = decider().given(*history).when(refuse, at(2026, 10, 13, 10)).then_events()
     assert evt.on_time  # 10/8, 10/9, 10/10, 10/12, 10/13 paused: due moves past 10/13
+
+
+@pytest.mark.parametrize(
+    ("decision", "reason"), [("refuse", "逾期未补正"), ("approve", "材料已经部门共享核验")]
+)
+def test_a_decision_while_a_correction_is_pending_closes_the_pause(
+    decision: str, reason: str
+) -> None:
+    """Given a correction pending since Wed 30 Sep 10:00, when the officer decides on Tue 13
+    Oct 10:00 without it, then the trail closes the pause at the decision (five paused
+    working days: 10/8, 10/9, 10/10, 10/12, 10/13) before the decision, and no pause stays
+    open in the case."""
+    history = routed()
+    history += decider().given(*history).when(ask(), at(2026, 9, 30, 10)).then_events()
+    decide = DecideCase(
+        case_id=CASE_ID, actor=staff_actor(OFFICER), decision=decision, reason=reason
+    )
+    events = decider().given(*history).when(decide, at(2026, 10, 13, 10)).then_events()
+    assert [type(e).__name__ for e in events] == ["CorrectionClosed", "CaseDecided"]
+    closed, decided = events
+    assert (closed.correction_id, closed.paused_at, closed.resumed_at) == (
+        CORRECTION_ID,
+        at(2026, 9, 30, 10),
+        at(2026, 10, 13, 10),
+    )
+    assert (closed.paused_working_days, closed.closed_by) == (5, OFFICER)
+    assert decided.on_time
+    state = fold([*history, *events])
+    assert (state.status, state.paused_at, state.correction_id) == ("decided", None, None)
+    assert state.pauses == (Pause(paused_at=at(2026, 9, 30, 10), resumed_at=at(2026, 10, 13, 10)),)

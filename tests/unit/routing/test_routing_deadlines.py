@@ -7,20 +7,37 @@ from datetime import date
 import pytest
 
 from contracts.routing import (
+    CaseAssigned,
     CaseEscalated,
     CaseOverdue,
     DeadlineSet,
     DeadlineWarningIssued,
 )
 from routing.domain.case import CheckDeadlines, DecideCase, RequestCorrection
+from routing.domain.org_admin import AssignPost
 from routing.domain.policy import DeadlinePolicy
 
-from .support import CASE_ID, SYSTEM, at, decider, of_type, route, second_child, staff_actor
+from .support import (
+    ADMIN,
+    CASE_ID,
+    SYSTEM,
+    at,
+    decider,
+    fold,
+    of_type,
+    route,
+    second_child,
+    seeded_org,
+    staff_actor,
+    with_admin,
+)
 
 pytestmark = pytest.mark.unit
 
 MAYU = {"case_id": CASE_ID, "org_id": "ruian.mayu", "tier": "town"}
 OFFICER = "ruian.mayu.sbs.a"
+B_HOLDER = "ruian.mayu.sbs.b"
+HOLDERS = {"a_holder": OFFICER, "b_holder": B_HOLDER}
 DUE_AT = at(2026, 10, 12, 17, 30)
 CHECK = CheckDeadlines(case_id=CASE_ID, actor=SYSTEM)
 
@@ -63,11 +80,16 @@ def test_a_late_case_is_warned_then_overdue_then_escalated_each_once() -> None:
     assert [len(p) for p in produced] == [0, 1, 0, 0, 2, 0, 1, 0]
     assert produced[1] == [
         DeadlineWarningIssued(
-            **MAYU, assigned_to=OFFICER, due_at=DUE_AT, working_days_left=1, issued_by="system"
+            **MAYU,
+            assigned_to=OFFICER,
+            due_at=DUE_AT,
+            working_days_left=1,
+            issued_by="system",
+            **HOLDERS,
         )
     ]
     assert produced[4] == [
-        CaseOverdue(**MAYU, assigned_to=OFFICER, due_at=DUE_AT, detected_by="system"),
+        CaseOverdue(**MAYU, assigned_to=OFFICER, due_at=DUE_AT, detected_by="system", **HOLDERS),
         CaseEscalated(
             **MAYU,
             level=1,
@@ -76,6 +98,7 @@ def test_a_late_case_is_warned_then_overdue_then_escalated_each_once() -> None:
             assigned_to=OFFICER,
             due_at=DUE_AT,
             escalated_by="system",
+            center_head="ruian.mayu.head",
         ),
     ]
     assert produced[6] == [
@@ -87,6 +110,7 @@ def test_a_late_case_is_warned_then_overdue_then_escalated_each_once() -> None:
             assigned_to=OFFICER,
             due_at=DUE_AT,
             escalated_by="system",
+            center_head="ruian.mayu.head",
         )
     ]
 
@@ -145,6 +169,51 @@ def test_a_community_case_escalates_to_its_head_then_the_town() -> None:
         (1, "ruian.mayu.mabei.head"),
         (2, "ruian.mayu.head"),
     ]
+    # the community's head, whose supervision did not suffice, still hears of level 2
+    assert {e.center_head for e in of_type(events, CaseEscalated)} == {"ruian.mayu.mabei.head"}
+
+
+def test_the_warning_and_the_overdue_name_the_posts_current_a_and_b_holders() -> None:
+    """AB岗: both holders answer for the post's cases, so routing names them on the notices
+    (notify tells both). The holders are the post's when the notice is issued: a post
+    handed to others after the assignment is told to its new holders."""
+    history = social_insurance()
+    org = with_admin(
+        seeded_org(),
+        AssignPost(
+            actor=ADMIN,
+            post_id="ruian.mayu.sbs.post",
+            unit_id="ruian.mayu",
+            office_id="ruian.mayu.sbs",
+            name_zh="劳动保障所(社保所)审批岗",
+            categories=("labour_social_security",),
+            a_holder=OFFICER,
+            b_holder="ruian.mayu.mzb.b",
+        ),
+    )
+    events = decider(org).given(*history).when(CHECK, at(2026, 10, 12, 17, 31)).then_events()
+    (warning,) = of_type(events, DeadlineWarningIssued)
+    (overdue,) = of_type(events, CaseOverdue)
+    for notice in (warning, overdue):
+        assert (notice.assigned_to, notice.a_holder, notice.b_holder) == (
+            OFFICER,
+            OFFICER,
+            "ruian.mayu.mzb.b",
+        )
+
+
+def test_a_case_held_without_a_post_names_no_holders() -> None:
+    """A case the center head took (no post covers it) has no A/B holders to name."""
+    history = social_insurance()
+    state = fold(history)
+    no_post = [
+        e.model_copy(update={"post_id": None}) if isinstance(e, CaseAssigned) else e
+        for e in history
+    ]
+    assert state.post_id is not None and fold(no_post).post_id is None
+    events = decider().given(*no_post).when(CHECK, at(2026, 10, 12, 17, 31)).then_events()
+    for notice in (*of_type(events, DeadlineWarningIssued), *of_type(events, CaseOverdue)):
+        assert (notice.a_holder, notice.b_holder) == (None, None)
 
 
 def test_no_notices_while_the_clock_is_paused_or_after_the_decision() -> None:
@@ -154,7 +223,7 @@ def test_no_notices_while_the_clock_is_paused_or_after_the_decision() -> None:
         .given(*history)
         .when(
             RequestCorrection(
-                case_id=CASE_ID, actor=staff_actor(OFFICER), requested_materials=("身份证复印件",)
+                case_id=CASE_ID, actor=staff_actor(OFFICER), requested_materials=("ID_CARD",)
             ),
             at(2026, 9, 30),
         )

@@ -45,6 +45,14 @@ def test_second_child_application_from_mabei_goes_to_the_mayu_family_planning_of
             agent_id="ruian.mayu.mabei.agent1",
             route=("ruian.mayu.mabei", "ruian.mayu"),
             routed_by="system",
+            material_codes=(
+                "APPLICATION_FORM",
+                "ID_CARD",
+                "MARRIAGE_CERT",
+                "HOUSEHOLD_REG",
+                "PHOTO_1IN",
+                "CHILD_BIRTH_CERT",
+            ),
         ),
         CaseHandedOff(
             **MAYU,

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 import pytest
 
 from contracts.base import REGISTRY
-from contracts.routing import DelegationRuleSet
-from routing.domain.org_admin import RegisterOrgUnit, decide_org, evolve_org, initial_org_state
-from routing.seed_org import CITY_ID, seed_org_commands, seed_org_state
+from contracts.routing import DelegationRuleSet, StaffRegistered
+from routing.domain.org_admin import (
+    RegisterOrgUnit,
+    RegisterStaff,
+    decide_org,
+    evolve_org,
+    initial_org_state,
+)
+from routing.seed_org import CITY_ID, SEED_ACTOR, seed_org_commands, seed_org_state
 
 from .support import SEED_NOW, seeded_org
 
@@ -149,3 +156,32 @@ def test_delegation_rules_move_authority_up_and_down() -> None:
     assert len(seeded) == len(org.units)
     _, events = seed_org_state(SEED_NOW)
     assert sum(isinstance(e, DelegationRuleSet) for e in events) == len(org.delegation_rules)
+
+
+def test_every_seeded_staff_member_has_a_work_contact_notify_can_reach() -> None:
+    """Issue 13 #8: under `make run` nobody was told anything because no seeded staff member
+    had a phone or e-mail. Every one of them now has both, each phone their own."""
+    _, events = seed_org_state(SEED_NOW)
+    staff = [e for e in events if isinstance(e, StaffRegistered)]
+    assert len(staff) == len(seeded_org().staff)
+    for s in staff:
+        assert s.phone is not None and re.fullmatch(r"10[0-9]{9}", s.phone), s
+        assert s.email == f"{s.staff_id}@ruian.bianmin.example", s
+    assert len({s.phone for s in staff}) == len(staff)
+
+
+def test_a_staff_members_contact_reaches_the_event_through_the_decider() -> None:
+    state = seeded_org()
+    cmd = RegisterStaff(
+        actor=SEED_ACTOR,
+        staff_id="ruian.mayu.jsb.c",
+        name_zh="郑新",
+        roles=("officer",),
+        unit_id="ruian.mayu",
+        office_id="ruian.mayu.jsb",
+        phone="13957700001",
+        email="zhengxin@mayu.example",
+    )
+    (evt,) = decide_org(cmd, state, SEED_NOW)
+    assert isinstance(evt, StaffRegistered)
+    assert (evt.phone, evt.email) == ("13957700001", "zhengxin@mayu.example")

@@ -12,10 +12,8 @@ from contracts.workdays import (
     OfficeHours,
     OpenInterval,
     Pause,
-    deadline_at,
-    due_date,
-    effective_deadline,
     paused_working_days,
+    promised_deadline,
 )
 
 pytestmark = pytest.mark.unit
@@ -73,20 +71,20 @@ def test_office_hours_survive_a_json_round_trip() -> None:
 
 def test_deadline_is_close_of_business_on_the_due_working_day_across_national_day() -> None:
     accepted = at(2026, 9, 29, 9, 30)
-    assert due_date(accepted, 5) == date(2026, 10, 12)
-    assert deadline_at(accepted, 5, REGULAR) == at(2026, 10, 12, 17, 30)
-    assert deadline_at(at(2026, 9, 30, 16, 0), 1, REGULAR) == at(2026, 10, 8, 17, 30)
+    assert promised_deadline(accepted, 5, REGULAR).due_date == date(2026, 10, 12)
+    assert promised_deadline(accepted, 5, REGULAR).due_at == at(2026, 10, 12, 17, 30)
+    assert promised_deadline(at(2026, 9, 30, 16, 0), 1, REGULAR).due_at == at(2026, 10, 8, 17, 30)
 
 
 def test_the_local_day_counts_not_the_utc_day() -> None:
     # 2026-09-29 17:00 UTC is 2026-09-30 01:00 in Rui'an: the count starts on the 30th.
     accepted = datetime(2026, 9, 29, 17, 0, tzinfo=UTC)
-    assert due_date(accepted, 1) == date(2026, 10, 8)
+    assert promised_deadline(accepted, 1, REGULAR).due_date == date(2026, 10, 8)
 
 
 def test_a_same_day_promise_on_a_holiday_falls_due_next_working_day() -> None:
-    assert deadline_at(at(2026, 10, 3), 0, REGULAR) == at(2026, 10, 8, 17, 30)
-    assert deadline_at(at(2026, 9, 29), 0, REGULAR) == at(2026, 9, 29, 17, 30)
+    assert promised_deadline(at(2026, 10, 3), 0, REGULAR).due_at == at(2026, 10, 8, 17, 30)
+    assert promised_deadline(at(2026, 9, 29), 0, REGULAR).due_at == at(2026, 9, 29, 17, 30)
 
 
 def test_pause_takes_off_the_working_days_after_the_request_up_to_the_supply() -> None:
@@ -103,10 +101,46 @@ def test_effective_deadline_is_extended_by_the_paused_days() -> None:
     accepted = at(2026, 9, 29, 9, 30)
     pause = Pause(paused_at=at(2026, 9, 29, 15), resumed_at=at(2026, 10, 8, 9))
     # 5 + 2 working days after 9/29: 9/30, 10/8, 10/9, 10/10, 10/12, 10/13, 10/14
-    assert effective_deadline(accepted, 5, [pause], REGULAR) == at(2026, 10, 14, 17, 30)
-    assert effective_deadline(accepted, 5, [], REGULAR) == deadline_at(accepted, 5, REGULAR)
+    assert promised_deadline(accepted, 5, REGULAR, [pause]).due_at == at(2026, 10, 14, 17, 30)
+    assert promised_deadline(accepted, 5, REGULAR, []) == promised_deadline(accepted, 5, REGULAR)
 
 
 def test_a_pause_cannot_end_before_it_starts() -> None:
     with pytest.raises(ValidationError):
         Pause(paused_at=at(2026, 9, 30), resumed_at=at(2026, 9, 29))
+
+
+# -- the one promise rule (issue 13, defect 2) ------------------------------------------------
+@pytest.mark.parametrize(
+    ("accepted_at", "days", "due_day", "due_moment"),
+    [
+        # a 即办件 accepted after closing on a working day: the next working day
+        (at(2026, 12, 8, 19, 3), 0, date(2026, 12, 9), at(2026, 12, 9, 17, 30)),
+        # ... on a Saturday, even with extended Saturday hours: Monday
+        (at(2026, 12, 12, 9, 0), 0, date(2026, 12, 14), at(2026, 12, 14, 17, 30)),
+        # ... on the eve of National Day after closing: the first day after the holiday
+        (at(2026, 9, 30, 19, 3), 0, date(2026, 10, 8), at(2026, 10, 8, 17, 30)),
+        # ... within hours: that day
+        (at(2026, 12, 8, 10, 0), 0, date(2026, 12, 8), at(2026, 12, 8, 17, 30)),
+        # ... at the stroke of closing: too late for that day
+        (at(2026, 12, 8, 17, 30), 0, date(2026, 12, 9), at(2026, 12, 9, 17, 30)),
+        # a promised item counts its working days from the acceptance day, whatever the hour
+        (at(2026, 12, 8, 19, 3), 5, date(2026, 12, 15), at(2026, 12, 15, 17, 30)),
+        (at(2026, 12, 12, 9, 0), 5, date(2026, 12, 18), at(2026, 12, 18, 17, 30)),
+    ],
+)
+def test_the_promise_is_decided_from_the_acceptance_time_and_the_office_hours(
+    accepted_at: datetime, days: int, due_day: date, due_moment: datetime
+) -> None:
+    promise = promised_deadline(accepted_at, days, EXTENDED)
+    assert (promise.due_date, promise.due_at) == (due_day, due_moment)
+    assert promise.due_at > accepted_at
+
+
+def test_a_pause_extends_the_promise_from_its_due_day() -> None:
+    """A 即办件 accepted Saturday is due Monday; a correction asked Monday and supplied
+    Tuesday takes Tuesday off the clock: due Tuesday (counting the paused day from the
+    Saturday instead would leave it due Monday, before the correction came in)."""
+    pause = Pause(paused_at=at(2026, 12, 14, 9), resumed_at=at(2026, 12, 15, 9))
+    promise = promised_deadline(at(2026, 12, 12, 9), 0, EXTENDED, [pause])
+    assert promise.due_at == at(2026, 12, 15, 17, 30)

@@ -56,7 +56,7 @@ def _default_db() -> Path:
 
 
 def _bootstrap(value: str | None) -> str:
-    return value or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:59092"
+    return value or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:19092"
 
 
 def _run(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -118,7 +118,7 @@ def replay_analytics_cmd(
     bootstrap: Annotated[
         str | None,
         typer.Option(
-            help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:59092)"
+            help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:19092)"
         ),
     ] = None,
     offsets: Annotated[
@@ -411,6 +411,7 @@ def generate_cmd(
     cfg = _bad(config)
     history = generate(cfg)
     if out_file is not None:
+        out_file.parent.mkdir(parents=True, exist_ok=True)
         tmp = out_file.with_name(out_file.name + ".tmp")
         with tmp.open("wb") as f:
             for e in history.events:

@@ -505,7 +505,11 @@ class _Generator:
         if must and rng.random() < min(0.35, 0.065 * len(must)):
             k = min(len(must), 1 + (rng.random() < 0.35) + (rng.random() < 0.15))
             missing = rng.sample(must, k)
-        provided = [{"code": m["code"], "form": m["form"]} for m in required if m not in missing]
+        provided = [
+            {"code": m["code"], "form": m["form"], "copies": m["copies"]}
+            for m in required
+            if m not in missing
+        ]
         fee, deposit = item.fee.amount_fen, item.deposit_fen
         org = {"org_id": center, "tier": tier}
         sub_payload = {
@@ -559,6 +563,7 @@ class _Generator:
                     "form": m["form"],
                     "copies": m["copies"],
                     "reason": "not_provided",
+                    "copies_provided": 0,
                 }
                 for m in missing
             ]
@@ -606,7 +611,10 @@ class _Generator:
                     (agent, "community_agent", center),
                     {
                         "case_id": case_id,
-                        "supplied": [{"code": m["code"], "form": m["form"]} for m in notice[:1]],
+                        "supplied": [
+                            {"code": m["code"], "form": m["form"], "copies": m["copies"]}
+                            for m in notice[:1]
+                        ],
                         "still_missing": notice[1:],
                         "received_center_id": center,
                         "supplied_by": agent,
@@ -624,7 +632,10 @@ class _Generator:
                 (agent, "community_agent", center),
                 {
                     "case_id": case_id,
-                    "supplied": [{"code": m["code"], "form": m["form"]} for m in notice],
+                    "supplied": [
+                        {"code": m["code"], "form": m["form"], "copies": m["copies"]}
+                        for m in notice
+                    ],
                     "still_missing": [],
                     "received_center_id": center,
                     "supplied_by": agent,
@@ -673,6 +684,7 @@ class _Generator:
                 "fee_overridden": False,
                 "accepted_at": _iso(t),
                 "accepted_by": actor[0],
+                "required_materials": [m.model_dump(mode="json") for m in item.materials],
             },
             org_id=c.center,
             tier=c.tier,
@@ -729,6 +741,7 @@ class _Generator:
                 "agent_id": c.agent,
                 "route": list(route),
                 "routed_by": "routing",
+                "material_codes": [m.code for m in item.materials],
             },
             **kw,
         )
@@ -891,7 +904,7 @@ class _Generator:
                 {
                     "case_id": c.case_id,
                     "correction_id": f"{c.case_id}.c1",
-                    "materials": [{"code": m, "form": "copy"} for m in materials],
+                    "materials": [{"code": m, "form": "copy", "copies": 1} for m in materials],
                     "note": None,
                     "received_center_id": c.center,
                     "supplied_by": agent,

@@ -11,6 +11,8 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+from eventkit.limits import PRODUCER_MAX_REQUEST_BYTES
+
 REPLAY_HEADER = ("bianmin-replay", b"1")
 
 Record = tuple[str, bytes | None, bytes, list[tuple[str, bytes]], int | None]
@@ -24,7 +26,7 @@ def producer_settings(bootstrap: str) -> dict[str, Any]:
         "enable_idempotence": True,
         "linger_ms": 20,
         "max_batch_size": 1024 * 1024,
-        "max_request_size": 16 * 1024 * 1024,
+        "max_request_size": PRODUCER_MAX_REQUEST_BYTES,  # what the topics accept
         "request_timeout_ms": 60_000,
     }
 

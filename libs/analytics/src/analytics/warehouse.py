@@ -497,7 +497,8 @@ def _cases(con: duckdb.DuckDBPyConnection) -> None:
             coalesce({
             last(
                 "payload.paused_working_days",
-                "'routing.deadline_set', 'routing.correction_received'",
+                "'routing.deadline_set', 'routing.correction_received',"
+                " 'routing.correction_closed'",
             )
         }, 0)
                 AS paused_working_days,

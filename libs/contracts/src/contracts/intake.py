@@ -22,7 +22,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .base import DomainEvent, event
 
@@ -60,7 +60,7 @@ MaterialForm = Literal["original", "copy"]
 Channel = Literal["window", "online", "agent"]
 Decision = Literal["approve", "refuse"]
 DeliveryMethod = Literal["picked_up", "mailed", "electronic"]
-MissingReason = Literal["not_provided", "original_required"]
+MissingReason = Literal["not_provided", "original_required", "too_few_copies"]
 
 
 class _Value(BaseModel):
@@ -148,20 +148,24 @@ class Applicant(_Value):
 
 
 class ProvidedMaterial(_Value):
-    """A material handed in: the item's material code and the form it was given in."""
+    """A material handed in: the item's material code, the form it was given in and how
+    many copies (份). Events written before copies were counted decode as 1 copy."""
 
     code: str
     form: MaterialForm
+    copies: int = Field(default=1, ge=1)
 
 
 class MissingMaterial(_Value):
-    """A gap named in the one-time notice (一次性告知书)."""
+    """A gap named in the one-time notice (一次性告知书): `copies` asked by the catalog;
+    for `too_few_copies`, `copies_provided` were handed in (the shortfall is the rest)."""
 
     code: str
     name_zh: str
     form: MaterialForm
     copies: int
     reason: MissingReason
+    copies_provided: int = 0
 
 
 class FeeOverride(_Value):
@@ -304,6 +308,10 @@ class ApplicationAccepted(DomainEvent):
     fee_overridden: bool
     accepted_at: AwareDatetime
     accepted_by: str
+    required_materials: tuple[RequiredMaterial, ...] = ()
+    """The material list of the version the case was accepted by: a correction request
+    (补正) names materials of this list (`contracts.corrections`). Empty in events
+    written before the list travelled with the acceptance."""
 
 
 @event
@@ -382,6 +390,15 @@ class CaseArchived(DomainEvent):
     decision: Decision
     archive_no: str | None
     archived_by: str
+
+
+BAD_REVIEW_MAX = 2
+
+
+def is_bad_review(score: int) -> bool:
+    """好差评: a score of 1 or 2 (overall, or on one dimension) is a 差评. Intake draws the
+    line once, in `ServiceEvaluated.bad_review`; everyone downstream reads that flag."""
+    return score <= BAD_REVIEW_MAX
 
 
 @event

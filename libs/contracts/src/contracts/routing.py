@@ -276,6 +276,9 @@ class CaseRouted(_CaseEvent):
     agent_id: str  # who carries the case between tiers (全程代理)
     route: tuple[str, ...]  # unit ids from the accepting center to the handling unit
     routed_by: str
+    material_codes: tuple[str, ...] = ()
+    """The material codes of the case's catalog version (from the acceptance): what a
+    correction request may name (`contracts.corrections`)."""
 
 
 @event
@@ -364,6 +367,23 @@ class CorrectionReceived(_CaseEvent):
 
 
 @event
+class CorrectionClosed(_CaseEvent):
+    """The case was decided while a correction was pending: the request ends unsupplied and
+    the clock's pause ends at the decision (emitted just before `CaseDecided`). Most often
+    a refusal because the applicant never came back (逾期未补正); an approval is possible
+    when the officer verified the material another way."""
+
+    event_type = "routing.correction_closed"
+
+    correction_id: str
+    paused_at: AwareDatetime
+    resumed_at: AwareDatetime  # the moment of the decision
+    paused_working_days: int  # the total over every pause of this case
+    reason: Literal["decided"] = "decided"
+    closed_by: str
+
+
+@event
 class CaseDecided(_CaseEvent):
     event_type = "routing.case_decided"
 
@@ -401,28 +421,45 @@ class ResultReturned(_CaseEvent):
 
 @event
 class DeadlineWarningIssued(_CaseEvent):
+    """The deadline is near. v2 names the A and B holders of the case's post when the notice
+    was issued (AB岗: both answer for the post's cases, so both are told); None for a case
+    held without a post, and in v1 events (upcast: unknown)."""
+
     event_type = "routing.deadline_warning_issued"
+    schema_version = 2
 
     assigned_to: str
     due_at: AwareDatetime
     working_days_left: int
     issued_by: str
+    a_holder: str | None = None
+    b_holder: str | None = None
 
 
 @event
 class CaseOverdue(_CaseEvent):
+    """The deadline passed. v2 names the post's A and B holders, as `DeadlineWarningIssued`."""
+
     event_type = "routing.case_overdue"
+    schema_version = 2
 
     assigned_to: str
     due_at: AwareDatetime
     detected_by: str
+    a_holder: str | None = None
+    b_holder: str | None = None
 
 
 @event
 class CaseEscalated(_CaseEvent):
-    """Level 1: the head of the handling center; level 2: the head one tier up."""
+    """Level 1: the head of the handling center; level 2: the head one tier up.
+
+    v2 adds `center_head`, the head of the handling center (level 1's `escalated_to`): at
+    level 2 the case goes over their head and they are still told. None in v1 events.
+    """
 
     event_type = "routing.case_escalated"
+    schema_version = 2
 
     level: int
     escalated_to: str
@@ -430,6 +467,7 @@ class CaseEscalated(_CaseEvent):
     assigned_to: str
     due_at: AwareDatetime
     escalated_by: str
+    center_head: str | None = None
 
 
 @event

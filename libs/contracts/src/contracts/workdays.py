@@ -15,10 +15,11 @@ Public API (other services code against it):
 - `OfficeHours`: open intervals per weekday (extended hours such as Saturday mornings,
   staggered hours such as a staffed lunch break), the hours kept on an adjusted working
   weekend day, and `close_of_business(d)` / `is_open(t)` / `next_open(t)`.
-- `deadline_at(start, working_days, hours)`: close of business (Asia/Shanghai) on the due
-  working day.
-- `Pause` and `paused_working_days(pauses)` / `effective_deadline(accepted_at, days,
-  pauses, hours)`: the correction (补正) rule, see `paused_working_days`.
+- `promised_deadline(accepted_at, working_days, hours, pauses)`: THE PROMISE RULE, the due
+  working day and close of business on it; intake's receipt and routing's clock both call
+  it (see its docstring).
+- `Pause` and `paused_working_days(pauses)`: the correction (补正) rule, see
+  `paused_working_days`.
 
 Deadlines count statutory working days only: a Saturday-morning extended opening serves
 residents but does not consume a promised day. Office hours decide the hour of day.
@@ -320,24 +321,6 @@ def _check_disjoint(intervals: Iterable[OpenInterval]) -> None:
 
 
 # -- deadlines ---------------------------------------------------------------------------------
-def due_date(start: datetime, working_days: int) -> date:
-    """The due working day of a promise of `working_days` made at `start`.
-
-    Counted from the Asia/Shanghai calendar day of `start` (the time of day does not matter,
-    matching the promised date intake prints on the receipt). A same-day promise (0 days)
-    made on a non-working day falls due on the next working day.
-    """
-    day = local_date(start)
-    if working_days == 0:
-        return next_working_day_on_or_after(day)
-    return add_working_days(day, working_days)
-
-
-def deadline_at(start: datetime, working_days: int, hours: OfficeHours) -> datetime:
-    """Close of business (Asia/Shanghai) on the due working day of the promise."""
-    return hours.close_of_business(due_date(start, working_days))
-
-
 class Pause(BaseModel):
     """A stretch during which the deadline clock stood still (补正: awaiting a correction)."""
 
@@ -378,16 +361,48 @@ def paused_working_days(pauses: Sequence[Pause]) -> int:
     return len(paused_days(pauses))
 
 
-def effective_due_date(accepted_at: datetime, working_days: int, pauses: Sequence[Pause]) -> date:
-    """The due working day of the promise, extended by every paused working day."""
-    return due_date(accepted_at, working_days + paused_working_days(pauses))
+@dataclass(frozen=True)
+class Promise:
+    """What the center promised (服务承诺): the due working day and the moment it ends."""
+
+    due_date: date
+    due_at: datetime
 
 
-def effective_deadline(
-    accepted_at: datetime, working_days: int, pauses: Sequence[Pause], hours: OfficeHours
-) -> datetime:
-    """Close of business on the due day once correction pauses are taken off the clock."""
-    return hours.close_of_business(effective_due_date(accepted_at, working_days, pauses))
+def promised_deadline(
+    accepted_at: datetime,
+    working_days: int,
+    hours: OfficeHours,
+    pauses: Sequence[Pause] = (),
+) -> Promise:
+    """THE PROMISE RULE: when a case accepted at `accepted_at` is due (服务承诺制).
+
+    - A promised item (承诺件, n >= 1 working days) is due on the n-th working day after the
+      local day of acceptance, whatever the hour: the acceptance day is day 0.
+    - A same-day item (即办件, 0 days) is due on the day of acceptance when that is a working
+      day and it was accepted before close of business; otherwise (after closing, on a
+      weekend even with extended Saturday hours, on a holiday) on the next working day.
+      It is never overdue on acceptance.
+    - Each working day a correction pause took off the clock (`paused_working_days`) moves
+      the due day one working day further.
+    - The moment is close of business of `hours` on the due day.
+
+    Both services call this: intake for the promised date on the receipt (with the hours of
+    the center where the case was accepted), routing for the deadline clock (with the hours
+    of the handling office). It is one rule with one answer whenever those close at the same
+    time on the due day (every center of the seeded tree closes at 17:30 on working days).
+    """
+    if working_days < 0:
+        raise ValueError("a promise is at least 0 working days")
+    day = local_date(accepted_at)
+    if working_days == 0:
+        due = next_working_day_on_or_after(day)
+        if accepted_at >= hours.close_of_business(due):
+            due = add_working_days(due, 1)
+    else:
+        due = add_working_days(day, working_days)
+    due = add_working_days(due, paused_working_days(pauses))
+    return Promise(due_date=due, due_at=hours.close_of_business(due))
 
 
 def _reset_fallback_warnings() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from .common import StackError, state_dir
+from .common import StackError, env_int, state_dir
 from .kafka import KafkaCluster
 from .postgres import SERVICES, LocalPostgres
 
@@ -78,7 +78,9 @@ def up(topics: bool = True) -> None:
                 f"(log {kafka.log_path(kafka.nodes[0])})"
             )
         if topics:
-            create_topics(kafka_ext or kafka.bootstrap)
+            created = create_topics(kafka_ext or kafka.bootstrap)
+            if created:
+                typer.echo(f"topics    created {', '.join(created)}")
         pinned_marker().touch()
     except StackError as exc:
         if started_pg:
@@ -86,14 +88,13 @@ def up(topics: bool = True) -> None:
         fail(exc)
 
 
-def create_topics(bootstrap: str) -> None:
+def create_topics(bootstrap: str) -> list[str]:
+    """The project's topics (each with its .dlq); returns those it had to create."""
     from contracts.topics import EVENT_TOPICS
 
     from .topics import ensure_topics
 
-    created = asyncio.run(ensure_topics(bootstrap, list(EVENT_TOPICS), topic_partitions()))
-    if created:
-        typer.echo(f"topics    created {', '.join(created)}")
+    return asyncio.run(ensure_topics(bootstrap, list(EVENT_TOPICS), topic_partitions()))
 
 
 @app.command()
@@ -175,15 +176,56 @@ def service_env() -> dict[str, str]:
     return out
 
 
-@app.command()
-def run() -> None:
-    """Bring the whole system up in the foreground (Ctrl-C stops everything)."""
-    from .supervisor import run_system
+DEFAULT_HTTP_PORTS = {"intake": 8001, "routing": 8002, "notify": 8003, "audit": 8004}
 
+
+@app.command()
+def run(
+    stop_file: Path | None = typer.Option(
+        None,
+        "--stop-file",
+        help="Written at start; stop everything when it disappears (the Makefile passes its "
+        "target, which make deletes when it gets SIGINT or SIGTERM).",
+    ),
+) -> None:
+    """Bring the whole system up in the foreground (Ctrl-C stops everything)."""
+    from .supervisor import Output, ServiceChild, Supervisor
+
+    kafka_ext, db_ext = external()
+    pg = None if db_ext else LocalPostgres.default()
+    kafka = None if kafka_ext else KafkaCluster.single()
+    bootstrap = kafka_ext or KafkaCluster.single().bootstrap
     try:
-        sys.exit(run_system())
+        env = dict(os.environ, PYTHONUNBUFFERED="1", **service_env())
+        ready_timeout = env_int("BIANMIN_READY_TIMEOUT_S", 90)
+        ports = {
+            svc: env_int(f"{svc.upper()}_HTTP_PORT", DEFAULT_HTTP_PORTS[svc]) for svc in SERVICES
+        }
     except StackError as exc:
         fail(exc)
+    env.update({f"{svc.upper()}_HTTP_PORT": str(port) for svc, port in ports.items()})
+    out = Output()
+    services = [
+        ServiceChild(
+            svc,
+            ports[svc],
+            [sys.executable, "-m", svc],
+            env,
+            state_dir() / "logs" / f"{svc}.log",
+            out,
+        )
+        for svc in SERVICES
+    ]
+    supervisor = Supervisor(
+        services=services,
+        out=out,
+        postgres=pg,
+        kafka=kafka,
+        prepare=lambda: out.say(f"topics    {', '.join(create_topics(bootstrap)) or 'all there'}"),
+        stop_file=stop_file,
+        ready_timeout_s=ready_timeout,
+    )
+    sys.exit(supervisor.run())
 
 
 @app.command()

@@ -45,6 +45,8 @@ from typing import Any
 
 import httpx
 
+from contracts.intake import is_bad_review
+
 from .common import StackError, state_dir
 
 RUIAN_AREA = "330381"
@@ -227,8 +229,12 @@ def plan_case(n: int, world: World, rng: random.Random) -> Plan:
     }
     required = [m for m in item["materials"] if not m["may_supply_later"]]
     later = [m for m in item["materials"] if m["may_supply_later"]]
-    provided = [{"code": m["code"], "form": m["form"]} for m in required]
-    provided += [{"code": m["code"], "form": m["form"]} for m in later if rng.random() < 0.5]
+    provided = [{"code": m["code"], "form": m["form"], "copies": m["copies"]} for m in required]
+    provided += [
+        {"code": m["code"], "form": m["form"], "copies": m["copies"]}
+        for m in later
+        if rng.random() < 0.5
+    ]
     held_back: list[Json] = []
     if rng.random() < 0.17 and len(required) > 1:
         k = min(rng.choice((1, 1, 2, 3)), len(required) - 1)
@@ -240,7 +246,7 @@ def plan_case(n: int, world: World, rng: random.Random) -> Plan:
         stays = rng.choices((None, "with the office", "at the center"), (86, 9, 5))[0]
     evaluates = rng.random() < 0.8
     score = rng.choices((5, 4, 3, 2, 1), (58, 28, 6, 4, 4))[0] if evaluates else None
-    bad = score is not None and score <= 2
+    bad = score is not None and is_bad_review(score)
     codes_listed = [m["code"] for m in item["materials"]]
     return Plan(
         n=n,
@@ -521,11 +527,11 @@ async def _play(api: Api, world: World, p: Plan, out: Outcome, tally: Tally) -> 
     out.status, out.delivered = r["status"], True
     if p.score is not None:
         review: Json = {"score": p.score, "comment": p.comment}
-        if p.score <= 2:
+        if is_bad_review(p.score):
             review["dimensions"] = {"attitude": p.score, "efficiency": 1}
         await api.post("intake", f"/v1/applications/{case_id}/evaluation", resident, review)
         out.score = p.score
-        tally.counts["bad reviews" if p.score <= 2 else "evaluations"] += 1
+        tally.counts["bad reviews" if is_bad_review(p.score) else "evaluations"] += 1
     if p.archive:
         archive_no = f"GD-{p.center.unit_id.split('.')[-1].upper()}-{p.n:05d}"
         r = await api.post(
@@ -613,7 +619,7 @@ async def record_absences(api: Api, world: World) -> list[str]:
 
 async def settle_followups(api: Api, outcomes: list[Outcome], rng: random.Random) -> Json:
     """Wait for routing to open a follow-up for each bad review; heads answer some at once."""
-    bad = {o.case_id for o in outcomes if o.score is not None and o.score <= 2}
+    bad = {o.case_id for o in outcomes if o.score is not None and is_bad_review(o.score)}
 
     async def opened() -> list[Json] | None:
         items = await api.send(
@@ -813,7 +819,7 @@ def summarize(
             '-H "Authorization: Bearer $TOKEN"\n'
             f"  curl -s '{urls['routing']}/v1/queue?status=open' "
             '-H "Authorization: Bearer $TOKEN"   # what is still open\n'
-            f"Messages to residents (development SMS gateway): {sms}",
+            f"Messages to residents and staff (development SMS gateway): {sms}",
             soft_wrap=True,
             markup=False,
         )

@@ -17,9 +17,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eventkit.limits import TOPIC_MAX_MESSAGE_BYTES
+
 from .common import (
     PidFile,
     StackError,
+    describe_exit,
     env_int,
     pid_alive,
     repo_root,
@@ -92,16 +95,19 @@ class KafkaCluster:
     name: str = "single"
     nodes: list[Node] = field(default_factory=list)
     heap: str = "512m"
+    # Brokers this process started: kept so that their exit status is read and they are
+    # reaped (a broker dropped here would stay a zombie until this process ends).
+    procs: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def single(cls) -> KafkaCluster:
-        port = env_int("BIANMIN_KAFKA_PORT", 59092)
+        port = env_int("BIANMIN_KAFKA_PORT", 19092)
         ctl = env_int("BIANMIN_KAFKA_CONTROLLER_PORT", port + 1)
         return cls("single", [Node(1, port, ctl)])
 
     @classmethod
     def trio(cls, base_port: int | None = None) -> KafkaCluster:
-        base = base_port or env_int("BIANMIN_KAFKA3_BASE_PORT", 59192)
+        base = base_port or env_int("BIANMIN_KAFKA3_BASE_PORT", 19192)
         return cls(
             "trio", [Node(i + 1, base + 2 * i, base + 2 * i + 1) for i in range(3)], heap="384m"
         )
@@ -157,7 +163,7 @@ class KafkaCluster:
                 "group.coordinator.append.linger.ms=0",
                 "auto.create.topics.enable=false",
                 "delete.topic.enable=true",
-                "message.max.bytes=1048588",
+                f"message.max.bytes={TOPIC_MAX_MESSAGE_BYTES}",  # as on every topic
                 "log.retention.hours=-1",
                 "num.network.threads=2",
                 "num.io.threads=4",
@@ -237,12 +243,7 @@ class KafkaCluster:
                     node.controller_port,
                     "BIANMIN_KAFKA_CONTROLLER_PORT" if not suffix else "BIANMIN_KAFKA3_BASE_PORT",
                 )
-                props = self._prepare(node)
-                proc = spawn_daemon(
-                    self._java(node, ["kafka.Kafka", str(props)]),
-                    self.node_dir(node) / "logs" / "stdout.log",
-                )
-                self.pidfile(node).write(proc.pid)
+                self._spawn(node)
                 started.append(node)
             self.wait_ready(timeout)
         except BaseException:
@@ -257,10 +258,11 @@ class KafkaCluster:
             for node in self.nodes:
                 pid = self.pidfile(node).read()
                 if pid is None or not pid_alive(pid):
+                    proc = self.procs.get(node.node_id)
+                    code = proc.poll() if proc is not None else None
                     raise StackError(
-                        f"Kafka node {node.node_id} exited during start-up; "
-                        f"log: {self.log_path(node)}\n{tail(self.log_path(node))}\n"
-                        f"{tail(self.node_dir(node) / 'logs' / 'stdout.log')}"
+                        f"Kafka node {node.node_id} {describe_exit(code)} during start-up; "
+                        f"log: {self.log_path(node)}\n{self.log_tail(node, 20)}"
                     )
             if probe(self.bootstrap, len(self.nodes), timeout=3):
                 return
@@ -274,6 +276,11 @@ class KafkaCluster:
         pid = self.pidfile(node).read()
         if pid is not None:
             stop_pid(pid, timeout=0 if hard else 30)
+        proc = self.procs.pop(node.node_id, None)
+        if proc is not None:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()  # reap it
         self.pidfile(node).clear()
 
     def kill_node(self, node: Node) -> None:
@@ -281,13 +288,41 @@ class KafkaCluster:
         self.stop_node(node, hard=True)
 
     def start_node(self, node: Node, timeout: float = 60.0) -> None:
+        self._spawn(node)
+        self.wait_ready(timeout)
+
+    def _spawn(self, node: Node) -> None:
         props = self._prepare(node)
         proc = spawn_daemon(
             self._java(node, ["kafka.Kafka", str(props)]),
             self.node_dir(node) / "logs" / "stdout.log",
         )
+        self.procs[node.node_id] = proc
         self.pidfile(node).write(proc.pid)
-        self.wait_ready(timeout)
+
+    def exited(self) -> list[tuple[Node, int | None]]:
+        """Nodes that are no longer running, each with its exit status when this process
+        started it (and reaps it here), or None when another process did (`make infra-up`)."""
+        out: list[tuple[Node, int | None]] = []
+        for node in self.nodes:
+            proc = self.procs.get(node.node_id)
+            if proc is not None:
+                code = proc.poll()
+                if code is not None:
+                    del self.procs[node.node_id]
+                    self.pidfile(node).clear()
+                    out.append((node, code))
+            elif self.pidfile(node).read() is None:
+                out.append((node, None))
+        return out
+
+    def log_tail(self, node: Node, lines: int = 12) -> str:
+        """The broker's last log lines, and its stdout's (where the JVM reports a crash)."""
+        parts = [tail(self.log_path(node), lines)]
+        stdout = tail(self.node_dir(node) / "logs" / "stdout.log", 5)
+        if stdout and stdout != "(no log written)":
+            parts.append(stdout)
+        return "\n".join(parts)
 
     def stop(self) -> None:
         for node in self.nodes:

@@ -2,13 +2,18 @@
 
 The cluster lives under `.local/pg/` (git-ignored). initdb refuses to run as root, so when
 we are root the cluster is owned by the `postgres` system user (created by Debian's package)
-and every server command runs through `runuser`. Local connections over 127.0.0.1 are
+and every server command runs through `runuser`. That user must be able to enter the
+cluster's folder: in a checkout it cannot reach (under /root, or in a mode-700 temporary
+folder) the cluster goes to /var/lib/bianmin/pg-<hash of the checkout's path>/ instead and
+`.local/pg` becomes a link to it; `BIANMIN_PG_HOME` chooses the folder explicitly. Without
+root, the cluster belongs to the invoking user. Local connections over 127.0.0.1 are
 trusted: this cluster is for a developer's machine and CI, never for production.
 """
 
 from __future__ import annotations
 
 import glob
+import hashlib
 import os
 import pwd
 import shutil
@@ -17,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import PidFile, StackError, env_int, require_free, state_dir, tail
+from .common import PidFile, StackError, env_int, pid_alive, require_free, state_dir, tail
 
 SERVICES = ("intake", "routing", "notify", "audit")
 SUPERUSER = "bianmin"
@@ -57,14 +62,27 @@ def find_bin_dir(install: bool = True) -> Path:
     )
 
 
+RELOCATED_ROOT = Path("/var/lib/bianmin")
+
+
 @dataclass
 class LocalPostgres:
     port: int
     home: Path
+    # `.local/pg` when it is a link to where the cluster really lives (see _relocate)
+    link: Path | None = None
+    explicit: bool = False
 
     @classmethod
     def default(cls) -> LocalPostgres:
-        return cls(env_int("BIANMIN_PG_PORT", 55432), state_dir() / "pg")
+        port = env_int("BIANMIN_PG_PORT", 15432)
+        chosen = os.environ.get("BIANMIN_PG_HOME")
+        if chosen:
+            return cls(port, Path(chosen).absolute(), explicit=True)
+        link = state_dir() / "pg"
+        if link.is_symlink():
+            return cls(port, link.resolve(), link)
+        return cls(port, link)
 
     @property
     def data(self) -> Path:
@@ -92,17 +110,57 @@ class LocalPostgres:
             subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True)
         return "postgres"
 
-    def _run(self, args: list[str], check: bool = True) -> subprocess.CompletedProcess[str]:
+    def _run(
+        self, args: list[str], check: bool = True, log: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run a server command as the cluster's owner; `log` keeps its output (a failure
+        names only a log file that exists)."""
         owner = self._owner()
         if owner:
             args = ["runuser", "-u", owner, "--", *args]
         r = subprocess.run(args, capture_output=True, text=True)
+        if log is not None:
+            log.write_text(f"$ {' '.join(args)}\n{r.stdout}{r.stderr}")
         if check and r.returncode != 0:
-            raise StackError(
-                f"{' '.join(args)} failed (log: {self.log_path}):\n{r.stdout}{r.stderr}\n"
-                f"{tail(self.log_path)}"
-            )
+            where = f" (output kept in {log})" if log is not None else ""
+            raise StackError(f"{' '.join(args)} failed{where}:\n{r.stdout}{r.stderr}")
         return r
+
+    def _can_enter(self, owner: str, path: Path, write: bool = True) -> bool:
+        """Whether `owner` may enter (and write) `path`, every folder above it included."""
+        test = ["test", "-x", str(path)] + (["-a", "-w", str(path)] if write else [])
+        r = subprocess.run(["runuser", "-u", owner, "--", *test], capture_output=True)
+        return r.returncode == 0
+
+    def _relocate(self, owner: str) -> None:
+        """Move a not-yet-initialised cluster where `owner` can reach it, linked from here."""
+        blocked = next(
+            (d for d in reversed(self.home.parents) if not self._can_enter(owner, d, False)),
+            self.home,
+        )
+        if self.explicit:
+            raise StackError(
+                f"the `{owner}` user, which runs PostgreSQL when devstack runs as root, cannot "
+                f"enter {blocked}; set BIANMIN_PG_HOME to a folder it can reach"
+            )
+        digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:10]
+        target = RELOCATED_ROOT / f"pg-{digest}"
+        RELOCATED_ROOT.mkdir(mode=0o755, parents=True, exist_ok=True)
+        target.mkdir(exist_ok=True)
+        self._chown(target)
+        if not self._can_enter(owner, target):
+            raise StackError(
+                f"the `{owner}` user cannot enter {blocked} nor {target}; set "
+                "BIANMIN_PG_HOME to a folder it can reach"
+            )
+        shutil.rmtree(self.home)  # nothing in it yet: the cluster was never initialised
+        self.home.symlink_to(target, target_is_directory=True)
+        print(
+            f"postgres  the `{owner}` user cannot enter {blocked}: the cluster lives in "
+            f"{target} (linked from {self.home}; BIANMIN_PG_HOME chooses another folder)",
+            flush=True,
+        )
+        self.link, self.home = self.home, target
 
     def _chown(self, path: Path) -> None:
         owner = self._owner()
@@ -119,6 +177,9 @@ class LocalPostgres:
         bin_dir = find_bin_dir()
         self.home.mkdir(parents=True, exist_ok=True)
         self._chown(self.home)
+        owner = self._owner()
+        if owner and not self._can_enter(owner, self.home):
+            self._relocate(owner)
         self._run(
             [
                 str(bin_dir / "initdb"),
@@ -131,7 +192,8 @@ class LocalPostgres:
                 "UTF8",
                 "--no-locale",
                 "--no-sync",
-            ]
+            ],
+            log=self.home / "initdb.log",
         )
         conf = self.data / "postgresql.conf"
         with conf.open("a") as f:
@@ -161,15 +223,19 @@ class LocalPostgres:
         except (OSError, ValueError, IndexError):
             return None
 
+    def postmaster_pid(self) -> int | None:
+        """The running server's pid (from postmaster.pid), None when none runs."""
+        pid = self._pid()
+        return pid if pid is not None and pid_alive(pid) else None
+
+    def log_tail(self, lines: int = 12) -> str:
+        return tail(self.log_path, lines)
+
     def start(self) -> bool:
         """Start the cluster unless it runs; True if this call started it."""
         self.init()
-        pid = self._pid()
-        if pid is not None:
-            from .common import pid_alive
-
-            if pid_alive(pid):
-                return False
+        if self.postmaster_pid() is not None:
+            return False
         require_free(self.port, "BIANMIN_PG_PORT")
         bin_dir = find_bin_dir()
         self.log_path.touch()
@@ -266,3 +332,5 @@ class LocalPostgres:
     def wipe(self) -> None:
         self.stop()
         shutil.rmtree(self.home, ignore_errors=True)
+        if self.link is not None and self.link.is_symlink():
+            self.link.unlink()

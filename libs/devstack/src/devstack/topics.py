@@ -17,8 +17,12 @@ async def ensure_topics(
 ) -> list[str]:
     """Create each topic and its `.dlq` sibling if missing; return the names created.
 
-    Event topics keep everything (retention -1): they are the replay source.
+    Event topics keep everything (retention -1): they are the replay source. Every topic
+    gets `max.message.bytes` explicitly (`eventkit.limits`: the producers' request size and
+    the event store's limit are derived from the same place).
     """
+    from eventkit.limits import topic_config
+
     wanted: list[str] = []
     for t in topics:
         wanted.append(t)
@@ -28,7 +32,9 @@ async def ensure_topics(
     await admin.start()
     try:
         existing = set(await admin.list_topics())
-        config = {"retention.ms": "-1", "retention.bytes": "-1"} if event_retention_forever else {}
+        config = topic_config()
+        if event_retention_forever:
+            config |= {"retention.ms": "-1", "retention.bytes": "-1"}
         if replication >= 3:
             config["min.insync.replicas"] = "2"
         new = [

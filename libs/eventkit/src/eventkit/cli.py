@@ -6,27 +6,50 @@
 
 TOPIC may be the event topic or its `.dlq`. A dead letter is named `partition:offset` (the
 `id` column of `list`); a bare offset is accepted when only one DLQ partition has it.
-The bootstrap servers default to `$KAFKA_BOOTSTRAP_SERVERS`, then 127.0.0.1:59092.
+The bootstrap servers default to `$KAFKA_BOOTSTRAP_SERVERS`, then 127.0.0.1:19092.
+
+    python -m eventkit outbox status [--database-url URL] [--schema S] [--json]
+    python -m eventkit outbox show [--relay NAME] [--position N] [--json]
+    python -m eventkit outbox skip --position N --reason "why" [--relay NAME] [--by WHO]
+
+The outbox relay of a service (`eventkit.outbox`): its checkpoint, backlog and the event it
+is blocked at; the next event with its sizes; and the recovery for an event that can never
+be published: `skip` records who skipped it and why (the event stays in the store) and moves
+the relay past it. The database defaults to `$DATABASE_URL`, then the services' default;
+the schema to `$DATABASE_SCHEMA`, then `public`. `--relay` may be left out when the schema
+has one relay (a service's database has one: its service name).
 """
 
 from __future__ import annotations
 
 import asyncio
+import getpass
+import os
 import sys
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 
+import asyncpg
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from . import dlq
+from . import dlq, outbox
+from .settings import ServiceSettings
 
-DEFAULT_BOOTSTRAP = "127.0.0.1:59092"
+DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
+DEFAULT_DATABASE_URL: str = ServiceSettings.model_fields["database_url"].default
+T = TypeVar("T")
 
 app = typer.Typer(help="Bianmin eventkit operator commands.", no_args_is_help=True)
 dlq_app = typer.Typer(help="Dead-letter topics: list and re-drive.", no_args_is_help=True)
 app.add_typer(dlq_app, name="dlq")
+outbox_app = typer.Typer(
+    help="The outbox relay: status, the next event, skip one that cannot be published.",
+    no_args_is_help=True,
+)
+app.add_typer(outbox_app, name="outbox")
 
 Bootstrap = Annotated[
     str,
@@ -89,6 +112,144 @@ def redrive_cmd(
     for r in done:
         typer.echo(f"{r.source} -> {r.topic}/{r.partition}@{r.offset}")
     typer.echo(f"re-driven: {len(done)}")
+
+
+DatabaseUrl = Annotated[
+    str,
+    typer.Option("--database-url", "-d", envvar="DATABASE_URL", help="the service's database"),
+]
+Schema = Annotated[
+    str, typer.Option("--schema", "-s", envvar="DATABASE_SCHEMA", help="the service's schema")
+]
+Relay = Annotated[
+    str | None,
+    typer.Option("--relay", "-r", help="relay name (the service's); optional if only one"),
+]
+AsJson = Annotated[bool, typer.Option("--json", help="JSON instead of a table")]
+
+
+def _with_db(url: str, schema: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+    """Run `work` on one connection; an operator error is a message and exit status 2."""
+
+    async def go() -> T:
+        conn = await asyncpg.connect(
+            url,
+            server_settings={"search_path": schema, "application_name": "eventkit-outbox-cli"},
+        )
+        try:
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(go())
+    except (outbox.OutboxError, asyncpg.UndefinedTableError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _json(obj: object) -> None:
+    sys.stdout.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@outbox_app.command("status")
+def outbox_status_cmd(
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    schema: Schema = "public",
+    relay: Relay = None,
+    as_json: AsJson = False,
+) -> None:
+    """Each relay: checkpoint, backlog, and the event it is blocked at (if any).
+    Exit status 1 when a relay is blocked."""
+    found = _with_db(database_url, schema, lambda c: outbox.status(c, relay))
+    if as_json:
+        _json([r.as_dict() for r in found])
+    else:
+        table = Table(title=f"outbox relays in schema {schema}")
+        for col in ("relay", "checkpoint", "backlog", "state", "skipped"):
+            table.add_column(col, overflow="fold")
+        for r in found:
+            b = r.blocked
+            state = "ok" if b is None else f"{b.reason}\n({b.attempts} attempts since {b.since})"
+            table.add_row(
+                r.relay,
+                f"position {r.checkpoint.global_position} (tx {r.checkpoint.transaction_id})",
+                str(r.backlog),
+                state,
+                str(r.skipped),
+            )
+        Console(width=200).print(table)
+    if any(r.blocked for r in found):
+        raise typer.Exit(1)
+
+
+@outbox_app.command("show")
+def outbox_show_cmd(
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    schema: Schema = "public",
+    relay: Relay = None,
+    position: Annotated[
+        int | None, typer.Option("--position", "-p", help="default: the next to publish")
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """The event the relay publishes next (or the one at --position), with its sizes and
+    largest fields."""
+
+    async def work(conn: asyncpg.Connection) -> outbox.EventView | None:
+        return await outbox.show(conn, await outbox.resolve_relay(conn, relay), position)
+
+    view = _with_db(database_url, schema, work)
+    if view is None:
+        typer.echo("nothing to publish: the relay is at the end of the store")
+        return
+    d = view.as_dict()
+    if as_json:
+        _json(d)
+        return
+    table = Table(title=f"relay {view.relay}: event at position {view.position}", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("", overflow="fold")
+    for k in ("transaction_id", "stream_id", "event_id", "event_type", "schema_version"):
+        table.add_row(k, str(d[k]))
+    table.add_row("envelope", f"{d['envelope_bytes']:,} bytes")
+    table.add_row("record", f"{d['record_bytes']:,} bytes (key, value, headers, batch framing)")
+    lim = d["limits"]
+    table.add_row(
+        "limits",
+        f"event {lim['event_bytes']:,}; producer max_request_size "
+        f"{lim['producer_max_request_size']:,}; topic max.message.bytes "
+        f"{lim['topic_max_message_bytes']:,}",
+    )
+    table.add_row("publishable", "yes" if view.publishable else "NO: over max_request_size")
+    table.add_row("skipped", "yes" if view.skipped else "no")
+    table.add_row("largest fields", "\n".join(f"{f}: {n:,} bytes" for f, n in view.largest))
+    Console(width=200).print(table)
+
+
+@outbox_app.command("skip")
+def outbox_skip_cmd(
+    position: Annotated[int, typer.Option("--position", "-p", help="the event to pass over")],
+    reason: Annotated[str, typer.Option("--reason", help="why; kept with the skip")],
+    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    schema: Schema = "public",
+    relay: Relay = None,
+    by: Annotated[str | None, typer.Option("--by", help="who skips; default: $USER")] = None,
+) -> None:
+    """Never publish the event at --position (it stays in the store) and move the relay past
+    it. Only the next event the relay would publish may be skipped (`outbox show`)."""
+    who = by or os.environ.get("USER") or getpass.getuser()
+
+    async def work(conn: asyncpg.Connection) -> outbox.Skipped:
+        name = await outbox.resolve_relay(conn, relay)
+        return await outbox.skip(conn, name, position, reason=reason, by=who)
+
+    done = _with_db(database_url, schema, work)
+    typer.echo(
+        f"skipped: relay {done.relay}, position {done.position}, {done.event_type} "
+        f"{done.event_id} ({done.bytes:,} bytes), by {done.skipped_by} at "
+        f"{done.skipped_at.isoformat()}: {done.reason}"
+    )
 
 
 def main() -> None:

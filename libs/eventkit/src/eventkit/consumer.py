@@ -23,8 +23,11 @@ What happens to one message (single mode), in order:
    publish) finds its claim taken and has no effect.
 3. **Then** the Kafka offset is committed (`msg.ack()`). A crash between 2 and 3 leads to a
    redelivery that the inbox absorbs; a crash before 2 commits leaves nothing behind.
-4. If the handler raises, the message is retried **in place** after an exponential backoff
-   (`Backoff`, with jitter; never a tight loop). After `max_attempts` failures it goes to
+4. If the handler raises `EventTooLarge` (it would store an event over the size limit,
+   `eventkit.limits`), the message goes to `<topic>.dlq` at once with reason
+   `event_too_large`: no retry can make it fit. If it raises anything else, the message
+   is retried **in place** after an exponential backoff (`Backoff`, with jitter; never a
+   tight loop). After `max_attempts` failures it goes to
    `<topic>.dlq` with reason `handler_failed`; the broker's acknowledgement of that publish
    is awaited and only then is the original offset committed, so consumption goes on and
    nothing is lost. The attempt count is a local of the in-flight message: after a restart
@@ -119,6 +122,7 @@ from pydantic import ValidationError
 from . import inbox
 from .dlq import DeadLetterPublisher, DeadLetterReason, describe_error, dlq_topic_for
 from .envelope import Envelope
+from .limits import TOPIC_MAX_MESSAGE_BYTES, EventTooLarge
 from .loops import Backoff
 from .upcasting import UpcasterRegistry, UpcastError
 
@@ -129,7 +133,8 @@ BatchHandler = Callable[[asyncpg.Connection, Sequence[Envelope]], Awaitable[None
 PoolSource: TypeAlias = asyncpg.Pool | Callable[[], asyncpg.Pool | None]
 KnownTypes: TypeAlias = Collection[str] | Callable[[str], bool] | UpcasterRegistry
 
-DEFAULT_MAX_MESSAGE_BYTES = 1_000_000
+# whatever a topic can hold (`eventkit.limits`): every published event is processed
+DEFAULT_MAX_MESSAGE_BYTES = TOPIC_MAX_MESSAGE_BYTES
 
 #: Errors that say "the infrastructure is not there right now", not "this message is bad":
 #: retried with backoff until they pass, never counted as attempts, never dead-lettered.
@@ -440,6 +445,13 @@ class EventConsumer:
                     extra={**self._where(record), "error": repr(exc), "delay": delay},
                 )
                 await asyncio.sleep(delay)
+            except EventTooLarge as exc:
+                # the handler would store an event no topic could carry: retrying cannot
+                # help, and nothing was written (the transaction rolled back)
+                await self._dead_letter(
+                    record, DeadLetterReason.EVENT_TOO_LARGE, exc, attempts=attempts + 1
+                )
+                return
             except Exception as exc:
                 attempts += 1
                 if attempts >= self.max_attempts:

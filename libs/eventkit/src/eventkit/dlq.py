@@ -49,6 +49,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import RecordMetadata
 
+from .limits import PRODUCER_MAX_REQUEST_BYTES
+
 log = logging.getLogger("eventkit.dlq")
 
 DLQ_SUFFIX = ".dlq"
@@ -78,6 +80,7 @@ class DeadLetterReason(StrEnum):
     UPCAST_FAILED = "upcast_failed"  # an upcaster raised or the chain is broken
     DECODE_FAILED = "decode_failed"  # decoding raised something unexpected (a bug to report)
     OVERSIZE = "oversize"  # value larger than the consumer's max_message_bytes
+    EVENT_TOO_LARGE = "event_too_large"  # the handler would store an event over the limit
     HANDLER_FAILED = "handler_failed"  # the handler raised max_attempts times
 
 
@@ -140,6 +143,7 @@ class DeadLetterPublisher:
             "enable_idempotence": True,
             "linger_ms": 0,
             "request_timeout_ms": 30000,
+            "max_request_size": PRODUCER_MAX_REQUEST_BYTES,
             **kw,
         }
         self._producer: AIOKafkaProducer | None = None
@@ -483,6 +487,7 @@ async def _republish(
             bootstrap_servers=bootstrap,
             acks="all",
             enable_idempotence=True,
+            max_request_size=PRODUCER_MAX_REQUEST_BYTES,
             client_id="eventkit-redrive",
         )
         await producer.start()

@@ -6,7 +6,10 @@ Shared by the services' HTTP edges:
   nothing changed;
 - request validation (pydantic, before the domain is reached) -> 422 naming the first bad
   field, with every error listed under `errors`;
-- an `Idempotency-Key` reused for another request -> 422 naming the header.
+- an `Idempotency-Key` reused for another request -> 422 naming the header;
+- an event too large to publish (`eventkit.limits.EventTooLarge`, raised by the store before
+  anything is written; the transaction around it rolls back) -> 413 naming the largest field
+  of the event's payload, for every service (`eventkit.service.create_app` installs it).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from .idempotency import IdempotencyKeyReused, reused_key_error
+from .limits import EventTooLarge
+
+TOO_LARGE_STATUS = 413  # Content Too Large: more than the service can record
 
 
 def refuse(status: int, field: str, reason: str) -> HTTPException:
@@ -62,3 +68,13 @@ def install_error_handlers(
     async def _reused(_: Request, exc: IdempotencyKeyReused) -> JSONResponse:
         err = reused_key_error(exc)
         return JSONResponse({"detail": err.detail}, status_code=err.status_code)
+
+
+def install_size_handler(app: FastAPI) -> None:
+    """`EventTooLarge` anywhere under a route -> 413 `{"detail": {"field", "reason"}}`."""
+
+    @app.exception_handler(EventTooLarge)
+    async def _too_large(_: Request, exc: EventTooLarge) -> JSONResponse:
+        return JSONResponse(
+            {"detail": {"field": exc.field, "reason": exc.reason}}, status_code=TOO_LARGE_STATUS
+        )

@@ -131,17 +131,25 @@ class LoopHealth:
         return self.state in (STARTING, RUNNING)
 
     def describe(self) -> str:
-        """ "ok", or the state and the reason: what an operator reads in `/readyz`."""
+        """ "ok", or the state and the reason: what an operator reads in `/readyz`. A reason
+        that already starts with the state ("blocked at position 17: ...") is shown as is."""
         if self.ok:
             return "ok"
         if self.reason:
+            if self.reason.startswith(self.state):
+                return self.reason
             return f"{self.state}: {self.reason}"
         return self.state
 
 
 def describe_error(exc: BaseException) -> str:
+    """`Type: message`, without repeating the type when the message already starts with it
+    (aiokafka's do: "KafkaConnectionError: Unable to bootstrap ...")."""
     text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    name = type(exc).__name__
+    if not text:
+        return name
+    return text if text.startswith(name) else f"{name}: {text}"
 
 
 async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

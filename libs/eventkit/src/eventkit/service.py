@@ -21,8 +21,10 @@ from faststream.kafka import KafkaBroker
 
 from . import logging as jsonlog
 from . import migrate
+from .http_errors import install_size_handler
+from .limits import PRODUCER_MAX_REQUEST_BYTES
 from .loops import LoopHealth, supervise
-from .relay import OutboxRelay
+from .relay import OutboxRelay, RelaySettings
 from .settings import ServiceSettings
 from .store import PostgresEventStore
 
@@ -69,7 +71,9 @@ def build_broker(settings: ServiceSettings) -> KafkaBroker:
         acks="all",
         enable_idempotence=True,
         linger_ms=k.linger_ms,
-        max_batch_size=k.max_batch_size,
+        # the size limits are eventkit.limits' (the topics are created to match)
+        max_batch_size=min(k.max_batch_size, PRODUCER_MAX_REQUEST_BYTES),
+        max_request_size=PRODUCER_MAX_REQUEST_BYTES,
         compression_type=k.compression_type,  # type: ignore[arg-type]
         request_timeout_ms=k.request_timeout_ms,
         allow_auto_create_topics=False,
@@ -100,11 +104,14 @@ class ServiceRuntime:
         self.store: PostgresEventStore | None = None
         self.relay: OutboxRelay | None = None
         self._outbox_topic: str | None = None
+        self._relay_settings: RelaySettings | None = None
         self._stop = asyncio.Event()
 
-    def enable_outbox(self, topic: str) -> None:
-        """Publish this service's event store to `topic` (one relay per service, leased)."""
+    def enable_outbox(self, topic: str, settings: RelaySettings | None = None) -> None:
+        """Publish this service's event store to `topic` (one relay per service, leased);
+        its state is the `outbox_relay` check of `/readyz`."""
         self._outbox_topic = topic
+        self._relay_settings = settings
 
     async def start(self) -> None:
         s = self.settings
@@ -124,7 +131,7 @@ class ServiceRuntime:
             applied = await migrate.apply(conn, files)
             if applied:
                 log.info("migrations applied", extra={"applied": applied})
-        self.store = PostgresEventStore(self.pool)
+        self.store = PostgresEventStore(self.pool, max_event_bytes=s.max_event_bytes)
         if self._outbox_topic:
             self.relay = OutboxRelay(
                 s.database_url,
@@ -132,6 +139,8 @@ class ServiceRuntime:
                 self._outbox_topic,
                 s.service_name,
                 schema=s.database_schema,
+                settings=self._relay_settings,
+                health=self.loop_health("outbox_relay"),
             )
             self.store.on_append(self.relay.wake)
             self.spawn(self.relay.run(self._stop), "outbox_relay")
@@ -233,6 +242,7 @@ def create_app(runtime: ServiceRuntime, title: str, description: str = "") -> Fa
 
     app = FastAPI(title=title, description=description, lifespan=lifespan)
     app.state.runtime = runtime
+    install_size_handler(app)  # an event too large to publish is the caller's 413
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

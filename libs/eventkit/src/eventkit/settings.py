@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import socket
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .limits import MAX_EVENT_BYTES, check_max_event_bytes
 
 
 class KafkaSettings(BaseSettings):
@@ -14,9 +16,9 @@ class KafkaSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="KAFKA_", extra="ignore")
 
-    bootstrap_servers: str = "127.0.0.1:59092"
+    bootstrap_servers: str = "127.0.0.1:19092"
     linger_ms: int = 5
-    max_batch_size: int = 262144
+    max_batch_size: int = 262144  # at most `limits.PRODUCER_MAX_REQUEST_BYTES` is used
     compression_type: str | None = None
     request_timeout_ms: int = 30000
 
@@ -30,7 +32,7 @@ class ServiceSettings(BaseSettings):
     instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
-    database_url: str = "postgresql://bianmin@127.0.0.1:55432/postgres"
+    database_url: str = "postgresql://bianmin@127.0.0.1:15432/postgres"
     database_schema: str = "public"
     db_pool_min: int = 2
     db_pool_max: int = 10
@@ -44,6 +46,15 @@ class ServiceSettings(BaseSettings):
     # fails falls back to one message at a time, so the guarantees are the same.
     consumer_batch: bool = True
     consumer_max_records: int = 500
+    # The largest canonical envelope the event store accepts (`eventkit.limits`): bigger
+    # ones are refused at append (413 at the HTTP edge) so the outbox relay can always
+    # publish what is stored.
+    max_event_bytes: int = MAX_EVENT_BYTES
+
+    @field_validator("max_event_bytes")
+    @classmethod
+    def _publishable(cls, v: int) -> int:
+        return check_max_event_bytes(v)
 
     def kafka(self) -> KafkaSettings:
         k = KafkaSettings()

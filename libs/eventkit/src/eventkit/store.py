@@ -19,6 +19,7 @@ import asyncpg
 import orjson
 
 from .envelope import Envelope
+from .limits import MAX_EVENT_BYTES, check_max_event_bytes, too_large
 
 
 @dataclass(frozen=True, order=True)
@@ -104,6 +105,15 @@ def _check_batch(stream_id: str, events: Sequence[Envelope]) -> None:
         raise ValueError("the same event id appears twice in one append")
 
 
+def _check_sizes(encoded: Sequence[bytes], limit: int) -> None:
+    """Refuse the whole batch if one envelope could not be published (`eventkit.limits`):
+    checked before anything is sent to the database, so a refusal writes nothing."""
+    for data in encoded:
+        refusal = too_large(data, limit)
+        if refusal is not None:
+            raise refusal
+
+
 def _decode(row_envelope: bytes | dict[str, Any], upcaster: Upcaster | None) -> Envelope:
     data = row_envelope if isinstance(row_envelope, dict) else orjson.loads(row_envelope)
     if upcaster is not None:
@@ -112,7 +122,10 @@ def _decode(row_envelope: bytes | dict[str, Any], upcaster: Upcaster | None) -> 
 
 
 class PostgresEventStore:
-    """asyncpg-backed store over the `events` table of eventkit's migration."""
+    """asyncpg-backed store over the `events` table of eventkit's migration.
+
+    Every append is size-checked: an envelope whose canonical bytes exceed `max_event_bytes`
+    raises `EventTooLarge` (naming the largest fields) and nothing is written."""
 
     # The happy path is this one statement: it inserts only if the stream is still at the
     # expected version. Zero rows back means "not at that version" (or a retry of a batch
@@ -136,9 +149,16 @@ class PostgresEventStore:
         FROM events WHERE event_id = ANY ($2::uuid[])
     """
 
-    def __init__(self, pool: asyncpg.Pool, upcaster: Upcaster | None = None) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        upcaster: Upcaster | None = None,
+        *,
+        max_event_bytes: int = MAX_EVENT_BYTES,
+    ) -> None:
         self.pool = pool
         self.upcaster = upcaster
+        self.max_event_bytes = check_max_event_bytes(max_event_bytes)
         self._listeners: list[Callable[[], None]] = []
 
     def on_append(self, callback: Callable[[], None]) -> None:
@@ -158,7 +178,8 @@ class PostgresEventStore:
         conn: asyncpg.Connection | None = None,
     ) -> list[Position]:
         """Append atomically. `expected_version=None` appends at the end whatever the version
-        (optimistic retry). Pass `conn` to append inside the caller's transaction (e.g. a
+        (optimistic retry). Raises `EventTooLarge` (nothing written) when an envelope could
+        not be published. Pass `conn` to append inside the caller's transaction (e.g. a
         consumer's inbox transaction); the caller then calls `notify_appended()` after commit
         if it wants the relay woken at once."""
         _check_batch(stream_id, events)
@@ -172,6 +193,11 @@ class PostgresEventStore:
                 except ConcurrencyError:
                     continue
             raise ConcurrencyError(stream_id, None, await self.stream_version(stream_id))
+        encoded = [
+            e.model_copy(update={"stream_version": expected_version + i}).canonical()
+            for i, e in enumerate(events, start=1)
+        ]
+        _check_sizes(encoded, self.max_event_bytes)
         args = (
             stream_id,
             expected_version,
@@ -180,10 +206,7 @@ class PostgresEventStore:
             [e.schema_version for e in events],
             [e.occurred_at for e in events],
             [e.correlation_id for e in events],
-            [
-                e.model_copy(update={"stream_version": expected_version + i}).canonical()
-                for i, e in enumerate(events, start=1)
-            ],
+            encoded,
         )
         try:
             if conn is not None:
@@ -276,8 +299,11 @@ async def read_all_raw(
 class InMemoryEventStore:
     """Same contract as the PostgreSQL store, for unit tests of handlers."""
 
-    def __init__(self, upcaster: Upcaster | None = None) -> None:
+    def __init__(
+        self, upcaster: Upcaster | None = None, *, max_event_bytes: int = MAX_EVENT_BYTES
+    ) -> None:
         self.upcaster = upcaster
+        self.max_event_bytes = check_max_event_bytes(max_event_bytes)
         self._rows: list[tuple[Checkpoint, dict[str, Any]]] = []
         self._by_id: dict[str, Position] = {}
         self._versions: dict[str, int] = {}
@@ -288,6 +314,7 @@ class InMemoryEventStore:
         self, stream_id: str, expected_version: int | None, events: Sequence[Envelope]
     ) -> list[Position]:
         _check_batch(stream_id, events)
+        _check_sizes([e.canonical() for e in events], self.max_event_bytes)
         async with self._lock:
             ids = [str(e.event_id) for e in events]
             known = [i for i in ids if i in self._by_id]

@@ -57,7 +57,7 @@ class Settings(ServiceSettings):
 
     service_name: str = "audit"
     http_port: int = 8004
-    database_url: str = "postgresql://audit:audit@127.0.0.1:55432/audit"
+    database_url: str = "postgresql://audit:audit@127.0.0.1:15432/audit"
 
     topics: str = ",".join(ALL_TOPICS)
     append_max_batch: int = 5000

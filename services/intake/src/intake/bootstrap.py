@@ -31,7 +31,6 @@ from eventkit.store import ConcurrencyError
 from .catalog_view import CatalogView
 from .consumers.routing_events import CONSUMER_NAME, RoutingEventsHandler
 from .core import Clock, IntakeCore
-from .domain.working_calendar import WorkingCalendar, statutory_calendar
 from .http import (
     case_routes,
     catalog_routes,
@@ -54,7 +53,6 @@ def build(
     *,
     auth: TokenVerifier | None = None,
     clock: Clock | None = None,
-    calendar: WorkingCalendar | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS)
@@ -77,7 +75,6 @@ def build(
         runtime=runtime,
         clock=clock or system_clock(settings.clock_offset_days, service="intake"),
         secret=settings.secret(),
-        calendar=calendar or statutory_calendar(),
         catalog=CatalogView(),
         idempotency=IdempotencyStore(lambda: runtime.pool),
         producer=Producer(service=settings.service_name, instance=settings.instance_id),

@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 
 from contracts.base import payload_of, to_payload
+from contracts.workdays import OfficeHours
 from eventkit.aggregate import CommandRunner, Outcome
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.idempotency import IdempotencyStore
@@ -31,10 +32,13 @@ from eventkit.store import PostgresEventStore
 from .catalog_view import CatalogView
 from .domain import application, catalog
 from .domain.application import ApplicationState, IntakeContext, decider_for
-from .domain.application_commands import ApplicationCommand, SubmitApplication
+from .domain.application_commands import (
+    ApplicationCommand,
+    SubmitApplication,
+    SupplementMaterials,
+)
 from .domain.catalog import CATALOG_STREAM, Catalog, CatalogCommand
-from .domain.working_calendar import WorkingCalendar
-from .projections import applications
+from .projections import applications, routing_view
 from .settings import Settings
 
 Clock = Callable[[], datetime]
@@ -119,7 +123,6 @@ class IntakeCore:
     runtime: ServiceRuntime
     clock: Clock
     secret: bytes
-    calendar: WorkingCalendar
     catalog: CatalogView
     idempotency: IdempotencyStore
     producer: Producer
@@ -141,9 +144,13 @@ class IntakeCore:
 
     # -- application cases -------------------------------------------------------------------
     def _case_runner(
-        self, cat: Catalog, org: tuple[str | None, str | None]
+        self, cat: Catalog, org: tuple[str | None, str | None], hours: OfficeHours | None = None
     ) -> CommandRunner[ApplicationState, ApplicationCommand]:
-        ctx = IntakeContext(catalog=cat, calendar=self.calendar, verification_secret=self.secret)
+        ctx = IntakeContext(
+            catalog=cat,
+            verification_secret=self.secret,
+            office_hours=hours or OfficeHours.standard(),
+        )
         return CommandRunner(
             store=self.store,
             decide=decider_for(ctx),
@@ -190,7 +197,12 @@ class IntakeCore:
             else:
                 center_id, _ = await tiers.accepting_center(conn, command.case_id)
         tier = await tiers.tier(conn, center_id) if center_id else None
-        runner = self._case_runner(cat, (center_id, tier))
+        # A submission or a supplement may accept the case: its promised date needs the
+        # accepting center's hours (the promise rule, contracts.workdays.promised_deadline).
+        hours = None
+        if center_id and isinstance(command, SubmitApplication | SupplementMaterials):
+            hours = await routing_view.office_hours(conn, center_id)
+        runner = self._case_runner(cat, (center_id, tier), hours)
         outcome = await runner.handle(
             command.case_id,
             command,

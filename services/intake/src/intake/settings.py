@@ -45,7 +45,7 @@ class Settings(ServiceSettings):
 
     service_name: str = "intake"
     http_port: int = 8001
-    database_url: str = "postgresql://intake:intake@127.0.0.1:55432/intake"
+    database_url: str = "postgresql://intake:intake@127.0.0.1:15432/intake"
 
     topic_intake: str = INTAKE_EVENTS
     topic_routing: str = ROUTING_EVENTS

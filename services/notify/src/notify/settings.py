@@ -56,7 +56,7 @@ class Settings(ServiceSettings):
 
     service_name: str = "notify"
     http_port: int = 8003
-    database_url: str = "postgresql://notify:notify@127.0.0.1:55432/notify"
+    database_url: str = "postgresql://notify:notify@127.0.0.1:15432/notify"
 
     topic_intake: str = INTAKE_EVENTS
     topic_routing: str = ROUTING_EVENTS

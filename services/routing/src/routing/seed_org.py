@@ -13,6 +13,12 @@ Ids are deterministic slugs so tests, the demo and the other services' seeds agr
 units "ruian.<town>.<community>", offices "<unit>.<office>", staff "<unit>.<role-ish>",
 posts "<office>.post". Names of people other than those in the report are invented.
 
+Every staff member gets a work phone and e-mail (`work_contact`), so `make run` tells the
+assignee of a new case, the A and B holders of a late one and the heads it is escalated to
+(notify reads the contacts from `routing.staff_registered`). They are made up so that they
+can never reach a real person: phones begin with 10, which no mainland mobile number does
+(subscriber numbers begin 13-19), and addresses are under the reserved `.example` domain.
+
 `seed_org_commands()` returns the commands in an order that passes `decide_org` one by one
 (parents before children, offices before their staff, staff before posts and rosters).
 """
@@ -264,6 +270,25 @@ class _Names:
             return NAMED_STAFF[staff_id]
         self._n += 1
         return next(self._surnames) + _GIVEN[(self._n * 7) % len(_GIVEN)]
+
+
+def work_contact(serial: int, staff_id: str) -> tuple[str, str]:
+    """(phone, e-mail) of the `serial`-th seeded staff member: unique, and unreachable in
+    the real world (see the module's doc) so a demo's SMS file never names a real phone."""
+    return f"100577{serial:05d}", f"{staff_id}@ruian.bianmin.example"
+
+
+def _with_work_contacts(cmds: list[OrgCommand]) -> list[OrgCommand]:
+    """`cmds` with a work contact on every `RegisterStaff` (numbered in seed order)."""
+    out: list[OrgCommand] = []
+    serial = 0
+    for cmd in cmds:
+        if isinstance(cmd, RegisterStaff) and cmd.phone is None and cmd.email is None:
+            serial += 1
+            phone, email = work_contact(serial, cmd.staff_id)
+            cmd = cmd.model_copy(update={"phone": phone, "email": email})
+        out.append(cmd)
+    return out
 
 
 # -- hours and rosters -------------------------------------------------------------------------
@@ -600,7 +625,7 @@ def seed_org_commands(actor: Actor = SEED_ACTOR) -> list[OrgCommand]:
         for community in town.communities:
             cmds += _community(town_id, community, names, actor)
     cmds += [r.model_copy(update={"actor": actor}) for r in DELEGATION_RULES]
-    return cmds
+    return _with_work_contacts(cmds)
 
 
 def seed_org_state(now: datetime) -> tuple[OrgState, list[DomainEvent]]:

@@ -50,7 +50,7 @@ class Settings(ServiceSettings):
 
     service_name: str = "routing"
     http_port: int = 8002
-    database_url: str = "postgresql://routing:routing@127.0.0.1:55432/routing"
+    database_url: str = "postgresql://routing:routing@127.0.0.1:15432/routing"
 
     topic_intake: str = INTAKE_EVENTS
     topic_routing: str = ROUTING_EVENTS

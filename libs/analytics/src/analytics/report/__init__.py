@@ -90,6 +90,17 @@ def write_report(
         data = load(con, org, first, last)
     finally:
         con.close()
+    if data.empty and console is not None:
+        span = (
+            f"it holds events from {data.store_span[0]} to {data.store_span[1]}"
+            if data.store_span
+            else "it holds no events at all"
+        )
+        console.print(
+            f"[yellow]warning:[/] the analytics store has no events between {first} and "
+            f"{last} ({span}): every figure of this report is zero. Replay the history "
+            "first (`bianmin replay analytics`) or choose a period it covers."
+        )
     cjk = cjk_font()
     if cjk is None and console is not None:
         console.print(

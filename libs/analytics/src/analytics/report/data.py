@@ -53,6 +53,14 @@ class ReportData:
     scores: dict[int, int]
     followups: dict[str, Any]
     source: dict[str, str] = field(default_factory=dict)
+    # events of any org in the period, and the dates the store covers: a report over a
+    # period the store holds nothing of is all zeros, and must say why
+    events_in_period: int = 0
+    store_span: tuple[date, date] | None = None
+
+    @property
+    def empty(self) -> bool:
+        return self.events_in_period == 0
 
 
 def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list[Any]) -> list[dict[str, Any]]:
@@ -231,8 +239,26 @@ def load(con: duckdb.DuckDBPyConnection, org_id: str, first: date, last: date) -
         p,
     )[0]
     source = dict(con.execute("SELECT key, value FROM replay_info ORDER BY key").fetchall())
+    in_period, lo, hi = con.execute(
+        """SELECT count(*) FILTER (WHERE local_date BETWEEN $first AND $last),
+                  min(local_date), max(local_date) FROM events""",
+        p,
+    ).fetchone() or (0, None, None)
     return ReportData(
-        org, first, last, kpi, days, centers, items, categories, tiers, scores, followups, source
+        org,
+        first,
+        last,
+        kpi,
+        days,
+        centers,
+        items,
+        categories,
+        tiers,
+        scores,
+        followups,
+        source,
+        events_in_period=in_period,
+        store_span=(lo, hi) if lo is not None else None,
     )
 
 

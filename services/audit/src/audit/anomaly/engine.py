@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
+from contracts.decisions import StaffPost, decision_right
+
 from .rules import (
-    ActorIsLatest,
     ConflictOfInterest,
     CountExceeds,
     Deadline,
+    DecisionRight,
     RequiresPrior,
     StandardMismatch,
 )
@@ -51,6 +53,10 @@ class RuleContext(Protocol):
 
     def staff_identity(self, staff_id: str) -> Mapping[str, str]: ...
 
+    def staff_post(self, staff_id: str) -> StaffPost | None:
+        """The staff member's unit and roles (routing.staff_registered); None if unknown."""
+        ...
+
 
 class EmptyContext:
     def catalog_in_force(self, code: str, at: datetime) -> Mapping[str, Any] | None:
@@ -58,6 +64,9 @@ class EmptyContext:
 
     def staff_identity(self, staff_id: str) -> Mapping[str, str]:
         return {}
+
+    def staff_post(self, staff_id: str) -> StaffPost | None:
+        return None
 
 
 @dataclass
@@ -150,11 +159,16 @@ def _standard_mismatch(
             return
 
 
-def _actor_is_latest(rule: ActorIsLatest, events: Sequence[CaseEvent], out: Evaluation) -> None:
+def _decision_right(
+    rule: DecisionRight, events: Sequence[CaseEvent], ctx: RuleContext, out: Evaluation
+) -> None:
     assignee: str | None = None
     assigned_by: CaseEvent | None = None
+    route: Mapping[str, Any] = {}
     fields = {a.event_type: a.field for a in rule.assignments}
     for e in events:
+        if e.event_type == rule.route:
+            route = e.payload
         if e.event_type in fields:
             v = e.payload.get(fields[e.event_type])
             if isinstance(v, str):
@@ -163,7 +177,15 @@ def _actor_is_latest(rule: ActorIsLatest, events: Sequence[CaseEvent], out: Eval
             actor = e.payload.get(rule.actor_field)
             if actor is None:
                 actor = e.actor_id
-            if actor != assignee:
+            right = decision_right(
+                decided_by=str(actor),
+                assigned_to=assignee,
+                case_type=str(route.get("case_type", "")),
+                handling_tier=str(route.get("handling_tier", "")),
+                handling_unit_id=str(route.get("handling_unit_id", "")),
+                staff=ctx.staff_post(str(actor)) if actor is not None else None,
+            )
+            if right is None:
                 ev = [assigned_by, e] if assigned_by else [e]
                 out.findings.append(_finding(rule, ev, decided_by=actor, assignee=assignee))
                 return
@@ -299,8 +321,8 @@ def evaluate(
     for rule in rules:
         if isinstance(rule, StandardMismatch):
             _standard_mismatch(rule, ordered, ctx, out)
-        elif isinstance(rule, ActorIsLatest):
-            _actor_is_latest(rule, ordered, out)
+        elif isinstance(rule, DecisionRight):
+            _decision_right(rule, ordered, ctx, out)
         elif isinstance(rule, RequiresPrior):
             _requires_prior(rule, ordered, out)
         elif isinstance(rule, Deadline):

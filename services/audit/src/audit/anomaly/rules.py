@@ -8,7 +8,8 @@ fee_charged_fen | fee_paid_fen, deposit_charged_fen | deposit_paid_fen, fee_stan
 deposit_standard_fen, accepting_staff_id, applicant.{id_number, household_no};
 intake.catalog_item_published: item.{code, version, effective_from, fee.amount_fen,
 deposit.amount_fen}; routing.case_assigned.assigned_to; routing.case_reassigned.to_officer;
-routing.case_decided.decided_by; routing.deadline_set.due_at;
+routing.case_decided.decided_by; routing.case_routed.{case_type, handling_tier,
+handling_unit_id}; routing.deadline_set.due_at;
 routing.bad_review_followup_opened.answer_due_at; intake.service_evaluated.bad_review;
 routing.staff_registered.{staff_id, id_number, household_no}.
 """
@@ -58,13 +59,19 @@ class FieldRef(_M):
     field: str
 
 
-class ActorIsLatest(_Rule):
-    """The `actor_field` of a trigger event must be the latest assignee."""
+class DecisionRight(_Rule):
+    """A decision (`event_types`, the decider in `actor_field`) that THE DECISION RULE
+    (`contracts.decisions.decision_right`, the rule routing's decider enforces) does not
+    allow: not the latest assignee (`assignments`), and not a same-day item decided at its
+    community center's window. The case's type, tier and handling unit come from `route`
+    (fields `case_type`, `handling_tier`, `handling_unit_id`); the decider's unit and roles
+    from the staff register in the log (`RuleContext.staff_post`)."""
 
-    kind: Literal["actor_is_latest"]
+    kind: Literal["decision_right"]
     event_types: tuple[str, ...]
     actor_field: str
     assignments: tuple[FieldRef, ...]
+    route: str = "routing.case_routed"
 
 
 class FieldIn(_M):
@@ -134,7 +141,7 @@ class ConflictOfInterest(_Rule):
 
 
 Rule = Annotated[
-    StandardMismatch | ActorIsLatest | RequiresPrior | Deadline | CountExceeds | ConflictOfInterest,
+    StandardMismatch | DecisionRight | RequiresPrior | Deadline | CountExceeds | ConflictOfInterest,
     Field(discriminator="kind"),
 ]
 
@@ -181,8 +188,9 @@ class RuleSet(_M):
             if isinstance(r, Deadline):
                 out.update(r.start.event_types)
                 out.update(d.event_type for d in r.due if d.event_type)
-            if isinstance(r, ActorIsLatest):
+            if isinstance(r, DecisionRight):
                 out.update(a.event_type for a in r.assignments)
+                out.add(r.route)
             if isinstance(r, ConflictOfInterest):
                 out.update(a.event_type for a in r.applicant)
                 out.update(s.event_type for s in r.staff_fields)

@@ -27,12 +27,13 @@ from typing import Any
 import asyncpg
 import orjson
 
+from contracts.decisions import StaffPost
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.store import PostgresEventStore
 
 from ..context import append_in_transaction
 from .engine import CaseEvent, Evaluation, evaluate, in_force
-from .rules import ConflictOfInterest, RuleSet, StandardMismatch
+from .rules import ConflictOfInterest, DecisionRight, RuleSet, StandardMismatch
 
 log = logging.getLogger("audit.anomaly")
 
@@ -41,16 +42,18 @@ AUDIT_ACTOR = Actor(id="audit", role="system")
 
 
 class DbContext:
-    """Catalog versions and staff identities prefetched for one case."""
+    """Catalog versions, staff identities and staff posts prefetched for one case."""
 
     def __init__(
         self,
         catalog: Mapping[str, list[Mapping[str, Any]]],
         staff: Mapping[str, Mapping[str, str]],
         rules: RuleSet,
+        posts: Mapping[str, StaffPost] | None = None,
     ) -> None:
         self._catalog = catalog
         self._staff = staff
+        self._posts = posts or {}
         self._src = rules.catalog
 
     def catalog_in_force(self, code: str, at: datetime) -> Mapping[str, Any] | None:
@@ -60,6 +63,9 @@ class DbContext:
 
     def staff_identity(self, staff_id: str) -> Mapping[str, str]:
         return self._staff.get(staff_id, {})
+
+    def staff_post(self, staff_id: str) -> StaffPost | None:
+        return self._posts.get(staff_id)
 
 
 async def load_case(conn: asyncpg.Connection, stream_id: str) -> list[tuple[CaseEvent, Any]]:
@@ -97,8 +103,13 @@ async def _context(
 ) -> DbContext:
     codes: set[str] = set()
     staff: set[str] = set()
+    deciders: set[str] = set()
     for rule in rules.enabled():
         for e in events:
+            if isinstance(rule, DecisionRight) and e.event_type in rule.event_types:
+                v = e.payload.get(rule.actor_field)
+                if isinstance(v, str):
+                    deciders.add(v)
             if isinstance(rule, StandardMismatch) and e.event_type in rule.event_types:
                 v = e.payload.get(rule.item_field)
                 if isinstance(v, str):
@@ -120,7 +131,28 @@ async def _context(
             "SELECT staff_id, keyed FROM staff_identity WHERE staff_id = ANY($1)", list(staff)
         ):
             idents[r["staff_id"]] = orjson.loads(r["keyed"])
-    return DbContext(catalog, idents, rules)
+    return DbContext(catalog, idents, rules, await staff_posts(conn, deciders))
+
+
+async def staff_posts(conn: asyncpg.Connection, staff_ids: set[str]) -> dict[str, StaffPost]:
+    """Unit and roles of these staff members, from their routing.staff_registered leaves
+    (found through the staff facets; a later registration of the same id wins)."""
+    if not staff_ids:
+        return {}
+    rows = await conn.fetch(
+        """SELECT l.leaf FROM leaves l JOIN leaf_facets f ON f.idx = l.idx
+           WHERE l.event_type = 'routing.staff_registered' AND l.status = 'accepted'
+             AND f.staff_ids && $1::text[]
+           ORDER BY l.idx""",
+        sorted(staff_ids),
+    )
+    posts: dict[str, StaffPost] = {}
+    for r in rows:
+        p = orjson.loads(bytes(r["leaf"])).get("payload") or {}
+        sid, unit, roles = p.get("staff_id"), p.get("unit_id"), p.get("roles")
+        if sid in staff_ids and isinstance(unit, str) and isinstance(roles, list):
+            posts[sid] = StaffPost(unit_id=unit, roles=frozenset(map(str, roles)))
+    return posts
 
 
 class AnomalyRunner:

@@ -23,6 +23,7 @@ from fastapi import HTTPException
 
 from eventkit.auth import Principal
 from eventkit.envelope import Actor, Envelope, Producer
+from eventkit.limits import EventTooLarge
 
 from ..context import AuditContext
 
@@ -65,6 +66,8 @@ async def record_query(
         raise HTTPException(503, detail={"reason": "query audit trail unavailable"})
     try:
         await c.events.append(env.stream_id, None, [env])
+    except EventTooLarge:
+        raise  # the query itself is too large to record: the caller's 413, not our 503
     except Exception as exc:
         log.exception("could not record an inspector query")
         raise HTTPException(

@@ -3,7 +3,8 @@
 Everything happens in the consumer's inbox transaction (`EventConsumer`), so each routing
 event has exactly one effect even when Kafka delivers it again:
 
-- org tree (`routing.org_unit_registered`, `_reparented`) -> the `centers` projection;
+- org tree (`routing.org_unit_registered`, `_reparented`, `office_hours_set`) -> the
+  `centers` projection;
 - `routing.case_routed`, `case_assigned`, `case_reassigned`, `deadline_set` -> `case_progress`;
 - `routing.case_decided` -> `RecordDecisionReceived` on the case (the case can no longer be
   withdrawn; the result will be delivered);
@@ -35,6 +36,7 @@ from contracts.routing import (
     CaseRouted,
     CorrectionRequested,
     DeadlineSet,
+    OfficeHoursSet,
     OrgUnitRegistered,
     OrgUnitReparented,
     ResultReturned,
@@ -63,6 +65,7 @@ class RoutingEventsHandler:
         self._by_type: dict[str, Callable[[asyncpg.Connection, Envelope], Awaitable[None]]] = {
             OrgUnitRegistered.event_type: self._org_unit_registered,
             OrgUnitReparented.event_type: self._org_unit_reparented,
+            OfficeHoursSet.event_type: self._office_hours_set,
             CaseRouted.event_type: self._case_routed,
             CaseAssigned.event_type: self._case_assigned,
             CaseReassigned.event_type: self._case_assigned,
@@ -85,6 +88,10 @@ class RoutingEventsHandler:
     async def _org_unit_reparented(self, conn: asyncpg.Connection, env: Envelope) -> None:
         evt = _payload(env, OrgUnitReparented)
         await routing_view.reparent_unit(conn, evt, env.occurred_at)
+
+    async def _office_hours_set(self, conn: asyncpg.Connection, env: Envelope) -> None:
+        evt = _payload(env, OfficeHoursSet)
+        await routing_view.set_office_hours(conn, evt, env.occurred_at)
 
     async def _case_routed(self, conn: asyncpg.Connection, env: Envelope) -> None:
         await routing_view.case_routed(conn, _payload(env, CaseRouted), env.occurred_at)

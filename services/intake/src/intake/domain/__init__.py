@@ -7,7 +7,7 @@ No I/O, no clock, no randomness: each aggregate is a decider
 - `catalog`: `PublishCatalogItem`, `RetireCatalogItem`, the `Catalog` state with
   `version_in_force(code, at)`.
 - `application`: the case from submission to archive; its decider also reads an
-  `IntakeContext` (catalog, working-day calendar, verification secret), bound by
+  `IntakeContext` (catalog, verification secret, the accepting center's office hours), bound by
   `decider_for(ctx)`. Commands live in `application_commands`.
 """
 
@@ -29,7 +29,6 @@ from .application_commands import (
 from .catalog import Catalog, PublishCatalogItem, RetireCatalogItem
 from .errors import DomainError, parse_command
 from .receipts import receipt_number, verification_code, verify
-from .working_calendar import WorkingCalendar, statutory_calendar
 
 __all__ = [
     "EVALUATION_DIMENSIONS",
@@ -49,14 +48,12 @@ __all__ = [
     "SupplementMaterials",
     "SupplyCorrection",
     "WithdrawApplication",
-    "WorkingCalendar",
     "application",
     "catalog",
     "decider_for",
     "missing_materials",
     "parse_command",
     "receipt_number",
-    "statutory_calendar",
     "verification_code",
     "verify",
 ]

@@ -11,10 +11,12 @@ Status model::
 Rules of the centers this enforces:
 
 - 一次性告知 one-time notification: the first check names EVERY missing material in one
-  `MaterialsMissingNotified`. Later supplements that still leave gaps emit
-  `MaterialsSupplemented` with `still_missing`, never a second notice: the notice was the
-  promise of a complete list, so a second one would mean the first was incomplete. (A gap
-  can only shrink: the list was fixed by the version in force at submission.)
+  `MaterialsMissingNotified` (not handed in, an original required, or fewer copies than the
+  catalog asks: then the notice says how many were given). Later supplements that still
+  leave gaps emit `MaterialsSupplemented` with `still_missing`, never a second notice: the
+  notice was the promise of a complete list, so a second one would mean the first was
+  incomplete. (A gap can only shrink: the list was fixed by the version in force at
+  submission.)
 - 首问责任 first-inquiry responsibility: `accepting_staff_id` is fixed at submission and
   carried to acceptance, whoever later records a supplement.
 - 阳光运作 sunshine: the fee and deposit must equal the published standard of the version in
@@ -22,8 +24,10 @@ Rules of the centers this enforces:
 - Location independence: any center may accept; the case carries the applicant's
   registered community so routing sends it to the office that owns it.
 
-The decider needs the catalog, a working-day calendar and the verification secret; they come
-in an `IntakeContext` (no I/O, no clock, no randomness inside `decide`). `decider_for(ctx)`
+The decider needs the catalog, the verification secret and the office hours of the center
+handling the command; they come in an `IntakeContext` (no I/O, no clock, no randomness
+inside `decide`). The promised date on the receipt is `contracts.workdays.promised_deadline`,
+the rule routing's deadline clock runs on. `decider_for(ctx)`
 gives the three-argument `decide(command, state, now)` the test helpers and the edge use.
 """
 
@@ -31,11 +35,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Literal
 
 from contracts.base import DomainEvent
+from contracts.corrections import CorrectionRequestRefused, correction_request
 from contracts.intake import (
     Applicant,
     ApplicationAccepted,
@@ -54,7 +59,9 @@ from contracts.intake import (
     RequiredMaterial,
     ResultDelivered,
     ServiceEvaluated,
+    is_bad_review,
 )
+from contracts.workdays import OfficeHours, promised_deadline
 
 from .application_commands import (
     EVALUATION_DIMENSIONS,
@@ -83,12 +90,10 @@ from .errors import (
 )
 from .id_number import id_number_problem, normalize_id_number
 from .receipts import receipt_number, verification_code
-from .working_calendar import WorkingCalendar
 
 CASE_ID = re.compile(r"^case-[0-9a-f]{32}$")
 ORG_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 PHONE = re.compile(r"^(1[3-9][0-9]{9}|0[0-9]{2,3}-?[0-9]{7,8})$")
-BAD_REVIEW_MAX = 2
 COMMENT_MAX = 500
 
 Status = Literal[
@@ -109,12 +114,13 @@ _BEFORE_DECISION: frozenset[str] = frozenset(
 
 @dataclass(frozen=True)
 class IntakeContext:
-    """What the decider reads besides the case: the catalog as it stands, the working-day
-    calendar, and the secret the resident verification code is derived from."""
+    """What the decider reads besides the case: the catalog as it stands, the secret the
+    resident verification code is derived from, and the office hours of the accepting center
+    (as routing's org tree publishes them; the standard hours when it lists none)."""
 
     catalog: Catalog
-    calendar: WorkingCalendar
     verification_secret: bytes
+    office_hours: OfficeHours = field(default_factory=OfficeHours.standard)
 
     def __post_init__(self) -> None:
         if len(self.verification_secret) < 16:
@@ -373,24 +379,35 @@ def missing_materials(
     required: Iterable[RequiredMaterial], provided: Iterable[ProvidedMaterial]
 ) -> tuple[MissingMaterial, ...]:
     """Every gap at once, in the item's list order. Materials that may be supplied later
-    (容缺) are never gaps; a copy where an original is required is one."""
-    forms: dict[str, set[str]] = {}
+    (容缺) are never gaps; a copy where an original is required is one; so are fewer
+    copies (份) than the catalog asks, counted over everything handed in so far (an
+    original counts towards the copies of a material asked as a copy)."""
+    counts: dict[tuple[str, str], int] = {}
     for p in provided:
-        forms.setdefault(p.code, set()).add(p.form)
+        counts[(p.code, p.form)] = counts.get((p.code, p.form), 0) + p.copies
     gaps: list[MissingMaterial] = []
     for m in required:
         if m.may_supply_later:
             continue
-        got = forms.get(m.code, set())
-        if not got:
-            reason: Literal["not_provided", "original_required"] = "not_provided"
-        elif m.form == "original" and "original" not in got:
+        originals = counts.get((m.code, "original"), 0)
+        given = originals if m.form == "original" else originals + counts.get((m.code, "copy"), 0)
+        reason: Literal["not_provided", "original_required", "too_few_copies"]
+        if not originals and not counts.get((m.code, "copy"), 0):
+            reason = "not_provided"
+        elif not given:
             reason = "original_required"
+        elif given < m.copies:
+            reason = "too_few_copies"
         else:
             continue
         gaps.append(
             MissingMaterial(
-                code=m.code, name_zh=m.name_zh, form=m.form, copies=m.copies, reason=reason
+                code=m.code,
+                name_zh=m.name_zh,
+                form=m.form,
+                copies=m.copies,
+                reason=reason,
+                copies_provided=given if reason == "too_few_copies" else 0,
             )
         )
     return tuple(gaps)
@@ -404,11 +421,7 @@ def _accept(
     ctx: IntakeContext,
 ) -> ApplicationAccepted:
     accepted_on = local_date(now)
-    due = (
-        accepted_on
-        if sub.promised_limit_days == 0
-        else ctx.calendar.add_working_days(accepted_on, sub.promised_limit_days)
-    )
+    due = promised_deadline(now, sub.promised_limit_days, ctx.office_hours).due_date
     return ApplicationAccepted(
         case_id=sub.case_id,
         receipt_no=receipt_number(sub.case_id, accepted_on),
@@ -434,6 +447,7 @@ def _accept(
         fee_overridden=override is not None,
         accepted_at=now,
         accepted_by=accepted_by,
+        required_materials=sub.required_materials,
     )
 
 
@@ -480,21 +494,18 @@ def _record_correction_request(
         raise WrongStatus(
             "status", f"the case is {state.status}; a correction needs an accepted case"
         )
-    codes = {m.code for m in sub.required_materials}
-    for i, code in enumerate(cmd.requested_materials):
-        if code not in codes:
-            raise MaterialNotInList(
-                f"requested_materials[{i}]", f"{code} is not in this item's material list"
-            )
-    note = (cmd.note or "").strip() or None
-    if not cmd.requested_materials and note is None:
-        raise InvalidField("requested_materials", "a correction names materials or has a note")
+    try:  # the one contract routing checked the officer's request with
+        request = correction_request(
+            cmd.requested_materials, cmd.note, {m.code for m in sub.required_materials}
+        )
+    except CorrectionRequestRefused as refused:
+        raise InvalidField(refused.field, refused.reason) from None
     return [
         CorrectionRequestReceived(
             case_id=sub.case_id,
             correction_id=cmd.correction_id,
-            requested_materials=cmd.requested_materials,
-            note=note,
+            requested_materials=request.requested_materials,
+            note=request.note,
             requested_by=cmd.requested_by,
             recorded_by=cmd.actor.id,
         )
@@ -645,7 +656,7 @@ def _evaluate(cmd: EvaluateService, state: ApplicationState) -> list[DomainEvent
             score=cmd.score,
             dimensions=dict(cmd.dimensions),
             comment=comment,
-            bad_review=cmd.score <= BAD_REVIEW_MAX,
+            bad_review=is_bad_review(cmd.score),
             accepting_center_id=sub.accepting_center_id,
             accepting_staff_id=sub.accepting_staff_id,
             evaluated_by=cmd.actor.id,

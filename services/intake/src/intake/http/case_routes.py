@@ -55,7 +55,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 def _materials(items: list[MaterialIn]) -> tuple[ProvidedMaterial, ...]:
-    return tuple(ProvidedMaterial(code=m.code, form=m.form) for m in items)
+    return tuple(ProvidedMaterial(code=m.code, form=m.form, copies=m.copies) for m in items)
 
 
 def _receiving_center(principal: Principal, given: str | None, row: asyncpg.Record) -> str:

@@ -44,6 +44,9 @@ class ApplicantIn(_In):
 class MaterialIn(_In):
     code: str = Field(min_length=1, max_length=40, examples=["ID_CARD"])
     form: MaterialForm
+    copies: int = Field(
+        default=1, ge=1, le=50, description="How many copies (份) of it were handed in."
+    )
 
 
 class FeeOverrideIn(_In):

@@ -133,7 +133,8 @@ async def submit_application(
                 "item_code": body.item_code,
                 "applicant": Applicant(**body.applicant.model_dump()),
                 "materials_provided": tuple(
-                    ProvidedMaterial(code=m.code, form=m.form) for m in body.materials_provided
+                    ProvidedMaterial(code=m.code, form=m.form, copies=m.copies)
+                    for m in body.materials_provided
                 ),
                 "accepting_center_id": center,
                 "accepting_staff_id": staff,

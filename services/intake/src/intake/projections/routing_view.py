@@ -1,8 +1,9 @@
 """What intake keeps from routing's events (no synchronous calls between services).
 
-- `centers`: the org units of the three tiers (routing.org_unit_registered / _reparented).
-  Intake accepts only center ids the org tree lists, names centers in the status view and
-  follows the parent chain so a town or city center head sees the units below.
+- `centers`: the org units of the three tiers (routing.org_unit_registered / _reparented /
+  office_hours_set). Intake accepts only center ids the org tree lists, names centers in
+  the status view, follows the parent chain so a town or city center head sees the units
+  below, and promises by the accepting center's office hours.
 - `case_progress`: per case, the handling unit and office and the assigned officer (so
   their staff may read the case), the due date, and the result coming back
   (`routing.result_returned` with `final`: the result is at the accepting center, ready).
@@ -16,25 +17,30 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+import orjson
 
 from contracts.routing import (
     CaseAssigned,
     CaseReassigned,
     CaseRouted,
     DeadlineSet,
+    OfficeHoursSet,
     OrgUnitRegistered,
     OrgUnitReparented,
     ResultReturned,
 )
+from contracts.workdays import OfficeHours
 
 
 async def register_unit(conn: asyncpg.Connection, e: OrgUnitRegistered, at: datetime) -> None:
     await conn.execute(
-        """INSERT INTO centers (unit_id, name_zh, tier, kind, parent_id, is_island, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
+        """INSERT INTO centers (unit_id, name_zh, tier, kind, parent_id, is_island, updated_at,
+               office_hours)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
            ON CONFLICT (unit_id) DO UPDATE SET name_zh = EXCLUDED.name_zh,
                tier = EXCLUDED.tier, kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id,
-               is_island = EXCLUDED.is_island, updated_at = EXCLUDED.updated_at""",
+               is_island = EXCLUDED.is_island, updated_at = EXCLUDED.updated_at,
+               office_hours = EXCLUDED.office_hours""",
         e.unit_id,
         e.name_zh,
         e.tier,
@@ -42,7 +48,21 @@ async def register_unit(conn: asyncpg.Connection, e: OrgUnitRegistered, at: date
         e.parent_id,
         e.is_island,
         at,
+        _hours_json(e.office_hours),
     )
+
+
+async def set_office_hours(conn: asyncpg.Connection, e: OfficeHoursSet, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE centers SET office_hours = $2::jsonb, updated_at = $3 WHERE unit_id = $1",
+        e.unit_id,
+        _hours_json(e.office_hours),
+        at,
+    )
+
+
+def _hours_json(hours: OfficeHours) -> str:
+    return orjson.dumps(hours.model_dump(mode="json")).decode()
 
 
 async def reparent_unit(conn: asyncpg.Connection, e: OrgUnitReparented, at: datetime) -> None:
@@ -104,6 +124,14 @@ async def result_returned(conn: asyncpg.Connection, e: ResultReturned, at: datet
 
 
 # -- reads -------------------------------------------------------------------------------------
+async def office_hours(conn: asyncpg.Connection, unit_id: str) -> OfficeHours | None:
+    """The center's office hours; None when the tree does not list it (or has not said)."""
+    raw = await conn.fetchval("SELECT office_hours FROM centers WHERE unit_id = $1", unit_id)
+    if raw is None:
+        return None
+    return OfficeHours.model_validate(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
+
+
 async def center(conn: asyncpg.Connection, unit_id: str) -> asyncpg.Record | None:
     return await conn.fetchrow("SELECT * FROM centers WHERE unit_id = $1", unit_id)
 

@@ -7,12 +7,16 @@ notify has processed. Sources:
   one), the item, the materials list (code -> name, for correction notices), the centers;
 - `intake.application_accepted`: the receipt number;
 - `routing.case_routed`: the handling unit and office (who may read the case's deliveries);
-- `routing.staff_registered`: staff names, units and contacts (`email`/`phone` if present);
+- `routing.staff_registered`: staff names, units and work contacts (`phone`, `email`: the
+  seed gives every staff member both; without one a staff member is told nothing);
 - `routing.org_unit_registered` / `org_unit_reparented`: unit names and the tree.
 
+Who among the staff a notice concerns (the post's A and B holders, the heads) is not kept
+here: routing names them in the notice itself, so notify never re-derives the org tree.
+
 The two contact events are read as plain dicts, not through their contract models: the
-contracts do not carry e-mail addresses (or staff phones) yet, and a tolerant reader picks
-them up the day they do without a change here (nor a failure if they never do).
+applicant's e-mail is not in intake's contract yet, and a tolerant reader picks it up the
+day it is without a change here (nor a failure if it never is).
 """
 
 from __future__ import annotations

@@ -6,23 +6,28 @@ Residents (the case's applicant) hear about:
     routing.correction_requested        what to correct (补正); the clock is paused
     routing.result_returned (final hop) the result is at the accepting center
     intake.result_delivered             the invitation to rate the service (好差评)
-Staff hear about:
-    routing.case_assigned / case_reassigned    a new case (the A or B holder)
-    routing.deadline_warning_issued            a deadline is near
-    routing.case_overdue                       a deadline passed
-    routing.case_escalated                     the center head is asked to supervise
-    routing.bad_review_followup_opened         a bad review to follow up
-    routing.followup_overdue                   that follow-up is late
+Staff hear about (who, from the event's own fields: routing knows the org tree, notify not):
+    routing.case_assigned / case_reassigned    a new case: the officer it went to
+    routing.deadline_warning_issued            a deadline is near: the assignee and the
+    routing.case_overdue                       a deadline passed:  post's A and B holders
+    routing.case_escalated                     supervise (督办): level 1 the handling center's
+                                               head; level 2 the head one tier up, and the
+                                               center's head again
+    routing.bad_review_followup_opened         a bad review to follow up: the head it went to
+    routing.followup_overdue                   that follow-up is late: the same head
 
 Every other event type plans nothing. Channels per recipient: SMS when there is a phone
 number and an SMS gateway, e-mail when there is an address and an SMTP server, and the
 webhook of the recipient's kind when one is configured. Each (event, recipient, channel)
-is one intent with a deterministic `delivery_id`.
+is one intent with a deterministic `delivery_id`; a staff member named twice (the assignee
+is usually the A holder) is told once.
 
 The applicant's contacts come from `intake.application_submitted` and staff contacts from
 `routing.staff_registered`; when the one this event needs has not been seen yet (events of
 two topics are not ordered against each other), the plan says what it waits for and the
-edge plans the event again once that arrives.
+edge plans the event again once that arrives. An event for several staff waits until all
+of them are known: routing registers every post holder and head before naming them, so
+each does arrive, and nobody is told a second time when the event is planned again.
 """
 
 from __future__ import annotations
@@ -87,20 +92,35 @@ def _numbered(items: list[str], sms: bool) -> str:
     return "".join(f"\n{i}. {s}" for i, s in enumerate(items, 1))
 
 
+def _sentence(text: str | None) -> str:
+    """`text` as one sentence ending in 。 (or its own ！/？), "" when blank: an officer's note
+    is typed however it is typed, and must not run into the sentence after it."""
+    core = (text or "").strip().rstrip("，,；;、：: \t")
+    if not core:
+        return ""
+    return core if core[-1] in "。！？!?…" else core + "。"
+
+
+def _once(*ids: str | None) -> tuple[str, ...]:
+    """The ids given, in order, each once, without the unknown (None) ones."""
+    return tuple(dict.fromkeys(i for i in ids if i))
+
+
 # -- rules -------------------------------------------------------------------------------------
-Context = Callable[[Any, Envelope, Directory, bool], dict[str, str]]
-"""(payload, envelope, directory, sms) -> template fields."""
+Context = Callable[[Any, Envelope, Directory, bool, str], dict[str, str]]
+"""(payload, envelope, directory, sms, recipient key) -> template fields."""
 
 
 @dataclass(frozen=True)
 class Rule:
     template: str
     kind: RecipientKind
-    recipient: Callable[[Any], str]
-    """Payload -> the case id (residents) or the staff id (staff)."""
+    recipients: Callable[[Any], tuple[str, ...]]
+    """Payload -> (the case id) for residents, the staff ids to tell for staff."""
     context: Context
     applies: Callable[[Any], bool] = lambda _p: True
     other_staff: Callable[[Any], tuple[str, ...]] = lambda _p: ()
+    """Further staff whose names the text uses (loaded with the recipients)."""
     units: Callable[[Any], tuple[str, ...]] = lambda _p: ()
 
 
@@ -113,11 +133,17 @@ def _case_fields(info: CaseInfo) -> dict[str, str]:
     }
 
 
-def _missing(p: ie.MaterialsMissingNotified, env: Envelope, d: Directory, sms: bool) -> dict:
+def _missing(
+    p: ie.MaterialsMissingNotified, env: Envelope, d: Directory, sms: bool, to: str
+) -> dict:
     info = d.case(p.case_id)
     items = []
     for m in p.missing:
-        note = "，须提供原件" if m.reason == "original_required" else ""
+        note = ""
+        if m.reason == "original_required":
+            note = "，须提供原件"
+        elif m.reason == "too_few_copies":
+            note = f"，已交{m.copies_provided}份，还差{m.copies - m.copies_provided}份"
         items.append(f"{m.name_zh}（{FORM_ZH[m.form]}{m.copies}份{note}）")
     return {
         **_case_fields(info),
@@ -128,7 +154,7 @@ def _missing(p: ie.MaterialsMissingNotified, env: Envelope, d: Directory, sms: b
     }
 
 
-def _receipt(p: ie.ApplicationAccepted, env: Envelope, d: Directory, sms: bool) -> dict:
+def _receipt(p: ie.ApplicationAccepted, env: Envelope, d: Directory, sms: bool, to: str) -> dict:
     return {
         **_case_fields(d.case(p.case_id)),
         "item_name": p.item_name_zh,
@@ -139,18 +165,19 @@ def _receipt(p: ie.ApplicationAccepted, env: Envelope, d: Directory, sms: bool) 
     }
 
 
-def _correction(p: re.CorrectionRequested, env: Envelope, d: Directory, sms: bool) -> dict:
+def _correction(p: re.CorrectionRequested, env: Envelope, d: Directory, sms: bool, to: str) -> dict:
     info = d.case(p.case_id)
     names = [info.material_names.get(m, m) for m in p.requested_materials]
     return {
         **_case_fields(info),
         "materials_count": str(len(names)),
         "materials_list": _numbered(names, sms),
-        "note_line": f"说明：{p.note}" if p.note else "",
+        # its own line in an e-mail, its own sentence in an SMS (lines are joined there)
+        "note_line": f"\n说明：{note}" if (note := _sentence(p.note)) else "",
     }
 
 
-def _result_ready(p: re.ResultReturned, env: Envelope, d: Directory, sms: bool) -> dict:
+def _result_ready(p: re.ResultReturned, env: Envelope, d: Directory, sms: bool, to: str) -> dict:
     return {
         **_case_fields(d.case(p.case_id)),
         "decision_zh": DECISION_ZH[p.decision],
@@ -158,7 +185,7 @@ def _result_ready(p: re.ResultReturned, env: Envelope, d: Directory, sms: bool) 
     }
 
 
-def _evaluation(p: ie.ResultDelivered, env: Envelope, d: Directory, sms: bool) -> dict:
+def _evaluation(p: ie.ResultDelivered, env: Envelope, d: Directory, sms: bool, to: str) -> dict:
     return _case_fields(d.case(p.case_id))
 
 
@@ -167,7 +194,7 @@ def _staff_fields(d: Directory, staff_id: str, case_id: str) -> dict[str, str]:
     return {**_case_fields(d.case(case_id)), "staff_name": s.name_zh if s else staff_id}
 
 
-def _assigned(p: re.CaseAssigned, env: Envelope, d: Directory, sms: bool) -> dict:
+def _assigned(p: re.CaseAssigned, env: Envelope, d: Directory, sms: bool, to: str) -> dict:
     if p.as_role == "B":
         why = UNAVAILABLE_ZH.get(p.a_unavailable_reason or "", "不在岗")
         note = f"（B岗：A岗{why}）"
@@ -175,46 +202,87 @@ def _assigned(p: re.CaseAssigned, env: Envelope, d: Directory, sms: bool) -> dic
         note = "（A岗）"
     else:
         note = ""
-    return {**_staff_fields(d, p.assigned_to, p.case_id), "role_note": note}
+    return {**_staff_fields(d, to, p.case_id), "role_note": note}
 
 
-def _reassigned(p: re.CaseReassigned, env: Envelope, d: Directory, sms: bool) -> dict:
+def _reassigned(p: re.CaseReassigned, env: Envelope, d: Directory, sms: bool, to: str) -> dict:
     return {
-        **_staff_fields(d, p.to_officer, p.case_id),
+        **_staff_fields(d, to, p.case_id),
         "role_note": f"（改派，原因：{p.reason}）",
     }
 
 
-def _warning(p: re.DeadlineWarningIssued, env: Envelope, d: Directory, sms: bool) -> dict:
+def _name(d: Directory, staff_id: str) -> str:
+    s = d.staff.get(staff_id)
+    return s.name_zh if s else staff_id
+
+
+def _post_holders(p: re.DeadlineWarningIssued | re.CaseOverdue) -> tuple[str, ...]:
+    """AB岗: the assignee, then the post's A and B holders (both answer for its cases)."""
+    return _once(p.assigned_to, p.a_holder, p.b_holder)
+
+
+def _whose(p: re.DeadlineWarningIssued | re.CaseOverdue, d: Directory, to: str) -> str:
+    if to == p.assigned_to:
+        return "您经办的"
+    return f"您所在岗位由{_name(d, p.assigned_to)}经办的"
+
+
+HELP_ZH = "请作为AB岗协助督促办理"
+"""What a post holder who does not hold the case is asked to do."""
+
+
+def _warning(p: re.DeadlineWarningIssued, env: Envelope, d: Directory, sms: bool, to: str) -> dict:
     return {
-        **_staff_fields(d, p.assigned_to, p.case_id),
+        **_staff_fields(d, to, p.case_id),
+        "whose": _whose(p, d, to),
         "due_at": fmt_time(p.due_at),
         "working_days_left": str(p.working_days_left),
+        "action": "请抓紧办理" if to == p.assigned_to else HELP_ZH,
     }
 
 
-def _overdue(p: re.CaseOverdue, env: Envelope, d: Directory, sms: bool) -> dict:
-    return {**_staff_fields(d, p.assigned_to, p.case_id), "due_at": fmt_time(p.due_at)}
-
-
-def _escalated(p: re.CaseEscalated, env: Envelope, d: Directory, sms: bool) -> dict:
-    assignee = d.staff.get(p.assigned_to)
+def _overdue(p: re.CaseOverdue, env: Envelope, d: Directory, sms: bool, to: str) -> dict:
     return {
-        **_staff_fields(d, p.escalated_to, p.case_id),
+        **_staff_fields(d, to, p.case_id),
+        "whose": _whose(p, d, to),
         "due_at": fmt_time(p.due_at),
-        "assignee_name": assignee.name_zh if assignee else p.assigned_to,
-        "level_zh": LEVEL_ZH.get(p.level, f"{p.level}级督办"),
+        "action": "请立即办理" if to == p.assigned_to else HELP_ZH,
     }
 
 
-def _bad_review(p: re.BadReviewFollowUpOpened, env: Envelope, d: Directory, sms: bool) -> dict:
+def _escalation_heads(p: re.CaseEscalated) -> tuple[str, ...]:
+    """Level 1: the handling center's head. Level 2: the head one tier up, and the center's
+    head again (the case went over their head; they still answer for it)."""
+    return _once(p.escalated_to, p.center_head if p.level >= 2 else None)
+
+
+def _escalated(p: re.CaseEscalated, env: Envelope, d: Directory, sms: bool, to: str) -> dict:
+    level_zh = LEVEL_ZH.get(p.level, f"{p.level}级督办")
+    if to == p.escalated_to:
+        request = f"现提请您督办（{level_zh}）"
+    else:
+        upper = f"{d.unit_name(p.to_unit_id)}{_name(d, p.escalated_to)}"
+        request = f"仍未办结，现已提请{upper}督办（{level_zh}），请您继续督促办理"
+    return {
+        **_staff_fields(d, to, p.case_id),
+        "due_at": fmt_time(p.due_at),
+        "assignee_name": _name(d, p.assigned_to),
+        "level_zh": level_zh,
+        "request": request,
+    }
+
+
+def _bad_review(
+    p: re.BadReviewFollowUpOpened, env: Envelope, d: Directory, sms: bool, to: str
+) -> dict:
     parts = []
     if p.low_dimensions:
         parts.append("低分项：" + "、".join(DIMENSION_ZH.get(x, x) for x in p.low_dimensions))
     if p.comment:
         parts.append(f"评价内容：“{p.comment}”")
     return {
-        **_staff_fields(d, p.assigned_to, p.case_id),
+        **_staff_fields(d, to, p.case_id),
         "score": str(p.score),
         "center_name": d.unit_name(p.center_id),
         "detail": ("，" + "；".join(parts)) if parts else "",
@@ -222,15 +290,21 @@ def _bad_review(p: re.BadReviewFollowUpOpened, env: Envelope, d: Directory, sms:
     }
 
 
-def _followup_overdue(p: re.FollowUpOverdue, env: Envelope, d: Directory, sms: bool) -> dict:
+def _followup_overdue(
+    p: re.FollowUpOverdue, env: Envelope, d: Directory, sms: bool, to: str
+) -> dict:
     return {
-        **_staff_fields(d, p.assigned_to, p.case_id),
+        **_staff_fields(d, to, p.case_id),
         "answer_due_at": fmt_time(p.answer_due_at),
     }
 
 
-def _case(p: Any) -> str:
-    return str(p.case_id)
+def _case(p: Any) -> tuple[str, ...]:
+    return (str(p.case_id),)
+
+
+def _assignee(p: Any) -> tuple[str, ...]:
+    return (str(p.assigned_to),)
 
 
 RULES: Mapping[str, Rule] = {
@@ -258,32 +332,33 @@ RULES: Mapping[str, Rule] = {
     ie.ResultDelivered.event_type: Rule(
         "resident_evaluation_invitation", "resident", _case, _evaluation
     ),
-    re.CaseAssigned.event_type: Rule(
-        "staff_new_assignment", "staff", lambda p: p.assigned_to, _assigned
-    ),
+    re.CaseAssigned.event_type: Rule("staff_new_assignment", "staff", _assignee, _assigned),
     re.CaseReassigned.event_type: Rule(
-        "staff_new_assignment", "staff", lambda p: p.to_officer, _reassigned
+        "staff_new_assignment", "staff", lambda p: (p.to_officer,), _reassigned
     ),
     re.DeadlineWarningIssued.event_type: Rule(
-        "staff_deadline_warning", "staff", lambda p: p.assigned_to, _warning
+        "staff_deadline_warning",
+        "staff",
+        _post_holders,
+        _warning,
+        other_staff=_assignee,
     ),
-    re.CaseOverdue.event_type: Rule("staff_overdue", "staff", lambda p: p.assigned_to, _overdue),
+    re.CaseOverdue.event_type: Rule(
+        "staff_overdue", "staff", _post_holders, _overdue, other_staff=_assignee
+    ),
     re.CaseEscalated.event_type: Rule(
         "staff_escalation",
         "staff",
-        lambda p: p.escalated_to,
+        _escalation_heads,
         _escalated,
-        other_staff=lambda p: (p.assigned_to,),
+        other_staff=lambda p: (p.assigned_to, p.escalated_to),
+        units=lambda p: (p.to_unit_id,),
     ),
     re.BadReviewFollowUpOpened.event_type: Rule(
-        "staff_bad_review",
-        "staff",
-        lambda p: p.assigned_to,
-        _bad_review,
-        units=lambda p: (p.center_id,),
+        "staff_bad_review", "staff", _assignee, _bad_review, units=lambda p: (p.center_id,)
     ),
     re.FollowUpOverdue.event_type: Rule(
-        "staff_followup_overdue", "staff", lambda p: p.assigned_to, _followup_overdue
+        "staff_followup_overdue", "staff", _assignee, _followup_overdue
     ),
 }
 
@@ -316,7 +391,7 @@ def needs(envelope: Envelope) -> Needs | None:
     if found is None:
         return None
     rule, p = found
-    staff = (rule.recipient(p), *rule.other_staff(p)) if rule.kind == "staff" else ()
+    staff = (*rule.recipients(p), *rule.other_staff(p)) if rule.kind == "staff" else ()
     return Needs(
         case_ids=(str(p.case_id),),  # type: ignore[attr-defined]
         staff_ids=staff,
@@ -354,38 +429,41 @@ def plan(
     rule, p = found
     templates = templates if templates is not None else load_templates()
     template = templates[rule.template]
-    key = rule.recipient(p)
-    if rule.kind == "resident":
-        info = directory.case(key)
-        if not info.applicant_known:
-            return Plan(waiting_for=f"case:{key}")
-        recipient_id, phone, email = applicant_id(key), info.phone, info.email
-    else:
-        staff = directory.staff.get(key)
-        if staff is None:
-            return Plan(waiting_for=f"staff:{key}")
-        recipient_id, phone, email = key, staff.phone, staff.email
+    # (key, recipient id, phone, e-mail) of everyone to tell, or what to wait for first
+    recipients: list[tuple[str, str, str | None, str | None]] = []
+    for key in _once(*rule.recipients(p)):
+        if rule.kind == "resident":
+            info = directory.case(key)
+            if not info.applicant_known:
+                return Plan(waiting_for=f"case:{key}")
+            recipients.append((key, applicant_id(key), info.phone, info.email))
+        else:
+            staff = directory.staff.get(key)
+            if staff is None:
+                return Plan(waiting_for=f"staff:{key}")
+            recipients.append((key, key, staff.phone, staff.email))
     intents = []
-    for channel, address in _channels(rule.kind, phone, email, setup):
-        sms = channel == "sms"
-        context = rule.context(p, envelope, directory, sms)
-        subject, body = render(template, context)
-        if sms:
-            body = setup.sms_signature + body.replace("\n", "")
-        due = next_allowed_time(channel, rule.kind, now, quiet)
-        intents.append(
-            DeliveryIntent(
-                delivery_id=delivery_id(envelope.event_id, recipient_id, channel),
-                recipient_id=recipient_id,
-                recipient_kind=rule.kind,
-                channel=channel,
-                address=address,
-                template=rule.template,
-                subject=subject,
-                body=body,
-                data={**context, "case_id": str(p.case_id)},  # type: ignore[attr-defined]
-                due_at=due,
-                deferred=due > now,
+    for key, recipient_id, phone, email in recipients:
+        for channel, address in _channels(rule.kind, phone, email, setup):
+            sms = channel == "sms"
+            context = rule.context(p, envelope, directory, sms, key)
+            subject, body = render(template, context)
+            if sms:
+                body = setup.sms_signature + body.replace("\n", "")
+            due = next_allowed_time(channel, rule.kind, now, quiet)
+            intents.append(
+                DeliveryIntent(
+                    delivery_id=delivery_id(envelope.event_id, recipient_id, channel),
+                    recipient_id=recipient_id,
+                    recipient_kind=rule.kind,
+                    channel=channel,
+                    address=address,
+                    template=rule.template,
+                    subject=subject,
+                    body=body,
+                    data={**context, "case_id": str(p.case_id)},  # type: ignore[attr-defined]
+                    due_at=due,
+                    deferred=due > now,
+                )
             )
-        )
     return Plan(intents=tuple(intents))

@@ -42,7 +42,6 @@ from contracts.intake import (
 from eventkit.envelope import Actor, Envelope
 
 from ..context import SYSTEM_ACTOR, RoutingContext
-from ..domain.bad_review import BAD_REVIEW_MAX
 from ..domain.case import (
     RecordCorrectionSupplied,
     RecordServiceEvaluation,
@@ -152,13 +151,14 @@ class IntakeHandler:
                         supplied_at=env.occurred_at,
                     )
                 case ServiceEvaluated():
-                    if evt.score > BAD_REVIEW_MAX:
+                    if not evt.bad_review:
                         return
                     command = RecordServiceEvaluation(
                         case_id=evt.case_id,
                         actor=SYSTEM_ACTOR,
                         evaluation_ref=str(env.event_id),
                         score=evt.score,
+                        bad_review=evt.bad_review,
                         dimensions=evt.dimensions,
                         comment=evt.comment,
                     )
@@ -255,6 +255,7 @@ def route_command(evt: ApplicationAccepted, actor: Actor) -> RouteAcceptedCase:
         promised_limit_days=evt.promised_limit_days,
         case_type=evt.case_type,
         accepted_at=evt.accepted_at,
+        material_codes=tuple(m.code for m in evt.required_materials),
     )
 
 

@@ -1,7 +1,7 @@
 """好差评 follow-up: a bad review (score 1-2) becomes a task for the accepting center's head.
 
 `RecordServiceEvaluation` comes from intake's `intake.service_evaluated`. A bad review —
-the overall score at most 2, the same line intake draws for `bad_review` — opens one
+as intake flagged it (`bad_review`, drawn by `contracts.intake.is_bad_review`) — opens one
 follow-up for the head of the center that accepted the case (the center the resident
 dealt with; the nearest head above when it has none), to be answered by close of business
 on the Nth working day (policy) after it was opened, by that center's hours. Dimensions
@@ -19,6 +19,7 @@ from datetime import datetime
 from pydantic import Field
 
 from contracts.base import DomainEvent
+from contracts.intake import is_bad_review
 from contracts.routing import BadReviewFollowUpAnswered, BadReviewFollowUpOpened
 from contracts.workdays import add_working_days, local_date
 
@@ -26,12 +27,11 @@ from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
 from .errors import InvalidValue, NotPermitted, UnknownReference, Unroutable, WrongState
 
-BAD_REVIEW_MAX = 2
-
 
 class RecordServiceEvaluation(CaseCommand):
     evaluation_ref: str = Field(min_length=1)
     score: int = Field(ge=1, le=5)
+    bad_review: bool  # intake's verdict, carried in the event: routing never re-draws the line
     dimensions: dict[str, int] = Field(default_factory=dict)
     comment: str | None = None
 
@@ -45,7 +45,7 @@ def decide_evaluation(
     cmd: RecordServiceEvaluation, state: CaseState, now: datetime, ctx: CaseContext
 ) -> list[DomainEvent]:
     require_known(cmd, state)
-    if cmd.score > BAD_REVIEW_MAX:
+    if not cmd.bad_review:
         return []
     if any(f.evaluation_ref == cmd.evaluation_ref for f in state.followups):
         return []
@@ -61,7 +61,7 @@ def decide_evaluation(
             followup_id=f"{state.case_id}.followup.{len(state.followups) + 1}",
             evaluation_ref=cmd.evaluation_ref,
             score=cmd.score,
-            low_dimensions=tuple(sorted(k for k, v in cmd.dimensions.items() if v <= 2)),
+            low_dimensions=tuple(sorted(k for k, v in cmd.dimensions.items() if is_bad_review(v))),
             comment=(cmd.comment or "").strip() or None,
             center_id=center_id,
             assigned_to=head,

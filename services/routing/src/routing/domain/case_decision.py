@@ -1,12 +1,17 @@
-"""The decision: approve, or refuse with a reason — by the assigned officer only.
+"""The decision: approve, or refuse with a reason — by whom the decision rule allows.
 
-责任追究制: the officer the case is assigned to answers for it, so a decision by anyone
-else is refused naming the field `actor`. One exception, from the report: a same-day item
-(即办件) handled at a community-tier center may be decided at once at that center's window
-by its staff (officer or community agent) — recorded as `at_window`.
+Who may decide is THE DECISION RULE of `contracts.decisions.decision_right` (the assignee;
+or, for a same-day item (即办件) handled at a community center, that center's window staff
+— recorded as `at_window`); a decision by anyone else is refused naming the field `actor`.
+Audit's `decision_by_non_assignee` flags by the same rule.
 
-A decision may also end a pending correction (the applicant never supplied it: refuse);
-`on_time` then counts the open pause as paused time.
+A decision may also end a pending correction (补正). A center expects the officer's
+decision to be the last word on the case: most often a refusal because the applicant never
+supplied the correction (逾期未补正), sometimes an approval because the officer verified the
+material another way; refusing the decision instead would strand a case whose resident
+never comes back. So the decision closes the pause: `CorrectionClosed` (the pause from the
+request to the decision, the paused working days in total) comes just before `CaseDecided`,
+and `on_time` counts that pause as paused time, by the same promise rule.
 """
 
 from __future__ import annotations
@@ -17,16 +22,15 @@ from typing import Literal
 from pydantic import Field
 
 from contracts.base import DomainEvent
-from contracts.routing import CaseDecided
-from contracts.workdays import Pause, effective_deadline
+from contracts.decisions import DecisionRight, StaffPost, decision_right
+from contracts.routing import CaseDecided, CorrectionClosed
+from contracts.workdays import Pause, paused_working_days, promised_deadline
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
 from .errors import InvalidValue, NotPermitted, WrongState
-from .route_case import SAME_DAY
 
 DECIDABLE = frozenset({"open", "correction_pending"})
-WINDOW_ROLES = frozenset({"officer", "community_agent", "center_head"})
 
 
 class DecideCase(CaseCommand):
@@ -34,15 +38,15 @@ class DecideCase(CaseCommand):
     reason: str | None = Field(default=None)
 
 
-def decided_at_window(ctx: CaseContext, state: CaseState, actor_id: str) -> bool:
-    """True when the same-day window rule lets `actor_id` decide without being assigned."""
-    if state.case_type != SAME_DAY or state.handling_tier != "community":
-        return False
+def _right(ctx: CaseContext, state: CaseState, actor_id: str) -> DecisionRight | None:
     staff = ctx.org.staff.get(actor_id)
-    return (
-        staff is not None
-        and staff.unit_id == state.handling_unit_id
-        and bool(WINDOW_ROLES.intersection(staff.roles))
+    return decision_right(
+        decided_by=actor_id,
+        assigned_to=state.assigned_to,
+        case_type=state.case_type,
+        handling_tier=state.handling_tier,
+        handling_unit_id=state.handling_unit_id,
+        staff=None if staff is None else StaffPost(unit_id=staff.unit_id, roles=staff.roles),
     )
 
 
@@ -55,32 +59,44 @@ def decide_decision(
     reason = (cmd.reason or "").strip() or None
     if cmd.decision == "refuse" and reason is None:
         raise InvalidValue("reason", "a refusal must give its reason")
-    at_window = False
-    if cmd.actor.id != state.assigned_to:
-        at_window = decided_at_window(ctx, state, cmd.actor.id)
-        if not at_window:
-            raise NotPermitted(
-                "actor",
-                f"case is assigned to {state.assigned_to}; only the assigned officer may decide",
-            )
+    right = _right(ctx, state, cmd.actor.id)
+    if right is None:
+        raise NotPermitted(
+            "actor",
+            f"case is assigned to {state.assigned_to}; only the assigned officer may decide"
+            " (or, for a same-day item of a community center, its window staff)",
+        )
     assert state.accepted_at is not None and state.due_at is not None
+    events: list[DomainEvent] = []
     pauses = list(state.pauses)
-    if state.paused_at is not None:
-        pauses.append(Pause(paused_at=state.paused_at, resumed_at=max(now, state.paused_at)))
-    due = effective_deadline(
+    if state.paused_at is not None and state.correction_id is not None:
+        pause = Pause(paused_at=state.paused_at, resumed_at=max(now, state.paused_at))
+        pauses.append(pause)
+        events.append(
+            CorrectionClosed(
+                **state.case_fields(),
+                correction_id=state.correction_id,
+                paused_at=pause.paused_at,
+                resumed_at=pause.resumed_at,
+                paused_working_days=paused_working_days(pauses),
+                closed_by=cmd.actor.id,
+            )
+        )
+    due = promised_deadline(
         state.accepted_at,
         state.promised_limit_days,
-        pauses,
         ctx.hours_of(state.handling_unit_id),
-    )
+        pauses,
+    ).due_at
     return [
+        *events,
         CaseDecided(
             **state.case_fields(),
             decision_id=f"{state.case_id}.decision",
             decision=cmd.decision,
             reason=reason,
             decided_by=cmd.actor.id,
-            at_window=at_window,
+            at_window=right == "at_window",
             on_time=now <= due,
-        )
+        ),
     ]

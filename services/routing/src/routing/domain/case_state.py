@@ -26,6 +26,7 @@ from contracts.routing import (
     CaseReassigned,
     CaseRouted,
     CaseWithdrawn,
+    CorrectionClosed,
     CorrectionReceived,
     CorrectionRequested,
     DeadlineSet,
@@ -76,6 +77,8 @@ class CaseState:
     status: CaseStatus = "new"
     # route
     item_code: str = ""
+    item_version: int = 0
+    material_codes: tuple[str, ...] = ()  # what a correction request may name
     category: str = ""
     case_type: str = ""
     handling_tier: Tier = "town"
@@ -153,6 +156,8 @@ def evolve_case(state: CaseState, evt: DomainEvent) -> CaseState:
                 case_id=evt.case_id,
                 status="open",
                 item_code=evt.item_code,
+                item_version=evt.item_version,
+                material_codes=evt.material_codes,
                 category=evt.category,
                 case_type=evt.case_type,
                 handling_tier=evt.handling_tier,
@@ -185,7 +190,7 @@ def evolve_case(state: CaseState, evt: DomainEvent) -> CaseState:
                 correction_id=evt.correction_id,
                 corrections=state.corrections + 1,
             )
-        case CorrectionReceived():
+        case CorrectionReceived() | CorrectionClosed():
             pause = Pause(paused_at=evt.paused_at, resumed_at=evt.resumed_at)
             return replace(
                 state,

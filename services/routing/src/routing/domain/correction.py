@@ -1,11 +1,15 @@
 """补正: the officer asks for corrections; the deadline clock stops until they arrive.
 
 `RequestCorrection` lists everything to correct in one request (the spirit of 一次性告知)
-and pauses the clock; only the assigned officer may ask. `RecordCorrectionSupplied` comes
-from intake's `intake.correction_supplied`: the pause ends and the deadline is set again,
-extended by the working days the pause took off the clock — the rule of
-`contracts.workdays.paused_working_days`: the working days in (request day, supply day].
-A redelivered supply (no correction pending, or another correction id) changes nothing.
+and pauses the clock; only the assigned officer may ask. The request keeps the one
+contract of `contracts.corrections` (materials of the case's catalog version by code, an
+optional note), which intake records it by: a refusal names the field.
+
+`RecordCorrectionSupplied` comes from intake's `intake.correction_supplied`: the pause ends
+and the deadline is set again, extended by the working days the pause took off the clock —
+the rule of `contracts.workdays.paused_working_days`: the working days in (request day,
+supply day]. A redelivered supply (no correction pending, or another correction id)
+changes nothing.
 """
 
 from __future__ import annotations
@@ -15,8 +19,9 @@ from datetime import datetime
 from pydantic import AwareDatetime, Field
 
 from contracts.base import DomainEvent
+from contracts.corrections import CorrectionRequestRefused, correction_request
 from contracts.routing import CorrectionReceived, CorrectionRequested, DeadlineSet
-from contracts.workdays import Pause, effective_deadline, effective_due_date, paused_working_days
+from contracts.workdays import Pause, paused_working_days, promised_deadline
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
@@ -24,7 +29,7 @@ from .errors import InvalidValue, NotPermitted, WrongState
 
 
 class RequestCorrection(CaseCommand):
-    requested_materials: tuple[str, ...] = Field(min_length=1)
+    requested_materials: tuple[str, ...] = ()  # material codes of the case's catalog version
     note: str | None = None
 
 
@@ -43,17 +48,16 @@ def decide_request_correction(
         raise NotPermitted(
             "actor", f"case is assigned to {state.assigned_to}; only they may request corrections"
         )
-    items = tuple(i.strip() for i in cmd.requested_materials)
-    if any(not i for i in items):
-        raise InvalidValue("requested_materials", "an item to correct cannot be blank")
-    if len(set(items)) != len(items):
-        raise InvalidValue("requested_materials", "an item is listed twice")
+    try:
+        request = correction_request(cmd.requested_materials, cmd.note, state.material_codes)
+    except CorrectionRequestRefused as refused:
+        raise InvalidValue(refused.field, refused.reason) from None
     return [
         CorrectionRequested(
             **state.case_fields(),
             correction_id=f"{state.case_id}.correction.{state.corrections + 1}",
-            requested_materials=items,
-            note=(cmd.note or "").strip() or None,
+            requested_materials=request.requested_materials,
+            note=request.note,
             paused_at=now,
             requested_by=cmd.actor.id,
         )
@@ -70,7 +74,9 @@ def decide_correction_supplied(
     resumed_at = max(cmd.supplied_at or now, state.paused_at)
     pauses = [*state.pauses, Pause(paused_at=state.paused_at, resumed_at=resumed_at)]
     total = paused_working_days(pauses)
-    hours = ctx.hours_of(state.handling_unit_id)
+    promise = promised_deadline(
+        state.accepted_at, state.promised_limit_days, ctx.hours_of(state.handling_unit_id), pauses
+    )
     return [
         CorrectionReceived(
             **state.case_fields(),
@@ -85,8 +91,8 @@ def decide_correction_supplied(
             accepted_at=state.accepted_at,
             promised_limit_days=state.promised_limit_days,
             paused_working_days=total,
-            due_date=effective_due_date(state.accepted_at, state.promised_limit_days, pauses),
-            due_at=effective_deadline(state.accepted_at, state.promised_limit_days, pauses, hours),
+            due_date=promise.due_date,
+            due_at=promise.due_at,
             reason="correction_supplied",
             set_by=cmd.actor.id,
         ),

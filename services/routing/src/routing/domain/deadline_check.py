@@ -8,8 +8,12 @@ was not issued before, in this order, each at most once per case:
 2. `routing.case_overdue` — after close of business on the due day;
 3. `routing.case_escalated` level 1 — to the head of the handling center;
 4. `routing.case_escalated` level 2 — to the head of the center one tier up (none above
-   the city: a city-tier case stops at level 1);
+   the city: a city-tier case stops at level 1), naming the handling center's head too;
 5. `routing.followup_overdue` — for each bad-review follow-up unanswered after its due time.
+
+1 and 2 name the A and B holders of the case's post as it stands when they are issued (AB岗:
+the backup answers for the post's cases too), and 3-4 the handling center's head, so notify
+tells each of them without knowing the org tree.
 
 The thresholds come from `DeadlinePolicy`. A late first check catches up on every notice
 due, still in order, so the trail always reads warning < overdue < escalation. While a
@@ -67,11 +71,21 @@ def escalation_target(state: CaseState, ctx: CaseContext, level: int) -> tuple[s
     return org.nearest_head(parent) if parent is not None else None
 
 
+def post_holders(state: CaseState, ctx: CaseContext) -> dict[str, str | None]:
+    """The A and B holders of the case's post now (None for a case held without a post)."""
+    post = ctx.org.posts.get(state.post_id) if state.post_id else None
+    return {
+        "a_holder": post.a_holder if post else None,
+        "b_holder": post.b_holder if post else None,
+    }
+
+
 def _clock_notices(state: CaseState, now: datetime, ctx: CaseContext, by: str) -> list[DomainEvent]:
     if not state.clock_running or state.due_at is None or state.due_date is None:
         return []
     assert state.assigned_to is not None
     fields = state.case_fields()
+    holders = post_holders(state, ctx)
     events: list[DomainEvent] = []
     if not state.warning_issued and now >= warning_from(state, ctx):
         events.append(
@@ -81,6 +95,7 @@ def _clock_notices(state: CaseState, now: datetime, ctx: CaseContext, by: str) -
                 due_at=state.due_at,
                 working_days_left=working_days_between(local_date(now), state.due_date),
                 issued_by=by,
+                **holders,
             )
         )
     if not state.overdue and now > state.due_at:
@@ -90,8 +105,10 @@ def _clock_notices(state: CaseState, now: datetime, ctx: CaseContext, by: str) -
                 assigned_to=state.assigned_to,
                 due_at=state.due_at,
                 detected_by=by,
+                **holders,
             )
         )
+    first = escalation_target(state, ctx, 1)
     for level in (1, 2):
         if state.escalation_level >= level or now <= escalation_after(state, ctx, level):
             continue
@@ -107,6 +124,7 @@ def _clock_notices(state: CaseState, now: datetime, ctx: CaseContext, by: str) -
                 assigned_to=state.assigned_to,
                 due_at=state.due_at,
                 escalated_by=by,
+                center_head=first[1] if first else None,
             )
         )
     return events

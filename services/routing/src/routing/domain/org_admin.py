@@ -106,11 +106,17 @@ class RegisterOffice(_OrgCommand):
 
 
 class RegisterStaff(_OrgCommand):
+    """A staff member joins a unit; `phone` / `email` are the work contacts notify uses to
+    tell them of their cases, deadlines, escalations and follow-ups (without one, nobody
+    reaches them)."""
+
     staff_id: str = Field(pattern=ID_PATTERN)
     name_zh: str = Field(min_length=1)
     roles: tuple[Role, ...] = Field(min_length=1)
     unit_id: str
     office_id: str | None = None
+    phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{6,15}$")
+    email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
 
 
 class AssignPost(_OrgCommand):
@@ -320,6 +326,8 @@ def _register_staff(cmd: RegisterStaff, state: OrgState, now: datetime) -> list[
             unit_id=cmd.unit_id,
             office_id=cmd.office_id,
             registered_by=cmd.actor.id,
+            phone=cmd.phone,
+            email=cmd.email,
         )
     ]
 

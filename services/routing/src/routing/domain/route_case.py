@@ -18,7 +18,8 @@ THE ROUTING RULE
    by the agent (全程代理): the accepting staff member, first-inquiry responsible
    (首问责任制); for an online submission, the accepting center's community agent, else
    its head.
-6. Assignment by the A/B rule (`duty.py`), then the deadline (`deadline_at`).
+6. Assignment by the A/B rule (`duty.py`), then the deadline: the one promise rule,
+   `contracts.workdays.promised_deadline`, with the handling office's hours.
 
 Idempotent: a second acceptance of an already routed case yields no events.
 """
@@ -31,7 +32,7 @@ from pydantic import AwareDatetime, Field
 
 from contracts.base import DomainEvent
 from contracts.routing import TIER_RANK, CaseAssigned, CaseHandedOff, CaseRouted, DeadlineSet, Tier
-from contracts.workdays import deadline_at, due_date, local_date
+from contracts.workdays import local_date, promised_deadline
 
 from .case_state import CaseCommand, CaseState
 from .context import CaseContext
@@ -55,6 +56,7 @@ class RouteAcceptedCase(CaseCommand):
     promised_limit_days: int = Field(ge=0)
     case_type: str = Field(min_length=1)
     accepted_at: AwareDatetime
+    material_codes: tuple[str, ...] = ()  # of the catalog version the case was accepted by
 
 
 def _agent(org: OrgState, cmd: RouteAcceptedCase) -> str:
@@ -118,6 +120,7 @@ def decide_route(
             agent_id=agent,
             route=route,
             routed_by=cmd.actor.id,
+            material_codes=cmd.material_codes,
         )
     ]
     for hop, (src, dst) in enumerate(zip(route, route[1:], strict=False), start=1):
@@ -151,14 +154,15 @@ def decide_route(
             assigned_by=cmd.actor.id,
         )
     )
+    promise = promised_deadline(cmd.accepted_at, cmd.promised_limit_days, unit.office_hours)
     events.append(
         DeadlineSet(
             **fields,
             accepted_at=cmd.accepted_at,
             promised_limit_days=cmd.promised_limit_days,
             paused_working_days=0,
-            due_date=due_date(cmd.accepted_at, cmd.promised_limit_days),
-            due_at=deadline_at(cmd.accepted_at, cmd.promised_limit_days, unit.office_hours),
+            due_date=promise.due_date,
+            due_at=promise.due_at,
             reason="accepted",
             set_by=cmd.actor.id,
         )

@@ -1,0 +1,41 @@
+"""The published language's upcasters: each old schema version to the next, on read.
+
+Pure `dict -> dict` steps over whole envelopes (see `eventkit.upcasting`); stored events
+and topics are never rewritten. Give `UPCASTERS` to every reader of the published events
+(`EventConsumer(upcasters=UPCASTERS)`, store readers); the goldens in
+`tests/contracts/golden` pin every step.
+
+Versions so far:
+- `routing.deadline_warning_issued` / `routing.case_overdue` v2: the post's `a_holder` and
+  `b_holder` (who are told besides the assignee); a v1 event did not say, so None.
+- `routing.case_escalated` v2: `center_head`, the handling center's head (told again at
+  level 2); a v1 event did not say, so None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eventkit.upcasting import Upcaster, UpcasterRegistry
+
+UPCASTERS = UpcasterRegistry()
+
+
+def _unknown(*fields: str) -> Upcaster:
+    """A step adding optional `fields` a previous version did not carry, as None: an old
+    event does not say, and a reader treats None as "not known" (never as "nobody")."""
+
+    def step(env: dict[str, Any]) -> dict[str, Any]:
+        return {**env, "payload": {**dict.fromkeys(fields), **env["payload"]}}
+
+    return step
+
+
+_STEPS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    ("routing.deadline_warning_issued", 1): _unknown("a_holder", "b_holder"),
+    ("routing.case_overdue", 1): _unknown("a_holder", "b_holder"),
+    ("routing.case_escalated", 1): _unknown("center_head"),
+}
+for (_type, _from), _step in _STEPS.items():
+    UPCASTERS.add(_type, _from, _step)
