@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import os
 import signal
+import sys
+from pathlib import Path
 
 import pytest
 
 from devstack.common import describe_exit
 from devstack.supervisor import (
+    Output,
     RestartPolicy,
+    ServiceChild,
+    Supervisor,
     decide,
     failing,
     readiness_changes,
@@ -90,3 +97,37 @@ def test_failing_lists_the_checks_that_are_not_ok() -> None:
     checks = {"postgres": "ok", "kafka": "error: no answer", "appender": "stopped"}
     assert failing(checks) == "kafka error: no answer; appender stopped"
     assert failing({"postgres": "ok"}) == "ok"
+
+
+def _child(code: int, tmp_path: Path, out: Output) -> ServiceChild:
+    return ServiceChild(
+        "witness",
+        None,
+        [sys.executable, "-c", f"print('bye'); raise SystemExit({code})"],
+        dict(os.environ),
+        tmp_path / "witness.log",
+        out,
+        final_exits={3: "the witness raised an ALARM; it is not restarted"},
+    )
+
+
+@pytest.mark.parametrize(("code", "final"), [(3, True), (1, False)])
+def test_a_final_exit_is_said_and_not_restarted_and_the_rest_goes_on(
+    tmp_path: Path, code: int, final: bool
+) -> None:
+    stream = io.StringIO()
+    out = Output(stream)
+    child = _child(code, tmp_path, out)
+    sup = Supervisor(services=[child], out=out, postgres=None, kafka=None, prepare=lambda: None)
+    child.start()
+    assert child.proc is not None
+    child.proc.wait(timeout=60)
+    sup._check_children()  # raises StackError only when everything must stop
+    said = stream.getvalue()
+    assert f"witness exited with code {code}" in said and "bye" in said
+    assert child.ended is final
+    assert ("ALARM; it is not restarted" in said) is final
+    assert (child.restart_at is not None) is not final
+    if final:
+        sup._check_children()  # an ended child is not looked at again
+        assert stream.getvalue() == said

@@ -27,6 +27,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from eventkit.endpoints import EndpointError, default_bootstrap
+
 from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInput, ReplayFailed
 
 T = TypeVar("T")
@@ -56,7 +58,14 @@ def _default_db() -> Path:
 
 
 def _bootstrap(value: str | None) -> str:
-    return value or os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or "127.0.0.1:19092"
+    """--bootstrap, else the one rule of every CLI (`eventkit.endpoints.default_bootstrap`):
+    $KAFKA_BOOTSTRAP_SERVERS, else the local broker at 127.0.0.1:$BIANMIN_KAFKA_PORT."""
+    if value:
+        return value
+    try:
+        return default_bootstrap()
+    except EndpointError as exc:
+        raise BadInput("--bootstrap", str(exc)) from None
 
 
 def _run(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
@@ -118,7 +127,8 @@ def replay_analytics_cmd(
     bootstrap: Annotated[
         str | None,
         typer.Option(
-            help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS or 127.0.0.1:19092)"
+            help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS, else "
+            "127.0.0.1:$BIANMIN_KAFKA_PORT, 19092 when unset)"
         ),
     ] = None,
     offsets: Annotated[

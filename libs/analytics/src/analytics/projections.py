@@ -34,10 +34,12 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import asyncpg
 import orjson
 
+from eventkit.endpoints import EndpointError, local_database_url
 from eventkit.envelope import Envelope
 from eventkit.store import START, Checkpoint, read_all_raw
 from eventkit.upcasting import default_registry
@@ -86,12 +88,23 @@ def _intake_applications(dsn: str | None, schema: str | None) -> ProjectionSpec:
         service="intake",
         name="applications",
         table="applications",
-        dsn=dsn or settings.database_url,
+        dsn=dsn or service_database_url(settings, "intake"),
         schema=schema or settings.database_schema,
         stream_prefix="case-",
         key_column="case_id",
         apply=apply,
     )
+
+
+def service_database_url(settings: Any, service: str) -> str:
+    """The service's `<SVC>_DATABASE_URL` when set, else its database on the local cluster
+    (127.0.0.1:$BIANMIN_PG_PORT, `eventkit.endpoints`), as `make run` sets it up."""
+    if "database_url" in settings.model_fields_set:
+        return str(settings.database_url)
+    try:
+        return local_database_url(service, service)
+    except EndpointError as exc:
+        raise BadInput("--dsn", str(exc)) from None
 
 
 PROJECTIONS: dict[tuple[str, str], Callable[[str | None, str | None], ProjectionSpec]] = {

@@ -20,11 +20,29 @@ and notify keeps its own case -> contact projection from that event. Money is in
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from .base import DomainEvent, event
+from .limits import (
+    MAX_ADDRESS,
+    MAX_ID,
+    MAX_MATERIALS,
+    MAX_SHORT_LIST,
+    ActorId,
+    Code,
+    DocumentNo,
+    Email,
+    Identifier,
+    Int32,
+    Note,
+    PersonName,
+    Phone,
+    Reason,
+    SingleLine,
+    Title,
+)
 
 # -- vocabulary ------------------------------------------------------------------------------------
 Category = Literal[
@@ -71,10 +89,10 @@ class _Value(BaseModel):
 class RequiredMaterial(_Value):
     """One line of an item's material list (申请材料)."""
 
-    code: str
-    name_zh: str
+    code: Code
+    name_zh: Title
     form: MaterialForm
-    copies: int = 1
+    copies: Int32 = 1
     may_supply_later: bool = False
     """容缺: the case may be accepted without it; it is handed in later."""
 
@@ -82,8 +100,8 @@ class RequiredMaterial(_Value):
 class FeeStandard(_Value):
     """The published fee (收费标准). `amount_fen == 0` means 不收费."""
 
-    amount_fen: int = 0
-    basis: str | None = None
+    amount_fen: Int32 = 0
+    basis: Reason | None = None
     """Legal basis of the fee, or of the exemption; required when a fee is charged."""
 
     @property
@@ -94,30 +112,30 @@ class FeeStandard(_Value):
 class DepositStandard(_Value):
     """A deposit (保证金) collected at intake, with the rule that allows it."""
 
-    amount_fen: int
-    basis: str
-    refund_condition_zh: str | None = None
+    amount_fen: Int32
+    basis: Reason
+    refund_condition_zh: Reason | None = None
 
 
 class CatalogItemVersion(_Value):
     """One version of a service item, complete: events carry whole versions, never diffs."""
 
-    code: str
-    version: int
-    name_zh: str
+    code: Code
+    version: Int32
+    name_zh: Title
     category: Category
-    legal_basis: str
-    implementing_body: str
+    legal_basis: Reason
+    implementing_body: Title
     handling_tier: HandlingTier
     case_type: CaseType
-    statutory_limit_days: int
+    statutory_limit_days: Int32
     """法定时限, in working days (0 for same-day items)."""
-    promised_limit_days: int
+    promised_limit_days: Int32
     """承诺时限, in working days, never above the statutory limit (0 for same-day items)."""
-    materials: tuple[RequiredMaterial, ...] = ()
+    materials: Annotated[tuple[RequiredMaterial, ...], Field(max_length=MAX_MATERIALS)] = ()
     fee: FeeStandard = FeeStandard()
     deposit: DepositStandard | None = None
-    result_type: str
+    result_type: Title
     """What the resident gets back, e.g. 证件, 批复, 回执, 缴费凭证."""
     agency_allowed: bool = True
     """代办: a community agent may hand it in and carry it for the resident."""
@@ -138,20 +156,22 @@ class Applicant(_Value):
     where routing sends the case, whatever center accepted it.
     """
 
-    name: str
-    id_number: str
-    phone: str
-    household_no: str | None = None
-    registered_community_id: str
-    address: str
-    email: str | None = None  # optional: residents who want e-mail as well as SMS
+    name: PersonName
+    id_number: DocumentNo
+    phone: Phone
+    household_no: DocumentNo | None = None
+    # the decider checks these (a known community, a non-blank address) and names them;
+    # the event only bounds them
+    registered_community_id: Annotated[str, StringConstraints(max_length=MAX_ID), SingleLine]
+    address: Annotated[str, StringConstraints(max_length=MAX_ADDRESS), SingleLine]
+    email: Email | None = None  # optional: residents who want e-mail as well as SMS
 
 
 class ProvidedMaterial(_Value):
     """A material handed in: the item's material code, the form it was given in and how
     many copies (份). Events written before copies were counted decode as 1 copy."""
 
-    code: str
+    code: Code
     form: MaterialForm
     copies: int = Field(default=1, ge=1)
 
@@ -160,10 +180,10 @@ class MissingMaterial(_Value):
     """A gap named in the one-time notice (一次性告知书): `copies` asked by the catalog;
     for `too_few_copies`, `copies_provided` were handed in (the shortfall is the rest)."""
 
-    code: str
-    name_zh: str
+    code: Code
+    name_zh: Title
     form: MaterialForm
-    copies: int
+    copies: Int32
     reason: MissingReason
     copies_provided: int = 0
 
@@ -171,8 +191,8 @@ class MissingMaterial(_Value):
 class FeeOverride(_Value):
     """An officer's decision to accept a fee or deposit other than the published standard."""
 
-    officer_id: str
-    reason: str
+    officer_id: ActorId
+    reason: Reason
 
 
 # -- catalog events --------------------------------------------------------------------------------
@@ -182,18 +202,18 @@ class CatalogItemPublished(DomainEvent):
 
     item: CatalogItemVersion
     published_at: AwareDatetime
-    published_by: str
+    published_by: ActorId
 
 
 @event
 class CatalogItemRetired(DomainEvent):
     event_type = "intake.catalog_item_retired"
 
-    code: str
+    code: Code
     retired_from: date
-    reason: str
+    reason: Reason
     retired_at: AwareDatetime
-    retired_by: str
+    retired_by: ActorId
 
 
 # -- application events ----------------------------------------------------------------------------
@@ -203,32 +223,32 @@ class ApplicationSubmitted(DomainEvent):
 
     event_type = "intake.application_submitted"
 
-    case_id: str
-    item_code: str
-    item_version: int
-    item_name_zh: str
+    case_id: Identifier
+    item_code: Code
+    item_version: Int32
+    item_name_zh: Title
     category: Category
     handling_tier: HandlingTier
     case_type: CaseType
-    statutory_limit_days: int
-    promised_limit_days: int
-    result_type: str
+    statutory_limit_days: Int32
+    promised_limit_days: Int32
+    result_type: Title
     agency_allowed: bool
-    required_materials: tuple[RequiredMaterial, ...]
+    required_materials: Annotated[tuple[RequiredMaterial, ...], Field(max_length=MAX_MATERIALS)]
     """The version's list the case was checked against: the notice can be verified from it."""
     applicant: Applicant
-    registered_community_id: str
-    materials_provided: tuple[ProvidedMaterial, ...]
-    accepting_center_id: str
-    accepting_staff_id: str | None
+    registered_community_id: Identifier
+    materials_provided: Annotated[tuple[ProvidedMaterial, ...], Field(max_length=MAX_MATERIALS)]
+    accepting_center_id: Identifier
+    accepting_staff_id: ActorId | None
     channel: Channel
-    fee_standard_fen: int
-    fee_paid_fen: int
-    deposit_standard_fen: int
-    deposit_paid_fen: int
-    payment_receipt_no: str | None
+    fee_standard_fen: Int32
+    fee_paid_fen: Int32
+    deposit_standard_fen: Int32
+    deposit_paid_fen: Int32
+    payment_receipt_no: DocumentNo | None
     submitted_at: AwareDatetime
-    submitted_by: str
+    submitted_by: ActorId
 
 
 @event
@@ -237,17 +257,17 @@ class FeeOverrideRecorded(DomainEvent):
 
     event_type = "intake.fee_override_recorded"
 
-    case_id: str
-    item_code: str
-    item_version: int
-    overridden_fields: tuple[str, ...]
-    fee_standard_fen: int
-    fee_paid_fen: int
-    deposit_standard_fen: int
-    deposit_paid_fen: int
-    officer_id: str
-    reason: str
-    recorded_by: str
+    case_id: Identifier
+    item_code: Code
+    item_version: Int32
+    overridden_fields: Annotated[tuple[Code, ...], Field(max_length=MAX_SHORT_LIST)]
+    fee_standard_fen: Int32
+    fee_paid_fen: Int32
+    deposit_standard_fen: Int32
+    deposit_paid_fen: Int32
+    officer_id: ActorId
+    reason: Reason
+    recorded_by: ActorId
 
 
 @event
@@ -256,13 +276,13 @@ class MaterialsMissingNotified(DomainEvent):
 
     event_type = "intake.materials_missing_notified"
 
-    case_id: str
-    item_code: str
-    item_version: int
-    item_name_zh: str
-    missing: tuple[MissingMaterial, ...]
-    accepting_center_id: str
-    notified_by: str
+    case_id: Identifier
+    item_code: Code
+    item_version: Int32
+    item_name_zh: Title
+    missing: Annotated[tuple[MissingMaterial, ...], Field(max_length=MAX_MATERIALS)]
+    accepting_center_id: Identifier
+    notified_by: ActorId
 
 
 @event
@@ -271,11 +291,11 @@ class MaterialsSupplemented(DomainEvent):
 
     event_type = "intake.materials_supplemented"
 
-    case_id: str
-    supplied: tuple[ProvidedMaterial, ...]
-    still_missing: tuple[MissingMaterial, ...]
-    received_center_id: str
-    supplied_by: str
+    case_id: Identifier
+    supplied: Annotated[tuple[ProvidedMaterial, ...], Field(max_length=MAX_MATERIALS)]
+    still_missing: Annotated[tuple[MissingMaterial, ...], Field(max_length=MAX_MATERIALS)]
+    received_center_id: Identifier
+    supplied_by: ActorId
 
 
 @event
@@ -284,30 +304,30 @@ class ApplicationAccepted(DomainEvent):
 
     event_type = "intake.application_accepted"
 
-    case_id: str
-    receipt_no: str
+    case_id: Identifier
+    receipt_no: DocumentNo
     verification_code: str
-    item_code: str
-    item_version: int
-    item_name_zh: str
+    item_code: Code
+    item_version: Int32
+    item_name_zh: Title
     category: Category
     handling_tier: HandlingTier
     case_type: CaseType
-    statutory_limit_days: int
-    promised_limit_days: int
+    statutory_limit_days: Int32
+    promised_limit_days: Int32
     accepted_on: date
     promised_completion_date: date
-    registered_community_id: str
-    accepting_center_id: str
-    accepting_staff_id: str | None
+    registered_community_id: Identifier
+    accepting_center_id: Identifier
+    accepting_staff_id: ActorId | None
     channel: Channel
-    fee_standard_fen: int
-    fee_charged_fen: int
-    deposit_standard_fen: int
-    deposit_charged_fen: int
+    fee_standard_fen: Int32
+    fee_charged_fen: Int32
+    deposit_standard_fen: Int32
+    deposit_charged_fen: Int32
     fee_overridden: bool
     accepted_at: AwareDatetime
-    accepted_by: str
+    accepted_by: ActorId
     required_materials: tuple[RequiredMaterial, ...] = ()
     """The material list of the version the case was accepted by: a correction request
     (补正) names materials of this list (`contracts.corrections`). Empty in events
@@ -318,12 +338,12 @@ class ApplicationAccepted(DomainEvent):
 class ApplicationWithdrawn(DomainEvent):
     event_type = "intake.application_withdrawn"
 
-    case_id: str
+    case_id: Identifier
     status_before: str
-    reason: str | None
-    deposit_held_fen: int
+    reason: Reason | None
+    deposit_held_fen: Int32
     """Deposit taken at intake, to be refunded."""
-    withdrawn_by: str
+    withdrawn_by: ActorId
 
 
 @event
@@ -332,13 +352,13 @@ class DecisionReceived(DomainEvent):
 
     event_type = "intake.decision_received"
 
-    case_id: str
-    decision_id: str
+    case_id: Identifier
+    decision_id: Identifier
     decision: Decision
-    reason: str | None
-    decided_by: str
+    reason: Note | None  # routing's decision reason, as routing took it
+    decided_by: ActorId
     decided_at: AwareDatetime
-    recorded_by: str
+    recorded_by: ActorId
 
 
 @event
@@ -371,13 +391,13 @@ class CorrectionSupplied(DomainEvent):
 class ResultDelivered(DomainEvent):
     event_type = "intake.result_delivered"
 
-    case_id: str
+    case_id: Identifier
     decision: Decision
     method: DeliveryMethod
-    center_id: str | None
-    tracking_no: str | None
-    accepting_center_id: str
-    delivered_by: str
+    center_id: Identifier | None
+    tracking_no: DocumentNo | None
+    accepting_center_id: Identifier
+    delivered_by: ActorId
 
 
 @event
@@ -386,10 +406,10 @@ class CaseArchived(DomainEvent):
 
     event_type = "intake.case_archived"
 
-    case_id: str
+    case_id: Identifier
     decision: Decision
-    archive_no: str | None
-    archived_by: str
+    archive_no: DocumentNo | None
+    archived_by: ActorId
 
 
 BAD_REVIEW_MAX = 2
@@ -407,11 +427,11 @@ class ServiceEvaluated(DomainEvent):
 
     event_type = "intake.service_evaluated"
 
-    case_id: str
+    case_id: Identifier
     score: int
     dimensions: dict[str, int]
-    comment: str | None
+    comment: Note | None
     bad_review: bool
-    accepting_center_id: str
-    accepting_staff_id: str | None
-    evaluated_by: str
+    accepting_center_id: Identifier
+    accepting_staff_id: ActorId | None
+    evaluated_by: ActorId

@@ -18,11 +18,32 @@ put them on the envelope and per-center statistics need no join.
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from contracts.base import DomainEvent, event
+from contracts.limits import (
+    MAX_CATEGORIES,
+    MAX_CODE,
+    MAX_ID,
+    MAX_ITEM_CODES,
+    MAX_MATERIALS,
+    MAX_ROSTER_ENTRIES,
+    MAX_SHORT_LIST,
+    ActorId,
+    Category,
+    Code,
+    Email,
+    Identifier,
+    Int32,
+    Note,
+    PersonName,
+    Phone,
+    Reason,
+    Title,
+    UnitName,
+)
 from contracts.workdays import OfficeHours
 
 ORG_STREAM_ID = "org-ruian"
@@ -50,10 +71,10 @@ class _Value(BaseModel):
 class ServiceLine(_Value):
     """A service line (办事窗口/条线) of a center: a window with clear duties (明确各自职责)."""
 
-    line_id: str = Field(pattern=_ID)
-    name_zh: str = Field(min_length=1)
-    categories: tuple[str, ...] = Field(min_length=1)
-    duties_zh: tuple[str, ...] = ()
+    line_id: str = Field(pattern=_ID, max_length=MAX_CODE)
+    name_zh: UnitName
+    categories: tuple[Category, ...] = Field(min_length=1, max_length=MAX_CATEGORIES)
+    duties_zh: Annotated[tuple[Title, ...], Field(max_length=MAX_SHORT_LIST)] = ()
 
 
 class RosterEntry(_Value):
@@ -65,12 +86,12 @@ class RosterEntry(_Value):
     `valid_from` .. `valid_to` (inclusive).
     """
 
-    staff_id: str = Field(pattern=_ID)
+    staff_id: str = Field(pattern=_ID, max_length=MAX_ID)
     starts: time
     ends: time
     working_days: bool = False
-    weekdays: tuple[int, ...] = ()
-    dates: tuple[date, ...] = ()
+    weekdays: tuple[int, ...] = Field(default=(), max_length=7)
+    dates: tuple[date, ...] = Field(default=(), max_length=366)
     valid_from: date | None = None
     valid_to: date | None = None
 
@@ -94,17 +115,17 @@ class OrgUnitRegistered(DomainEvent):
 
     event_type = "routing.org_unit_registered"
 
-    unit_id: str
-    name_zh: str
+    unit_id: Identifier
+    name_zh: UnitName
     tier: Tier
     kind: UnitKind
-    parent_id: str | None
+    parent_id: Identifier | None
     is_island: bool = False
-    access_note_zh: str | None = None
-    travel_minutes_to_parent: int | None = None
+    access_note_zh: Reason | None = None
+    travel_minutes_to_parent: Int32 | None = None
     office_hours: OfficeHours
-    service_lines: tuple[ServiceLine, ...] = ()
-    registered_by: str
+    service_lines: Annotated[tuple[ServiceLine, ...], Field(max_length=MAX_SHORT_LIST)] = ()
+    registered_by: ActorId
 
 
 @event
@@ -113,11 +134,11 @@ class OrgUnitReparented(DomainEvent):
 
     event_type = "routing.org_unit_reparented"
 
-    unit_id: str
-    old_parent_id: str
-    new_parent_id: str
-    reason: str
-    reparented_by: str
+    unit_id: Identifier
+    old_parent_id: Identifier
+    new_parent_id: Identifier
+    reason: Reason
+    reparented_by: ActorId
 
 
 @event
@@ -126,9 +147,9 @@ class OfficeHoursSet(DomainEvent):
 
     event_type = "routing.office_hours_set"
 
-    unit_id: str
+    unit_id: Identifier
     office_hours: OfficeHours
-    set_by: str
+    set_by: ActorId
 
 
 @event
@@ -137,9 +158,9 @@ class ServiceLinesSet(DomainEvent):
 
     event_type = "routing.service_lines_set"
 
-    unit_id: str
-    service_lines: tuple[ServiceLine, ...]
-    set_by: str
+    unit_id: Identifier
+    service_lines: Annotated[tuple[ServiceLine, ...], Field(max_length=MAX_SHORT_LIST)]
+    set_by: ActorId
 
 
 @event
@@ -152,27 +173,27 @@ class OfficeRegistered(DomainEvent):
 
     event_type = "routing.office_registered"
 
-    office_id: str
-    unit_id: str
+    office_id: Identifier
+    unit_id: Identifier
     tier: Tier
-    name_zh: str
-    categories: tuple[str, ...]
-    item_codes: tuple[str, ...] = ()
-    registered_by: str
+    name_zh: UnitName
+    categories: Annotated[tuple[Category, ...], Field(max_length=MAX_CATEGORIES)]
+    item_codes: Annotated[tuple[Code, ...], Field(max_length=MAX_ITEM_CODES)] = ()
+    registered_by: ActorId
 
 
 @event
 class StaffRegistered(DomainEvent):
     event_type = "routing.staff_registered"
 
-    staff_id: str
-    name_zh: str
-    roles: tuple[Role, ...]
-    unit_id: str
-    office_id: str | None = None
-    registered_by: str
-    phone: str | None = None  # work contact for notifications (SMS)
-    email: str | None = None  # work contact for notifications (e-mail)
+    staff_id: Identifier
+    name_zh: PersonName
+    roles: Annotated[tuple[Role, ...], Field(max_length=MAX_SHORT_LIST)]
+    unit_id: Identifier
+    office_id: Identifier | None = None
+    registered_by: ActorId
+    phone: Phone | None = None  # work contact for notifications (SMS)
+    email: Email | None = None  # work contact for notifications (e-mail)
 
 
 @event
@@ -181,15 +202,15 @@ class PostAssigned(DomainEvent):
 
     event_type = "routing.post_assigned"
 
-    post_id: str
-    unit_id: str
-    office_id: str
-    name_zh: str
-    categories: tuple[str, ...]
-    service_line_ids: tuple[str, ...] = ()
-    a_holder: str
-    b_holder: str
-    assigned_by: str
+    post_id: Identifier
+    unit_id: Identifier
+    office_id: Identifier
+    name_zh: UnitName
+    categories: Annotated[tuple[Category, ...], Field(max_length=MAX_CATEGORIES)]
+    service_line_ids: Annotated[tuple[Code, ...], Field(max_length=MAX_SHORT_LIST)] = ()
+    a_holder: ActorId
+    b_holder: ActorId
+    assigned_by: ActorId
 
 
 @event
@@ -198,32 +219,32 @@ class DutyRosterSet(DomainEvent):
 
     event_type = "routing.duty_roster_set"
 
-    unit_id: str
-    entries: tuple[RosterEntry, ...]
-    set_by: str
+    unit_id: Identifier
+    entries: Annotated[tuple[RosterEntry, ...], Field(max_length=MAX_ROSTER_ENTRIES)]
+    set_by: ActorId
 
 
 @event
 class StaffAbsenceRecorded(DomainEvent):
     event_type = "routing.staff_absence_recorded"
 
-    absence_id: str
-    staff_id: str
+    absence_id: Identifier
+    staff_id: Identifier
     starts_at: AwareDatetime
     ends_at: AwareDatetime
     kind: AbsenceKind
-    reason: str | None = None
-    recorded_by: str
+    reason: Reason | None = None
+    recorded_by: ActorId
 
 
 @event
 class StaffAbsenceCancelled(DomainEvent):
     event_type = "routing.staff_absence_cancelled"
 
-    absence_id: str
-    staff_id: str
-    reason: str
-    cancelled_by: str
+    absence_id: Identifier
+    staff_id: Identifier
+    reason: Reason
+    cancelled_by: ActorId
 
 
 @event
@@ -236,21 +257,21 @@ class DelegationRuleSet(DomainEvent):
 
     event_type = "routing.delegation_rule_set"
 
-    rule_id: str
-    item_code: str
-    area_unit_id: str
+    rule_id: Identifier
+    item_code: Code
+    area_unit_id: Identifier
     handling_tier: Tier
     direction: HopDirection
     effective_from: date
     effective_to: date | None = None
-    basis_zh: str
-    set_by: str
+    basis_zh: Reason
+    set_by: ActorId
 
 
 # -- case lifecycle ----------------------------------------------------------------------------
 class _CaseEvent(DomainEvent):
-    case_id: str
-    org_id: str  # the handling unit
+    case_id: Identifier
+    org_id: Identifier  # the handling unit
     tier: Tier  # the handling unit's tier
 
 
@@ -260,23 +281,25 @@ class CaseRouted(_CaseEvent):
 
     event_type = "routing.case_routed"
 
-    item_code: str
-    item_version: int
-    category: str
+    item_code: Code
+    item_version: Int32
+    category: Category
     case_type: str
     catalog_tier: Tier
     handling_tier: Tier
-    handling_unit_id: str
-    handling_office_id: str
+    handling_unit_id: Identifier
+    handling_office_id: Identifier
     rule: str  # "catalog_tier" or "delegation_rule:<rule_id>"
-    base_unit_id: str  # whose ancestor handles: the registered community, else the center
+    base_unit_id: Identifier  # whose ancestor handles: the registered community, else the center
     base: Literal["registered_community", "accepting_center"]
-    accepting_center_id: str
-    accepting_staff_id: str | None  # None for an online submission
-    agent_id: str  # who carries the case between tiers (全程代理)
-    route: tuple[str, ...]  # unit ids from the accepting center to the handling unit
-    routed_by: str
-    material_codes: tuple[str, ...] = ()
+    accepting_center_id: Identifier
+    accepting_staff_id: ActorId | None  # None for an online submission
+    agent_id: ActorId  # who carries the case between tiers (全程代理)
+    route: Annotated[
+        tuple[Identifier, ...], Field(max_length=MAX_SHORT_LIST)
+    ]  # unit ids from the accepting center to the handling unit
+    routed_by: ActorId
+    material_codes: Annotated[tuple[Code, ...], Field(max_length=MAX_MATERIALS)] = ()
     """The material codes of the case's catalog version (from the acceptance): what a
     correction request may name (`contracts.corrections`)."""
 
@@ -287,14 +310,14 @@ class CaseHandedOff(_CaseEvent):
 
     event_type = "routing.case_handed_off"
 
-    hop: int
-    from_unit_id: str
+    hop: Int32
+    from_unit_id: Identifier
     from_tier: Tier
-    to_unit_id: str
+    to_unit_id: Identifier
     to_tier: Tier
-    to_office_id: str | None  # the handling office on the last hop
+    to_office_id: Identifier | None  # the handling office on the last hop
     direction: HopDirection
-    carried_by: str
+    carried_by: ActorId
 
 
 @event
@@ -303,26 +326,26 @@ class CaseAssigned(_CaseEvent):
 
     event_type = "routing.case_assigned"
 
-    office_id: str
-    post_id: str | None
-    assigned_to: str
+    office_id: Identifier
+    post_id: Identifier | None
+    assigned_to: ActorId
     as_role: PostRole
-    a_holder: str | None
-    b_holder: str | None
+    a_holder: ActorId | None
+    b_holder: ActorId | None
     a_unavailable_reason: str | None = None  # "off_duty" | "absent:<kind>" | "no_post"
     b_unavailable_reason: str | None = None
     availability_checked_at: AwareDatetime
-    assigned_by: str
+    assigned_by: ActorId
 
 
 @event
 class CaseReassigned(_CaseEvent):
     event_type = "routing.case_reassigned"
 
-    from_officer: str
-    to_officer: str
-    reason: str
-    reassigned_by: str
+    from_officer: ActorId
+    to_officer: ActorId
+    reason: Reason
+    reassigned_by: ActorId
 
 
 @event
@@ -332,12 +355,12 @@ class DeadlineSet(_CaseEvent):
     event_type = "routing.deadline_set"
 
     accepted_at: AwareDatetime
-    promised_limit_days: int
-    paused_working_days: int
+    promised_limit_days: Int32
+    paused_working_days: Int32
     due_date: date
     due_at: AwareDatetime
     reason: Literal["accepted", "correction_supplied"]
-    set_by: str
+    set_by: ActorId
 
 
 @event
@@ -387,10 +410,10 @@ class CorrectionClosed(_CaseEvent):
 class CaseDecided(_CaseEvent):
     event_type = "routing.case_decided"
 
-    decision_id: str
+    decision_id: Identifier
     decision: Decision
-    reason: str | None
-    decided_by: str
+    reason: Note | None  # a refusal may cite its legal basis at length (the API takes 2000)
+    decided_by: ActorId
     at_window: bool  # a same-day item decided at the community window (即办件)
     on_time: bool
 
@@ -401,7 +424,7 @@ class CaseWithdrawn(_CaseEvent):
 
     event_type = "routing.case_withdrawn"
 
-    recorded_by: str
+    recorded_by: ActorId
 
 
 @event
@@ -410,12 +433,12 @@ class ResultReturned(_CaseEvent):
 
     event_type = "routing.result_returned"
 
-    hop: int
-    from_unit_id: str
-    to_unit_id: str
+    hop: Int32
+    from_unit_id: Identifier
+    to_unit_id: Identifier
     decision: Decision
-    carried_by: str
-    returned_by: str
+    carried_by: ActorId
+    returned_by: ActorId
     final: bool
 
 
@@ -428,12 +451,12 @@ class DeadlineWarningIssued(_CaseEvent):
     event_type = "routing.deadline_warning_issued"
     schema_version = 2
 
-    assigned_to: str
+    assigned_to: ActorId
     due_at: AwareDatetime
-    working_days_left: int
-    issued_by: str
-    a_holder: str | None = None
-    b_holder: str | None = None
+    working_days_left: Int32
+    issued_by: ActorId
+    a_holder: ActorId | None = None
+    b_holder: ActorId | None = None
 
 
 @event
@@ -443,11 +466,11 @@ class CaseOverdue(_CaseEvent):
     event_type = "routing.case_overdue"
     schema_version = 2
 
-    assigned_to: str
+    assigned_to: ActorId
     due_at: AwareDatetime
-    detected_by: str
-    a_holder: str | None = None
-    b_holder: str | None = None
+    detected_by: ActorId
+    a_holder: ActorId | None = None
+    b_holder: ActorId | None = None
 
 
 @event
@@ -461,13 +484,13 @@ class CaseEscalated(_CaseEvent):
     event_type = "routing.case_escalated"
     schema_version = 2
 
-    level: int
-    escalated_to: str
-    to_unit_id: str
-    assigned_to: str
+    level: Int32
+    escalated_to: ActorId
+    to_unit_id: Identifier
+    assigned_to: ActorId
     due_at: AwareDatetime
-    escalated_by: str
-    center_head: str | None = None
+    escalated_by: ActorId
+    center_head: ActorId | None = None
 
 
 @event
@@ -476,24 +499,24 @@ class BadReviewFollowUpOpened(_CaseEvent):
 
     event_type = "routing.bad_review_followup_opened"
 
-    followup_id: str
+    followup_id: Identifier
     evaluation_ref: str
     score: int
-    low_dimensions: tuple[str, ...] = ()
-    comment: str | None = None
-    center_id: str
-    assigned_to: str
+    low_dimensions: Annotated[tuple[Code, ...], Field(max_length=MAX_SHORT_LIST)] = ()
+    comment: Note | None = None
+    center_id: Identifier
+    assigned_to: ActorId
     answer_due_at: AwareDatetime
-    opened_by: str
+    opened_by: ActorId
 
 
 @event
 class BadReviewFollowUpAnswered(_CaseEvent):
     event_type = "routing.bad_review_followup_answered"
 
-    followup_id: str
-    answer: str
-    answered_by: str
+    followup_id: Identifier
+    answer: Note
+    answered_by: ActorId
     on_time: bool
 
 
@@ -501,7 +524,7 @@ class BadReviewFollowUpAnswered(_CaseEvent):
 class FollowUpOverdue(_CaseEvent):
     event_type = "routing.followup_overdue"
 
-    followup_id: str
-    assigned_to: str
+    followup_id: Identifier
+    assigned_to: ActorId
     answer_due_at: AwareDatetime
-    detected_by: str
+    detected_by: ActorId

@@ -8,14 +8,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shlex
+import shutil
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from .common import StackError, env_int, state_dir
 from .kafka import KafkaCluster
 from .postgres import SERVICES, LocalPostgres
+
+if TYPE_CHECKING:
+    from .supervisor import Output, ServiceChild
 
 app = typer.Typer(
     add_completion=False,
@@ -97,6 +103,22 @@ def create_topics(bootstrap: str) -> list[str]:
     return asyncio.run(ensure_topics(bootstrap, list(EVENT_TOPICS), topic_partitions()))
 
 
+@app.command("create-topic")
+def create_topic(
+    names: list[str] = typer.Argument(..., help="topics to create (each with its .dlq)"),
+) -> None:
+    """Create topics as `make run` creates its own (retention -1, each with a .dlq sibling)
+    on the Kafka every CLI finds (KAFKA_BOOTSTRAP_SERVERS, else BIANMIN_KAFKA_PORT)."""
+    from .topics import ensure_topics
+
+    try:
+        bootstrap = kafka_bootstrap()
+        created = asyncio.run(ensure_topics(bootstrap, names, topic_partitions()))
+    except (StackError, OSError, RuntimeError) as exc:
+        fail(exc)
+    typer.echo(f"topics on {bootstrap}: created {', '.join(created) or 'none (all there)'}")
+
+
 @app.command()
 def down() -> None:
     """Stop the local Kafka (single and 3-node) and PostgreSQL."""
@@ -113,20 +135,29 @@ def wipe() -> None:
     KafkaCluster.single().wipe()
     KafkaCluster.trio().wipe()
     LocalPostgres.default().wipe()
+    # the witness remembers the log it watched: a new, empty log would be a rollback to it
+    shutil.rmtree(witness_state(), ignore_errors=True)
     typer.echo("local data deleted")
 
 
 @app.command()
 def env() -> None:
-    """Print the environment variables that point the services at the local stack."""
-    for k, v in service_env().items():
-        typer.echo(f"export {k}={v}")
+    """Print the environment variables that point the services at the local stack (and
+    give them `make run`'s development keys): `eval "$(python -m devstack env)"`."""
+    try:
+        found = service_env()
+    except StackError as exc:
+        fail(exc)
+    for k, v in found.items():
+        typer.echo(f"export {k}={shlex.quote(v)}")
 
 
 def dev_secrets() -> dict[str, str]:
     """Development-only keys, made once under .local/: the JWT signing pair (services get the
     public key; `python -m eventkit.auth mint --key-file .local/dev-jwt.pem` mints tokens),
-    the audit log's Ed25519 checkpoint key and the intake verification-code secret.
+    the intake verification-code secret, the audit log's Ed25519 checkpoint key, the audit's
+    HMAC key for personal data (the conflict-of-interest rule) and the verifier key of the
+    local witness (`witness_env`), whose cosignatures the audit accepts.
     Production supplies its own through the same variables."""
     import secrets
 
@@ -136,37 +167,103 @@ def dev_secrets() -> dict[str, str]:
     jwt_key = d / "dev-jwt.pem"
     if not jwt_key.exists():
         key = generate_private_key("EdDSA")
-        jwt_key.write_text(private_pem(key))
-        jwt_key.chmod(0o600)
+        _write_secret(jwt_key, private_pem(key))
         jwt_key.with_name(jwt_key.name + ".pub").write_text(public_pem(key))
     secret = d / "dev-verification-secret"
     if not secret.exists():
-        secret.write_text(secrets.token_hex(32))
-        secret.chmod(0o600)
+        _write_secret(secret, secrets.token_hex(32))
+    hmac_key = d / "dev-audit-hmac-key"
+    if not hmac_key.exists():
+        _write_secret(hmac_key, secrets.token_hex(32))
+    audit_key, _ = _note_key_pair(d, "audit-signer", "audit-verifier", DEV_LOG_KEY_NAME)
+    _, witness_vkey = _note_key_pair(d, "witness-signer", "witness-verifier", DEV_WITNESS_NAME)
     out = {
         "AUTH_PUBLIC_KEY_FILE": str(jwt_key.with_name(jwt_key.name + ".pub")),
         "AUTH_PRIVATE_KEY_FILE": str(jwt_key),
         "INTAKE_VERIFICATION_SECRET": secret.read_text().strip(),
+        "AUDIT_SIGNING_KEY_FILE": str(audit_key),
+        "AUDIT_PERSONAL_HMAC_KEY": hmac_key.read_text().strip(),
+        "AUDIT_WITNESS_KEYS": witness_vkey.read_text().strip(),
     }
-    audit_key = d / "dev-audit-signer.key"
-    try:
-        from tlog.note import generate_key
-
-        if not audit_key.exists():
-            skey, vkey = generate_key("bianmin.ruian/audit")
-            audit_key.write_text(skey)
-            audit_key.chmod(0o600)
-            audit_key.with_name("dev-audit-verifier.key").write_text(vkey)
-        out["AUDIT_SIGNING_KEY_FILE"] = str(audit_key)
-    except ImportError:
-        pass
     return {k: os.environ.get(k, v) for k, v in out.items()}
 
 
+DEV_LOG_KEY_NAME = "bianmin.ruian/audit"
+DEV_WITNESS_NAME = "inspectorate.ruian/witness"
+
+
+def _write_secret(path: Path, text: str) -> None:
+    path.write_text(text)
+    path.chmod(0o600)
+
+
+def _note_key_pair(d: Path, signer: str, verifier: str, name: str) -> tuple[Path, Path]:
+    """`.local/dev-<signer>.key` (secret) and `.local/dev-<verifier>.key`: a C2SP signed-note
+    Ed25519 key pair named `name`, made once."""
+    from tlog.note import generate_key
+
+    skey_path, vkey_path = d / f"dev-{signer}.key", d / f"dev-{verifier}.key"
+    if not skey_path.exists():
+        skey, vkey = generate_key(name)
+        _write_secret(skey_path, skey)
+        vkey_path.write_text(vkey + "\n")
+    elif not vkey_path.exists():
+        from tlog.note import Signer
+
+        vkey_path.write_text(Signer.from_key(skey_path.read_text().strip()).verifier().to_key())
+    return skey_path, vkey_path
+
+
+def log_verifier_key(env: dict[str, str]) -> str:
+    """The audit log's verifier key, from the signer key the audit service is given
+    (`AUDIT_SIGNING_KEY_FILE` or `AUDIT_SIGNING_KEY`), else `AUDIT_VERIFIER_KEY`."""
+    from tlog.note import Signer
+
+    if env.get("AUDIT_SIGNING_KEY_FILE"):
+        secret = Path(env["AUDIT_SIGNING_KEY_FILE"]).read_text().strip()
+    elif env.get("AUDIT_SIGNING_KEY"):
+        secret = env["AUDIT_SIGNING_KEY"].strip()
+    elif env.get("AUDIT_VERIFIER_KEY"):
+        return env["AUDIT_VERIFIER_KEY"].strip()
+    else:
+        raise StackError("the audit service has no signing key (AUDIT_SIGNING_KEY_FILE)")
+    return Signer.from_key(secret).verifier().to_key()
+
+
+def witness_state() -> Path:
+    """The local witness's own state (its last verified checkpoint, cosigned notes, alarms)."""
+    return state_dir() / "witness"
+
+
+def witness_env(env: dict[str, str], audit_port: int) -> dict[str, str]:
+    """The local witness (`python -m audit.witness run`, the inspectorate's watcher): it polls
+    the audit service's checkpoints, checks them against the log's key and the previous one,
+    and posts its cosignature back. Any `WITNESS_*` variable already set wins."""
+    out = {
+        "WITNESS_URL": f"http://127.0.0.1:{audit_port}",
+        "WITNESS_LOG_KEY": log_verifier_key(env),
+        "WITNESS_ORIGIN": env.get("AUDIT_LOG_ORIGIN") or DEV_LOG_KEY_NAME,
+        "WITNESS_KEY_FILE": str(state_dir() / "dev-witness-signer.key"),
+        "WITNESS_STATE_DIR": str(witness_state()),
+    }
+    return {**env, **{k: env.get(k) or v for k, v in out.items()}}
+
+
+def kafka_bootstrap() -> str:
+    """Where the services and tools find Kafka: `eventkit.endpoints.default_bootstrap`, the
+    rule every CLI shares (KAFKA_BOOTSTRAP_SERVERS, else the local broker's port)."""
+    from eventkit.endpoints import EndpointError, default_bootstrap
+
+    try:
+        return default_bootstrap()
+    except EndpointError as exc:
+        raise StackError(str(exc)) from None
+
+
 def service_env() -> dict[str, str]:
-    kafka_ext, db_ext = external()
+    _, db_ext = external()
     pg = LocalPostgres.default()
-    bootstrap = kafka_ext or KafkaCluster.single().bootstrap
+    bootstrap = kafka_bootstrap()
     out: dict[str, str] = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, **dev_secrets()}
     for svc in SERVICES:
         key = f"{svc.upper()}_DATABASE_URL"
@@ -192,10 +289,10 @@ def run(
     from .supervisor import Output, ServiceChild, Supervisor
 
     kafka_ext, db_ext = external()
-    pg = None if db_ext else LocalPostgres.default()
-    kafka = None if kafka_ext else KafkaCluster.single()
-    bootstrap = kafka_ext or KafkaCluster.single().bootstrap
     try:
+        pg = None if db_ext else LocalPostgres.default()
+        kafka = None if kafka_ext else KafkaCluster.single()
+        bootstrap = kafka_bootstrap()
         env = dict(os.environ, PYTHONUNBUFFERED="1", **service_env())
         ready_timeout = env_int("BIANMIN_READY_TIMEOUT_S", 90)
         ports = {
@@ -216,6 +313,10 @@ def run(
         )
         for svc in SERVICES
     ]
+    try:
+        services.append(witness_child(env, ports["audit"], out))
+    except StackError as exc:
+        fail(exc)
     supervisor = Supervisor(
         services=services,
         out=out,
@@ -226,6 +327,29 @@ def run(
         ready_timeout_s=ready_timeout,
     )
     sys.exit(supervisor.run())
+
+
+def witness_child(env: dict[str, str], audit_port: int, out: Output) -> ServiceChild:
+    """The local witness as a supervised child: no HTTP port; an ALARM (exit 3: the log
+    showed a split view, a rollback, a bad signature or an inconsistent proof) is reported
+    and not restarted, and the services go on."""
+    from .supervisor import ServiceChild
+
+    state = witness_state()
+    return ServiceChild(
+        "witness",
+        None,
+        [sys.executable, "-m", "audit.witness", "run"],
+        witness_env(env, audit_port),
+        state_dir() / "logs" / "witness.log",
+        out,
+        summary=f"cosigns the audit log's checkpoints (state {state})",
+        final_exits={
+            3: f"the witness raised an ALARM (details in {state / 'ALARM.json'}); it is not "
+            "restarted and the services go on. If the audit database was reset on purpose, "
+            f"delete {state} and start make run again"
+        },
+    )
 
 
 @app.command()

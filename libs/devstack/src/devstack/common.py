@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,6 +43,17 @@ def env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise StackError(f"{name}={raw!r} is not a whole number") from exc
+
+
+def local_port(read: Callable[[], int]) -> int:
+    """A port of the local stack, read by `eventkit.endpoints` (the rule every CLI shares),
+    a bad value as a StackError."""
+    from eventkit.endpoints import EndpointError
+
+    try:
+        return read()
+    except EndpointError as exc:
+        raise StackError(str(exc)) from None
 
 
 TCP_STATES = {

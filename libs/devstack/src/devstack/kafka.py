@@ -17,6 +17,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eventkit.endpoints import local_kafka_port
 from eventkit.limits import TOPIC_MAX_MESSAGE_BYTES
 
 from .common import (
@@ -24,6 +25,7 @@ from .common import (
     StackError,
     describe_exit,
     env_int,
+    local_port,
     pid_alive,
     repo_root,
     require_free,
@@ -101,7 +103,7 @@ class KafkaCluster:
 
     @classmethod
     def single(cls) -> KafkaCluster:
-        port = env_int("BIANMIN_KAFKA_PORT", 19092)
+        port = local_port(local_kafka_port)
         ctl = env_int("BIANMIN_KAFKA_CONTROLLER_PORT", port + 1)
         return cls("single", [Node(1, port, ctl)])
 

@@ -22,7 +22,17 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .common import PidFile, StackError, env_int, pid_alive, require_free, state_dir, tail
+from eventkit.endpoints import local_pg_port
+
+from .common import (
+    PidFile,
+    StackError,
+    local_port,
+    pid_alive,
+    require_free,
+    state_dir,
+    tail,
+)
 
 SERVICES = ("intake", "routing", "notify", "audit")
 SUPERUSER = "bianmin"
@@ -75,7 +85,7 @@ class LocalPostgres:
 
     @classmethod
     def default(cls) -> LocalPostgres:
-        port = env_int("BIANMIN_PG_PORT", 15432)
+        port = local_port(local_pg_port)
         chosen = os.environ.get("BIANMIN_PG_HOME")
         if chosen:
             return cls(port, Path(chosen).absolute(), explicit=True)

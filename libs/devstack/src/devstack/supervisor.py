@@ -1,4 +1,5 @@
-"""`make run`: Kafka, PostgreSQL and the four services in the foreground, supervised.
+"""`make run`: Kafka, PostgreSQL, the four services and the audit's witness in the
+foreground, supervised.
 
 - Every exit of a child is noticed and said: which, how (exit code or signal) and the last
   lines of its log. `decide()` then restarts it with a capped backoff, within a restart
@@ -11,6 +12,9 @@
   first. The stop file exists because GNU make forwards SIGINT to nobody (it waits for its
   recipe instead): what make does on a fatal signal is delete the target file its recipe was
   making, so `make run` makes the stop file and a signal to make's PID alone reaches us.
+- A child without HTTP (the witness) starts once the services are ready and counts as
+  ready while it runs; an exit status it declares final (the witness's ALARM) is said and
+  not restarted, and everything else goes on.
 - Each service's `/readyz` is read every few seconds and changes of its checks are printed
   (`routing: outbox_relay blocked: ...`, then `routing: outbox_relay ok again`); a start-up
   that does not get ready says which checks fail and why.
@@ -40,7 +44,14 @@ from .common import StackError, describe_exit, require_free
 from .kafka import KafkaCluster
 from .postgres import LocalPostgres
 
-COLORS = {"intake": "36", "routing": "33", "notify": "35", "audit": "32", "devstack": "1"}
+COLORS = {
+    "intake": "36",
+    "routing": "33",
+    "notify": "35",
+    "audit": "32",
+    "witness": "34",
+    "devstack": "1",
+}
 ME = "devstack"
 
 # Exit statuses that mean "someone stopped it on purpose": SIGTERM/SIGINT, or a clean exit
@@ -181,14 +192,21 @@ class Output:
 @dataclass
 class ServiceChild:
     """One service process (`python -m <name>`), in its own process group, its output
-    prefixed on ours and appended to `log_path`."""
+    prefixed on ours and appended to `log_path`.
+
+    A child without a `port` (the witness) has no /readyz: it counts as ready while it runs.
+    An exit status in `final_exits` ends it for good: the message is said, it is not
+    restarted and everything else goes on."""
 
     name: str
-    port: int
+    port: int | None
     argv: list[str]
     env: dict[str, str]
     log_path: Path
     out: Output
+    summary: str = ""
+    final_exits: Mapping[int, str] = field(default_factory=dict)
+    ended: bool = False
     proc: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     restarts: list[float] = field(default_factory=list)
@@ -383,15 +401,23 @@ class Supervisor:
             self.out.say(f"kafka     on {kafka.bootstrap}  (log {kafka.log_path(kafka.nodes[0])})")
         self._blocking(self.prepare)
         for svc in self.services:
-            require_free(svc.port, f"{svc.name.upper()}_HTTP_PORT", time_wait_grace=0)
-        for svc in self.services:
+            if svc.port is not None:
+                require_free(svc.port, f"{svc.name.upper()}_HTTP_PORT", time_wait_grace=0)
+        servers = [s for s in self.services if s.port is not None]
+        for svc in servers:
             svc.start()
         threading.Thread(target=self._watch_readiness, name="readiness", daemon=True).start()
-        self._wait_ready()
+        self._wait_ready(servers)
+        # children without HTTP (the witness) call the services: started once those answer
+        for svc in self.services:
+            if svc.port is None:
+                svc.start()
+                svc.ready = True
+        self._say_up()
 
-    def _wait_ready(self) -> None:
+    def _wait_ready(self, servers: list[ServiceChild]) -> None:
         deadline = time.monotonic() + self.ready_timeout_s
-        while not all(s.ready for s in self.services):
+        while not all(s.ready or s.ended for s in servers):
             reason = self._outside_stop()
             if reason:
                 raise Interrupted(reason)
@@ -399,7 +425,7 @@ class Supervisor:
             if time.monotonic() > deadline:
                 lines = [
                     f"  {s.name}: {failing(s.checks) if s.checks else 'not started yet'}"
-                    for s in self.services
+                    for s in servers
                     if not s.ready
                 ]
                 raise StackError(
@@ -407,9 +433,14 @@ class Supervisor:
                 )
             self.wake.wait(0.5)
             self.wake.clear()
+
+    def _say_up(self) -> None:
         self.out.say("")
         self.out.say("Bianmin is up:")
         for s in self.services:
+            if s.port is None:
+                self.out.say(f"  {s.name:<8} {s.summary}")
+                continue
             self.out.say(
                 f"  {s.name:<8} http://127.0.0.1:{s.port}  (API docs /docs, health /healthz, "
                 "/readyz)"
@@ -430,6 +461,8 @@ class Supervisor:
     def _check_children(self) -> None:
         now = time.monotonic()
         for svc in self.services:
+            if svc.ended:
+                continue
             if svc.restart_at is not None:
                 if now >= svc.restart_at:
                     svc.start()
@@ -455,6 +488,10 @@ class Supervisor:
         )
         for ln in svc.last_lines():
             self.out.say(f"    {ln}")
+        if code in svc.final_exits:
+            svc.ended = True
+            self.out.say(svc.final_exits[code])
+            return
         now = time.monotonic()
         d = decide(svc.name, code, svc.restarts, now, self.service_policy)
         if not d.restart:
@@ -521,6 +558,15 @@ class Supervisor:
             for svc in self.services:
                 if not svc.running or svc.restart_at is not None or self.stopping.is_set():
                     continue
+                if svc.port is None:
+                    if not svc.ready:
+                        svc.ready = True
+                        if svc.restarts:
+                            self.out.say(
+                                f"{svc.name} is running again (restart {len(svc.restarts)})"
+                            )
+                        self.wake.set()
+                    continue
                 ready, checks = read_checks(svc.port)
                 if svc.ready:
                     for line in readiness_changes(svc.name, svc.checks, checks):
@@ -531,7 +577,7 @@ class Supervisor:
                         self.out.say(f"{svc.name} is ready again (restart {len(svc.restarts)})")
                     self.wake.set()
                 svc.checks = checks
-            starting = not all(s.ready for s in self.services)
+            starting = not all(s.ready or s.ended for s in self.services)
             self.stopping.wait(0.5 if starting else self.readiness_every_s)
 
     # -- stopping ---------------------------------------------------------------------------

@@ -182,8 +182,8 @@ class TokenVerifier:
         except jwt.InvalidTokenError as exc:
             raise AuthError(f"invalid token: {exc}") from None
         role = claims.get("role")
-        if role not in ROLES:
-            raise AuthError(f"invalid token: unknown role {role!r}")
+        if not isinstance(role, str) or role not in ROLES:  # a list is not a role (nor hashable)
+            raise AuthError(f"invalid token: role must be one of {sorted(ROLES)}, not {role!r}")
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
             raise AuthError("invalid token: empty subject")
@@ -222,7 +222,7 @@ def _verifier_for(request: Request) -> TokenVerifier:
 def _unauthorized(reason: str) -> HTTPException:
     return HTTPException(
         status_code=401,
-        detail={"reason": reason},
+        detail={"field": "Authorization", "reason": reason},
         headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
     )
 
@@ -243,7 +243,7 @@ async def authenticate(request: Request) -> Principal:
     if token is None:
         raise HTTPException(
             status_code=401,
-            detail={"reason": "missing bearer token"},
+            detail={"field": "Authorization", "reason": "missing bearer token"},
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
@@ -260,6 +260,11 @@ async def optional_principal(request: Request) -> Principal | None:
     return await authenticate(request)
 
 
+AUTH_DEPENDENCIES: dict[Any, str] = {authenticate: "required", optional_principal: "optional"}
+"""The dependencies that read the bearer token, and how: the OpenAPI's `security` of an
+operation follows from them (`eventkit.openapi`). `require_roles` adds each one it makes."""
+
+
 def require_roles(*roles: str) -> Any:
     """FastAPI dependency factory: a valid token whose role is one of `roles` (403 otherwise)."""
     unknown = set(roles) - ROLES
@@ -273,6 +278,7 @@ def require_roles(*roles: str) -> Any:
             raise HTTPException(
                 status_code=403,
                 detail={
+                    "field": "role",
                     "reason": f"role {principal.role!r} may not do this; "
                     f"it needs one of: {', '.join(sorted(allowed))}",
                     "role": principal.role,
@@ -282,6 +288,7 @@ def require_roles(*roles: str) -> Any:
         return principal
 
     dependency.__name__ = f"require_roles_{'_'.join(sorted(allowed))}"
+    AUTH_DEPENDENCIES[dependency] = "roles"
     return dependency
 
 

@@ -6,7 +6,8 @@
 
 TOPIC may be the event topic or its `.dlq`. A dead letter is named `partition:offset` (the
 `id` column of `list`); a bare offset is accepted when only one DLQ partition has it.
-The bootstrap servers default to `$KAFKA_BOOTSTRAP_SERVERS`, then 127.0.0.1:19092.
+The bootstrap servers default to `$KAFKA_BOOTSTRAP_SERVERS`, then the local broker of
+`make run` (127.0.0.1:`$BIANMIN_KAFKA_PORT`, 19092 when unset; `eventkit.endpoints`).
 
     python -m eventkit outbox status [--database-url URL] [--schema S] [--json]
     python -m eventkit outbox show [--relay NAME] [--position N] [--json]
@@ -15,31 +16,32 @@ The bootstrap servers default to `$KAFKA_BOOTSTRAP_SERVERS`, then 127.0.0.1:1909
 The outbox relay of a service (`eventkit.outbox`): its checkpoint, backlog and the event it
 is blocked at; the next event with its sizes; and the recovery for an event that can never
 be published: `skip` records who skipped it and why (the event stays in the store) and moves
-the relay past it. The database defaults to `$DATABASE_URL`, then the services' default;
-the schema to `$DATABASE_SCHEMA`, then `public`. `--relay` may be left out when the schema
-has one relay (a service's database has one: its service name).
+the relay past it. The database defaults to `$DATABASE_URL`, then the local cluster's
+`postgres` database (127.0.0.1:`$BIANMIN_PG_PORT`, 15432 when unset); the schema to
+`$DATABASE_SCHEMA`, then `public`. `--relay` may be left out when the schema has one relay
+(a service's database has one: its service name).
 """
 
 from __future__ import annotations
 
 import asyncio
 import getpass
+import logging
 import os
 import sys
-from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Annotated, Any, TypeVar
 
 import asyncpg
 import orjson
 import typer
+from aiokafka.errors import KafkaConnectionError, KafkaError
 from rich.console import Console
 from rich.table import Table
 
 from . import dlq, outbox
-from .settings import ServiceSettings
+from .endpoints import EndpointError, default_bootstrap, default_database_url
 
-DEFAULT_BOOTSTRAP = "127.0.0.1:19092"
-DEFAULT_DATABASE_URL: str = ServiceSettings.model_fields["database_url"].default
 T = TypeVar("T")
 
 app = typer.Typer(help="Bianmin eventkit operator commands.", no_args_is_help=True)
@@ -52,24 +54,60 @@ outbox_app = typer.Typer(
 app.add_typer(outbox_app, name="outbox")
 
 Bootstrap = Annotated[
-    str,
-    typer.Option("--bootstrap", "-b", envvar="KAFKA_BOOTSTRAP_SERVERS", help="Kafka servers"),
+    str | None,
+    typer.Option(
+        "--bootstrap",
+        "-b",
+        help="Kafka servers [default: $KAFKA_BOOTSTRAP_SERVERS, else "
+        "127.0.0.1:$BIANMIN_KAFKA_PORT (19092)]",
+        show_default=False,
+    ),
 ]
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def _bootstrap(given: str | None) -> str:
+    try:
+        return given or default_bootstrap()
+    except EndpointError as exc:
+        raise _fail(str(exc), 2) from None
+
+
+def _on_kafka(bootstrap: str, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run `work`; a broker that cannot be reached is one line and exit status 1, an
+    operator error (unknown topic or dead letter) one line and exit status 2."""
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # the one line below says it
+    try:
+        return asyncio.run(work())
+    except (dlq.DeadLetterError, ValueError) as exc:
+        raise _fail(str(exc), 2) from None
+    except (KafkaError, OSError, TimeoutError) as exc:
+        why = (
+            "no broker answers"
+            if isinstance(exc, KafkaConnectionError)
+            else " ".join(str(exc).split()) or type(exc).__name__
+        )
+        raise _fail(
+            f"cannot reach Kafka at {bootstrap}: {why} (is `make run` up? --bootstrap, "
+            "KAFKA_BOOTSTRAP_SERVERS or BIANMIN_KAFKA_PORT picks the broker)",
+            1,
+        ) from None
 
 
 @dlq_app.command("list")
 def list_cmd(
     topic: Annotated[str, typer.Argument(help="event topic or its .dlq")],
-    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    bootstrap: Bootstrap = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1)] = 100,
     as_json: Annotated[bool, typer.Option("--json", help="one JSON object per line")] = False,
 ) -> None:
     """List dead letters (oldest first, by partition)."""
-    try:
-        letters = asyncio.run(dlq.list_dead_letters(bootstrap, topic, limit))
-    except dlq.DeadLetterError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+    servers = _bootstrap(bootstrap)
+    letters = _on_kafka(servers, lambda: dlq.list_dead_letters(servers, topic, limit))
     if as_json:
         for letter in letters:
             sys.stdout.write(orjson.dumps(letter.as_dict()).decode() + "\n")
@@ -98,25 +136,27 @@ def redrive_cmd(
         typer.Option("--offset", "-o", help="PARTITION:OFFSET (or OFFSET); repeatable"),
     ] = None,
     all_: Annotated[bool, typer.Option("--all", help="re-drive every dead letter")] = False,
-    bootstrap: Bootstrap = DEFAULT_BOOTSTRAP,
+    bootstrap: Bootstrap = None,
 ) -> None:
     """Re-publish dead letters to their original topic (without dlq.* headers)."""
     if bool(offset) == all_:
-        typer.echo("error: give --offset (one or more) or --all", err=True)
-        raise typer.Exit(2)
-    try:
-        done = asyncio.run(dlq.redrive(bootstrap, topic, None if all_ else offset))
-    except (dlq.DeadLetterError, ValueError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail("give --offset (one or more) or --all", 2)
+    servers = _bootstrap(bootstrap)
+    done = _on_kafka(servers, lambda: dlq.redrive(servers, topic, None if all_ else offset))
     for r in done:
         typer.echo(f"{r.source} -> {r.topic}/{r.partition}@{r.offset}")
     typer.echo(f"re-driven: {len(done)}")
 
 
 DatabaseUrl = Annotated[
-    str,
-    typer.Option("--database-url", "-d", envvar="DATABASE_URL", help="the service's database"),
+    str | None,
+    typer.Option(
+        "--database-url",
+        "-d",
+        help="the service's database [default: $DATABASE_URL, else "
+        "postgresql://bianmin:bianmin@127.0.0.1:$BIANMIN_PG_PORT (15432)/postgres]",
+        show_default=False,
+    ),
 ]
 Schema = Annotated[
     str, typer.Option("--schema", "-s", envvar="DATABASE_SCHEMA", help="the service's schema")
@@ -128,8 +168,15 @@ Relay = Annotated[
 AsJson = Annotated[bool, typer.Option("--json", help="JSON instead of a table")]
 
 
-def _with_db(url: str, schema: str, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
-    """Run `work` on one connection; an operator error is a message and exit status 2."""
+def _with_db(
+    given: str | None, schema: str, work: Callable[[asyncpg.Connection], Awaitable[T]]
+) -> T:
+    """Run `work` on one connection; an operator error is a message and exit status 2, a
+    database that cannot be reached a message and exit status 1."""
+    try:
+        url = given or default_database_url("bianmin", "postgres")
+    except EndpointError as exc:
+        raise _fail(str(exc), 2) from None
 
     async def go() -> T:
         conn = await asyncpg.connect(
@@ -144,8 +191,11 @@ def _with_db(url: str, schema: str, work: Callable[[asyncpg.Connection], Awaitab
     try:
         return asyncio.run(go())
     except (outbox.OutboxError, asyncpg.UndefinedTableError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
+        raise _fail(str(exc), 2) from None
+    except (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        where = url.split("@")[-1]  # never print a password
+        why = " ".join(str(exc).split()) or type(exc).__name__
+        raise _fail(f"cannot use the database at {where}: {why}", 1) from None
 
 
 def _json(obj: object) -> None:
@@ -154,7 +204,7 @@ def _json(obj: object) -> None:
 
 @outbox_app.command("status")
 def outbox_status_cmd(
-    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    database_url: DatabaseUrl = None,
     schema: Schema = "public",
     relay: Relay = None,
     as_json: AsJson = False,
@@ -185,7 +235,7 @@ def outbox_status_cmd(
 
 @outbox_app.command("show")
 def outbox_show_cmd(
-    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    database_url: DatabaseUrl = None,
     schema: Schema = "public",
     relay: Relay = None,
     position: Annotated[
@@ -231,7 +281,7 @@ def outbox_show_cmd(
 def outbox_skip_cmd(
     position: Annotated[int, typer.Option("--position", "-p", help="the event to pass over")],
     reason: Annotated[str, typer.Option("--reason", help="why; kept with the skip")],
-    database_url: DatabaseUrl = DEFAULT_DATABASE_URL,
+    database_url: DatabaseUrl = None,
     schema: Schema = "public",
     relay: Relay = None,
     by: Annotated[str | None, typer.Option("--by", help="who skips; default: $USER")] = None,

@@ -325,8 +325,8 @@ async def topic_partitions(bootstrap: str, topic: str, timeout: float = 30.0) ->
     topics it is subscribed to (`partitions_for_topic` stays None for the others).
     """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
-    await admin.start()
     try:
+        await admin.start()
         (described,) = await admin.describe_topics([topic])
     finally:
         await admin.close()
@@ -342,13 +342,6 @@ class _Reader:
         self.bootstrap = bootstrap
         self.topic = topic
         self.timeout = timeout
-        self.consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap,
-            group_id=None,
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            request_timeout_ms=int(timeout * 1000),
-        )
         self.tps: list[TopicPartition] = []
         self.begin: dict[TopicPartition, int] = {}
         self.end: dict[TopicPartition, int] = {}
@@ -357,8 +350,16 @@ class _Reader:
         parts = await topic_partitions(self.bootstrap, self.topic, self.timeout)
         if not parts:
             raise DeadLetterError(f"topic {self.topic!r} does not exist")
-        await self.consumer.start()
+        # made only now: a consumer never started nor stopped is reported "unclosed"
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap,
+            group_id=None,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            request_timeout_ms=int(self.timeout * 1000),
+        )
         try:
+            await self.consumer.start()
             self.tps = [TopicPartition(self.topic, p) for p in parts]
             self.consumer.assign(self.tps)
             self.begin = await self.consumer.beginning_offsets(self.tps)

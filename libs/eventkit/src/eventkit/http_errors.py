@@ -14,17 +14,24 @@ Shared by the services' HTTP edges:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Route, compile_path
 
 from .idempotency import IdempotencyKeyReused, reused_key_error
 from .limits import EventTooLarge
 
 TOO_LARGE_STATUS = 413  # Content Too Large: more than the service can record
+
+log = logging.getLogger("eventkit.http")
 
 
 def refuse(status: int, field: str, reason: str) -> HTTPException:
@@ -58,16 +65,90 @@ def install_error_handlers(
             {"detail": {"field": exc.field, "reason": exc.reason}}, status_code=status_of(exc)
         )
 
-    @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": field_of(tuple(e["loc"])), "reason": e["msg"]} for e in exc.errors()]
-        first = errors[0] if errors else {"field": "(body)", "reason": "invalid request"}
-        return JSONResponse({"detail": {**first, "errors": errors}}, status_code=422)
+    install_common_handlers(app)
 
-    @app.exception_handler(IdempotencyKeyReused)
-    async def _reused(_: Request, exc: IdempotencyKeyReused) -> JSONResponse:
-        err = reused_key_error(exc)
-        return JSONResponse({"detail": err.detail}, status_code=err.status_code)
+
+# -- the handlers every service has (installed by `eventkit.service.create_app`) -------------
+def _reason_of(msg: str) -> str:
+    """pydantic's message without its "Value error, " prefix (our validators' own words)."""
+    return msg.removeprefix("Value error, ")
+
+
+async def _validation(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": field_of(tuple(e["loc"])), "reason": _reason_of(str(e["msg"]))}
+        for e in exc.errors()
+    ]
+    first = errors[0] if errors else {"field": "(body)", "reason": "invalid request"}
+    return JSONResponse({"detail": {**first, "errors": errors}}, status_code=422)
+
+
+async def _reused(_: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, IdempotencyKeyReused)
+    err = reused_key_error(exc)
+    return JSONResponse({"detail": err.detail}, status_code=err.status_code)
+
+
+_DEFAULT_FIELD = {401: "Authorization", 404: "path", 405: "method", 413: "(body)"}
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers at this path (Starlette's own 405 names
+    only the first route matching the path, so GET and POST on one path said `Allow: POST`)."""
+    from .openapi import _api_routes
+
+    path = request.url.path
+    methods: set[str] = set()
+    routes = list(request.app.router.routes)
+    plain = [r for r in routes if isinstance(r, Route) and not isinstance(r, APIRoute)]
+    for route in [*plain, *_api_routes(routes)]:
+        if compile_path(route.path_format)[0].match(path):
+            methods |= set(route.methods or ())
+    return sorted(methods)
+
+
+async def _http(request: Request, exc: Exception) -> JSONResponse:
+    """Every HTTPException in the one shape: `detail` is an object with field and reason."""
+    assert isinstance(exc, StarletteHTTPException)
+    field = _DEFAULT_FIELD.get(exc.status_code, "(request)")
+    raw: Any = exc.detail
+    detail: dict[str, Any] = (
+        {"field": field, "reason": "refused", **raw}
+        if isinstance(raw, dict)
+        else {"field": field, "reason": str(raw)}
+    )
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(_allowed_methods(request))
+        detail["reason"] = f"{request.method} is not allowed here; allowed: {headers['Allow']}"
+    return JSONResponse({"detail": detail}, status_code=exc.status_code, headers=headers)
+
+
+async def _model_validation(request: Request, exc: Exception) -> JSONResponse:
+    """A model built from the request inside a route (a command, an event) refused a value
+    the request model let through: the caller's input, so a 422 naming the field, not a 500.
+    Logged, since it means a request model is looser than what it feeds."""
+    assert isinstance(exc, ValidationError)
+    errors = [
+        {"field": field_of(tuple(e["loc"])), "reason": _reason_of(str(e["msg"]))}
+        for e in exc.errors()
+    ]
+    log.warning(
+        "a model inside the route refused the request",
+        extra={"path": request.url.path, "model": exc.title, "errors": errors[:5]},
+    )
+    first = errors[0] if errors else {"field": "(body)", "reason": "invalid request"}
+    return JSONResponse({"detail": {**first, "errors": errors}}, status_code=422)
+
+
+def install_common_handlers(app: FastAPI) -> None:
+    """Request validation, HTTPException (404/405 of the router too) and a reused
+    Idempotency-Key, each answered `{"detail": {"field", "reason", ...}}`."""
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(ValidationError, _model_validation)
+    app.add_exception_handler(StarletteHTTPException, _http)
+    app.add_exception_handler(IdempotencyKeyReused, _reused)
 
 
 def install_size_handler(app: FastAPI) -> None:

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import random
 import re
 from collections.abc import Awaitable, Callable
@@ -95,14 +96,35 @@ class IdempotentResult:
         )
 
 
+def canonical_json(value: Any) -> bytes:
+    """`value` as canonical JSON (sorted keys, no whitespace), for any value JSON can hold.
+
+    orjson is the fast path; it refuses what valid JSON may still carry (an integer beyond
+    64 bits: `TypeError: Integer exceeds 64-bit range`, which was a 500 on every POST), so
+    the standard library encodes those. The same value always takes the same path, so the
+    same request always hashes the same."""
+    try:
+        return orjson.dumps(value, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
+    except TypeError:
+        return json.dumps(
+            _str_keys(value), sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+        ).encode("utf-8", "surrogatepass")
+
+
+def _str_keys(value: Any) -> Any:
+    """Keys as strings (as JSON has them), so sorting never compares an int with a str."""
+    if isinstance(value, dict):
+        return {str(k): _str_keys(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_str_keys(v) for v in value]
+    return value
+
+
 def request_fingerprint(method: str, path: str, body: Any) -> str:
     """SHA-256 of (method, path, body as canonical JSON). Give the validated body (e.g.
     `model.model_dump(mode="json")`), not the raw bytes: whitespace and key order differ
-    between retries of the same request in some clients."""
-    canonical = orjson.dumps(
-        {"method": method.upper(), "path": path, "body": body},
-        option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS,
-    )
+    between retries of the same request in some clients. Never fails on a JSON value."""
+    canonical = canonical_json({"method": method.upper(), "path": path, "body": body})
     return hashlib.sha256(canonical).hexdigest()
 
 
@@ -255,6 +277,7 @@ __all__ = [
     "IdempotencyKeyReused",
     "IdempotencyStore",
     "IdempotentResult",
+    "canonical_json",
     "idempotency_key",
     "request_fingerprint",
     "reused_key_error",

@@ -17,13 +17,16 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from faststream.kafka import KafkaBroker
 
 from . import logging as jsonlog
 from . import migrate
-from .http_errors import install_size_handler
+from .edge import EdgeGuard
+from .http_errors import install_common_handlers, install_size_handler
 from .limits import PRODUCER_MAX_REQUEST_BYTES
 from .loops import LoopHealth, supervise
+from .openapi import install_openapi
 from .relay import OutboxRelay, RelaySettings
 from .settings import ServiceSettings
 from .store import PostgresEventStore
@@ -227,7 +230,14 @@ def _ended(task: asyncio.Task[Any]) -> str:
 
 
 def create_app(runtime: ServiceRuntime, title: str, description: str = "") -> FastAPI:
-    """A FastAPI app whose lifespan starts and stops the runtime; /healthz and /readyz."""
+    """A FastAPI app whose lifespan starts and stops the runtime; /healthz and /readyz.
+
+    The edge every service shares comes with it: `EdgeGuard` (body size, control characters,
+    64-bit integers), the one error shape for validation, HTTP and router errors
+    (`http_errors.install_common_handlers`), the OpenAPI's error and bearer-JWT documentation
+    (`eventkit.openapi`), and the /docs and /redoc pages with their scripts and styles served
+    by the service itself from the installed `fastapi-offline` package (`/docs/assets`), so
+    they work on an intranet with no way out."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -240,16 +250,29 @@ def create_app(runtime: ServiceRuntime, title: str, description: str = "") -> Fa
             await runtime.stop()
             log.info("stopped")
 
-    app = FastAPI(title=title, description=description, lifespan=lifespan)
+    app = FastAPIOffline(
+        title=title,
+        description=description,
+        lifespan=lifespan,
+        static_url="/docs/assets",
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
     app.state.runtime = runtime
+    app.add_middleware(EdgeGuard, max_body_bytes=runtime.settings.max_body_bytes)
+    install_common_handlers(app)
     install_size_handler(app)  # an event too large to publish is the caller's 413
+    install_openapi(app)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok", "service": runtime.settings.service_name}
 
-    @app.get("/readyz", tags=["ops"])
+    @app.get(
+        "/readyz",
+        tags=["ops"],
+        responses={503: {"description": "Not ready: the checks say which dependency failed"}},
+    )
     async def readyz() -> JSONResponse:
         """Readiness: connected to PostgreSQL and Kafka."""
         checks = await runtime.readiness()

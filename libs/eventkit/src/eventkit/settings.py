@@ -44,6 +44,10 @@ class ServiceSettings(BaseSettings):
     # transaction and a commit per message (about 150 messages/s per consumer on the local
     # stack, the pipeline's bottleneck, see bench/PIPELINE.md). A batch whose transaction
     # fails falls back to one message at a time, so the guarantees are the same.
+    # The largest request body the HTTP edge reads (`eventkit.edge.EdgeGuard`): larger is a
+    # 413 before any parsing. The largest legitimate bodies (a unit's duty roster, an
+    # application with its materials) are a few tens of KiB.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     consumer_batch: bool = True
     consumer_max_records: int = 500
     # The largest canonical envelope the event store accepts (`eventkit.limits`): bigger

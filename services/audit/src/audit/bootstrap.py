@@ -65,9 +65,11 @@ def build(
     from .api.admin_routes import router as admin_router
     from .api.board_routes import router as board_router
     from .api.inspector_routes import router as inspector_router
+    from .api.key_routes import router as key_router
     from .api.log_routes import router as log_router
 
     app.include_router(log_router)
+    app.include_router(key_router)
     app.include_router(inspector_router)
     app.include_router(board_router)
     app.include_router(admin_router)

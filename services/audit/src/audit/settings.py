@@ -26,7 +26,7 @@ Personal data
     AUDIT_KEYED_FIELDS           of those, the ones also kept as HMAC for rule comparisons
                                  ("id_number,household_no")
     AUDIT_PERSONAL_HMAC_KEY      the HMAC secret (unset: no keyed hashes, the conflict-of-
-                                 interest rule is inactive)
+                                 interest rule is inactive; `make run` generates one in .local/)
 Anomalies
     AUDIT_ANOMALY_RULES_FILE     JSON list of rule definitions (default: audit/anomaly/rules.json)
     AUDIT_ANOMALY_INTERVAL_SECONDS  sweep interval (5)

@@ -14,11 +14,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Depends, HTTPException, Path
+from pydantic import BaseModel, ConfigDict
 
+from contracts.limits import DocumentNo, Identifier
 from eventkit.auth import Principal, require_roles
 from eventkit.envelope import Actor, Envelope, Producer
+from eventkit.openapi import errors
 
 from ..context import AuditContext, append_in_transaction, ctx
 from ..log.leaf import keyed_hash
@@ -29,8 +31,10 @@ Ctx = Annotated[AuditContext, Depends(ctx)]
 
 
 class StaffIdentity(BaseModel):
-    id_number: str | None = Field(default=None, min_length=1, max_length=40)
-    household_no: str | None = Field(default=None, min_length=1, max_length=60)
+    model_config = ConfigDict(extra="forbid")
+
+    id_number: DocumentNo | None = None
+    household_no: DocumentNo | None = None
 
 
 async def _record(
@@ -53,16 +57,21 @@ async def _record(
     await append_in_transaction(c.events, conn, stream_id, [env])
 
 
-@router.put("/staff/{staff_id}/identity")
+@router.put("/staff/{staff_id}/identity", responses=errors(503))
 async def put_staff_identity(
-    c: Ctx, who: Admin, staff_id: str, body: StaffIdentity
+    c: Ctx, who: Admin, staff_id: Annotated[Identifier, Path()], body: StaffIdentity
 ) -> dict[str, Any]:
     key = c.settings.hmac_key()
     if key is None:
-        raise HTTPException(503, detail={"reason": "AUDIT_PERSONAL_HMAC_KEY is not configured"})
+        raise HTTPException(
+            503,
+            detail={"field": "(settings)", "reason": "AUDIT_PERSONAL_HMAC_KEY is not configured"},
+        )
     keyed = {k: keyed_hash(key, v) for k, v in body.model_dump().items() if v}
     if not keyed:
-        raise HTTPException(422, detail={"reason": "give id_number and/or household_no"})
+        raise HTTPException(
+            422, detail={"field": "id_number", "reason": "give id_number and/or household_no"}
+        )
     async with c.pool.acquire() as conn, conn.transaction():
         await conn.execute(
             """INSERT INTO staff_identity (staff_id, keyed, source) VALUES ($1, $2, $3)
@@ -95,7 +104,9 @@ async def erase_personal_data(c: Ctx, who: Admin, event_id: uuid.UUID) -> dict[s
             event_id,
         )
         if idx is None:
-            raise HTTPException(404, detail={"reason": "no personal data held for this event"})
+            raise HTTPException(
+                404, detail={"field": "event_id", "reason": "no personal data held for this event"}
+            )
         await _record(
             c,
             who,

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Query
+
+from contracts.limits import Instant
 
 from ..context import AuditContext, ctx
 
@@ -86,15 +88,15 @@ async def _grouped(
     return {"rows": [{"id": r["key"], **_figures(r)} for r in rows], "as_of": as_of}
 
 
+Since = Annotated[Instant | None, Query(description="accepted at or after (ISO 8601, offset)")]
+Until = Annotated[Instant | None, Query(description="accepted before (ISO 8601, offset)")]
+
+
 @router.get("/centers")
-async def centers(
-    c: Ctx, since: datetime | None = None, until: datetime | None = None
-) -> dict[str, Any]:
+async def centers(c: Ctx, since: Since = None, until: Until = None) -> dict[str, Any]:
     return await _grouped(c, "accepting_center_id", since, until)
 
 
 @router.get("/tiers")
-async def tiers(
-    c: Ctx, since: datetime | None = None, until: datetime | None = None
-) -> dict[str, Any]:
+async def tiers(c: Ctx, since: Since = None, until: Until = None) -> dict[str, Any]:
     return await _grouped(c, "handling_tier", since, until)

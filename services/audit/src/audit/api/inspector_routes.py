@@ -16,14 +16,18 @@ import csv
 import io
 import uuid
 from collections.abc import AsyncIterator
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response, StreamingResponse
+from pydantic import StringConstraints
 
+from contracts.limits import MAX_SHORT_LIST, ActorId, Code, Identifier, Instant, Position
+from contracts.limits import SearchText as SearchTextType
+from contracts.routing import Tier
 from eventkit.auth import Principal, require_roles
+from eventkit.edge import INT64_MAX
 
 from ..context import AuditContext, ctx
 from ..inspector.queries import CSV_FIELDS, MAX_LIMIT, Filters, case_timeline, search
@@ -36,22 +40,27 @@ Ctx = Annotated[AuditContext, Depends(ctx)]
 EXPORT_CAP = 1_000_000
 
 
+EventTypePattern = Annotated[
+    str, StringConstraints(min_length=1, max_length=100, pattern=r"^[a-z_]+(\.[a-z_*]+)*$")
+]
+
+
 async def filters(  # async: no thread-pool hop per request
-    case: str | None = None,
+    case: Annotated[Identifier | None, Query()] = None,
     correlation_id: uuid.UUID | None = None,
-    staff: str | None = None,
-    org_id: str | None = None,
-    tier: str | None = None,
-    item_code: str | None = None,
-    event_type: Annotated[list[str] | None, Query()] = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-    q: Annotated[str | None, Query(max_length=200)] = None,
+    staff: Annotated[ActorId | None, Query()] = None,
+    org_id: Annotated[Identifier | None, Query()] = None,
+    tier: Annotated[Tier | None, Query()] = None,
+    item_code: Annotated[Code | None, Query()] = None,
+    event_type: Annotated[
+        list[EventTypePattern] | None,
+        Query(max_length=MAX_SHORT_LIST, description="repeatable; `routing.*` for a prefix"),
+    ] = None,
+    since: Annotated[Instant | None, Query()] = None,
+    until: Annotated[Instant | None, Query()] = None,
+    q: Annotated[SearchTextType | None, Query()] = None,
     status: Annotated[str | None, Query(pattern="^(accepted|rejected)$")] = None,
 ) -> Filters:
-    for t in (since, until):
-        if t is not None and t.tzinfo is None:
-            raise HTTPException(400, detail={"reason": "since/until need a timezone"})
     return Filters(
         case=case,
         correlation_id=correlation_id,
@@ -86,12 +95,12 @@ def _csv(items: list[dict[str, Any]], header: bool = True) -> str:
     return buf.getvalue()
 
 
-@router.get("/events")
+@router.get("/events", responses={200: {"content": {"text/csv": {}}}})
 async def events(
     c: Ctx,
     who: Inspector,
     f: FiltersDep,
-    after: Annotated[int | None, Query(ge=-1)] = None,
+    after: Annotated[Position | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
     with_leaf: bool = False,
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
@@ -110,7 +119,10 @@ async def events(
     return {"items": page.items, "next_after": page.next_after, "count": len(page.items)}
 
 
-@router.get("/events/export")
+@router.get(
+    "/events/export",
+    responses={200: {"content": {"application/x-ndjson": {}, "text/csv": {}}}},
+)
 async def export_events(
     c: Ctx,
     who: Inspector,
@@ -143,11 +155,11 @@ async def export_events(
     return StreamingResponse(rows(), media_type=media)
 
 
-@router.get("/cases/{case_id}")
+@router.get("/cases/{case_id}", responses={200: {"content": {"text/csv": {}}}})
 async def case(
     c: Ctx,
     who: Inspector,
-    case_id: str,
+    case_id: Annotated[Identifier, Path()],
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
     """The whole timeline of a case: every event on its stream in every service, plus every
@@ -181,9 +193,9 @@ async def case(
 async def anomalies(
     c: Ctx,
     who: Inspector,
-    rule: str | None = None,
-    case: str | None = None,
-    after: Annotated[int | None, Query(ge=0)] = None,
+    rule: Annotated[Code | None, Query()] = None,
+    case: Annotated[Identifier | None, Query()] = None,
+    after: Annotated[int | None, Query(ge=0, le=INT64_MAX)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_LIMIT)] = 100,
 ) -> dict[str, Any]:
     args: list[Any] = []

@@ -18,10 +18,13 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import PlainTextResponse, StreamingResponse
 
+from contracts.limits import LogIndex, LogSize, Position
 from eventkit.auth import Principal, optional_principal, require_roles
+from eventkit.edge import INT64_MAX
+from eventkit.openapi import errors
 from tlog.note import NoteError, open_checkpoint
 
 from ..context import AuditContext, ctx
@@ -46,12 +49,17 @@ Maybe = Annotated[Principal | None, Depends(optional_principal)]
 Ctx = Annotated[AuditContext, Depends(ctx)]
 
 
-def _not_found(reason: str) -> HTTPException:
-    return HTTPException(404, detail={"reason": reason})
+TreeSize = Annotated[int, Query(ge=1, le=INT64_MAX)]
+MAX_NOTE_BYTES = 64 * 1024
+"""A cosigned checkpoint note: a few lines and one signature line per witness."""
 
 
-def _bad(reason: str) -> HTTPException:
-    return HTTPException(400, detail={"reason": reason})
+def _not_found(field: str, reason: str) -> HTTPException:
+    return HTTPException(404, detail={"field": field, "reason": reason})
+
+
+def _bad(field: str, reason: str) -> HTTPException:
+    return HTTPException(400, detail={"field": field, "reason": reason})
 
 
 def merge_cosignatures(note: str, cosigned: list[str]) -> str:
@@ -66,17 +74,23 @@ def merge_cosignatures(note: str, cosigned: list[str]) -> str:
     return text + "\n\n" + "".join(ln + "\n" for ln in lines)
 
 
-@router.get("/checkpoint", response_class=PlainTextResponse)
+@router.get(
+    "/checkpoint",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}, **errors(404)},
+)
 async def get_checkpoint(
     c: Ctx,
-    size: Annotated[int | None, Query(ge=0, description="a past checkpoint by its size")] = None,
+    size: Annotated[LogSize | None, Query(description="a past checkpoint by its size")] = None,
     cosigned: Annotated[bool, Query(description="merge witness cosignatures")] = True,
 ) -> PlainTextResponse:
     """The latest signed checkpoint (C2SP signed note, text/plain), with cosignatures."""
     async with c.pool.acquire() as conn:
         cp = await (latest_checkpoint(conn) if size is None else checkpoint_at(conn, size))
         if cp is None:
-            raise _not_found("no checkpoint" if size is None else f"no checkpoint at size {size}")
+            raise _not_found(
+                "size", "no checkpoint" if size is None else f"no checkpoint at size {size}"
+            )
         note = cp.note
         if cosigned:
             rows = await conn.fetch("SELECT note FROM cosignatures WHERE size = $1", cp.size)
@@ -87,7 +101,7 @@ async def get_checkpoint(
 @router.get("/checkpoints")
 async def list_checkpoints(
     c: Ctx,
-    after: Annotated[int, Query(ge=-1)] = -1,
+    after: Annotated[Position, Query()] = -1,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     async with c.pool.acquire() as conn:
@@ -111,19 +125,19 @@ async def _default_size(conn: Any) -> int:
     return (await tree_state(conn)).size
 
 
-@router.get("/proof/inclusion")
+@router.get("/proof/inclusion", responses=errors(400, 404, 409))
 async def get_inclusion_proof(
     c: Ctx,
     who: Maybe,
     event_id: uuid.UUID | None = None,
-    index: Annotated[int | None, Query(ge=0)] = None,
+    index: Annotated[LogIndex | None, Query()] = None,
     tree_size: Annotated[
-        int | None, Query(ge=1, description="default: the latest checkpoint's size")
+        int | None, Query(ge=1, le=INT64_MAX, description="default: the latest checkpoint's size")
     ] = None,
 ) -> dict[str, Any]:
     """RFC 9162 inclusion proof of one leaf (by event_id or index) in the tree of tree_size."""
     if (event_id is None) == (index is None):
-        raise _bad("give exactly one of event_id and index")
+        raise _bad("index", "give exactly one of event_id and index")
     async with c.pool.acquire() as conn:
         if event_id is not None:
             row = await leaf_by_event(conn, event_id)
@@ -131,15 +145,16 @@ async def get_inclusion_proof(
             assert index is not None
             row = await leaf_by_index(conn, index)
         if row is None:
-            raise _not_found("no such leaf")
+            raise _not_found("event_id" if event_id is not None else "index", "no such leaf")
         state = await tree_state(conn)
         size = tree_size if tree_size is not None else await _default_size(conn)
         if size > state.size:
-            raise _bad(f"tree_size {size} is beyond the log's size {state.size}")
+            raise _bad("tree_size", f"tree_size {size} is beyond the log's size {state.size}")
         if row["idx"] >= size:
             raise HTTPException(
                 409,
                 detail={
+                    "field": "tree_size",
                     "reason": f"leaf {row['idx']} is not covered by a tree of size {size} "
                     "(wait for the next checkpoint, or pass tree_size)",
                     "index": row["idx"],
@@ -158,30 +173,32 @@ async def get_inclusion_proof(
     return out
 
 
-@router.get("/proof/consistency")
+@router.get("/proof/consistency", responses=errors(400))
 async def get_consistency_proof(
     c: Ctx,
-    first: Annotated[int, Query(ge=1)],
-    second: Annotated[int | None, Query(ge=1, description="default: latest checkpoint")] = None,
+    first: TreeSize,
+    second: Annotated[
+        int | None, Query(ge=1, le=INT64_MAX, description="default: latest checkpoint")
+    ] = None,
 ) -> dict[str, Any]:
     """RFC 9162 consistency proof that the tree of `second` leaves extends the one of `first`."""
     async with c.pool.acquire() as conn:
         size2 = second if second is not None else await _default_size(conn)
         state = await tree_state(conn)
         if size2 > state.size:
-            raise _bad(f"second {size2} is beyond the log's size {state.size}")
+            raise _bad("second", f"second {size2} is beyond the log's size {state.size}")
         if first > size2:
-            raise _bad("first must not exceed second")
+            raise _bad("first", "first must not exceed second")
         proof = await consistency_proof(conn, first, size2)
     return {"old_size": first, "new_size": size2, "proof": [b64(p) for p in proof]}
 
 
 @router.get("/leaves/{idx}")
-async def get_leaf(c: Ctx, _: Inspector, idx: int) -> dict[str, Any]:
+async def get_leaf(c: Ctx, _: Inspector, idx: Annotated[LogIndex, Path()]) -> dict[str, Any]:
     async with c.pool.acquire() as conn:
         row = await leaf_by_index(conn, idx)
     if row is None:
-        raise _not_found(f"no leaf {idx}")
+        raise _not_found("idx", f"no leaf {idx}")
     return leaf_json(row)
 
 
@@ -190,16 +207,16 @@ async def get_event_leaf(c: Ctx, _: Inspector, event_id: uuid.UUID) -> dict[str,
     async with c.pool.acquire() as conn:
         row = await leaf_by_event(conn, event_id)
     if row is None:
-        raise _not_found(f"event {event_id} is not in the log")
+        raise _not_found("event_id", f"event {event_id} is not in the log")
     return leaf_json(row)
 
 
-@router.get("/export")
+@router.get("/export", responses={200: {"content": {"application/x-ndjson": {}}}})
 async def export(
     c: Ctx,
     _: Inspector,
-    start: Annotated[int, Query(ge=0)] = 0,
-    end: Annotated[int | None, Query(ge=0, description="exclusive; default: tree size")] = None,
+    start: Annotated[LogSize, Query()] = 0,
+    end: Annotated[LogSize | None, Query(description="exclusive; default: tree size")] = None,
 ) -> StreamingResponse:
     """JSON Lines ``{"index", "leaf", "leaf_hash"}`` for ``python -m tlog recompute``."""
     async with c.pool.acquire() as conn:
@@ -233,31 +250,56 @@ async def integrity(
     return out
 
 
-@router.post("/cosignatures", status_code=201)
+@router.post(
+    "/cosignatures",
+    status_code=201,
+    responses=errors(413, 503),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/plain": {"schema": {"type": "string", "maxLength": MAX_NOTE_BYTES}}},
+        }
+    },
+)
 async def post_cosignature(c: Ctx, request: Request) -> dict[str, Any]:
     """A witness hands back the checkpoint with its cosignature (a signed note, text/plain).
 
     Accepted only if the log's own signature verifies, the checkpoint is one this log
     signed, and a configured witness key (AUDIT_WITNESS_KEYS) signed it too.
     """
-    note = (await request.body()).decode("utf-8", "replace")
+    raw = await request.body()
+    if len(raw) > MAX_NOTE_BYTES:
+        raise HTTPException(
+            413, detail={"field": "(body)", "reason": f"a note is at most {MAX_NOTE_BYTES} bytes"}
+        )
+    note = raw.decode("utf-8", "replace")
     if c.verifier is None:
-        raise HTTPException(503, detail={"reason": "the log has no verifier key configured"})
+        raise HTTPException(
+            503, detail={"field": "(log)", "reason": "the log has no verifier key configured"}
+        )
     try:
         cp, _ = open_checkpoint(note, [c.verifier], c.origin)
         opened = None
         if c.witness_verifiers:
             opened = open_checkpoint(note, c.witness_verifiers, c.origin)[1]
     except NoteError as exc:
-        raise HTTPException(422, detail={"reason": f"not accepted: {exc}"}) from None
+        raise HTTPException(
+            422, detail={"field": "(body)", "reason": f"not accepted: {exc}"}
+        ) from None
     if opened is None:
-        raise HTTPException(422, detail={"reason": "no witness keys are configured"})
+        raise HTTPException(
+            422, detail={"field": "(body)", "reason": "no witness keys are configured"}
+        )
     witnesses = [s.name for s in opened.verified_sigs]
     async with c.pool.acquire() as conn:
         mine = await checkpoint_at(conn, cp.size)
         if mine is None or mine.root != cp.root_hash:
             raise HTTPException(
-                422, detail={"reason": f"this log signed no such checkpoint at size {cp.size}"}
+                422,
+                detail={
+                    "field": "(body)",
+                    "reason": f"this log signed no such checkpoint at size {cp.size}",
+                },
             )
         for w in witnesses:
             await conn.execute(
@@ -271,7 +313,7 @@ async def post_cosignature(c: Ctx, request: Request) -> dict[str, Any]:
 
 
 @router.get("/cosignatures")
-async def list_cosignatures(c: Ctx, size: Annotated[int, Query(ge=0)]) -> dict[str, Any]:
+async def list_cosignatures(c: Ctx, size: Annotated[LogSize, Query()]) -> dict[str, Any]:
     async with c.pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT witness, note, received_at FROM cosignatures WHERE size = $1", size

@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from contracts.intake import ProvidedMaterial
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
+from eventkit.openapi import errors
 
 from ..core import CenterTiers
 from ..domain.application_commands import (
@@ -43,7 +44,9 @@ from .models import (
     WithdrawRequest,
 )
 
-router = APIRouter(prefix="/v1/applications", tags=["applications"])
+router = APIRouter(
+    prefix="/v1/applications", tags=["applications"], responses=errors(403, 404, 409)
+)
 
 CaseId = Path(pattern=r"^case-[0-9a-f]{32}$", description="The case id (`case-<32 hex>`)")
 _ERRORS: dict[int | str, dict[str, Any]] = {

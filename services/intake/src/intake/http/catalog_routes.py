@@ -18,6 +18,7 @@ from fastapi.responses import Response
 from contracts.intake import CATEGORY_NAMES_ZH, CatalogItemVersion, Category
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key, request_fingerprint
+from eventkit.openapi import errors
 
 from ..domain.catalog import SHANGHAI, PublishCatalogItem, RetireCatalogItem
 from ..domain.errors import parse_command
@@ -26,7 +27,7 @@ from .case_flow import core_of
 from .errors import refuse
 from .models import CatalogWriteResult, EventRef, RetireRequest
 
-router = APIRouter(prefix="/v1/catalog", tags=["catalog"])
+router = APIRouter(prefix="/v1/catalog", tags=["catalog"], responses=errors(403, 404, 409))
 
 CodePath = Path(pattern=r"^[A-Z]{2,4}-[0-9]{3}$", examples=["FP-002"])
 

@@ -10,11 +10,25 @@ the first-inquiry staff member and the default center come from the bearer token
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.intake import Channel, DeliveryMethod, MaterialForm
+from contracts.limits import (
+    MAX_COPIES,
+    MAX_MATERIALS,
+    ActorId,
+    Address,
+    Code,
+    DocumentNo,
+    Fen,
+    PersonName,
+    Reason,
+)
+
+MAX_DIMENSIONS = 10
+"""好差评 dimensions a resident may rate (four are used: attitude, efficiency, ...)."""
 
 _CODE = r"^[A-Z]{2,4}-[0-9]{3}$"
 _UNIT = r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$"
@@ -25,12 +39,12 @@ class _In(BaseModel):
 
 
 class ApplicantIn(_In):
-    name: str = Field(min_length=1, max_length=100, examples=["陈小芳"])
+    name: PersonName = Field(examples=["陈小芳"])
     id_number: str = Field(
         min_length=1, max_length=18, description="18-character resident ID number"
     )
     phone: str = Field(min_length=1, max_length=20, examples=["13957712345"])
-    household_no: str | None = Field(default=None, max_length=50)
+    household_no: DocumentNo | None = None
     registered_community_id: str = Field(
         min_length=1,
         max_length=100,
@@ -38,22 +52,22 @@ class ApplicantIn(_In):
         "non-local resident is registered as living); routing sends the case from there.",
         examples=["ruian.mayu.mabei"],
     )
-    address: str = Field(min_length=1, max_length=200)
+    address: Address
 
 
 class MaterialIn(_In):
-    code: str = Field(min_length=1, max_length=40, examples=["ID_CARD"])
+    code: Code = Field(examples=["ID_CARD"])
     form: MaterialForm
     copies: int = Field(
-        default=1, ge=1, le=50, description="How many copies (份) of it were handed in."
+        default=1, ge=1, le=MAX_COPIES, description="How many copies (份) of it were handed in."
     )
 
 
 class FeeOverrideIn(_In):
     """An officer accepts a fee or deposit other than the published standard (an event)."""
 
-    reason: str = Field(min_length=1, max_length=500)
-    officer_id: str | None = Field(
+    reason: Reason
+    officer_id: ActorId | None = Field(
         default=None, description="Defaults to the calling officer; must be the caller."
     )
 
@@ -61,29 +75,28 @@ class FeeOverrideIn(_In):
 class SubmitRequest(_In):
     item_code: str = Field(pattern=_CODE, examples=["FP-002"])
     applicant: ApplicantIn
-    materials_provided: list[MaterialIn] = Field(default_factory=list, max_length=100)
+    materials_provided: list[MaterialIn] = Field(default_factory=list, max_length=MAX_MATERIALS)
     accepting_center_id: str | None = Field(
         default=None,
         pattern=_UNIT,
         description="Staff: defaults to (and must be) the center in the token. Residents "
         "(online): defaults to the applicant's registered community.",
     )
-    accepting_staff_id: str | None = Field(
+    accepting_staff_id: ActorId | None = Field(
         default=None,
-        max_length=100,
         description="首问责任人; defaults to the calling staff member. None online.",
     )
     channel: Channel | None = Field(
         default=None, description="window (default for staff), agent (代办) or online (residents)"
     )
-    fee_paid_fen: int = Field(default=0, description="Fee actually paid, in fen")
-    deposit_paid_fen: int = Field(default=0, description="Deposit actually paid, in fen")
-    payment_receipt_no: str | None = Field(default=None, max_length=100)
+    fee_paid_fen: Fen = Field(default=0, description="Fee actually paid, in fen")
+    deposit_paid_fen: Fen = Field(default=0, description="Deposit actually paid, in fen")
+    payment_receipt_no: DocumentNo | None = None
     fee_override: FeeOverrideIn | None = None
 
 
 class SupplementRequest(_In):
-    materials: list[MaterialIn] = Field(min_length=1, max_length=100)
+    materials: list[MaterialIn] = Field(min_length=1, max_length=MAX_MATERIALS)
     received_center_id: str | None = Field(
         default=None,
         pattern=_UNIT,
@@ -92,15 +105,15 @@ class SupplementRequest(_In):
 
 
 class WithdrawRequest(_In):
-    reason: str | None = Field(default=None, max_length=500)
+    reason: Reason | None = None
 
 
 class CorrectionRequest(_In):
     correction_id: str | None = Field(
         default=None, description="Defaults to the pending correction of the case."
     )
-    materials: list[MaterialIn] = Field(default_factory=list, max_length=100)
-    note: str | None = Field(default=None, max_length=500)
+    materials: list[MaterialIn] = Field(default_factory=list, max_length=MAX_MATERIALS)
+    note: Reason | None = None
     received_center_id: str | None = Field(default=None, pattern=_UNIT)
 
 
@@ -111,26 +124,27 @@ class DeliveryRequest(_In):
         pattern=_UNIT,
         description="Where it was picked up; defaults to the staff member's center.",
     )
-    tracking_no: str | None = Field(default=None, max_length=100)
+    tracking_no: DocumentNo | None = None
 
 
 class ArchiveRequest(_In):
-    archive_no: str | None = Field(default=None, max_length=100)
+    archive_no: DocumentNo | None = None
 
 
 class EvaluationRequest(_In):
-    score: int = Field(description="5 very satisfied ... 1 very dissatisfied")
-    dimensions: dict[str, int] = Field(
+    score: int = Field(ge=1, le=5, description="5 very satisfied ... 1 very dissatisfied")
+    dimensions: dict[Code, Annotated[int, Field(ge=1, le=5)]] = Field(
         default_factory=dict,
+        max_length=MAX_DIMENSIONS,
         description="Optional scores per dimension: attitude, efficiency, professionalism, "
         "environment",
     )
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: Reason | None = None
 
 
 class RetireRequest(_In):
     retired_from: date
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Reason
 
 
 # -- responses ---------------------------------------------------------------------------------

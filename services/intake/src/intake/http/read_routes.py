@@ -12,13 +12,15 @@ below), residents their own, inspectors any center's.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import asyncpg
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 
+from contracts.limits import Offset
 from eventkit.auth import Principal, require_roles
+from eventkit.openapi import errors
 
 from ..projections import routing_view
 from ..projections.applications import applicant_key
@@ -27,7 +29,9 @@ from .case_flow import case_row, core_of
 from .errors import refuse
 from .models import TrailEntry
 
-router = APIRouter(prefix="/v1/applications", tags=["applications"])
+router = APIRouter(
+    prefix="/v1/applications", tags=["applications"], responses=errors(403, 404, 409)
+)
 
 _JSON_COLUMNS = (
     "applicant",
@@ -114,7 +118,7 @@ async def list_applications(
     submitted_from: date | None = Query(default=None),
     submitted_to: date | None = Query(default=None, description="inclusive"),
     limit: int = Query(default=50, ge=1, le=500),
-    offset: int = Query(default=0, ge=0),
+    offset: Annotated[Offset, Query()] = 0,
     principal: Principal = Depends(require_roles(*CASE_READERS)),
 ) -> dict[str, Any]:
     core = core_of(request)

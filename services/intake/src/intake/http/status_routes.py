@@ -23,10 +23,12 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
 
+from eventkit.openapi import errors
+
 from ..domain.receipts import verify
 from .case_flow import core_of
 
-router = APIRouter(prefix="/v1", tags=["resident status"])
+router = APIRouter(prefix="/v1", tags=["resident status"], responses=errors(404, 429))
 
 STATUS_ZH = {
     "submitted": "已提交",

@@ -26,6 +26,7 @@ from fastapi.responses import Response
 from contracts.intake import Applicant, FeeOverride, ProvidedMaterial
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
+from eventkit.openapi import errors
 
 from ..core import CenterTiers
 from ..domain.application_commands import SubmitApplication
@@ -35,7 +36,9 @@ from .case_flow import core_of, require_center, run_case_post
 from .errors import refuse
 from .models import CaseResult, SubmitRequest
 
-router = APIRouter(prefix="/v1/applications", tags=["applications"])
+router = APIRouter(
+    prefix="/v1/applications", tags=["applications"], responses=errors(403, 404, 409)
+)
 
 
 def _new_case_id() -> str:

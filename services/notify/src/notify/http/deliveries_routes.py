@@ -15,7 +15,9 @@ import asyncpg
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
+from contracts.limits import Identifier
 from eventkit.auth import Principal, require_roles
+from eventkit.openapi import errors
 
 router = APIRouter(prefix="/v1", tags=["deliveries"])
 
@@ -93,10 +95,10 @@ async def _may_read(conn: asyncpg.Connection, p: Principal, case: asyncpg.Record
     return False
 
 
-@router.get("/deliveries", response_model=DeliveriesPage)
+@router.get("/deliveries", response_model=DeliveriesPage, responses=errors(404))
 async def list_deliveries(
     request: Request,
-    case_id: Annotated[str, Query(min_length=1, max_length=200, description="The case id")],
+    case_id: Annotated[Identifier, Query(description="The case id")],
     principal: Principal = Depends(require_roles(*READERS)),
 ) -> DeliveriesPage:
     """Every delivery notify planned for this case, oldest first."""
@@ -116,6 +118,7 @@ async def list_deliveries(
             raise HTTPException(
                 status_code=403,
                 detail={
+                    "field": "case_id",
                     "reason": "this case was neither accepted nor handled by your unit "
                     "(or a unit below it)",
                     "role": principal.role,

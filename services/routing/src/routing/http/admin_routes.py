@@ -20,6 +20,7 @@ from pydantic import AwareDatetime, BaseModel
 
 from contracts.intake import ApplicationAccepted
 from eventkit.auth import Principal, require_roles
+from eventkit.openapi import errors
 
 from ..cases.intake_consumer import route_command
 from ..context import RoutingContext, ctx
@@ -28,7 +29,7 @@ from .access import actor_of
 from .errors import refuse
 from .views import CaseCommandResult, CaseView, event_refs
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], responses=errors(403, 404, 409))
 
 
 class IssuedEvent(BaseModel):

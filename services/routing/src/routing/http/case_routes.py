@@ -14,10 +14,21 @@ from typing import Annotated, Any, Literal
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from contracts.corrections import NOTE_MAX
+from contracts.limits import (
+    MAX_CODE,
+    MAX_MATERIALS,
+    Identifier,
+    MultiLine,
+    Note,
+    Reason,
+    SingleLine,
+)
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
+from eventkit.openapi import errors
 
 from ..context import RoutingContext, ctx
 from ..domain.case import DecideCase, ReassignCase, RequestCorrection, ReturnResult
@@ -26,7 +37,7 @@ from .access import DECIDERS, actor_of
 from .idempotent import run_idempotent
 from .views import CaseCommandResult, CaseView, event_refs
 
-router = APIRouter(prefix="/v1/cases", tags=["cases"])
+router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=errors(403, 404, 409))
 
 CaseId = Annotated[str, Path(pattern=CASE_ID_PATTERN, description="`case-<32 hex>`, intake's id")]
 Key = Annotated[str | None, Depends(idempotency_key)]
@@ -38,19 +49,31 @@ class _Body(BaseModel):
 
 class DecisionBody(_Body):
     decision: Literal["approve", "refuse"]
-    reason: str | None = Field(default=None, description="Required to refuse.", max_length=2000)
+    reason: Note | None = Field(default=None, description="Required to refuse.")
+
+
+# A requested material as the officer typed it: the correction contract
+# (`contracts.corrections`) says whether it is a code of the case's list, in its own words.
+RequestedMaterial = Annotated[str, StringConstraints(min_length=1, max_length=MAX_CODE), SingleLine]
 
 
 class CorrectionBody(_Body):
-    requested_materials: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        min_length=1, description="Everything to correct, in one request (一次性告知)."
+    requested_materials: list[RequestedMaterial] = Field(
+        min_length=1,
+        max_length=MAX_MATERIALS,
+        description=(
+            "Every material to correct, by its catalog code, in one request (一次性告知); "
+            f"at most {MAX_MATERIALS}."
+        ),
     )
-    note: str | None = Field(default=None, max_length=2000)
+    note: Annotated[str, StringConstraints(max_length=NOTE_MAX), MultiLine] | None = Field(
+        default=None, description=f"What is wrong, in words (at most {NOTE_MAX} characters)."
+    )
 
 
 class ReassignBody(_Body):
-    to_officer: str = Field(min_length=1, description="A staff id of the handling center.")
-    reason: str = Field(min_length=1, max_length=2000)
+    to_officer: Identifier = Field(description="A staff id of the handling center.")
+    reason: Reason
 
 
 class ReturnBody(_Body):

@@ -13,10 +13,12 @@ from typing import Annotated, Any
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
+from contracts.limits import Identifier, Note
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
+from eventkit.openapi import errors
 
 from ..context import RoutingContext, ctx
 from ..domain.case import AnswerFollowUp
@@ -26,7 +28,7 @@ from .errors import refuse
 from .idempotent import run_idempotent
 from .views import CaseCommandResult, CaseView, FollowUpItem, event_refs
 
-router = APIRouter(prefix="/v1/followups", tags=["follow-ups"])
+router = APIRouter(prefix="/v1/followups", tags=["follow-ups"], responses=errors(403, 404, 409))
 
 FOLLOWUP_PATTERN = CASE_ID_PATTERN[:-1] + r"\.followup\.[0-9]+$"
 
@@ -34,13 +36,13 @@ FOLLOWUP_PATTERN = CASE_ID_PATTERN[:-1] + r"\.followup\.[0-9]+$"
 class AnswerBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    answer: str = Field(min_length=1, max_length=4000)
+    answer: Note
 
 
 @router.get("", response_model=list[FollowUpItem])
 async def list_followups(
     answered: bool | None = Query(default=None),
-    assignee: str | None = Query(default=None),
+    assignee: Identifier | None = Query(default=None),
     limit: int = Query(default=100, ge=1, le=500),
     principal: Principal = Depends(require_roles("center_head", "inspector")),
     c: RoutingContext = Depends(ctx),

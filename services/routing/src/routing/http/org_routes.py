@@ -9,15 +9,32 @@ messages are the domain's.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 import asyncpg
 from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic.fields import FieldInfo
 
+from contracts.limits import (
+    MAX_CATEGORIES,
+    MAX_ITEM_CODES,
+    MAX_ROSTER_ENTRIES,
+    MAX_SHORT_LIST,
+    Category,
+    Code,
+    Identifier,
+    Minutes,
+    PersonName,
+    Reason,
+    UnitName,
+)
+from contracts.routing import Role, RosterEntry, ServiceLine
 from eventkit.auth import Principal, authenticate, require_roles
 from eventkit.idempotency import idempotency_key
+from eventkit.openapi import errors
 
 from ..context import RoutingContext, ctx
 from ..domain.org_admin import (
@@ -45,11 +62,59 @@ Key = Annotated[str | None, Depends(idempotency_key)]
 Admin = Depends(require_roles("admin"))
 
 
+# What each field of an admin command holds (contracts.limits): the body bounds it, the
+# command's own rules (id patterns, known references) still decide and name it.
+_IDS = Annotated[tuple[Identifier, ...], Field(max_length=MAX_SHORT_LIST)]
+LIMITS: dict[str, Any] = {
+    **{
+        name: Identifier
+        for name in (
+            "unit_id",
+            "parent_id",
+            "new_parent_id",
+            "office_id",
+            "staff_id",
+            "post_id",
+            "absence_id",
+            "rule_id",
+            "area_unit_id",
+            "a_holder",
+            "b_holder",
+        )
+    },
+    "name_zh": UnitName,
+    "reason": Reason,
+    "basis_zh": Reason,
+    "access_note_zh": Reason,
+    "item_code": Code,
+    "travel_minutes_to_parent": Minutes,
+    "categories": Annotated[tuple[Category, ...], Field(max_length=MAX_CATEGORIES)],
+    "item_codes": Annotated[tuple[Code, ...], Field(max_length=MAX_ITEM_CODES)],
+    "service_line_ids": Annotated[tuple[Code, ...], Field(max_length=MAX_SHORT_LIST)],
+    "roles": Annotated[tuple[Role, ...], Field(max_length=MAX_SHORT_LIST)],
+    "service_lines": Annotated[tuple[ServiceLine, ...], Field(max_length=MAX_SHORT_LIST)],
+    "entries": Annotated[tuple[RosterEntry, ...], Field(max_length=MAX_ROSTER_ENTRIES)],
+}
+PER_COMMAND: dict[tuple[str, str], Any] = {("RegisterStaff", "name_zh"): PersonName}
+
+
+def _bounded(command: type[BaseModel], name: str, f: FieldInfo) -> tuple[Any, FieldInfo]:
+    """The field's annotation with its limit (optional stays optional); its own constraints
+    and default are kept."""
+    limit = PER_COMMAND.get((command.__name__, name), LIMITS.get(name))
+    if limit is None:
+        return f.annotation, f
+    if type(None) in get_args(f.annotation):
+        limit = limit | None
+    return limit, f
+
+
 def body_of(command: type[BaseModel], *path_fields: str) -> type[BaseModel]:
     """The request body of an admin command: its fields except the actor (the caller) and
-    those taken from the path; same constraints, same messages."""
+    those taken from the path; the command's constraints and messages, plus the limits of
+    what each field holds (`LIMITS`)."""
     fields: dict[str, Any] = {
-        name: (f.annotation, f)
+        name: _bounded(command, name, f)
         for name, f in command.model_fields.items()
         if name != "actor" and name not in path_fields
     }
@@ -79,6 +144,10 @@ class OrgCommandResult(BaseModel):
     events: list[EventRef]
 
 
+COMMAND: dict[str, Any] = {"response_model": OrgCommandResult, "responses": errors(404, 409)}
+"""What every admin command answers: the new org version, or a refusal naming the field."""
+
+
 async def _run(
     c: RoutingContext,
     request: Request,
@@ -88,7 +157,15 @@ async def _run(
     command_type: type[OrgCommand],
     **path: str,
 ) -> Response:
-    command = command_type(actor=actor_of(principal), **dict(body), **path)
+    try:
+        command = command_type(actor=actor_of(principal), **dict(body), **path)
+    except ValidationError as exc:  # a path value the command refuses: the caller's input
+        raise RequestValidationError(
+            [
+                {**e, "loc": ("path" if e["loc"][0] in path else "body", *e["loc"])}
+                for e in exc.errors()
+            ]
+        ) from None
     fingerprinted = {**body.model_dump(mode="json"), **path}
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
@@ -103,10 +180,10 @@ async def _run(
     return response
 
 
-UnitId = Annotated[str, Path(description="An org unit id, e.g. `ruian.mayu.mabei`.")]
+UnitId = Annotated[Identifier, Path(description="An org unit id, e.g. `ruian.mayu.mabei`.")]
 
 
-@router.post("/units", response_model=OrgCommandResult)
+@router.post("/units", **COMMAND)
 async def register_unit(
     body: UnitBody,  # type: ignore[valid-type]
     request: Request,
@@ -118,7 +195,9 @@ async def register_unit(
     return await _run(c, request, principal, key, body, RegisterOrgUnit)
 
 
-@router.post("/units/{unit_id}/reparent", response_model=OrgCommandResult)
+@router.post(
+    "/units/{unit_id}/reparent", response_model=OrgCommandResult, responses=errors(404, 409)
+)
 async def reparent_unit(
     unit_id: UnitId,
     body: ReparentBody,  # type: ignore[valid-type]
@@ -131,7 +210,9 @@ async def reparent_unit(
     return await _run(c, request, principal, key, body, ReparentOrgUnit, unit_id=unit_id)
 
 
-@router.post("/units/{unit_id}/office-hours", response_model=OrgCommandResult)
+@router.post(
+    "/units/{unit_id}/office-hours", response_model=OrgCommandResult, responses=errors(404, 409)
+)
 async def set_office_hours(
     unit_id: UnitId,
     body: HoursBody,  # type: ignore[valid-type]
@@ -144,7 +225,9 @@ async def set_office_hours(
     return await _run(c, request, principal, key, body, SetOfficeHours, unit_id=unit_id)
 
 
-@router.post("/units/{unit_id}/service-lines", response_model=OrgCommandResult)
+@router.post(
+    "/units/{unit_id}/service-lines", response_model=OrgCommandResult, responses=errors(404, 409)
+)
 async def set_service_lines(
     unit_id: UnitId,
     body: LinesBody,  # type: ignore[valid-type]
@@ -157,7 +240,7 @@ async def set_service_lines(
     return await _run(c, request, principal, key, body, SetServiceLines, unit_id=unit_id)
 
 
-@router.post("/offices", response_model=OrgCommandResult)
+@router.post("/offices", **COMMAND)
 async def register_office(
     body: OfficeBody,  # type: ignore[valid-type]
     request: Request,
@@ -169,7 +252,7 @@ async def register_office(
     return await _run(c, request, principal, key, body, RegisterOffice)
 
 
-@router.post("/staff", response_model=OrgCommandResult)
+@router.post("/staff", **COMMAND)
 async def register_staff(
     body: StaffBody,  # type: ignore[valid-type]
     request: Request,
@@ -181,7 +264,7 @@ async def register_staff(
     return await _run(c, request, principal, key, body, RegisterStaff)
 
 
-@router.post("/posts", response_model=OrgCommandResult)
+@router.post("/posts", **COMMAND)
 async def assign_post(
     body: PostBody,  # type: ignore[valid-type]
     request: Request,
@@ -193,7 +276,7 @@ async def assign_post(
     return await _run(c, request, principal, key, body, AssignPost)
 
 
-@router.post("/roster", response_model=OrgCommandResult)
+@router.post("/roster", **COMMAND)
 async def set_roster(
     body: RosterBody,  # type: ignore[valid-type]
     request: Request,
@@ -205,7 +288,7 @@ async def set_roster(
     return await _run(c, request, principal, key, body, SetDutyRoster)
 
 
-@router.post("/absences", response_model=OrgCommandResult)
+@router.post("/absences", **COMMAND)
 async def record_absence(
     body: AbsenceBody,  # type: ignore[valid-type]
     request: Request,
@@ -217,9 +300,11 @@ async def record_absence(
     return await _run(c, request, principal, key, body, RecordStaffAbsence)
 
 
-@router.post("/absences/{absence_id}/cancel", response_model=OrgCommandResult)
+@router.post(
+    "/absences/{absence_id}/cancel", response_model=OrgCommandResult, responses=errors(404, 409)
+)
 async def cancel_absence(
-    absence_id: str,
+    absence_id: Annotated[Identifier, Path()],
     body: CancelAbsenceBody,  # type: ignore[valid-type]
     request: Request,
     key: Key,
@@ -230,7 +315,7 @@ async def cancel_absence(
     return await _run(c, request, principal, key, body, CancelStaffAbsence, absence_id=absence_id)
 
 
-@router.post("/delegations", response_model=OrgCommandResult)
+@router.post("/delegations", **COMMAND)
 async def set_delegation(
     body: DelegationBody,  # type: ignore[valid-type]
     request: Request,
@@ -309,9 +394,11 @@ def _unit_view(org: OrgState, unit_id: str, children: dict[str, list[str]], admi
     return view
 
 
-@router.get("/tree")
+@router.get("/tree", responses=errors(404))
 async def tree(
-    unit_id: str | None = Query(default=None, description="Only this unit and those below."),
+    unit_id: Annotated[
+        Identifier | None, Query(description="Only this unit and those below.")
+    ] = None,
     principal: Principal = Depends(authenticate),
     c: RoutingContext = Depends(ctx),
 ) -> dict[str, Any]:

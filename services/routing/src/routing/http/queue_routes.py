@@ -14,8 +14,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 
 from contracts.base import payload_of
+from contracts.limits import Identifier, Offset
 from contracts.workdays import SHANGHAI
 from eventkit.auth import Principal, require_roles
+from eventkit.openapi import errors
 
 from ..context import RoutingContext, ctx
 from ..domain.case import evolve_case
@@ -24,7 +26,7 @@ from .access import READERS, case_scope
 from .errors import refuse
 from .views import CaseDetail, CaseView, QueueItem, QueuePage, TrailEntry
 
-router = APIRouter(tags=["queue"])
+router = APIRouter(tags=["queue"], responses=errors(403, 404, 409))
 
 Status = Literal["open", "correction_pending", "decided", "result_returned", "withdrawn"]
 
@@ -46,17 +48,19 @@ def _instant(value: str) -> datetime:
 
 @router.get("/v1/queue", response_model=QueuePage)
 async def queue(
-    office_id: str | None = Query(default=None, description="Handling office."),
-    unit_id: str | None = Query(default=None, description="Handling unit (center)."),
-    assignee: str | None = Query(default=None, description="Staff id the case is assigned to."),
+    office_id: Identifier | None = Query(default=None, description="Handling office."),
+    unit_id: Identifier | None = Query(default=None, description="Handling unit (center)."),
+    assignee: Identifier | None = Query(
+        default=None, description="Staff id the case is assigned to."
+    ),
     status: Annotated[list[Status] | None, Query()] = None,
     due_before: str | None = Query(
         default=None,
         description="Due strictly before this instant (a date means 00:00 Asia/Shanghai).",
     ),
     overdue: bool | None = Query(default=None, description="Only late (or only on-time) cases."),
-    limit: int = Query(default=100, ge=1),
-    offset: int = Query(default=0, ge=0),
+    limit: int = Query(default=100, ge=1, le=500),
+    offset: Annotated[Offset, Query()] = 0,
     principal: Principal = Depends(require_roles(*READERS)),
     c: RoutingContext = Depends(ctx),
 ) -> QueuePage:
