@@ -49,13 +49,15 @@ LOG = "bianmin.ruian/audit"
 
 
 def poll(fetch: Any, timeout: float, what: str) -> Any:
-    """`fetch()` until it returns something truthy (polling a running system)."""
+    """`fetch()` until it returns something truthy (polling a running system; the test runs
+    on threads, so this is `polling.eventually`'s synchronous twin): `fetch` must accept
+    every intermediate state, and the deadline names what was awaited and the last value."""
     deadline = time.monotonic() + timeout
     while True:
         got = fetch()
         if got:
             return got
-        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s"
+        assert time.monotonic() < deadline, f"{what}: not within {timeout:.0f} s; last: {got!r}"
         time.sleep(0.5)
 
 
@@ -84,7 +86,7 @@ def test_make_run_configures_the_hmac_rule_and_a_witness_whose_keys_are_served(
     out = Output(make)
     try:
         out.wait_for("Bianmin is up", 180)
-        out.wait_for("witness  cosigns the audit log's checkpoints", 5)
+        out.wait_for("witness  cosigns the audit log's checkpoints", 60)
         key = load_private_key((state / "dev-jwt.pem").read_text())
 
         def bearer(role: str, sub: str, org: str, tier: str) -> dict[str, str]:
@@ -134,7 +136,11 @@ def test_make_run_configures_the_hmac_rule_and_a_witness_whose_keys_are_served(
             index = poll(leaf_index, 60, "the application's leaf")
 
             def cosigned() -> str | None:
-                note = http.get(f"{audit}/v1/log/checkpoint").text
+                r = http.get(f"{audit}/v1/log/checkpoint")
+                if r.status_code == 404:  # no checkpoint signed yet
+                    return None
+                assert r.status_code == 200, r.text
+                note = r.text
                 size = int(note.split("\n")[1])
                 return note if size > index and f"— {WITNESS} " in note else None
 
@@ -162,7 +168,7 @@ def test_make_run_configures_the_hmac_rule_and_a_witness_whose_keys_are_served(
 
         make.send_signal(signal.SIGTERM)
         make.wait(timeout=90)
-        out.wait_for("everything stopped (", 5)
+        out.wait_for("everything stopped (", 60)  # read on a thread: it may lag make's exit
     finally:
         if make.poll() is None:
             make.send_signal(signal.SIGTERM)

@@ -11,6 +11,8 @@ import sys
 import httpx
 import pytest
 
+from ..polling import eventually
+
 pytestmark = pytest.mark.e2e
 
 SERVICES = ("intake", "routing", "notify", "audit")
@@ -49,18 +51,22 @@ async def test_four_services_ready_then_stop_cleanly(infra, pg_schema) -> None:
             )
         async with httpx.AsyncClient(timeout=3) as client:
             for svc in SERVICES:
-                body = None
-                async with asyncio.timeout(60):
-                    while True:
-                        assert procs[svc].returncode is None, f"{svc} exited early"
-                        try:
-                            r = await client.get(f"http://127.0.0.1:{ports[svc]}/readyz")
-                            if r.status_code == 200:
-                                body = r.json()
-                                break
-                        except httpx.TransportError:
-                            pass
-                        await asyncio.sleep(0.2)
+
+                async def readyz(svc: str = svc) -> httpx.Response | None:
+                    assert procs[svc].returncode is None, f"{svc} exited early"
+                    try:
+                        return await client.get(f"http://127.0.0.1:{ports[svc]}/readyz")
+                    except httpx.TransportError:
+                        return None
+
+                r = await eventually(
+                    readyz,
+                    lambda r: r is not None and r.status_code == 200,
+                    what=f"{svc} /readyz",
+                    show=lambda r: r and (r.status_code, r.text),
+                )
+                assert r is not None
+                body = r.json()
                 # connected to both servers, and every background loop (the outbox relay,
                 # consumers...) reports ok
                 assert body["ready"] is True, body

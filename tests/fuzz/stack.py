@@ -30,9 +30,9 @@ from tests.e2e.lifecycle.stack import (
     _clean_env,
     _stop,
     _wait_ready,
-    eventually,
     free_port,
 )
+from tests.polling import eventually
 from tlog.note import generate_key
 
 SERVICES = ("intake", "routing", "notify", "audit")
@@ -113,7 +113,9 @@ async def start_fuzz_stack(infra: Any, workdir: Path) -> AsyncIterator[FuzzStack
             catalog = (await intake.get("/v1/catalog")).json()["items"]
             return SEEDED_CENTERS <= {c["unit_id"] for c in centers} and bool(catalog)
 
-        await eventually(seeded, 90, "the org tree in intake's centers and the catalog")
+        await eventually(
+            seeded, what="the org tree in intake's centers and the catalog", timeout=90
+        )
         yield stack
     except BaseException:
         print(stack.logs(), file=sys.stderr)

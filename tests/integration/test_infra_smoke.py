@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from eventkit import migrate
+
+from ..polling import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -34,12 +34,16 @@ async def test_produce_and_consume_on_the_real_broker(infra, topics) -> None:
     )
     await consumer.start()
     got: list[bytes] = []
+
+    async def more() -> list[bytes]:
+        for msgs in (await consumer.getmany(timeout_ms=500)).values():
+            got.extend(m.value for m in msgs)
+        return got
+
     try:
-        async with asyncio.timeout(30):
-            while len(got) < 50:
-                batch = await consumer.getmany(timeout_ms=500)
-                for msgs in batch.values():
-                    got.extend(m.value for m in msgs)
+        await eventually(
+            more, lambda got: len(got) >= 50, what=f"50 records on {topic}", interval=0
+        )
     finally:
         await consumer.stop()
     assert sorted(got) == sorted(f"m{i}".encode() for i in range(50))

@@ -22,6 +22,7 @@ from ...integration.audit.support import (
     publish,
     staff_events,
 )
+from ...polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -122,15 +123,15 @@ async def test_inspector_rebuilds_and_verifies_a_case_offline_and_the_witness_co
     events = catalog_events() + staff_events() + a_in + a_rt
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-            async with asyncio.timeout(60):
-                while True:
-                    assert svc.returncode is None, "audit exited early"
-                    try:
-                        if (await client.get("/readyz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.2)
+
+            async def ready() -> bool:
+                assert svc.returncode is None, "audit exited early"
+                try:
+                    return (await client.get("/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(ready, what="audit /readyz")
             async with producer(infra.bootstrap) as p:
                 await publish(p, intake, catalog_events() + a_in[:2])
                 await publish(p, routing, staff_events())
@@ -139,9 +140,7 @@ async def test_inspector_rebuilds_and_verifies_a_case_offline_and_the_witness_co
                 r = await client.get("/v1/log/checkpoint")
                 return int(r.text.split("\n")[1]) if r.status_code == 200 else 0
 
-            async with asyncio.timeout(30):
-                while await checkpoint_size() < 5:
-                    await asyncio.sleep(0.1)
+            await eventually(checkpoint_size, lambda n: n >= 5, what="a checkpoint of 5 leaves")
             wargs = [
                 "-m",
                 "audit.witness",
@@ -164,9 +163,11 @@ async def test_inspector_rebuilds_and_verifies_a_case_offline_and_the_witness_co
             async with producer(infra.bootstrap) as p:
                 await publish(p, intake, a_in[2:])
                 await publish(p, routing, a_rt)
-            async with asyncio.timeout(30):
-                while await checkpoint_size() < len(events):
-                    await asyncio.sleep(0.1)
+            await eventually(
+                checkpoint_size,
+                lambda n: n >= len(events),
+                what=f"a checkpoint of {len(events)} leaves",
+            )
             rc, _, err = await run(*wargs)
             assert rc == 0, err
             state = json.loads((tmp_path / "witness" / "state.json").read_text())
@@ -227,19 +228,25 @@ async def test_inspector_rebuilds_and_verifies_a_case_offline_and_the_witness_co
                     ORIGIN,
                 )
                 assert rc == 0, err
+
             # the inspector's queries were themselves logged (via the outbox, back into the log)
-            async with asyncio.timeout(30):
-                while True:
-                    r = await client.get(
-                        "/v1/inspect/events",
-                        params={"event_type": "audit.inspector_query_recorded"},
-                        headers=insp,
-                    )
-                    recs = r.json()["items"]
-                    if recs and recs[0]["payload"]["filters"] == {"case": "case-2c"}:
-                        assert recs[0]["actor_id"] == "insp-1"
-                        break
-                    await asyncio.sleep(0.2)
+            async def recorded() -> list[dict]:
+                r = await client.get(
+                    "/v1/inspect/events",
+                    params={"event_type": "audit.inspector_query_recorded"},
+                    headers=insp,
+                )
+                assert r.status_code == 200, r.text
+                return list(r.json()["items"])
+
+            recs = await eventually(
+                recorded,
+                lambda recs: any(x["payload"]["filters"] == {"case": "case-2c"} for x in recs),
+                what="the inspector's query of case-2c back in the log",
+            )
+            # the first query recorded is the timeline's (each poll above is one too)
+            assert recs[0]["payload"]["filters"] == {"case": "case-2c"}
+            assert recs[0]["actor_id"] == "insp-1"
             # and the whole log recomputes to the signed root
             export = await client.get("/v1/log/export", params={"end": cp_size}, headers=insp)
             (tmp_path / "export.jsonl").write_bytes(export.content)

@@ -18,12 +18,12 @@ from eventkit.auth import generate_private_key, private_pem, public_pem
 from ...integration.intake.support import (
     FP002_ALL,
     UNITS,
-    eventually,
     org_unit_envelope,
     publish,
     read_topic_until,
     second_child,
 )
+from ...polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -92,7 +92,7 @@ async def test_intake_process_takes_an_application_and_publishes_its_events(
                 except httpx.TransportError:
                     return False
 
-            await eventually(ready, timeout=60)
+            await eventually(ready, what="intake /readyz")
             assert (await client.get("/docs")).status_code == 200
             assert "/v1/applications" in (await client.get("/openapi.json")).json()["paths"]
 
@@ -102,7 +102,7 @@ async def test_intake_process_takes_an_application_and_publishes_its_events(
             async def centers() -> bool:
                 return len((await client.get("/v1/centers")).json()["items"]) == len(UNITS)
 
-            await eventually(centers)
+            await eventually(centers, what="the org units in intake's centers")
 
             token = await mint(
                 key_file,
@@ -153,7 +153,7 @@ async def test_intake_process_takes_an_application_and_publishes_its_events(
                     for e in envs
                 )
 
-            on_topic = await read_topic_until(infra.bootstrap, intake_topic, arrived, timeout=60)
+            on_topic = await read_topic_until(infra.bootstrap, intake_topic, arrived)
             mine = [e["event_type"] for e in on_topic if e["stream_id"] == case_id]
             assert mine == [
                 "intake.application_submitted",

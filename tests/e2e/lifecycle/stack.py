@@ -30,7 +30,7 @@ import signal
 import socket
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,6 +45,8 @@ from aiokafka import AIOKafkaConsumer
 from contracts.workdays import SHANGHAI
 from devstack.topics import delete_topics, ensure_topics
 from eventkit.auth import generate_private_key, mint_token, public_pem
+
+from ...polling import eventually
 
 DRILL_START = datetime(2026, 9, 29, 9, 30, tzinfo=SHANGHAI)
 """Where the services' clocks stand when the module starts (a Tuesday, a working day)."""
@@ -103,44 +105,37 @@ class TopicLog:
         return [e for e in self.envelopes if e["stream_id"] == case_id]
 
     async def wait_case(
-        self, case_id: str, done: Callable[[list[dict[str, Any]]], bool], timeout: float = 30
+        self, case_id: str, done: Callable[[list[dict[str, Any]]], bool], timeout: float = 60
     ) -> list[dict[str, Any]]:
-        """The case's envelopes, once `done` holds over them."""
+        """The case's envelopes (as `done` saw them), once `done` holds over them."""
 
-        async def probe() -> list[dict[str, Any]] | None:
-            mine = self.of_case(case_id)
-            return mine if done(mine) else None
+        async def mine() -> list[dict[str, Any]]:
+            return self.of_case(case_id)
 
-        result: list[dict[str, Any]] = await eventually(
-            probe, timeout, f"{self.topic}: events of {case_id}"
+        return await eventually(
+            mine,
+            done,
+            what=f"{self.topic}: events of {case_id}",
+            timeout=timeout,
+            show=lambda es: [e["event_type"] for e in es],
         )
-        return result
 
     async def wait_for(
-        self, match: Callable[[dict[str, Any]], bool], what: str, timeout: float = 30
+        self, match: Callable[[dict[str, Any]], bool], what: str, timeout: float = 60
     ) -> dict[str, Any]:
         """The first envelope of the topic that `match`es, once it has arrived."""
 
-        async def probe() -> dict[str, Any] | None:
+        async def first() -> dict[str, Any] | None:
             return next((e for e in self.envelopes if match(e)), None)
 
-        result: dict[str, Any] = await eventually(probe, timeout, f"{self.topic}: {what}")
-        return result
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[Any]], timeout: float = 30, what: str = "condition"
-) -> Any:
-    """Poll `probe` until it returns something truthy; a deadline, not a timing assertion."""
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                value = await probe()
-                if value:
-                    return value
-                await asyncio.sleep(0.15)
-    except TimeoutError:
-        raise AssertionError(f"gave up waiting for {what} after {timeout:.0f} s") from None
+        found = await eventually(
+            first,
+            what=f"{self.topic}: {what}",
+            timeout=timeout,
+            show=lambda _: f"{len(self.envelopes)} envelopes, none matching",
+        )
+        assert found is not None
+        return found
 
 
 @dataclass
@@ -229,61 +224,78 @@ class Stack:
         self,
         case_id: str,
         who: Who,
-        until: Callable[[dict[str, Any]], bool] = lambda _: True,
-        timeout: float = 30,
+        until: Callable[[dict[str, Any]], object] = lambda _: True,
+        timeout: float = 60,
     ) -> dict[str, Any]:
-        """Intake's view of the case (data, progress at routing, trail) once `until` holds."""
+        """Intake's view of the case (data, progress at routing, trail), as it was when
+        `until` held. `until` sees every intermediate view: `progress` is None until routing's
+        first event of the case has reached intake, and its fields fill in one event at a
+        time (`dig` reads them)."""
 
-        async def probe() -> dict[str, Any] | None:
+        async def view() -> dict[str, Any]:
             r = await self.intake.get(f"/v1/applications/{case_id}", headers=self.headers(who))
             assert r.status_code == 200, r.text
             body: dict[str, Any] = r.json()
-            return body if until(body) else None
+            return body
 
-        result: dict[str, Any] = await eventually(probe, timeout, f"intake's {case_id}")
-        return result
+        return await eventually(view, until, what=f"intake's view of {case_id}", timeout=timeout)
 
     async def routing_case(
         self,
         case_id: str,
         who: Who | None = None,
-        until: Callable[[dict[str, Any]], bool] = lambda _: True,
-        timeout: float = 30,
+        until: Callable[[dict[str, Any]], object] = lambda _: True,
+        timeout: float = 60,
     ) -> dict[str, Any]:
-        """Routing's state and trail of the case once routing has it and `until` holds."""
+        """Routing's state and trail of the case once routing has it (404 before) and `until`
+        holds, as it was then."""
         headers = self.headers(who) if who else self.inspector()
 
-        async def probe() -> dict[str, Any] | None:
+        async def detail() -> dict[str, Any] | None:
             r = await self.routing.get(f"/v1/cases/{case_id}", headers=headers)
             if r.status_code == 404:
                 return None
             assert r.status_code == 200, r.text
             body: dict[str, Any] = r.json()
-            return body if until(body) else None
+            return body
 
-        result: dict[str, Any] = await eventually(probe, timeout, f"routing's {case_id}")
-        return result
+        found = await eventually(
+            detail,
+            lambda d: d is not None and until(d),
+            what=f"routing's detail of {case_id}",
+            timeout=timeout,
+        )
+        assert found is not None
+        return found
 
     async def deliveries(
         self,
         case_id: str,
-        until: Callable[[list[dict[str, Any]]], bool],
-        timeout: float = 30,
+        until: Callable[[list[dict[str, Any]]], object],
+        timeout: float = 60,
     ) -> list[dict[str, Any]]:
-        """notify's deliveries of the case once `until` holds (inspector's view)."""
+        """notify's deliveries of the case (inspector's view; 404 while notify knows no such
+        case) once `until` holds, as they were then."""
 
-        async def probe() -> list[dict[str, Any]] | None:
+        async def rows() -> list[dict[str, Any]] | None:
             r = await self.notify.get(
                 "/v1/deliveries", params={"case_id": case_id}, headers=self.inspector()
             )
             if r.status_code == 404:
                 return None
             assert r.status_code == 200, r.text
-            rows: list[dict[str, Any]] = r.json()["deliveries"]
-            return rows if until(rows) else None
+            got: list[dict[str, Any]] = r.json()["deliveries"]
+            return got
 
-        result: list[dict[str, Any]] = await eventually(probe, timeout, f"notify's {case_id}")
-        return result
+        found = await eventually(
+            rows,
+            lambda ds: ds is not None and until(ds),
+            what=f"notify's deliveries of {case_id}",
+            timeout=timeout,
+            show=lambda ds: ds and [(d["template"], d["channel"], d["status"]) for d in ds],
+        )
+        assert found is not None
+        return found
 
     def sms_lines(self, delivery_id: str) -> list[dict[str, Any]]:
         if not self.sms_file.exists():
@@ -311,7 +323,7 @@ async def _wait_ready(svc: Service, client: httpx.AsyncClient) -> None:
         except httpx.TransportError:
             return False
 
-    await eventually(probe, 60, f"{svc.name} /readyz")
+    await eventually(probe, what=f"{svc.name} /readyz")
 
 
 async def _stop(svc: Service) -> None:
@@ -413,7 +425,7 @@ async def start_stack(
                 i["code"] == "FP-002" for i in catalog
             )
 
-        await eventually(seeded, 60, "the org tree in intake's centers and the catalog")
+        await eventually(seeded, what="the org tree in intake's centers and the catalog")
         yield stack
     except BaseException:
         for svc in services.values():

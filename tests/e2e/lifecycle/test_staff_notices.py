@@ -18,6 +18,7 @@ import pytest
 from contracts.workdays import SHANGHAI
 from devstack.demo import id_number
 
+from ...polling import dig
 from .stack import CITY, DONGSHAN, SHANGBU, Stack
 
 pytestmark = pytest.mark.e2e
@@ -64,7 +65,7 @@ async def test_a_late_case_tells_its_officers_and_heads(stack: Stack) -> None:
     )
     assert r.status_code == 201, r.text
     case_id = r.json()["case_id"]
-    detail = await stack.routing_case(case_id, until=lambda d: d["state"]["due_at"])
+    detail = await stack.routing_case(case_id, until=lambda d: dig(d, "state", "due_at"))
     state = detail["state"]
     assert (state["assigned_to"], state["due_date"]) == (A, DUE.isoformat())
     due_at = datetime.fromisoformat(state["due_at"])

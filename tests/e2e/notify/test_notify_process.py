@@ -21,7 +21,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from eventkit.dlq import topic_partitions
 from eventkit.envelope import Envelope
 
+from ...integration.eventkit_consumer.support import wait_all_committed
 from ...integration.notify.receivers import SmtpReceiver, WebhookReceiver
+from ...polling import eventually
 from ...unit.notify import factories as f
 
 pytestmark = pytest.mark.e2e
@@ -44,18 +46,19 @@ async def start_notify(env: dict[str, str], port: int) -> asyncio.subprocess.Pro
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
-    async with httpx.AsyncClient(timeout=3) as client, asyncio.timeout(60):
-        while True:
+    async with httpx.AsyncClient(timeout=3) as client:
+
+        async def ready() -> bool:
             if proc.returncode is not None:
                 out = await proc.stdout.read() if proc.stdout else b""
                 raise AssertionError(f"notify exited early: {out.decode()[-3000:]}")
             try:
-                r = await client.get(f"http://127.0.0.1:{port}/readyz")
-                if r.status_code == 200:
-                    return proc
+                return (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200
             except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
+                return False
+
+        await eventually(ready, what="notify /readyz")
+    return proc
 
 
 async def stop(proc: asyncio.subprocess.Process) -> str:
@@ -99,20 +102,13 @@ async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
         await c.stop()
 
 
-async def eventually(check, timeout: float = 45.0, what: str = "condition") -> None:  # type: ignore[no-untyped-def]
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
-
-
 async def test_a_cases_messages_exactly_once_across_a_restart(
     infra, pg_schema, topics, tmp_path: Path
 ) -> None:
     intake_t, routing_t, notify_t = await topics("intake", "routing", "notify")
     port = free_port()
     sms_file = tmp_path / "sms.jsonl"
+    group = f"notify-e2e-{uuid.uuid4().hex[:8]}"
     async with SmtpReceiver() as smtp, WebhookReceiver() as hooks:
         env = dict(
             os.environ,
@@ -124,7 +120,7 @@ async def test_a_cases_messages_exactly_once_across_a_restart(
             NOTIFY_TOPIC_INTAKE=intake_t,
             NOTIFY_TOPIC_ROUTING=routing_t,
             NOTIFY_TOPIC_NOTIFY=notify_t,
-            NOTIFY_CONSUMER_GROUP=f"notify-e2e-{uuid.uuid4().hex[:8]}",
+            NOTIFY_CONSUMER_GROUP=group,
             NOTIFY_SMTP_HOST="127.0.0.1",
             NOTIFY_SMTP_PORT=str(smtp.port),
             NOTIFY_SMTP_TIMEOUT_SECONDS="5",
@@ -192,6 +188,22 @@ async def test_a_cases_messages_exactly_once_across_a_restart(
                 return sum(e["stream_id"] == marker for e in evs) >= 3
 
             await eventually(marker_sent, what="the marker case's receipts")
+            # the marker is on another partition than the copies (and not on routing's topic
+            # at all): what shows that every copy was consumed is the group's commit at the
+            # ends of both topics; and nothing is left to send that a copy could have planned
+            for topic in (intake_t, routing_t):
+                await wait_all_committed(infra.bootstrap, group, topic)
+            conn = await pg_schema.connect()
+            try:
+                await eventually(
+                    lambda: conn.fetchval(
+                        "SELECT count(*) FROM deliveries WHERE status IN ('pending', 'sending')"
+                    ),
+                    lambda n: n == 0,
+                    what="no delivery left to send",
+                )
+            finally:
+                await conn.close()
             await stop(proc)
             assert len(smtp.mails) == 4 + 1
             assert len(hooks.requests) == 5 + 1

@@ -10,13 +10,13 @@ import os
 import signal
 import socket
 import sys
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from contracts.workdays import SHANGHAI
+from contracts.workdays import SHANGHAI, add_working_days
 
 from ...integration.routing.support import (
     Tokens,
@@ -26,6 +26,7 @@ from ...integration.routing.support import (
     of_case,
     read_topic_until,
 )
+from ...polling import eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -68,15 +69,15 @@ async def test_routing_process_routes_decides_returns_and_escalates(
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as client:
-            async with asyncio.timeout(60):
-                while True:
-                    assert proc.returncode is None, "routing exited early"
-                    try:
-                        if (await client.get("/readyz")).status_code == 200:
-                            break
-                    except httpx.TransportError:
-                        pass
-                    await asyncio.sleep(0.2)
+
+            async def ready() -> bool:
+                assert proc.returncode is None, "routing exited early"
+                try:
+                    return (await client.get("/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(ready, what="routing /readyz")
 
             # A is on leave for a month from yesterday: B takes the new case
             now = datetime.now(SHANGHAI).replace(microsecond=0)
@@ -107,15 +108,14 @@ async def test_routing_process_routes_decides_returns_and_escalates(
                     headers=acceptance.headers(),
                 )
 
-                async with asyncio.timeout(30):
-                    while True:
-                        q = await client.get("/v1/queue", headers=tokens.staff(B))
-                        assert q.status_code == 200, q.text
-                        if q.json()["items"]:
-                            break
-                        await asyncio.sleep(0.2)
-                assert [i["case_id"] for i in q.json()["items"]] == [case_id]
-                due_at = datetime.fromisoformat(q.json()["items"][0]["due_at"])
+                async def queue() -> list[dict]:
+                    q = await client.get("/v1/queue", headers=tokens.staff(B))
+                    assert q.status_code == 200, q.text
+                    return list(q.json()["items"])
+
+                items = await eventually(queue, what="the case in B's queue")
+                assert [i["case_id"] for i in items] == [case_id]
+                due_at = datetime.fromisoformat(items[0]["due_at"])
 
                 r = await client.post(
                     f"/v1/cases/{case_id}/decision",
@@ -124,10 +124,15 @@ async def test_routing_process_routes_decides_returns_and_escalates(
                 )
                 assert r.status_code == 403 and r.json()["detail"]["field"] == "actor"
 
-                # late: the drill (admin) runs the check a week after the due time
+                # late: the drill (admin) runs the check five working days after the due date,
+                # past both escalations (the second waits two working days) whatever holidays
+                # follow the due date of a case accepted today (a week of calendar days was
+                # not enough when the due date fell before National Day or Spring Festival)
+                late_day = add_working_days(due_at.astimezone(SHANGHAI).date(), 5)
+                late = datetime.combine(late_day, time(12), tzinfo=SHANGHAI)
                 drill = await client.post(
                     "/v1/admin/clock/check-deadlines",
-                    params={"now": (due_at + timedelta(days=7)).isoformat()},
+                    params={"now": late.isoformat()},
                     headers=tokens.admin(),
                 )
                 assert drill.status_code == 200, drill.text

@@ -27,6 +27,7 @@ from intake.bootstrap import MIGRATIONS
 from intake.projections import applications
 from intake.settings import DEV_VERIFICATION_SECRET
 
+from ...polling import TIMEOUT, eventually
 from ...unit.analytics.support import small_history
 from .support import bianmin, to_store
 
@@ -120,6 +121,7 @@ async def test_a_dropped_projection_is_restored_exactly(intake_db) -> None:  # t
 
 async def test_the_old_version_serves_while_the_new_one_builds_and_writes_are_not_lost(
     intake_db,  # type: ignore[no-untyped-def]
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     pg_schema, conn, pool = intake_db
     await conn.execute(
@@ -162,10 +164,35 @@ async def test_the_old_version_serves_while_the_new_one_builds_and_writes_are_no
                 seen.append(await c.fetchval("SELECT count(*) FROM applications"))
                 await asyncio.sleep(0.005)
 
+    # The fold stands still after its first page (the rebuild's tests-only pause point) until
+    # the service has written and read meanwhile: "while the rebuild runs" is then a fact,
+    # not a bet on which of the two is faster.
+    folding, go_on = asyncio.Event(), asyncio.Event()
+
+    async def hold(events: int, mark: list[int | None]) -> None:
+        if not folding.is_set():
+            folding.set()
+            await go_on.wait()
+
+    monkeypatch.setattr("analytics.projections.pause_if_asked", hold)
     w = asyncio.create_task(writer())
     r = asyncio.create_task(reader())
     await started.wait()
-    result = await _rebuild(pg_schema)
+    rebuilding = asyncio.create_task(_rebuild(pg_schema, batch=50))
+    await asyncio.wait_for(folding.wait(), TIMEOUT)
+    wrote, read = len(during), len(seen)
+
+    async def meanwhile() -> tuple[int, int]:
+        assert not rebuilding.done(), rebuilding
+        return len(during) - wrote, len(seen) - read
+
+    await eventually(
+        meanwhile,
+        lambda n: n[0] >= 6 and n[1] >= 4,
+        what="6 writes and 4 reads while the fold stands still (writes, reads)",
+    )
+    go_on.set()
+    result = await rebuilding
     done.set()
     await asyncio.gather(w, r)
     assert result.switched

@@ -107,6 +107,8 @@ from eventkit.auth import (  # noqa: E402
 )
 from tlog.note import Verifier, generate_key  # noqa: E402
 
+from ...polling import TIMEOUT, eventually  # noqa: E402
+
 ORIGIN = "bianmin.test/audit"
 
 
@@ -201,29 +203,33 @@ async def publish(
         await f
 
 
-async def wait_for(pred, timeout: float = 30.0, interval: float = 0.1):  # type: ignore[no-untyped-def]
-    import asyncio
-
-    async with asyncio.timeout(timeout):
-        while True:
-            v = await pred()
-            if v:
-                return v
-            await asyncio.sleep(interval)
+async def wait_for(
+    pred, timeout: float = TIMEOUT, interval: float = 0.1, *, what: str = "a condition"
+):  # type: ignore[no-untyped-def]
+    """What `pred()` returns once it is truthy (`polling.eventually`)."""
+    return await eventually(pred, what=what, timeout=timeout, interval=interval)
 
 
-async def wait_size(conn: asyncpg.Connection, n: int, timeout: float = 30.0) -> None:
-    async def ok() -> bool:
-        return await conn.fetchval("SELECT size FROM tree_state") >= n
+async def wait_size(conn: asyncpg.Connection, n: int, timeout: float = TIMEOUT) -> int:
+    """The log's size once it is at least `n`."""
+    size: int = await eventually(
+        lambda: conn.fetchval("SELECT size FROM tree_state"),
+        lambda size: size is not None and size >= n,
+        what=f"the log to reach {n} leaves",
+        timeout=timeout,
+    )
+    return size
 
-    await wait_for(ok, timeout)
 
-
-async def wait_checkpoint(conn: asyncpg.Connection, n: int, timeout: float = 30.0) -> None:
-    async def ok() -> bool:
-        return bool(await conn.fetchval("SELECT max(size) >= $1 FROM checkpoints", n))
-
-    await wait_for(ok, timeout)
+async def wait_checkpoint(conn: asyncpg.Connection, n: int, timeout: float = TIMEOUT) -> int:
+    """The largest checkpoint's size once it is at least `n`."""
+    size: int = await eventually(
+        lambda: conn.fetchval("SELECT max(size) FROM checkpoints"),
+        lambda size: size is not None and size >= n,
+        what=f"a checkpoint of at least {n} leaves",
+        timeout=timeout,
+    )
+    return size
 
 
 # -- a realistic scenario: the second-child application (二胎申请) ---------------------------

@@ -12,6 +12,7 @@ from audit.log.appender import Appender
 from audit.log.integrity import check_full
 from audit.log.leaf import keyed_hash
 
+from ...polling import eventually
 from .support import (
     HMAC_KEY,
     STAFF_ID_NUMBER,
@@ -117,20 +118,31 @@ async def test_only_the_lease_holder_appends_and_a_standby_takes_over(
         async def one_leader() -> bool:
             return a.stats.leader != b.stats.leader
 
-        await wait_for(one_leader, 15)
+        await wait_for(one_leader, what="one of the two appenders to take the lease")
         first, second, t_first = (a, b, ta) if a.stats.leader else (b, a, tb)
+
+        async def appended(appender: Appender, n: int) -> None:
+            # the stats count an append once its outcome is collected, after its commit:
+            # the log's size can show it first
+            async def count() -> int:
+                return appender.stats.appended
+
+            await eventually(count, lambda k: k >= n, what=f"{n} appends counted")
+
         async with producer(infra.bootstrap) as p:
             await publish(p, intake, [envelope("intake.x_done", f"c-{i}") for i in range(20)])
             await wait_size(conn, 20)
+            await appended(first, 20)
             assert first.stats.appended == 20 and second.stats.appended == 0
             t_first.cancel()  # the leader goes away; its connection closes, the lock is freed
 
             async def took_over() -> bool:
                 return second.stats.leader
 
-            await wait_for(took_over, 15)
+            await wait_for(took_over, what="the standby to take the lease over")
             await publish(p, intake, [envelope("intake.x_done", f"d-{i}") for i in range(10)])
             await wait_size(conn, 30)
+            await appended(second, 10)
         assert second.stats.appended == 10
         assert (await check_full(conn)).ok
         assert await conn.fetchval("SELECT count(DISTINCT event_id) FROM leaves") == 30

@@ -14,6 +14,7 @@ from tlog.hashing import leaf_hash
 from tlog.note import open_checkpoint
 from tlog.proofs import verify_inclusion
 
+from ...polling import eventually
 from .support import (
     DIRTY_RULES,
     ORIGIN,
@@ -64,15 +65,15 @@ async def test_inspector_queries_anomalies_and_board(infra, pg_schema, topics) -
             await wait_size(conn, len(all_events))
 
             # -- anomalies: each rule once for the dirty case, none for the clean one ----------
-            async def flagged() -> bool:
-                rows = await conn.fetch("SELECT rule_id, stream_id FROM anomaly_flags")
-                got = {(r["stream_id"], r["rule_id"]) for r in rows}
-                return {("case-b", r) for r in DIRTY_RULES} | {
-                    ("case-c", "decision_without_acceptance")
-                } <= got
-
-            await wait_for(flagged, 30)
-            rows = await conn.fetch("SELECT rule_id, stream_id FROM anomaly_flags")
+            expected = {("case-b", r) for r in DIRTY_RULES} | {
+                ("case-c", "decision_without_acceptance")
+            }
+            rows = await eventually(
+                lambda: conn.fetch("SELECT rule_id, stream_id FROM anomaly_flags"),
+                lambda rows: expected <= {(r["stream_id"], r["rule_id"]) for r in rows},
+                what=f"the anomaly flags {sorted(expected)}",
+                show=lambda rows: sorted((r["stream_id"], r["rule_id"]) for r in rows),
+            )
             assert not [r for r in rows if r["stream_id"] == "case-a"], rows
             assert {r["rule_id"] for r in rows if r["stream_id"] == "case-b"} == DIRTY_RULES
             # the flagged events are in the audit's own store (outbox), once per rule+case
@@ -95,14 +96,14 @@ async def test_inspector_queries_anomalies_and_board(infra, pg_schema, topics) -
                 )
                 return n == len(evs)
 
-            await wait_for(logged_back, 30)
+            await wait_for(logged_back, what="the flags back in the log")
             size_now = await conn.fetchval("SELECT size FROM tree_state")
 
             async def projected() -> bool:
                 last = await conn.fetchval("SELECT last_idx FROM projection_state")
                 return last is not None and last >= size_now - 1
 
-            await wait_for(projected, 30)
+            await wait_for(projected, what=f"the projector to reach index {size_now - 1}")
 
             # -- inspector queries ----------------------------------------------------------
             r = await client.get("/v1/inspect/cases/case-b", headers=insp)
@@ -251,6 +252,6 @@ async def test_inspector_queries_anomalies_and_board(infra, pg_schema, topics) -
                 )
                 return n == queries
 
-            await wait_for(queries_logged, 30)
+            await wait_for(queries_logged, what=f"{queries} inspector queries in the log")
         finally:
             await conn.close()

@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
+
+from ...polling import TIMEOUT
+from ..eventkit_consumer.support import wait_for_records
 
 
 async def read_topic(
-    bootstrap: str, topic: str, expect: int, timeout: float = 60, settle: float = 0.0
+    bootstrap: str, topic: str, expect: int, timeout: float = TIMEOUT, settle: float = 0.0
 ) -> list[ConsumerRecord]:
-    """All records of `topic` from the start, once at least `expect` arrived (then `settle`
-    more seconds so that extra duplicates, if any, are seen too)."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    out: list[ConsumerRecord] = []
-    try:
-        async with asyncio.timeout(timeout):
-            while len(out) < expect:
-                for msgs in (await consumer.getmany(timeout_ms=300)).values():
-                    out.extend(msgs)
-        if settle:
-            end = asyncio.get_running_loop().time() + settle
-            while asyncio.get_running_loop().time() < end:
-                for msgs in (await consumer.getmany(timeout_ms=200)).values():
-                    out.extend(msgs)
-    finally:
-        await consumer.stop()
-    return out
+    """Every record of `topic` up to its end offsets, once at least `expect` are there: with
+    the producers stopped, that is all they wrote, duplicates included. (`settle`, a wait for
+    late duplicates, is accepted from older callers and no longer needed: the end offsets
+    already count them.)"""
+    del settle
+    return await wait_for_records(bootstrap, topic, expect, timeout)

@@ -4,7 +4,6 @@ the whole of a topic read back up to its end, polling with a deadline."""
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ from aiokafka.structs import ConsumerRecord
 
 from eventkit.envelope import Envelope
 
+from ... import polling
 from .factories import make_event
 
 
@@ -71,15 +71,6 @@ async def read_to_end(bootstrap: str, topic: str) -> list[ConsumerRecord[Any, An
 
 
 async def eventually(probe: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    """Poll `probe` (plain or async) until it returns something truthy; fail naming `what`
-    after `timeout`."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = probe()
-        if inspect.isawaitable(value):
-            value = await value
-        if value:
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"not within {timeout:.0f} s: {what}")
-        await asyncio.sleep(0.05)
+    """Poll `probe` (plain or async) until it returns something truthy (`polling.eventually`);
+    fail naming `what` and the last value after `timeout`."""
+    return await polling.eventually(probe, what=what, timeout=timeout, interval=0.05)

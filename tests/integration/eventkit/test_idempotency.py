@@ -12,6 +12,8 @@ import pytest
 from eventkit.idempotency import IdempotencyKeyReused, IdempotencyStore
 from eventkit.store import ConcurrencyError
 
+from ...polling import blocked_by
+
 pytestmark = pytest.mark.integration
 
 
@@ -80,8 +82,11 @@ async def test_a_failure_stores_nothing_and_a_waiting_copy_then_runs(pool) -> No
     holding = asyncio.Event()
     release = asyncio.Event()
 
+    holder: list[int] = []
+
     async def refuse(conn: asyncpg.Connection) -> tuple[int, Any]:
         await conn.execute("INSERT INTO things (n) VALUES (0)")
+        holder.append(conn.get_server_pid())
         holding.set()
         await release.wait()
         raise Refused()
@@ -92,8 +97,9 @@ async def test_a_failure_stores_nothing_and_a_waiting_copy_then_runs(pool) -> No
     second = asyncio.create_task(
         store.run(scope="s", key="k-fail", request_hash="h", work=inserting(1, calls))
     )
-    await asyncio.sleep(0.1)
-    assert calls == []  # waiting on the first copy's claim
+    # the copy has run into the first one's claim (not merely been given time to)
+    await blocked_by(pool, holder[0], what="the copy to wait for the first copy's claim")
+    assert calls == []
     release.set()
     with pytest.raises(Refused):
         await first

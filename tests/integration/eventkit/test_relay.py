@@ -12,6 +12,7 @@ from eventkit.envelope import Envelope
 from eventkit.relay import OutboxRelay, RelaySettings
 from eventkit.store import PostgresEventStore
 
+from ...polling import eventually
 from .factories import make_event
 from .kafka_reading import read_topic
 
@@ -27,10 +28,30 @@ async def _fill(store: PostgresEventStore, streams: int, per_stream: int) -> lis
     return events
 
 
-async def _wait_published(relay: OutboxRelay, n: int, timeout: float = 60) -> None:
-    async with asyncio.timeout(timeout):
-        while relay.published < n:
-            await asyncio.sleep(0.02)
+async def _wait_published(relay: OutboxRelay, n: int) -> None:
+    async def published() -> int:
+        return relay.published
+
+    await eventually(published, lambda k: k >= n, what=f"{n} published", interval=0.02)
+
+
+async def _tried_the_lease(pg_schema, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Wait until a relay that does not hold the lease has asked for it (its connection's
+    last statement is the try-lock; the holder's has moved on to reading the store)."""
+    conn = await pg_schema.connect()
+    try:
+        await eventually(
+            lambda: conn.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = $1"
+                " AND state = 'idle' AND query LIKE '%pg_try_advisory_lock%'",
+                f"relay-{name}",
+            ),
+            lambda n: n >= 1,
+            what=f"a second relay {name!r} to try for the lease",
+            interval=0.02,
+        )
+    finally:
+        await conn.close()
 
 
 async def test_relay_publishes_every_event_keyed_by_stream_in_order(
@@ -116,7 +137,7 @@ async def test_only_one_relay_publishes_and_a_successor_resumes(
     ta = asyncio.create_task(a.run(stop_a))
     await _wait_published(a, len(first))
     tb = asyncio.create_task(b.run(stop_b))
-    await asyncio.sleep(0.5)
+    await _tried_the_lease(eventkit_schema, "svc")
     assert a.has_lease and not b.has_lease
     assert b.published == 0
     # a stops: b takes the lease over and continues from a's checkpoint
@@ -130,7 +151,7 @@ async def test_only_one_relay_publishes_and_a_successor_resumes(
         await tb
         await pool.close()
     assert b.published == len(second)
-    records = await read_topic(infra.bootstrap, topic, len(first) + len(second), settle=0.5)
+    records = await read_topic(infra.bootstrap, topic, len(first) + len(second))
     ids = [orjson.loads(r.value)["event_id"] for r in records]
     assert len(ids) == len(set(ids)) == len(first) + len(second)
 

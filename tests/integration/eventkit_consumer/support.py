@@ -19,6 +19,8 @@ from eventkit.consumer import EventConsumer
 from eventkit.dlq import topic_partitions
 from eventkit.envelope import Actor, Envelope, Producer
 
+from ...polling import TIMEOUT, eventually
+
 EFFECTS_DDL = """
 CREATE TABLE effects (
     id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -115,13 +117,9 @@ async def running_consumer(
 
 
 async def wait_until(
-    check: Callable[[], Awaitable[bool]], timeout: float = 30.0, what: str = "condition"
+    check: Callable[[], Awaitable[bool]], timeout: float = TIMEOUT, what: str = "a condition"
 ) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
+    await eventually(check, what=what, timeout=timeout, interval=0.05)
 
 
 async def count(pool: asyncpg.Pool, sql: str, *args: Any) -> int:
@@ -151,14 +149,17 @@ async def read_all(bootstrap: str, topic: str, timeout: float = 20.0) -> list[Co
 
 
 async def wait_for_records(
-    bootstrap: str, topic: str, n: int, timeout: float = 30.0
+    bootstrap: str, topic: str, n: int, timeout: float = TIMEOUT
 ) -> list[ConsumerRecord]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        recs = await read_all(bootstrap, topic)
-        if len(recs) >= n or asyncio.get_running_loop().time() > deadline:
-            return recs
-        await asyncio.sleep(0.2)
+    """Every record of `topic`, as they were once there were at least `n`."""
+    return await eventually(
+        lambda: read_all(bootstrap, topic),
+        lambda recs: len(recs) >= n,
+        what=f"{n} records on {topic}",
+        timeout=timeout,
+        interval=0.2,
+        show=lambda recs: f"{len(recs)} records",
+    )
 
 
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
@@ -183,15 +184,19 @@ async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[i
     return {tp.partition: meta.offset for tp, meta in got.items() if tp.topic == topic}
 
 
-async def wait_all_committed(bootstrap: str, group_id: str, topic: str, timeout: float = 30.0):
-    """Wait until the group's committed offsets reach the end of every partition."""
+async def wait_all_committed(
+    bootstrap: str, group_id: str, topic: str, timeout: float = TIMEOUT
+) -> None:
+    """Wait until the group's committed offsets reach the end every partition has now: the
+    group has consumed (and, for an `EventConsumer`, processed) all that is on the topic."""
     ends = await end_offsets(bootstrap, topic)
-
-    async def done() -> bool:
-        com = await committed_offsets(bootstrap, group_id, topic)
-        return all(com.get(p, 0) >= e for p, e in ends.items() if e > 0)
-
-    await wait_until(done, timeout, f"group {group_id} to commit to the end of {topic}")
+    await eventually(
+        lambda: committed_offsets(bootstrap, group_id, topic),
+        lambda com: all(com.get(p, 0) >= e for p, e in ends.items() if e > 0),
+        what=f"group {group_id} to commit to the ends {ends} of {topic}",
+        timeout=timeout,
+        interval=0.05,
+    )
 
 
 def headers_of(record: ConsumerRecord) -> dict[str, str]:

@@ -9,6 +9,8 @@ import pytest
 
 from eventkit import inbox
 
+from ...polling import blocked_by
+
 pytestmark = pytest.mark.integration
 
 
@@ -81,10 +83,19 @@ async def test_racing_claims_have_one_winner(eventkit_schema) -> None:
                 return await inbox.claim(c2, "a", eid)
 
         racing = asyncio.create_task(second())
-        await asyncio.sleep(0.2)
-        assert not racing.done()  # blocked on the first transaction's row
+        watcher = await eventkit_schema.connect()
+        try:  # blocked on the first transaction's row (not merely given time to get there)
+            await blocked_by(
+                watcher,
+                c1.get_server_pid(),
+                waiter_pid=c2.get_server_pid(),
+                what="the second claim to wait for the first transaction's row",
+            )
+        finally:
+            await watcher.close()
+        assert not racing.done()
         await tx1.commit()
-        assert await asyncio.wait_for(racing, 10) is False
+        assert await asyncio.wait_for(racing, 60) is False
     finally:
         await c1.close()
         await c2.close()

@@ -7,9 +7,8 @@ to the (test's) routing topic, consumed by intake's routing consumer.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -18,7 +17,7 @@ from typing import Any
 import asyncpg
 import httpx
 import orjson
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from contracts.base import DomainEvent, to_payload
@@ -29,6 +28,9 @@ from eventkit.envelope import Actor, Envelope, Producer
 from intake.bootstrap import build
 from intake.domain.id_number import check_digit
 from intake.settings import Settings
+
+from ...kafka_reading import read_topic_until as read_topic_until
+from ...polling import eventually
 
 SECRET = "integration-test-verification-secret"
 ROUTING_PRODUCER = Producer(service="routing", instance="test")
@@ -146,42 +148,6 @@ async def publish(bootstrap: str, topic: str, envelopes: Iterable[Envelope]) -> 
             )
     finally:
         await producer.stop()
-
-
-async def read_topic_until(
-    bootstrap: str,
-    topic: str,
-    done: Callable[[list[dict[str, Any]]], bool],
-    timeout: float = 30,
-) -> list[dict[str, Any]]:
-    """Envelope dicts of `topic` from the start, once `done(envelopes)` holds."""
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    out: list[dict[str, Any]] = []
-    try:
-        async with asyncio.timeout(timeout):
-            while not done(out):
-                for msgs in (await consumer.getmany(timeout_ms=300)).values():
-                    out.extend(orjson.loads(m.value) for m in msgs)
-    finally:
-        await consumer.stop()
-    return out
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], timeout: float = 30) -> Any:
-    """Poll `check` until it returns something truthy (no timing assertions: a deadline)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            value = await check()
-            if value:
-                return value
-            await asyncio.sleep(0.1)
 
 
 @dataclass
@@ -309,5 +275,5 @@ async def running_intake(
                 r = await client.get("/v1/centers")
                 return len(r.json()["items"]) == len(UNITS)
 
-            await eventually(centers_loaded)
+            await eventually(centers_loaded, what="the org units in intake's centers")
             yield h

@@ -17,6 +17,7 @@ from contracts.routing import (
     ResultReturned,
 )
 from contracts.workdays import (
+    SHANGHAI,
     OfficeHours,
     OpenInterval,
     default_calendar,
@@ -25,6 +26,7 @@ from contracts.workdays import (
 )
 from eventkit.envelope import Actor, Envelope
 
+from ...polling import eventually
 from .support import (
     AGENT_DONGSHAN,
     AGENT_MABEI,
@@ -33,7 +35,6 @@ from .support import (
     INSPECTOR,
     OFFICER_MAYU,
     Harness,
-    eventually,
     org_unit_envelope,
     routing_envelope,
     second_child,
@@ -151,11 +152,17 @@ async def accepted_case(h: Harness) -> dict[str, Any]:
 
 
 async def wait_for_type(h: Harness, case_id: str, event_type: str, n: int = 1) -> list[dict]:
-    async def seen() -> list[dict] | None:
-        stream = await h.stream(case_id)
-        return stream if sum(e["event_type"] == event_type for e in stream) >= n else None
+    """The case's stream, as it was once `n` events of `event_type` were in it."""
 
-    return list(await eventually(seen))
+    async def stream() -> list[dict]:
+        return list(await h.stream(case_id))
+
+    return await eventually(
+        stream,
+        lambda s: sum(e["event_type"] == event_type for e in s) >= n,
+        what=f"{n} x {event_type} in {case_id}",
+        show=lambda s: [e["event_type"] for e in s],
+    )
 
 
 async def test_decision_result_delivery_and_evaluation(intake: Harness) -> None:
@@ -165,7 +172,7 @@ async def test_decision_result_delivery_and_evaluation(intake: Harness) -> None:
     # the decision is delivered twice (at-least-once Kafka): recorded once
     await intake.publish_routing(routed(case_id), assigned(case_id), decision, decision)
     stream = await wait_for_type(intake, case_id, "intake.decision_received")
-    recorded = stream[-1]
+    recorded = next(e for e in stream if e["event_type"] == "intake.decision_received")
     assert recorded["payload"]["decided_by"] == OFFICER.id
     assert recorded["payload"]["decision"] == "approve"
     assert recorded["actor"] == {"id": "intake", "role": "system", "org_id": None}
@@ -184,11 +191,12 @@ async def test_decision_result_delivery_and_evaluation(intake: Harness) -> None:
     )
     status_q = {"receipt_no": case["receipt_no"], "code": case["verification_code"]}
 
-    async def ready() -> dict | None:
+    async def status() -> dict:
         r = await intake.client.get("/v1/status", params=status_q)
-        return r.json() if r.json()["result_ready"] else None
+        assert r.status_code == 200, r.text
+        return dict(r.json())
 
-    view = await eventually(ready)
+    view = await eventually(status, lambda v: v["result_ready"], what="the result ready")
     assert view["status"] == "decided"
     assert view["result_at_center_name_zh"] == "马北社区便民服务中心"
 
@@ -309,7 +317,7 @@ async def test_a_decision_for_a_withdrawn_case_is_skipped_not_dead_lettered(
             await intake.count("SELECT count(*) FROM case_progress WHERE case_id = $1", case_id)
         )
 
-    await eventually(progressed)
+    await eventually(progressed, what="the marker after the late decision applied")
     kinds = [e["event_type"] for e in await intake.stream(case_id)]
     assert kinds[-1] == "intake.application_withdrawn"
     assert "intake.decision_received" not in kinds
@@ -388,7 +396,17 @@ async def test_the_receipt_promises_by_the_accepting_centers_office_hours(
             await conn.close()
         return raw is not None and OfficeHours.model_validate_json(raw) == closes_at_once
 
-    await eventually(projected)
+    await eventually(projected, what=f"the office hours of {unit} in intake's centers")
+
+    # "after closing" holds at any time of day but 00:00-00:01, and the promise must not
+    # change its day between `before` and the service's clock: not around midnight, then
+    def away_from_midnight() -> bool:
+        t = datetime.now(SHANGHAI).time()
+        return time(0, 2) <= t < time(23, 59)
+
+    await eventually(
+        away_from_midnight, what="the local clock away from 23:59-00:02", timeout=240, interval=1
+    )
     agent = ("staff.hourscheck.agent", "community_agent", unit, "community")
     before = datetime.now(UTC)
     r = await intake.submit(

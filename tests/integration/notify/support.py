@@ -22,6 +22,7 @@ from notify.context import NotifyContext
 from notify.delivery.dispatcher import Dispatcher
 from notify.settings import Settings
 
+from ...polling import TIMEOUT, eventually
 from ...unit.notify.factories import T0
 
 SECRET = b"test-webhook-secret"
@@ -92,27 +93,29 @@ class Notify:
 
 
 async def wait_until(
-    check: Callable[[], Awaitable[bool]], timeout: float = 30.0, what: str = "condition"
+    check: Callable[[], Awaitable[bool]], timeout: float = TIMEOUT, what: str = "a condition"
 ) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await check():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.05)
+    await eventually(check, what=what, timeout=timeout)
 
 
-async def wait_status(n: Notify, case_id: str, statuses: dict[str, int], timeout: float = 30.0):
-    """Wait until the case's deliveries have (at least) these counts per status."""
+async def wait_status(
+    n: Notify, case_id: str, statuses: dict[str, int], timeout: float = TIMEOUT
+) -> list[asyncpg.Record]:
+    """The case's deliveries as they were once they had (at least) these counts per status."""
 
-    async def ok() -> bool:
-        rows = await n.deliveries(case_id)
+    def reached(rows: list[asyncpg.Record]) -> bool:
         have: dict[str, int] = {}
         for r in rows:
             have[r["status"]] = have.get(r["status"], 0) + 1
         return all(have.get(s, 0) >= c for s, c in statuses.items())
 
-    await wait_until(ok, timeout, f"deliveries of {case_id} to reach {statuses}")
-    return await n.deliveries(case_id)
+    return await eventually(
+        lambda: n.deliveries(case_id),
+        reached,
+        what=f"deliveries of {case_id} to reach {statuses}",
+        timeout=timeout,
+        show=lambda rows: [(r["template"], r["channel"], r["status"]) for r in rows],
+    )
 
 
 @asynccontextmanager

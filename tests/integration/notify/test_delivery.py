@@ -89,14 +89,17 @@ async def test_the_one_time_notice_lists_all_three_missing_materials_in_one_mess
             tmp_path,
             smtp_port=smtp.port,
             webhook_base=hooks.url(""),
-            dispatch_poll_seconds=60,  # so only the LISTEN/NOTIFY wake-up can be in time
+            # no poll before the wait below gives up: only the LISTEN/NOTIFY wake-up can send
+            dispatch_poll_seconds=3600,
         ) as n,
     ):
         case = f.new_case_id()
         await n.publish([f.unit_registered()])  # the org tree is older than any case
-        await wait_until(lambda: _ge(n.pool.fetchval("SELECT count(*) FROM org_units"), 1))
+        await wait_until(
+            lambda: _ge(n.pool.fetchval("SELECT count(*) FROM org_units"), 1), what="the org tree"
+        )
         await n.publish([f.submitted(case), f.missing_notified(case)])
-        await wait_status(n, case, {"delivered": 3}, timeout=20)
+        await wait_status(n, case, {"delivered": 3})
         names = ("再生育申请审批表", "结婚证复印件", "夫妻双方一寸近期免冠照片")
         (mail,) = smtp.mails
         assert mail.subject == "【一次性告知】再生育(二胎)申请审批申请尚缺3项材料"

@@ -3,7 +3,6 @@ Kafka and PostgreSQL, intake's events published to an isolated topic, signed tok
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -12,7 +11,7 @@ from datetime import date, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from contracts.base import DomainEvent, to_payload
@@ -30,6 +29,9 @@ from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.testing import FrozenClock
 from routing.bootstrap import build
 from routing.settings import Settings
+
+from ...kafka_reading import read_topic_until as read_topic_until
+from ...polling import eventually
 
 INTAKE = Producer(service="intake", instance="test")
 
@@ -256,17 +258,25 @@ class Routing:
         )
 
     async def wait_case(
-        self, case_id: str, pred: Callable[[dict[str, Any]], bool] = lambda _: True
+        self, case_id: str, pred: Callable[[dict[str, Any]], object] = lambda _: True
     ) -> dict[str, Any]:
-        """The case detail once routing has it and `pred` holds."""
+        """The case detail once routing has it (404 before) and `pred` holds, as it was then."""
 
-        async def probe() -> dict[str, Any] | None:
+        async def detail() -> dict[str, Any] | None:
             r = await self.case(case_id)
-            if r.status_code == 200 and pred(r.json()):
-                return r.json()  # type: ignore[no-any-return]
-            return None
+            if r.status_code == 404:
+                return None
+            assert r.status_code == 200, r.text
+            return r.json()  # type: ignore[no-any-return]
 
-        return await wait_for(probe)
+        found = await eventually(
+            detail,
+            lambda d: d is not None and pred(d),
+            what=f"routing's detail of {case_id}",
+            show=lambda d: d and {"state": d["state"], "trail": types_of(d)},
+        )
+        assert found is not None
+        return found
 
     async def post(
         self, path: str, headers: dict[str, str], json: Any = None, key: str | None = None
@@ -305,44 +315,8 @@ async def running_routing(
         await producer.stop()
 
 
-async def wait_for(
-    probe: Callable[[], Awaitable[Any]], timeout: float = 30.0, interval: float = 0.1
-) -> Any:
-    async with asyncio.timeout(timeout):
-        while True:
-            value = await probe()
-            if value:
-                return value
-            await asyncio.sleep(interval)
-
-
 def types_of(detail: dict[str, Any]) -> list[str]:
     return [e["event_type"] for e in detail["trail"]]
-
-
-async def read_topic_until(
-    bootstrap: str, topic: str, pred: Callable[[list[dict[str, Any]]], bool], timeout: float = 30
-) -> list[dict[str, Any]]:
-    """Envelopes of `topic` from the start, once `pred` holds over them."""
-    import orjson
-
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    out: list[dict[str, Any]] = []
-    try:
-        async with asyncio.timeout(timeout):
-            while not pred(out):
-                for msgs in (await consumer.getmany(timeout_ms=300)).values():
-                    out.extend(orjson.loads(m.value) for m in msgs)
-    finally:
-        await consumer.stop()
-    return out
 
 
 def of_case(envelopes: Iterable[dict[str, Any]], case_id: str) -> list[dict[str, Any]]:

@@ -12,6 +12,7 @@ import pytest
 from eventkit.envelope import Actor
 from routing.domain.case import CheckDeadlines, DecideCase
 
+from ...polling import blocked_by
 from .support import accepted, at, new_case_id, running_routing
 
 pytestmark = pytest.mark.integration
@@ -28,6 +29,9 @@ async def test_a_command_waits_for_the_deadline_row_then_sees_what_the_check_wro
         before = await rt.wait_case(case_id)
         cases = rt.app.state.routing.cases
         pool = rt.app.state.runtime.pool
+        other = await asyncpg.connect(
+            infra.database_url, server_settings={"search_path": pg_schema.schema}
+        )
         async with pool.acquire() as checking, pool.acquire() as deciding:
             check = checking.transaction()
             await check.start()
@@ -39,16 +43,10 @@ async def test_a_command_waits_for_the_deadline_row_then_sees_what_the_check_wro
             )
             assert [e.event_type for e in warned.envelopes] == ["routing.deadline_warning_issued"]
             # the row lock is held by the check (taken with the org read, rows or none)
-            other = await asyncpg.connect(infra.database_url)
-            try:
-                await other.execute(f'SET search_path = "{pg_schema.schema}"')
-                with pytest.raises(asyncpg.LockNotAvailableError):
-                    await other.execute(
-                        "SELECT 1 FROM case_deadlines WHERE case_id = $1 FOR UPDATE NOWAIT",
-                        case_id,
-                    )
-            finally:
-                await other.close()
+            with pytest.raises(asyncpg.LockNotAvailableError):
+                await other.execute(
+                    "SELECT 1 FROM case_deadlines WHERE case_id = $1 FOR UPDATE NOWAIT", case_id
+                )
 
             async def decide() -> int:
                 async with deciding.transaction():
@@ -60,11 +58,18 @@ async def test_a_command_waits_for_the_deadline_row_then_sees_what_the_check_wro
                 return out.version
 
             decision = asyncio.create_task(decide())
-            await asyncio.sleep(0.3)
-            assert not decision.done()  # waiting for the check's row
+            # the decision has run into the check's row lock (not merely been given time)
+            await blocked_by(
+                other,
+                checking.get_server_pid(),
+                waiter_pid=deciding.get_server_pid(),
+                what="the decision to wait for the deadline check's row lock",
+            )
+            assert not decision.done()
             await check.commit()
             # no ConcurrencyError: the command read the case after the check committed
-            version = await asyncio.wait_for(decision, 10)
+            version = await asyncio.wait_for(decision, 60)
+        await other.close()
         assert version == len(before["trail"]) + 2
         detail = (await rt.case(case_id)).json()
         assert [e["event_type"] for e in detail["trail"][-2:]] == [

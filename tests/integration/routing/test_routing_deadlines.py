@@ -10,6 +10,7 @@ import pytest
 
 from contracts.workdays import working_days_between
 
+from ...polling import eventually
 from .support import (
     accepted,
     at,
@@ -17,7 +18,6 @@ from .support import (
     new_case_id,
     running_routing,
     types_of,
-    wait_for,
     withdrawn,
 )
 
@@ -124,7 +124,8 @@ async def test_the_background_loop_issues_the_warning_when_its_clock_says_so(
         async def two_more_rounds() -> bool:
             return bool(checker.rounds > rounds + 1)
 
-        await wait_for(two_more_rounds)  # the loop ran after the routing: nothing was due
+        # the loop ran after the routing: nothing was due
+        await eventually(two_more_rounds, what="two more rounds of the deadline loop")
         assert types_of((await rt.case(case_id)).json())[-1] == "routing.deadline_set"
 
         rt.clock.set(at(2026, 10, 10, 9))  # the adjusted working Saturday before the due day

@@ -11,7 +11,8 @@ import pytest
 from contracts.routing import ORG_STREAM_ID
 from contracts.workdays import OfficeHours
 
-from .support import accepted, at, new_case_id, read_topic_until, running_routing, wait_for
+from ...polling import eventually
+from .support import accepted, at, new_case_id, read_topic_until, running_routing
 
 pytestmark = pytest.mark.integration
 
@@ -50,9 +51,10 @@ async def test_org_changes_are_events_and_unrouted_cases_wait_for_them(
 
         async def kept() -> list:  # type: ignore[type-arg]
             r = await rt.client.get("/v1/admin/unrouted", headers=admin)
+            assert r.status_code == 200, r.text
             return [u for u in r.json() if u["case_id"] == case_id]
 
-        (unrouted,) = await wait_for(kept)
+        (unrouted,) = await eventually(kept, what=f"{case_id} kept as unrouted")
         assert unrouted["field"] == "accepting_center_id"
         r = await rt.post(f"/v1/admin/unrouted/{case_id}/retry", admin)
         assert r.status_code == 404 and r.json()["detail"]["field"] == "accepting_center_id"

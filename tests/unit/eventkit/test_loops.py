@@ -72,12 +72,15 @@ async def test_cancellation_ends_the_loop_and_marks_it_stopped() -> None:
     stop = asyncio.Event()
     health = LoopHealth("forever")
 
+    running = asyncio.Event()
+
     async def body(h: LoopHealth) -> None:
         h.running()
+        running.set()
         await asyncio.Event().wait()
 
     task = asyncio.ensure_future(supervise("forever", body, stop=stop, health=health))
-    await asyncio.sleep(0.01)
+    await asyncio.wait_for(running.wait(), 60)  # the body runs (not: some time has passed)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
