@@ -469,7 +469,7 @@ class CaseSim:
         absence = self.world.org_at(now).absence_at(officer, now)
         if absence is None:
             return False
-        rng, st = self.rng, self.routing_state
+        rng = self.rng
         if not self.reassigned and rng.random() < 0.7 and self._reassign(now, absence.kind):
             t = days.office_time(rng, self._handling_hours(), days.local_day(now), now)
         else:
