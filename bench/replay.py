@@ -19,11 +19,11 @@ import uuid
 from pathlib import Path
 
 from analytics.filters import build_filter
-from analytics.generator import GeneratorConfig, generate
 from analytics.kafka_io import produce
 from analytics.progress import Progress
 from analytics.replay import replay_analytics
 from analytics.sources import KafkaSource, consumer_settings, describe_topics
+from bianmin_tools.simulate import GeneratorConfig, generate
 from devstack.topics import delete_topics, ensure_topics
 
 from .harness import Result, Stack
