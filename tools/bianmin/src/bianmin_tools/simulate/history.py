@@ -43,8 +43,8 @@ class GeneratorConfig:
     """The deployment notify plans for: SMS and e-mail (residents who gave an address, and
     staff at their work contacts), no webhooks."""
     verification_secret: bytes = DEV_VERIFICATION_SECRET.encode()
-    """intake's secret of the verification codes: by default the one intake's settings give
-    when none is configured, so a generated code opens a `make run` intake's status view."""
+    """intake's secret of the verification codes (intake's settings' development default;
+    `make run` generates its own, so a generated code opens no running intake's view)."""
 
 
 class GenEvent:
