@@ -437,12 +437,10 @@ class CaseSim:
         hours = self._handling_hours()
         # the agent carries the papers to another center (全程代理): some hours on the road
         arrives = now if len(st.route) <= 1 else days.later(rng, now, 1800, 4 * 3600)
-        if st.case_type == "same_day":
-            if len(st.route) <= 1:
-                self.at(days.later(rng, now, 120, 1500), self._decide, False)
-            else:
-                t = days.office_time(rng, hours, days.local_day(arrives), arrives)
-                self.at(t, self._decide, False)
+        if st.case_type == "same_day":  # 即办件: done on the spot, or as soon as it arrives
+            if len(st.route) > 1:
+                now = days.later(rng, now, 600, 5400)  # sent over: minutes, not a trip
+            self.at(days.soon(rng, hours, now, 120, 1500), self._decide, False)
             return
         assert st.accepted_at is not None
         limit = st.promised_limit_days

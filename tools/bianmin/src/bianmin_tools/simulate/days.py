@@ -36,6 +36,7 @@ __all__ = [
     "office_time",
     "on_or_after",
     "open_spans",
+    "soon",
     "utc",
 ]
 
@@ -110,3 +111,16 @@ def office_time(
                 return a + timedelta(seconds=k)
             k -= length
     raise ValueError(f"no office hours within {horizon_days} days of {d}")
+
+
+def soon(rng: random.Random, hours: OfficeHours, t: datetime, lo: int, hi: int) -> datetime:
+    """`lo`-`hi` seconds after `t` while the center is open: work in hand at `t` is finished
+    before the counter closes (a minute before at the latest); work arriving while it is
+    closed is done that long after it opens again."""
+    for opens, closes in open_spans(hours, local_day(t)):
+        if opens <= t < closes:
+            return min(later(rng, t, lo, hi), max(t, closes - timedelta(minutes=1)))
+    opening = hours.next_open(t)
+    if opening is None:
+        raise ValueError(f"the center does not open within a month of {t}")
+    return later(rng, utc(opening), lo, hi)
