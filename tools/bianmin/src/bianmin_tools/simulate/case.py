@@ -111,7 +111,7 @@ class CaseSim:
                 break
             action(t, *args)
 
-    def uuid(self) -> uuid.UUID:
+    def new_id(self) -> uuid.UUID:
         return uuid.UUID(int=self._idrng.getrandbits(128), version=4)
 
     def _after(self, consumer: str, t: datetime) -> datetime:
@@ -158,11 +158,11 @@ class CaseSim:
             INTAKE,
             self.case_id,
             events,
-            ids=self.uuid,
+            ids=self.new_id,
             now=now,
             actor=actor,
             meta=lambda _e: (self.center, tier),
-            correlation=correlation or self.uuid(),
+            correlation=correlation or self.new_id(),
             causation=causation,
         )
         for evt in events:
@@ -200,12 +200,12 @@ class CaseSim:
             ROUTING,
             self.case_id,
             events,
-            ids=self.uuid,
+            ids=self.new_id,
             now=now,
             actor=command.actor,
             meta=edges.routing_meta,
             # the consumed event's correlation, else the case's own (continue_correlation)
-            correlation=correlation or self.routing_correlation or self.uuid(),
+            correlation=correlation or self.routing_correlation or self.new_id(),
             causation=causation,
         )
         if self.routing_correlation is None:
@@ -286,7 +286,7 @@ class CaseSim:
             NOTIFY,
             self.case_id,
             events,
-            ids=self.uuid,
+            ids=self.new_id,
             now=now,
             actor=edges.NOTIFY_ACTOR,
             meta=lambda _e: (None, None),
