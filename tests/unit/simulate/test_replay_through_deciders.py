@@ -19,8 +19,8 @@ from __future__ import annotations
 import bisect
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import pytest
@@ -37,7 +37,7 @@ from contracts.intake import (
 from contracts.notify import DeliveryDeferred
 from contracts.routing import ORG_STREAM_ID, CaseDecided, CorrectionRequested
 from contracts.upcasters import UPCASTERS
-from contracts.workdays import OfficeHours
+from contracts.workdays import SHANGHAI, OfficeHours, add_working_days
 from eventkit.envelope import Actor, Envelope
 from intake.domain import application
 from intake.domain import catalog as catalog_domain
@@ -80,7 +80,9 @@ from .support import small_history
 
 pytestmark = pytest.mark.unit
 
-Decide = Callable[[Any, Any, datetime], Sequence[DomainEvent]]
+INTAKE = Actor(id="intake", role="system")
+ROUTING = Actor(id="routing", role="system")
+"""The system actors of the services' consumers and of routing's deadline loop."""
 
 
 def _envelopes(history: History, service: str) -> dict[str, list[Envelope]]:
@@ -94,21 +96,15 @@ def _envelopes(history: History, service: str) -> dict[str, list[Envelope]]:
     return streams
 
 
+def _command_key(env: Envelope) -> tuple[Any, ...]:
+    return (env.occurred_at, env.actor, env.correlation_id, env.causation_id)
+
+
 def _groups(envs: Sequence[Envelope]) -> list[list[Envelope]]:
     """Consecutive events one command appended: same moment, actor, correlation, cause."""
     out: list[list[Envelope]] = []
     for env in envs:
-        key = (env.occurred_at, env.actor, env.correlation_id, env.causation_id)
-        if (
-            out
-            and (
-                out[-1][0].occurred_at,
-                out[-1][0].actor,
-                out[-1][0].correlation_id,
-                out[-1][0].causation_id,
-            )
-            == key
-        ):
+        if out and _command_key(out[-1][0]) == _command_key(env):
             out[-1].append(env)
         else:
             out.append([env])
@@ -293,8 +289,9 @@ def _replay_intake_case(r: Replay, envs: list[Envelope]) -> int:
         _same(decided, group, f"{envs[0].stream_id} {type(command).__name__}")
         for env in group:  # 首问责任: every event carries the accepting center and its tier
             assert (env.org_id, env.tier) == (center, org.units[center].tier)
-            assert env.actor == command.actor
-        if not isinstance(command, RecordDecisionReceived | RecordCorrectionRequested):
+        if isinstance(command, RecordDecisionReceived | RecordCorrectionRequested):
+            assert command.actor == INTAKE  # intake's consumer records routing's facts
+        else:
             assert group[0].causation_id is None  # a person's request, not a consumer's
         for evt in decided:
             state = application.evolve(state, evt)
@@ -303,7 +300,15 @@ def _replay_intake_case(r: Replay, envs: list[Envelope]) -> int:
 
 
 # -- routing -------------------------------------------------------------------------------------
-ROUTING = Actor(id="routing", role="system")
+CONSUMED = frozenset(
+    {
+        "routing.case_routed",
+        "routing.case_withdrawn",
+        "routing.correction_received",
+        "routing.bad_review_followup_opened",
+    }
+)
+"""What routing writes on intake's events: its intake consumer, as the system actor."""
 CHECKS = frozenset(
     {
         "routing.deadline_warning_issued",
@@ -318,6 +323,8 @@ def _routing_command(r: Replay, group: list[Envelope]) -> Any:
     env, p, actor = group[0], group[0].payload, group[0].actor
     case_id = env.stream_id
     t = env.event_type
+    if t in CONSUMED:
+        assert actor == ROUTING
     if t == "routing.case_routed":
         accepted = payload_of(r.cause(env, "intake.application_accepted"))
         assert isinstance(accepted, ApplicationAccepted)
@@ -521,3 +528,56 @@ def test_identities_are_the_real_ones() -> None:
         if e.event_type == "intake.application_submitted":
             p = e.envelope["payload"]
             assert id_number_problem(p["applicant"]["id_number"], e.occurred_at.date()) is None
+
+
+def test_a_history_that_drifts_from_the_rules_is_caught() -> None:
+    """The two drifts of the generator this test replaced: level-1 escalation at close of
+    business a working day after the deadline, and B taking over by a coin flip while A is
+    at work. Either, in one case of a good history, fails the replay."""
+    r = Replay(small_history())
+
+    def escalated_late(envs: list[Envelope]) -> list[Envelope]:
+        out = []
+        for env in envs:
+            if env.event_type == "routing.case_escalated" and env.payload["level"] == 1:
+                due = date.fromisoformat(_last_due_date(envs))
+                late = datetime.combine(add_working_days(due, 1), time(17, 30, 30), SHANGHAI)
+                env = env.model_copy(update={"occurred_at": late.astimezone(UTC)})
+            out.append(env)
+        return sorted(out, key=lambda e: e.occurred_at)
+
+    def b_by_coin(envs: list[Envelope]) -> list[Envelope]:
+        out = []
+        for env in envs:
+            p = env.payload
+            if env.event_type == "routing.case_assigned" and p["as_role"] == "A":
+                p = {**p, "assigned_to": p["b_holder"], "as_role": "B"}
+                p["a_unavailable_reason"] = "absent:leave"
+                env = env.model_copy(update={"payload": p})
+            out.append(env)
+        return out
+
+    escalated = next(
+        c
+        for c, envs in r.routing.items()
+        if any(e.event_type == "routing.case_escalated" for e in envs)
+    )
+    assigned_a = next(
+        c
+        for c, envs in r.routing.items()
+        if any(
+            e.event_type == "routing.case_assigned" and e.payload["as_role"] == "A" for e in envs
+        )
+    )
+    _replay_routing_case(r, r.routing[escalated])  # as generated: the rules' own
+    _replay_routing_case(r, r.routing[assigned_a])
+    with pytest.raises(AssertionError, match="CheckDeadlines"):
+        _replay_routing_case(r, escalated_late(r.routing[escalated]))
+    with pytest.raises(AssertionError, match="RouteAcceptedCase"):
+        _replay_routing_case(r, b_by_coin(r.routing[assigned_a]))
+
+
+def _last_due_date(envs: list[Envelope]) -> str:
+    return next(
+        e.payload["due_date"] for e in reversed(envs) if e.event_type == "routing.deadline_set"
+    )
