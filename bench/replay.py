@@ -28,7 +28,7 @@ from devstack.topics import delete_topics, ensure_topics
 
 from .harness import Result, Stack
 
-EVENTS_PER_SCALE = 100_000
+EVENTS_PER_SCALE = 130_000
 """About how many events one unit of generator scale gives for October 2026."""
 
 

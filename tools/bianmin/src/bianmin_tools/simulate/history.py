@@ -29,7 +29,7 @@ SERVICE_TOPICS = {
 @dataclass(frozen=True)
 class GeneratorConfig:
     """What to simulate. `scale` multiplies the number of cases (1.0 is a busy month: about
-    9 cases per community per working day, some 10,000 cases and 250,000 events in October
+    9 cases per community per working day, some 7,000 cases and 130,000 events in October
     2026)."""
 
     start: date = date(2026, 10, 1)
