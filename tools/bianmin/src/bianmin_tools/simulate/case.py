@@ -318,9 +318,9 @@ class CaseSim:
             actor = self.resident
             t = days.local(self.day, rng.randint(7 * 60, 23 * 60 - 1), rng.randrange(60))
         else:
-            self.staff = rng.choice(world.agents(self.center))
-            actor = world.staff_actor(self.staff, "community_agent")
             t = days.office_time(rng, world.hours(self.center), self.day)
+            self.staff = rng.choice(world.agents(self.center, t))
+            actor = world.staff_actor(self.staff, "community_agent")
         applicant = people.applicant(rng, org, self.case_id, registered, rng.random() < 0.15)
         fee, deposit = item.fee.amount_fen, item.deposit_fen
         command = SubmitApplication(
@@ -343,10 +343,11 @@ class CaseSim:
         )
         self.at(t, self._submit, command)
 
-    def _window(self) -> Actor:
-        """Whoever is at the accepting center's window (the first-inquiry staff member when
-        there was one)."""
-        staff = self.staff or self.rng.choice(self.world.agents(self.center))
+    def _window(self, now: datetime) -> Actor:
+        """Whoever is at the accepting center's window: the first-inquiry staff member when
+        there was one and they are in, else a colleague who is."""
+        present = self.world.agents(self.center, now)
+        staff = self.staff if self.staff in present else self.rng.choice(present)
         return self.world.staff_actor(staff, "community_agent")
 
     def _submit(self, now: datetime, command: SubmitApplication) -> None:
@@ -377,7 +378,7 @@ class CaseSim:
         brought = people.making_up(gaps[:1] if in_two_trips and len(gaps) > 1 else gaps)
         command = SupplementMaterials(
             case_id=self.case_id,
-            actor=self._window(),
+            actor=self._window(now),
             materials=tuple(brought),
             received_center_id=self.center,
         )
@@ -538,7 +539,7 @@ class CaseSim:
             return
         command = SupplyCorrection(
             case_id=self.case_id,
-            actor=self._window(),
+            actor=self._window(now),
             correction_id=pending.correction_id,
             materials=people.corrected(asked, self.item.materials),
             received_center_id=self.center,
@@ -604,7 +605,7 @@ class CaseSim:
 
     def _deliver(self, now: datetime, method: str) -> None:
         rng = self.rng
-        window = self._window()
+        window = self._window(now)
         command = DeliverResult(
             case_id=self.case_id,
             actor=window,

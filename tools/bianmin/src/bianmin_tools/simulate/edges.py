@@ -103,7 +103,7 @@ from routing.domain.policy import DeadlinePolicy
 from routing.seed_org import seed_org_commands
 from routing.settings import Settings as RoutingSettings
 
-from .history import GenEvent
+from .history import SERVICE_TOPICS, GenEvent
 
 __all__ = [
     "CATALOG_STREAM",
@@ -140,8 +140,8 @@ QUIET = DEFAULT_QUIET_HOURS
 EMAIL_DOMAIN = "bianmin.local"
 """The Message-ID domain of notify's SMTP channel (its provider reference)."""
 
-PRODUCERS = {svc: Producer(service=svc, instance=f"{svc}-1") for svc in ("intake", "routing")}
-PRODUCERS["notify"] = Producer(service="notify", instance="notify-1")
+PRODUCERS = {svc: Producer(service=svc, instance=f"{svc}-1") for svc in SERVICE_TOPICS}
+"""One instance of each service (a real one names its host and pid)."""
 
 
 # -- appending -------------------------------------------------------------------------------

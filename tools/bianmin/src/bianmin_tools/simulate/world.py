@@ -88,15 +88,17 @@ class World:
     def hours(self, unit_id: str) -> days.OfficeHours:
         return self.seed.units[unit_id].office_hours
 
-    def agents(self, unit_id: str) -> list[str]:
-        """The staff who work a center's window (community agents; anyone when none)."""
+    def agents(self, unit_id: str, at: datetime) -> list[str]:
+        """The staff working a center's window at `at` (its community agents, or anyone when
+        it has none), without those recorded absent then (all of them if everyone is)."""
         found = self._agents.get(unit_id)
         if found is None:
             everyone = self.seed.staff_of(unit_id)
             found = [s.staff_id for s in everyone if "community_agent" in s.roles]
             found = found or [s.staff_id for s in everyone]
             self._agents[unit_id] = found
-        return found
+        org = self.org_at(at)
+        return [s for s in found if org.absence_at(s, at) is None] or found
 
     def staff_actor(self, staff_id: str, role: str | None = None) -> Actor:
         """The actor a staff member's token names: `role`, or their first of officer,
