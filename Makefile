@@ -16,7 +16,7 @@ help: ## list the targets
 
 deps: .venv/.synced ## install Python dependencies into .venv (uv, from the committed lock)
 
-.venv/.synced: pyproject.toml uv.lock libs/*/pyproject.toml services/*/pyproject.toml
+.venv/.synced: pyproject.toml uv.lock libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; found " + sys.version.split()[0])'
 	@$(PY) -m uv --version >/dev/null 2>&1 || $(PY) -m pip install -q --disable-pip-version-check uv
 	@$(UV) sync --all-packages --frozen --python $(PY) -q

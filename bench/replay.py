@@ -19,16 +19,16 @@ import uuid
 from pathlib import Path
 
 from analytics.filters import build_filter
-from analytics.generator import GeneratorConfig, generate
 from analytics.kafka_io import produce
 from analytics.progress import Progress
 from analytics.replay import replay_analytics
 from analytics.sources import KafkaSource, consumer_settings, describe_topics
+from bianmin_tools.simulate import GeneratorConfig, generate
 from devstack.topics import delete_topics, ensure_topics
 
 from .harness import Result, Stack
 
-EVENTS_PER_SCALE = 100_000
+EVENTS_PER_SCALE = 130_000
 """About how many events one unit of generator scale gives for October 2026."""
 
 

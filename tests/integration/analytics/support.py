@@ -12,8 +12,8 @@ from pathlib import Path
 import asyncpg
 import orjson
 
-from analytics.generator import GenEvent, History
 from analytics.kafka_io import produce
+from bianmin_tools.simulate import GenEvent, History
 from eventkit.envelope import Envelope
 from eventkit.store import PostgresEventStore
 
@@ -48,7 +48,7 @@ def bianmin(
     *args: str, env: dict[str, str] | None = None, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "analytics", *args],
+        [sys.executable, "-m", "bianmin_tools", *args],
         capture_output=True,
         text=True,
         timeout=timeout,

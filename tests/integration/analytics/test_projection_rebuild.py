@@ -18,10 +18,11 @@ import asyncpg
 import pytest
 
 from analytics.errors import BadInput, ReplayFailed
-from analytics.generator import GeneratorConfig, generate
 from analytics.progress import Progress
-from analytics.projections import rebuild, resolve
+from analytics.projections import rebuild
 from analytics.spool import PAUSE_ENV
+from bianmin_tools.projections import resolve
+from bianmin_tools.simulate import GeneratorConfig, generate
 from eventkit import migrate
 from intake.bootstrap import MIGRATIONS
 from intake.projections import applications
@@ -270,7 +271,7 @@ async def test_a_killed_rebuild_leaves_the_serving_table_untouched_and_can_resta
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "analytics",
+        "bianmin_tools",
         *args,
         env={**os.environ, PAUSE_ENV: "1000"},
         stderr=asyncio.subprocess.PIPE,

@@ -154,7 +154,7 @@ async def test_killing_a_kafka_replay_leaves_the_previous_store_untouched(
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "analytics",
+        "bianmin_tools",
         *args,
         env={**os.environ, PAUSE_ENV: "500"},
         stderr=asyncio.subprocess.PIPE,

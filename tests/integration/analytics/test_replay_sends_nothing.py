@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from analytics.generator import GeneratorConfig, generate
 from analytics.progress import Progress
 from analytics.republish import republish
+from bianmin_tools.simulate import GeneratorConfig, generate
 from eventkit.envelope import Envelope
 
 from ..eventkit_consumer.support import wait_all_committed

@@ -4,25 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import random
-from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from analytics import warehouse
 from analytics.filters import ReplayFilter, build_filter
-from analytics.generator import GeneratorConfig, History, generate
 from analytics.progress import Progress
 from analytics.replay import ReplaySummary, replay_analytics
 from analytics.sources import FileSource
+from bianmin_tools.simulate import History
 
-SMALL = GeneratorConfig(start=date(2026, 9, 28), end=date(2026, 10, 16), scale=0.08, seed=42)
+from ..simulate.support import SMALL, small_history
 
-
-@cache
-def small_history() -> History:
-    """About 2,000 events: the National Day holiday in the middle, every event type."""
-    return generate(SMALL)
+__all__ = ["SMALL", "query", "replay_file", "small_history", "tables", "write_ndjson"]
 
 
 def write_ndjson(

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from analytics.cli import app
 from analytics.spool import PAUSE_ENV
+from bianmin_tools.cli import app
 
 from .support import small_history, write_ndjson
 
@@ -146,7 +146,7 @@ def _paused_replay(history_file: Path, db: Path) -> subprocess.Popen[bytes]:
         [
             sys.executable,
             "-m",
-            "analytics",
+            "bianmin_tools",
             "replay",
             "analytics",
             "--from-file",

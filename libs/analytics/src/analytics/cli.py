@@ -1,11 +1,14 @@
-"""The `bianmin` command: replay the event history into analytics and projections, draw the
-situation report, generate a realistic history.
+"""The analytics commands of `bianmin`: replay the event history into the analytics store,
+republish it, draw the situation report.
 
     bianmin replay analytics     Kafka topics / a store / a file -> DuckDB analytics store
-    bianmin replay projection    blue/green rebuild of a service's projection from its store
     bianmin replay republish     copy history onto a topic, marked as a replay (nothing sent)
     bianmin report               the situation report (情况报告): HTML + Markdown + PNG charts
-    bianmin generate             a synthetic month of activity (tests, benchmark, examples)
+
+`build_app()` gives a command with these; the `bianmin` program itself is an application
+(`tools/bianmin`), which adds the commands that run a service's code (`replay projection`,
+`generate`): a library never imports a service. The helpers below (`run_command`,
+`checked`, `bootstrap_servers`) give every command the same exits.
 
 Bad input (unknown topic, org unit or event type, an end before the start, a path that
 cannot be read or written) prints the option and the reason and exits 2 with nothing
@@ -18,7 +21,6 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 from collections.abc import Callable, Coroutine
 from datetime import date
 from pathlib import Path
@@ -33,18 +35,6 @@ from .errors import EXIT_BAD_INPUT, EXIT_FAILURE, BadInput, ReplayFailed
 
 T = TypeVar("T")
 
-app = typer.Typer(
-    help="Bianmin (便民) replay and reports: rebuild any view from the event history.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-replay_app = typer.Typer(
-    help="Replay the event history (no side effects: nothing is sent, nothing flagged).",
-    no_args_is_help=True,
-)
-app.add_typer(replay_app, name="replay")
-
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
 
@@ -57,7 +47,7 @@ def _default_db() -> Path:
     return _state_dir() / "analytics.duckdb"
 
 
-def _bootstrap(value: str | None) -> str:
+def bootstrap_servers(value: str | None) -> str:
     """--bootstrap, else the one rule of every CLI (`eventkit.endpoints.default_bootstrap`):
     $KAFKA_BOOTSTRAP_SERVERS, else the local broker at 127.0.0.1:$BIANMIN_KAFKA_PORT."""
     if value:
@@ -68,7 +58,7 @@ def _bootstrap(value: str | None) -> str:
         raise BadInput("--bootstrap", str(exc)) from None
 
 
-def _run(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
+def run_command(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run a command: bad input exits 2, failures 1, Ctrl-C/SIGTERM 130 — each with one clear
     line. Both signals cancel the command's task, so every `finally` runs (the work folder of
     a replay is removed, a DuckDB query in progress is interrupted)."""
@@ -107,7 +97,7 @@ def _run(fn: Callable[[], Coroutine[Any, Any, T]]) -> T:
         raise typer.Exit(130) from None
 
 
-def _bad(fn: Callable[[], T]) -> T:
+def checked(fn: Callable[[], T]) -> T:
     """Validation outside the event loop, same exit codes."""
     try:
         return fn()
@@ -118,7 +108,6 @@ def _bad(fn: Callable[[], T]) -> T:
 
 
 # -- replay analytics ----------------------------------------------------------------------------
-@replay_app.command("analytics")
 def replay_analytics_cmd(
     topic: Annotated[
         list[str] | None,
@@ -212,12 +201,12 @@ def replay_analytics_cmd(
         names = filters.check_topics(topic or list(EVENT_TOPICS))
         return (
             sources.KafkaSource(
-                _bootstrap(bootstrap), names, flt.since, filters.parse_offsets(offsets or ())
+                bootstrap_servers(bootstrap), names, flt.since, filters.parse_offsets(offsets or ())
             ),
             flt,
         )
 
-    source, flt = _bad(validate)
+    source, flt = checked(validate)
 
     async def go() -> Any:
         with Progress(quiet=quiet) as progress:
@@ -225,7 +214,7 @@ def replay_analytics_cmd(
                 source, flt, target, parquet_dir=parquet, progress=progress
             )
 
-    summary = _run(go)
+    summary = run_command(go)
     r = summary.result
     out.print(
         f"wrote {summary.target}: {r.events:,} events, {r.cases:,} cases, "
@@ -271,55 +260,7 @@ class _MultiStore:
             await s.close()
 
 
-# -- replay projection ---------------------------------------------------------------------------
-@replay_app.command("projection")
-def replay_projection_cmd(
-    service: Annotated[str, typer.Option(help="the service owning the projection")],
-    name: Annotated[str, typer.Option(help="the projection (e.g. applications)")],
-    dsn: Annotated[
-        str | None,
-        typer.Option(help="the service's database (default: its <SVC>_DATABASE_URL setting)"),
-    ] = None,
-    schema: Annotated[
-        str | None, typer.Option(help="the service's schema (default: its <SVC>_DATABASE_SCHEMA)")
-    ] = None,
-    switch: Annotated[
-        bool,
-        typer.Option(help="switch the new version in when built (--no-switch: build only)"),
-    ] = True,
-    keep_previous: Annotated[
-        bool, typer.Option(help="keep the replaced version in <schema>_bianmin_prev")
-    ] = True,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q")] = False,
-) -> None:
-    """Blue/green rebuild of a projection from the service's event store.
-
-    The new version is built in `<schema>_bianmin_next` while the old one keeps serving, caught
-    up, then switched in one transaction (the service's queries see the old table or the
-    new one, never a partial one). Only projection code runs: nothing is sent, published or
-    flagged.
-    """
-    from .progress import Progress
-    from .projections import rebuild, resolve
-
-    spec = _bad(lambda: resolve(service, name, dsn, schema))
-
-    async def go() -> Any:
-        with Progress(quiet=quiet) as progress:
-            return await rebuild(
-                spec, progress=progress, switch=switch, keep_previous=keep_previous
-            )
-
-    result = _run(go)
-    verb = "switched in" if result.switched else "built (not switched)"
-    out.print(
-        f"{spec.service}.{spec.name}: {result.rows:,} rows from {result.events:,} events, "
-        f"{verb} in schema {result.schema}"
-    )
-
-
 # -- replay republish ----------------------------------------------------------------------------
-@replay_app.command("republish")
 def replay_republish_cmd(
     topic: Annotated[list[str], typer.Option("--topic", "-t", help="topic(s) to read")],
     to_topic: Annotated[str, typer.Option("--to-topic", help="where to publish the copies")],
@@ -334,23 +275,27 @@ def replay_republish_cmd(
     from .progress import Progress
     from .republish import republish
 
-    names = _bad(lambda: filters.check_topics(topic))
-    dest = _bad(lambda: filters.check_topics([to_topic]))[0]
-    start = _bad(lambda: filters.parse_instant(since, "--since") if since else None)
-    offs = _bad(lambda: filters.parse_offsets(offsets or ()))
+    names = checked(lambda: filters.check_topics(topic))
+    dest = checked(lambda: filters.check_topics([to_topic]))[0]
+    start = checked(lambda: filters.parse_instant(since, "--since") if since else None)
+    offs = checked(lambda: filters.parse_offsets(offsets or ()))
 
     async def go() -> int:
         with Progress(quiet=quiet) as progress:
             return await republish(
-                _bootstrap(bootstrap), names, dest, since=start, offsets=offs, progress=progress
+                bootstrap_servers(bootstrap),
+                names,
+                dest,
+                since=start,
+                offsets=offs,
+                progress=progress,
             )
 
-    n = _run(go)
+    n = run_command(go)
     out.print(f"republished {n:,} records to {dest} (header bianmin-replay: 1)")
 
 
 # -- report --------------------------------------------------------------------------------------
-@app.command("report")
 def report_cmd(
     from_: Annotated[str, typer.Option("--from", help="first day (YYYY-MM-DD)")],
     to: Annotated[str, typer.Option("--to", help="last day, inclusive (YYYY-MM-DD)")],
@@ -377,71 +322,26 @@ def report_cmd(
             raise BadInput("--to", f"the end ({to}) is before the start ({from_})")
         return first, last
 
-    first, last = _bad(dates)
+    first, last = checked(dates)
     folder = out_dir or _state_dir() / "reports" / f"{org}-{first}-{last}"
-    written = _bad(lambda: write_report(db or _default_db(), org, first, last, folder, err))
+    written = checked(lambda: write_report(db or _default_db(), org, first, last, folder, err))
     for p in written:
         out.print(f"wrote {p}")
 
 
-# -- generate ------------------------------------------------------------------------------------
-@app.command("generate")
-def generate_cmd(
-    start: Annotated[str, typer.Option(help="first day")] = "2026-10-01",
-    end: Annotated[str, typer.Option(help="last day, inclusive")] = "2026-10-31",
-    seed: Annotated[int, typer.Option()] = 20261001,
-    scale: Annotated[float, typer.Option(help="1.0 = a busy month (~9 cases/community/day)")] = 1.0,
-    out_file: Annotated[
-        Path | None, typer.Option("--out", help="write NDJSON envelopes to this file")
-    ] = None,
-    kafka: Annotated[
-        bool, typer.Option(help="produce to intake/routing/notify.events (or the --topic-*)")
-    ] = False,
-    bootstrap: Annotated[str | None, typer.Option()] = None,
-    topic_intake: Annotated[str, typer.Option()] = "intake.events",
-    topic_routing: Annotated[str, typer.Option()] = "routing.events",
-    topic_notify: Annotated[str, typer.Option()] = "notify.events",
-) -> None:
-    """Generate a realistic, deterministic history (synthetic envelopes, real event types)."""
-    from .generator import GeneratorConfig, generate
-
-    def config() -> GeneratorConfig:
-        try:
-            first, last = date.fromisoformat(start), date.fromisoformat(end)
-        except ValueError as exc:
-            raise BadInput("--start", str(exc)) from None
-        if last < first:
-            raise BadInput("--end", f"the end ({end}) is before the start ({start})")
-        if scale <= 0:
-            raise BadInput("--scale", "must be positive")
-        if out_file is None and not kafka:
-            raise BadInput("--out", "say where to: --out FILE and/or --kafka")
-        return GeneratorConfig(start=first, end=last, seed=seed, scale=scale)
-
-    cfg = _bad(config)
-    history = generate(cfg)
-    if out_file is not None:
-        out_file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out_file.with_name(out_file.name + ".tmp")
-        with tmp.open("wb") as f:
-            for e in history.events:
-                f.write(e.value() + b"\n")
-        os.replace(tmp, out_file)
-        out.print(f"wrote {out_file}: {len(history.events):,} events, {history.cases:,} cases")
-    if kafka:
-        from .kafka_io import produce
-
-        topics = {"intake": topic_intake, "routing": topic_routing, "notify": topic_notify}
-        n = _run(lambda: produce(_bootstrap(bootstrap), history.kafka_records(topics)))
-        out.print(f"produced {n:,} events to {', '.join(topics.values())}")
-
-
-def main() -> None:
-    try:
-        app()
-    except BrokenPipeError:  # `bianmin ... | head`
-        sys.exit(0)
-
-
-if __name__ == "__main__":
-    main()
+# -- the command --------------------------------------------------------------------------------
+def build_app(help: str = "Bianmin (便民) replay and reports.") -> tuple[typer.Typer, typer.Typer]:
+    """A command with the analytics commands: (the app, its `replay` group), to which an
+    application adds its own."""
+    app = typer.Typer(
+        help=help, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False
+    )
+    replay_app = typer.Typer(
+        help="Replay the event history (no side effects: nothing is sent, nothing flagged).",
+        no_args_is_help=True,
+    )
+    app.add_typer(replay_app, name="replay")
+    replay_app.command("analytics")(replay_analytics_cmd)
+    replay_app.command("republish")(replay_republish_cmd)
+    app.command("report")(report_cmd)
+    return app, replay_app

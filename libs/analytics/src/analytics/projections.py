@@ -3,7 +3,9 @@
 The projection's OWN code does the folding (for intake's `applications`, the same `apply`
 the command edge calls in the append transaction), so a rebuilt table is what the service
 would have written. Nothing else runs: no consumer, no relay, no dispatcher, no anomaly rule
-— a rebuild cannot send a message, publish an event or flag anything twice.
+— a rebuild cannot send a message, publish an event or flag anything twice. Which
+projections exist is the caller's list (`resolve`): the `bianmin` application
+(`tools/bianmin`) names the services' `apply`; this library imports no service.
 
 How the switch works, with the service running:
 
@@ -32,7 +34,7 @@ same projection from running at once.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,28 +75,6 @@ class RebuildResult:
     catch_up_streams: int
 
 
-def _intake_applications(dsn: str | None, schema: str | None) -> ProjectionSpec:
-    from intake.projections import applications
-    from intake.settings import Settings
-
-    settings = Settings()
-    secret = settings.secret()
-
-    async def apply(conn: asyncpg.Connection, envelopes: Sequence[Envelope]) -> None:
-        await applications.apply(conn, envelopes, secret)
-
-    return ProjectionSpec(
-        service="intake",
-        name="applications",
-        table="applications",
-        dsn=dsn or service_database_url(settings, "intake"),
-        schema=schema or settings.database_schema,
-        stream_prefix="case-",
-        key_column="case_id",
-        apply=apply,
-    )
-
-
 def service_database_url(settings: Any, service: str) -> str:
     """The service's `<SVC>_DATABASE_URL` when set, else its database on the local cluster
     (127.0.0.1:$BIANMIN_PG_PORT, `eventkit.endpoints`), as `make run` sets it up."""
@@ -106,21 +86,26 @@ def service_database_url(settings: Any, service: str) -> str:
         raise BadInput("--dsn", str(exc)) from None
 
 
-PROJECTIONS: dict[tuple[str, str], Callable[[str | None, str | None], ProjectionSpec]] = {
-    ("intake", "applications"): _intake_applications,
-}
-"""Rebuildable projections. One that folds events with a pure, idempotent, stream-version
-guarded `apply(conn, envelopes)` joins with one entry here."""
+Resolver = Callable[[str | None, str | None], ProjectionSpec]
+"""(dsn, schema) -> the projection's spec, defaults from the owning service's settings."""
 
 
-def resolve(service: str, name: str, dsn: str | None, schema: str | None) -> ProjectionSpec:
-    services = sorted({s for s, _ in PROJECTIONS})
+def resolve(
+    projections: Mapping[tuple[str, str], Resolver],
+    service: str,
+    name: str,
+    dsn: str | None,
+    schema: str | None,
+) -> ProjectionSpec:
+    """The spec of `service`'s projection `name` among the rebuildable `projections` (the
+    application that runs the rebuild lists them: only it may import the services)."""
+    services = sorted({s for s, _ in projections})
     if service not in services:
         raise BadInput("--service", f"unknown service {service!r}; one of {', '.join(services)}")
-    names = sorted(n for s, n in PROJECTIONS if s == service)
+    names = sorted(n for s, n in projections if s == service)
     if name not in names:
         raise BadInput("--name", f"{service} has no projection {name!r}; one of {', '.join(names)}")
-    return PROJECTIONS[(service, name)](dsn, schema)
+    return projections[(service, name)](dsn, schema)
 
 
 def _qi(ident: str) -> str:

@@ -1,14 +1,16 @@
 """The generator writes what the services would: real event types, valid payloads, canonical
-envelopes, per-service stream versions, deterministic for a seed."""
+envelopes, per-service stream versions, deterministic for a seed. (That each event is the
+services' deciders' own: `test_replay_through_deciders`.)"""
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date
+from functools import cache
 
 import pytest
 
-from analytics.generator import GeneratorConfig, generate
+from bianmin_tools.simulate import GeneratorConfig, History, generate
 from contracts.base import REGISTRY, payload_of, to_payload
 from contracts.upcasters import UPCASTERS
 from contracts.workdays import SHANGHAI
@@ -21,6 +23,11 @@ pytestmark = pytest.mark.unit
 OCTOBER = GeneratorConfig(start=date(2026, 10, 1), end=date(2026, 10, 31), scale=0.25, seed=7)
 
 
+@cache
+def october() -> History:
+    return generate(OCTOBER)
+
+
 def test_same_seed_same_bytes_other_seed_other_history() -> None:
     a = [e.value() for e in generate(SMALL).events]
     b = [e.value() for e in generate(SMALL).events]
@@ -30,7 +37,7 @@ def test_same_seed_same_bytes_other_seed_other_history() -> None:
 
 
 def test_every_payload_validates_and_dumps_back_to_the_same_json() -> None:
-    history = generate(OCTOBER)
+    history = october()
     by_type: dict[str, list] = defaultdict(list)
     for e in history.events:
         by_type[e.event_type].append(e)
@@ -105,7 +112,7 @@ def test_envelopes_carry_the_accountable_units() -> None:
 
 
 def test_a_month_looks_like_the_centers_work() -> None:
-    history = generate(OCTOBER)
+    history = october()
     per_day = Counter(
         e.occurred_at.astimezone(SHANGHAI).date()
         for e in history.events

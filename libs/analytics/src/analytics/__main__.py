@@ -1,5 +1,0 @@
-"""`python -m analytics` = the `bianmin` command."""
-
-from .cli import main
-
-main()

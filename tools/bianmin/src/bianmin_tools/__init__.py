@@ -1,0 +1,1 @@
+"""The `bianmin` command: an application over the analytics library and the services."""

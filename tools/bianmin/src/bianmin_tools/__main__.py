@@ -1,0 +1,5 @@
+"""`python -m bianmin_tools` = the `bianmin` command."""
+
+from .cli import main
+
+main()
