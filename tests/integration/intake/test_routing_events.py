@@ -31,6 +31,7 @@ from .support import (
     org_unit_envelope,
     routing_envelope,
     second_child,
+    staff_envelope,
 )
 
 pytestmark = pytest.mark.integration
@@ -358,8 +359,10 @@ async def test_the_receipt_promises_by_the_accepting_centers_office_hours(
     that center's close of business is promised for the next working day
     (contracts.workdays.promised_deadline, the rule routing's clock runs on)."""
     unit = "ruian.mayu.hourscheck"
+    agent = ("staff.hourscheck.agent", "community_agent", unit, "community")
     await intake.publish_routing(
-        org_unit_envelope(unit, "营业时间测试点", "community", "社区", "ruian.mayu")
+        org_unit_envelope(unit, "营业时间测试点", "community", "社区", "ruian.mayu"),
+        staff_envelope(agent[0], unit, ("community_agent",)),
     )
     # open only 00:00-00:01 every day: any later hand-in is after closing
     closes_at_once = OfficeHours(
@@ -383,7 +386,6 @@ async def test_the_receipt_promises_by_the_accepting_centers_office_hours(
         return raw is not None and OfficeHours.model_validate_json(raw) == closes_at_once
 
     await eventually(projected)
-    agent = ("staff.hourscheck.agent", "community_agent", unit, "community")
     before = datetime.now(UTC)
     r = await intake.submit(
         agent,

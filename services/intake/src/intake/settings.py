@@ -13,7 +13,8 @@ Residents and centers
     INTAKE_VERIFICATION_SECRET    secret the resident's 6-digit verification code is derived
                                   from (>= 16 bytes). The default is for development only and
                                   is logged as such; changing it invalidates issued codes.
-    INTAKE_REQUIRE_KNOWN_CENTER   refuse center ids that routing's org tree does not list (true)
+    INTAKE_REQUIRE_KNOWN_CENTER   refuse center ids, and staff acting or named as 首问责任人,
+                                  that routing's org tree does not list there (true)
     INTAKE_STATUS_MAX_FAILURES    wrong verification codes per receipt number ...
     INTAKE_STATUS_FAILURE_WINDOW_SECONDS  ... within this window before the status view
                                   answers 429 for that receipt number (10 per 900 s)
