@@ -10,6 +10,9 @@ Versions so far:
   `b_holder` (who are told besides the assignee); a v1 event did not say, so None.
 - `routing.case_escalated` v2: `center_head`, the handling center's head (told again at
   level 2); a v1 event did not say, so None.
+- `intake.application_withdrawn` v2: `confirmation`, how the withdrawal is known to be the
+  resident's act (themself, the accepting center's staff, or their verification code at
+  another center); a v1 event did not say, so None.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ _STEPS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("routing.deadline_warning_issued", 1): _unknown("a_holder", "b_holder"),
     ("routing.case_overdue", 1): _unknown("a_holder", "b_holder"),
     ("routing.case_escalated", 1): _unknown("center_head"),
+    ("intake.application_withdrawn", 1): _unknown("confirmation"),
 }
 for (_type, _from), _step in _STEPS.items():
     UPCASTERS.add(_type, _from, _step)

@@ -13,8 +13,12 @@
   the accepting center, and the handling unit and office routing chose (from routing's
   events). The accepting staff member and the assigned officer always see their cases.
   A center head at town or city level also sees the cases of every unit below.
-  Supplements, corrections and withdrawals may be recorded by staff at ANY center (intake is
+  Supplements and corrections may be recorded by staff at ANY center (intake is
   location-independent: a resident may walk into whichever center is nearest).
+- a **withdrawal** is the resident's act (`withdrawal_confirmation`): the resident withdraws
+  their own case; staff record it for a case accepted at their own center (which holds the
+  resident's file, 首问负责 / 全程代理), or elsewhere with the resident present giving the
+  verification code of their receipt. The event records which (`confirmation`).
 - **inspectors** read everything and change nothing (no POST route admits them).
 - **admins** maintain reference data (the catalog) and do not read cases.
 
@@ -28,6 +32,7 @@ from typing import Any
 
 import asyncpg
 
+from contracts.intake import WithdrawalConfirmation
 from eventkit.auth import Principal
 from eventkit.envelope import Actor
 
@@ -143,6 +148,29 @@ async def require_read(
             f"center; this case was accepted at {row['accepting_center_id']}",
         )
     raise refuse(403, "case_id", f"role {p.role!r} does not read applications")
+
+
+def withdrawal_confirmation(
+    p: Principal, row: asyncpg.Record, secret: bytes, *, code_given: bool
+) -> WithdrawalConfirmation:
+    """How this withdrawal is the resident's act, or a 403 naming what is missing.
+
+    `code_given`: the caller gave the resident's verification code and it was right (checked
+    under the guessing throttle, `code_guard`)."""
+    if p.role == "resident":
+        require_owner_if_resident(p, row, secret)
+        return "resident"
+    if code_given:
+        return "verification_code"
+    if p.org_id is not None and p.org_id == row["accepting_center_id"]:
+        return "accepting_center"
+    raise refuse(
+        403,
+        "verification_code",
+        f"a withdrawal is the resident's act: staff of {p.org_id} record it for cases accepted "
+        f"at their own center; this case was accepted at {row['accepting_center_id']}, so the "
+        "resident, present, gives the verification code of their receipt",
+    )
 
 
 def require_owner_if_resident(p: Principal, row: asyncpg.Record, secret: bytes) -> None:
