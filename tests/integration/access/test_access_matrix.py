@@ -228,7 +228,7 @@ async def _catalog_retire(w: World, a: Action, c: Cell, allowed: bool) -> Req:
 @builds("intake.submit")
 async def _submit(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     body = second_child(applicant=applicant(id_number=ID_MABEI))
-    if c.scope == "other_center":  # an agent of 马南 accepting at 马北
+    if c.scope in ("other_center", "no_center"):  # an agent of 马南, or of nowhere, at 马北
         body["accepting_center_id"] = MABEI
     if c.scope == "fee_override":
         body |= {"deposit_paid_fen": 100_000, "fee_override": {"reason": "低保家庭,押金减收"}}
