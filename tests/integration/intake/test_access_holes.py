@@ -208,3 +208,21 @@ async def test_staff_guessing_a_residents_code_to_withdraw_are_throttled(
     )
     assert r.status_code == 429 and "retry-after" in r.headers
     assert await case_events_total(intake) == before
+
+
+async def test_staff_the_directory_does_not_list_read_nothing(intake: Harness) -> None:
+    """The same rule for reading: a staff token whose subject the org tree does not list at
+    its center sees no case of that center (the applicants' data stays with its staff)."""
+    case_id = (await intake.submit(AGENT_MABEI, second_child())).json()["case_id"]
+    ghost = intake.keys.headers(
+        ("ghost.of.mabei", "community_agent", "ruian.mayu.mabei", "community")
+    )
+    r = await intake.client.get(f"/v1/applications/{case_id}", headers=ghost)
+    assert r.status_code == 403, r.text
+    assert "staff directory" in r.json()["detail"]["reason"]
+    r = await intake.client.get("/v1/applications", headers=ghost)
+    assert r.status_code == 403, r.text
+    ok = await intake.client.get(
+        f"/v1/applications/{case_id}", headers=intake.keys.headers(AGENT_MABEI)
+    )
+    assert ok.status_code == 200

@@ -275,6 +275,13 @@ INTAKE: tuple[Action, ...] = (
             ("community_agent", "own_center", "allow", "staff list their own center's cases"),
             (
                 "community_agent",
+                "not_in_directory",
+                "refuse",
+                "staff read as who the org tree lists at their center: a name it does not "
+                "know sees no resident's data",
+            ),
+            (
+                "community_agent",
                 "other_center",
                 "refuse",
                 "staff see the cases of their own center: residents' data stays where it was "
@@ -318,6 +325,13 @@ INTAKE: tuple[Action, ...] = (
                 "own_center",
                 "allow",
                 "全程代理: the accepting center carries the case and sees it through",
+            ),
+            (
+                "community_agent",
+                "not_in_directory",
+                "refuse",
+                "staff read as who the org tree lists at their center: a name it does not "
+                "know sees no resident's data",
             ),
             (
                 "community_agent",

@@ -6,10 +6,10 @@
   the subject (as 浙里办 accounts do); it is compared by HMAC (`applicant_key`).
 - **staff** (community agents, officers, center heads) are who the staff directory of
   routing's org tree lists at the center their token names, in the token's role: a staff
-  member the tree does not list there records nothing (`require_registered_actor`), and the
-  first-inquiry responsible staff member (首问责任人) of a case is a staff member of the
-  accepting center (`require_staff_member`).
-- **staff** see the cases of their center:
+  member the tree does not list there records and reads nothing (`require_registered_actor`),
+  and the first-inquiry responsible staff member (首问责任人) of a case is a staff member of
+  the accepting center (`require_staff_member`).
+- what **staff** see: the cases of their center:
   the accepting center, and the handling unit and office routing chose (from routing's
   events). The accepting staff member and the assigned officer always see their cases.
   A center head at town or city level also sees the cases of every unit below.
