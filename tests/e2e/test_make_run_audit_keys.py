@@ -26,7 +26,7 @@ from .test_make_run_supervises import Output, stack_env  # noqa: F401  (a fixtur
 
 pytestmark = pytest.mark.e2e
 
-STAFF = "staff.mabei.huang"
+STAFF = "ruian.mayu.mabei.agent1"  # 黄美燕, seeded at 马北社区 (intake checks the staff directory)
 ID_NUMBER = "330381199004151239"
 APPLICATION = {
     "item_code": "FP-002",

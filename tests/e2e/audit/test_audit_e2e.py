@@ -85,6 +85,10 @@ async def test_inspector_rebuilds_and_verifies_a_case_offline_and_the_witness_co
         "officer",
         "--sub",
         "off-1",
+        "--org",
+        "ruian.mayu",
+        "--tier",
+        "town",
         "--key-file",
         str(tmp_path / "jwt.pem"),
     )

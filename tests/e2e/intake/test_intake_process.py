@@ -17,11 +17,13 @@ from eventkit.auth import generate_private_key, private_pem, public_pem
 
 from ...integration.intake.support import (
     FP002_ALL,
+    STAFF,
     UNITS,
     org_unit_envelope,
     publish,
     read_topic_until,
     second_child,
+    staff_envelope,
 )
 from ...polling import eventually
 
@@ -96,8 +98,11 @@ async def test_intake_process_takes_an_application_and_publishes_its_events(
             assert (await client.get("/docs")).status_code == 200
             assert "/v1/applications" in (await client.get("/openapi.json")).json()["paths"]
 
-            # routing's org tree arrives on routing's topic
-            await publish(infra.bootstrap, routing_topic, [org_unit_envelope(*u) for u in UNITS])
+            # routing's org tree arrives on routing's topic: the staff directory first, then
+            # the units (one stream, one partition, consumed in order: once the centers are
+            # there, so are the staff)
+            tree = [*(staff_envelope(*s) for s in STAFF), *(org_unit_envelope(*u) for u in UNITS)]
+            await publish(infra.bootstrap, routing_topic, tree)
 
             async def centers() -> bool:
                 return len((await client.get("/v1/centers")).json()["items"]) == len(UNITS)

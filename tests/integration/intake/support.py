@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from contracts.base import DomainEvent, to_payload
-from contracts.routing import OrgUnitRegistered
+from contracts.routing import OrgUnitRegistered, StaffRegistered
 from contracts.workdays import OfficeHours
 from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, mint_token, public_pem
 from eventkit.envelope import Actor, Envelope, Producer
@@ -53,6 +53,17 @@ OFFICER_MAYU = ("officer.mayu.fp.a", "officer", "ruian.mayu", "town")
 OFFICER_MABEI = ("officer.mabei.li", "officer", "ruian.mayu.mabei", "community")
 HEAD_MAYU = ("head.mayu", "center_head", "ruian.mayu", "town")
 INSPECTOR = ("inspector.1", "inspector", "ruian", "city")
+
+# The staff directory routing publishes (routing.staff_registered): (staff_id, unit, roles).
+# Intake records a staff member only at the center the tree lists them at.
+STAFF: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (AGENT_MABEI[0], "ruian.mayu.mabei", ("community_agent",)),
+    (OFFICER_MABEI[0], "ruian.mayu.mabei", ("community_agent", "officer")),
+    (AGENT_DONGSHAN[0], "ruian.dongshan", ("community_agent",)),
+    (OFFICER_MAYU[0], "ruian.mayu", ("officer",)),
+    ("officer.mayu.fp.b", "ruian.mayu", ("officer",)),
+    (HEAD_MAYU[0], "ruian.mayu", ("center_head", "officer")),
+)
 ADMIN = ("admin.1", "admin", "ruian", "city")
 
 
@@ -115,6 +126,17 @@ def org_unit_envelope(
         registered_by=ROUTING_ADMIN.id,
     )
     return routing_envelope(evt, stream_id="org-ruian", org_id=unit_id, tier=tier)
+
+
+def staff_envelope(staff_id: str, unit_id: str, roles: tuple[str, ...]) -> Envelope:
+    evt = StaffRegistered(
+        staff_id=staff_id,
+        name_zh=f"职员{staff_id}",
+        roles=roles,  # type: ignore[arg-type]
+        unit_id=unit_id,
+        registered_by=ROUTING_ADMIN.id,
+    )
+    return routing_envelope(evt, stream_id="org-ruian", org_id=unit_id)
 
 
 def routing_envelope(
@@ -269,11 +291,14 @@ async def running_intake(
                 database_url,
                 schema,
             )
-            await h.publish_routing(*(org_unit_envelope(*u) for u in UNITS))
+            await h.publish_routing(
+                *(org_unit_envelope(*u) for u in UNITS), *(staff_envelope(*s) for s in STAFF)
+            )
 
-            async def centers_loaded() -> bool:
+            async def org_loaded() -> bool:
                 r = await client.get("/v1/centers")
-                return len(r.json()["items"]) == len(UNITS)
+                staff = await h.count("SELECT count(*) FROM staff")
+                return len(r.json()["items"]) == len(UNITS) and staff == len(STAFF)
 
-            await eventually(centers_loaded, what="the org units in intake's centers")
+            await eventually(org_loaded, what="the org units and staff in intake's projections")
             yield h

@@ -38,6 +38,7 @@ from .support import (
     org_unit_envelope,
     routing_envelope,
     second_child,
+    staff_envelope,
 )
 
 pytestmark = pytest.mark.integration
@@ -372,8 +373,10 @@ async def test_the_receipt_promises_by_the_accepting_centers_office_hours(
     that center's close of business is promised for the next working day
     (contracts.workdays.promised_deadline, the rule routing's clock runs on)."""
     unit = "ruian.mayu.hourscheck"
+    agent = ("staff.hourscheck.agent", "community_agent", unit, "community")
     await intake.publish_routing(
-        org_unit_envelope(unit, "营业时间测试点", "community", "社区", "ruian.mayu")
+        org_unit_envelope(unit, "营业时间测试点", "community", "社区", "ruian.mayu"),
+        staff_envelope(agent[0], unit, ("community_agent",)),
     )
     # open only 00:00-00:01 every day: any later hand-in is after closing
     closes_at_once = OfficeHours(
@@ -407,7 +410,6 @@ async def test_the_receipt_promises_by_the_accepting_centers_office_hours(
     await eventually(
         away_from_midnight, what="the local clock away from 23:59-00:02", timeout=240, interval=1
     )
-    agent = ("staff.hourscheck.agent", "community_agent", unit, "community")
     before = datetime.now(UTC)
     r = await intake.submit(
         agent,

@@ -64,7 +64,9 @@ async def test_status_view_before_acceptance_lists_the_missing_materials(intake:
     assert len(view.json()["missing_materials"]) == 5
 
 
-async def test_too_many_wrong_codes_lock_the_lookup(intake: Harness) -> None:
+async def test_too_many_wrong_codes_stop_the_address_that_guessed(intake: Harness) -> None:
+    """The guesser's address is stopped, right code or not (the resident elsewhere is not:
+    test_access_holes)."""
     case = (await intake.submit(AGENT_MABEI, second_child())).json()
     receipt, code = case["receipt_no"], case["verification_code"]
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"

@@ -67,8 +67,9 @@ async def test_staff_and_inspectors_read_a_cases_deliveries(
     key = generate_private_key()
     verifier = TokenVerifier(AuthSettings(public_key=public_pem(key)))
 
-    def token(role: str, org: str | None = None) -> dict[str, str]:
-        return {"Authorization": f"Bearer {mint_token(key, sub='u1', role=role, org_id=org)}"}
+    def token(role: str, org: str | None = None, tier: str = "town") -> dict[str, str]:
+        tok = mint_token(key, sub="u1", role=role, org_id=org, tier=tier if org else None)
+        return {"Authorization": f"Bearer {tok}"}
 
     async with running_notify(infra, pg_schema, topics, tmp_path) as n:
         n.app.state.auth = verifier
@@ -90,7 +91,7 @@ async def test_staff_and_inspectors_read_a_cases_deliveries(
             # the town's center head sees a case accepted by a community below it
             assert (await http.get(url, headers=token("center_head", "mayu"))).status_code == 200
             # the accepting community's agent too
-            ok = await http.get(url, headers=token("community_agent", "mabei"))
+            ok = await http.get(url, headers=token("community_agent", "mabei", "community"))
             assert ok.status_code == 200
             # an officer elsewhere does not
             r = await http.get(url, headers=token("officer", "dongshan"))

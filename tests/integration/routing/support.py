@@ -4,6 +4,7 @@ Kafka and PostgreSQL, intake's events published to an isolated topic, signed tok
 from __future__ import annotations
 
 import contextlib
+import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, min
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.testing import FrozenClock
 from routing.bootstrap import build
+from routing.domain.org_model import OrgState
+from routing.seed_org import seed_org_state
 from routing.settings import Settings
 
 from ...kafka_reading import read_topic_until as read_topic_until
@@ -46,6 +49,12 @@ def new_case_id() -> str:
 
 
 # -- tokens ------------------------------------------------------------------------------------
+@functools.cache
+def seeded_tree() -> OrgState:
+    """The seeded org tree (the same `seed_org` routing starts with)."""
+    return seed_org_state(at(2026, 9, 1, 8))[0]
+
+
 @dataclass
 class Tokens:
     private_key: Any = field(default_factory=lambda: generate_private_key("EdDSA"))
@@ -63,8 +72,14 @@ class Tokens:
         return {"Authorization": f"Bearer {token}", **extra}
 
     def staff(self, staff_id: str, role: str = "officer", org: str | None = None) -> dict[str, str]:
-        """Headers of a seeded staff member (routing reads where they work from the tree)."""
-        return self.headers(role, staff_id, org=org)
+        """Headers of a seeded staff member: their center and its tier, as the identity
+        provider puts them in every staff token (routing still reads where they work from
+        the tree). `org` names another center for a subject the seed does not list."""
+        tree = seeded_tree()
+        staff = tree.staff.get(staff_id)
+        unit = org or (staff.unit_id if staff is not None else "ruian")
+        tier = tree.units[unit].tier if unit in tree.units else "city"
+        return self.headers(role, staff_id, org=unit, tier=tier)
 
     def admin(self) -> dict[str, str]:
         return self.headers("admin", "admin.ops", org="ruian", tier="city")

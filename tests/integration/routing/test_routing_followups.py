@@ -59,6 +59,9 @@ async def test_a_bad_review_opens_one_followup_that_the_head_answers(
         assert r.status_code == 403 and r.json()["detail"]["field"] == "actor"
         r = await rt.post(path, rt.tokens.staff("ruian.mayu.jsb.a"), {"answer": "x"})
         assert r.status_code == 403  # officers do not answer follow-ups
+        r = await rt.post(path, rt.tokens.admin(), {"answer": "管理员代答"})
+        assert r.status_code == 403, r.text  # nor admins: the follow-up is the head's to answer
+        assert r.json()["detail"]["reason"]
         r = await rt.post(path, head, {"answer": ""})
         assert r.status_code == 422 and r.json()["detail"]["field"] == "answer"
         r = await rt.post(path, head, {"answer": "已电话回访申请人,说明办理进度并致歉"})

@@ -37,7 +37,15 @@ def test_tokens_verify_with_the_public_key(alg: str) -> None:
 def test_invalid_tokens_are_refused() -> None:
     key = generate_private_key()
     v = TokenVerifier(AuthSettings(public_key=public_pem(key), issuer="idp", audience="bianmin"))
-    ok = mint_token(key, sub="a", role="officer", issuer="idp", audience="bianmin")
+    ok = mint_token(
+        key,
+        sub="a",
+        role="officer",
+        org_id="ruian.mayu",
+        tier="town",
+        issuer="idp",
+        audience="bianmin",
+    )
     assert v.verify_sync(ok).role == "officer"
     bad = {
         "expired": mint_token(
@@ -94,7 +102,8 @@ async def test_require_roles_dependency_401_403() -> None:
         r = await c.get("/inspect")
         assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
         assert (await c.get("/inspect", headers={"Authorization": "Basic abc"})).status_code == 401
-        r = await c.get("/inspect", headers=bearer(mint_token(key, sub="o1", role="officer")))
+        officer = mint_token(key, sub="o1", role="officer", org_id="ruian.mayu", tier="town")
+        r = await c.get("/inspect", headers=bearer(officer))
         assert r.status_code == 403
         assert r.json()["detail"]["reason"].startswith("role 'officer' may not do this")
         assert r.json()["detail"]["required"] == ["inspector"]

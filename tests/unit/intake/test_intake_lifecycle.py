@@ -84,7 +84,9 @@ def delivered() -> list[DomainEvent]:
 
 
 def withdraw() -> WithdrawApplication:
-    return WithdrawApplication(case_id=CASE, reason="暂不生育", actor=RESIDENT)
+    return WithdrawApplication(
+        case_id=CASE, reason="暂不生育", actor=RESIDENT, confirmation="resident"
+    )
 
 
 def evaluate(score: int = 5, **kw: Any) -> EvaluateService:
@@ -104,9 +106,28 @@ def test_withdrawal_before_the_decision_returns_the_deposit() -> None:
                 reason="暂不生育",
                 deposit_held_fen=300_000,
                 withdrawn_by=RESIDENT.id,
+                confirmation="resident",
             )
         )
     )
+
+
+def test_a_withdrawal_records_how_it_is_the_residents_act() -> None:
+    """Staff never record a withdrawal "as the resident", nor a resident as staff: the event's
+    confirmation matches who recorded it (the edge decides which staff may)."""
+    for actor, confirmation in (
+        (RESIDENT, "verification_code"),
+        (RESIDENT, "accepting_center"),
+        (AGENT_MABEI, "resident"),
+    ):
+        cmd = WithdrawApplication(case_id=CASE, actor=actor, confirmation=confirmation)
+        err = case_decider().given(*accepted()).when(cmd, T1).then_raises(InvalidField)
+        assert field_of(err) == "confirmation"
+    for confirmation in ("verification_code", "accepting_center"):
+        cmd = WithdrawApplication(case_id=CASE, actor=AGENT_MABEI, confirmation=confirmation)
+        (event,) = case_decider().given(*accepted()).when(cmd, T1).then_events()
+        assert isinstance(event, ApplicationWithdrawn)
+        assert (event.confirmation, event.withdrawn_by) == (confirmation, AGENT_MABEI.id)
 
 
 def test_withdrawal_after_the_decision_is_refused() -> None:

@@ -191,7 +191,9 @@ def test_supplementing_an_accepted_case_is_refused() -> None:
 
 def test_supplementing_a_withdrawn_case_is_refused() -> None:
     history = case_decider().given().when(senior_card_with_only_the_id_card(), DAY1).then_events()
-    withdraw = WithdrawApplication(case_id=CASE, reason="不办了", actor=AGENT_YUCAI)
+    withdraw = WithdrawApplication(
+        case_id=CASE, reason="不办了", actor=AGENT_YUCAI, confirmation="accepting_center"
+    )
     withdrawn = case_decider().given(*history).when(withdraw, DAY2).then_events()
     err = case_decider().given(*history, *withdrawn).when(supplement("APPLICATION_FORM"), DAY3)
     assert field_of(err.then_raises(WrongStatus, "withdrawn")) == "status"

@@ -6,6 +6,7 @@ import pytest
 
 from contracts.intake import is_bad_review
 from contracts.routing import BadReviewFollowUpAnswered, BadReviewFollowUpOpened, FollowUpOverdue
+from eventkit.envelope import Actor
 from routing.domain.case import (
     AnswerFollowUp,
     CheckDeadlines,
@@ -118,6 +119,12 @@ def test_answers_come_from_the_head_once_and_not_blank() -> None:
         AnswerFollowUp(**{**base, "actor": staff_actor("ruian.mayu.mabei.agent1")}),
         at(2026, 10, 13),
     ).then_raises(NotPermitted)
+    assert err.field == "actor"  # type: ignore[attr-defined]
+    # a follow-up is the head's accountability: an admin does not answer in the head's place
+    admin = Actor(id="admin.ops", role="admin", org_id="ruian")
+    err = d.when(AnswerFollowUp(**{**base, "actor": admin}), at(2026, 10, 13)).then_raises(
+        NotPermitted
+    )
     assert err.field == "actor"  # type: ignore[attr-defined]
     d.when(AnswerFollowUp(**{**base, "answer": " "}), at(2026, 10, 13)).then_raises(InvalidValue)
     d.when(AnswerFollowUp(**{**base, "followup_id": "x"}), at(2026, 10, 13)).then_raises(

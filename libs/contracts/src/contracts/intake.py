@@ -79,6 +79,11 @@ Channel = Literal["window", "online", "agent"]
 Decision = Literal["approve", "refuse"]
 DeliveryMethod = Literal["picked_up", "mailed", "electronic"]
 MissingReason = Literal["not_provided", "original_required", "too_few_copies"]
+WithdrawalConfirmation = Literal["resident", "accepting_center", "verification_code"]
+"""How a withdrawal is known to be the resident's will: the resident withdrew it themself;
+staff of the accepting center recorded it (the center holding the resident's file); or
+staff elsewhere recorded it with the resident present, who gave the verification code of
+their receipt."""
 
 
 class _Value(BaseModel):
@@ -363,7 +368,15 @@ class PromisedDateRevised(DomainEvent):
 
 @event
 class ApplicationWithdrawn(DomainEvent):
+    """The resident took the application back (before the decision).
+
+    v2 adds `confirmation`, how the withdrawal is known to be the resident's act (a staff
+    member records it only at the accepting center or with the resident's verification
+    code); a v1 event did not say, so None.
+    """
+
     event_type = "intake.application_withdrawn"
+    schema_version = 2
 
     case_id: Identifier
     status_before: str
@@ -371,6 +384,7 @@ class ApplicationWithdrawn(DomainEvent):
     deposit_held_fen: Int32
     """Deposit taken at intake, to be refunded."""
     withdrawn_by: ActorId
+    confirmation: WithdrawalConfirmation | None = None
 
 
 @event

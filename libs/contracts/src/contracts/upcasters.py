@@ -13,6 +13,9 @@ Versions so far:
 - `routing.deadline_set` v2, `routing.case_decided` v2, `intake.application_accepted` v2:
   `provisional_years`, the years the promise was counted over without an official holiday
   schedule (issue 13 #7); a v1 event did not say, so None.
+- `intake.application_withdrawn` v2: `confirmation`, how the withdrawal is known to be the
+  resident's act (themself, the accepting center's staff, or their verification code at
+  another center); a v1 event did not say, so None.
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ _STEPS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("routing.deadline_set", 1): _unknown("provisional_years"),
     ("routing.case_decided", 1): _unknown("provisional_years"),
     ("intake.application_accepted", 1): _unknown("provisional_years"),
+    ("intake.application_withdrawn", 1): _unknown("confirmation"),
 }
 for (_type, _from), _step in _STEPS.items():
     UPCASTERS.add(_type, _from, _step)

@@ -617,7 +617,9 @@ async def record_absences(api: Api, world: World) -> list[str]:
     return away
 
 
-async def settle_followups(api: Api, outcomes: list[Outcome], rng: random.Random) -> Json:
+async def settle_followups(
+    api: Api, world: World, outcomes: list[Outcome], rng: random.Random
+) -> Json:
     """Wait for routing to open a follow-up for each bad review; heads answer some at once."""
     bad = {o.case_id for o in outcomes if o.score is not None and is_bad_review(o.score)}
 
@@ -640,7 +642,8 @@ async def settle_followups(api: Api, outcomes: list[Outcome], rng: random.Random
     answered = 0
     for f in found:
         if not f["answered"] and rng.random() < 0.5:
-            head = (f["assigned_to"], "center_head", f["center_id"], None)
+            center = f["center_id"]  # a staff token names its center and tier (eventkit.auth)
+            head = (f["assigned_to"], "center_head", center, world.units[center].tier)
             await api.post(
                 "routing",
                 f"/v1/followups/{f['followup_id']}/answer",
@@ -736,7 +739,7 @@ async def run(cases: int, concurrency: int, seed: int | None, private_key: Any) 
                 return o
 
             outcomes = await asyncio.gather(*(one(p) for p in plans))
-        totals = await settle_followups(api, outcomes, rng)
+        totals = await settle_followups(api, world, outcomes, rng)
         await final_statuses(api, outcomes, concurrency)
         totals["messages"] = await messages_sent(api, outcomes, concurrency)
         summarize(console, outcomes, totals, time.monotonic() - started, api.urls)

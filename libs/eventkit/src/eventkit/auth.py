@@ -2,8 +2,9 @@
 
 Tokens are verified with a configured public key (PEM: Ed25519 -> EdDSA, EC P-256 -> ES256,
 RSA -> RS256) or with keys from a JWKS URL (the algorithm then follows the key, `kid` picks it).
-Required claims: ``sub``, ``role`` (one of `ROLES`), ``exp``; optional ``org_id``, ``tier``;
-``iss`` / ``aud`` are checked when configured.
+Required claims: ``sub``, ``role`` (one of `ROLES`), ``exp``; ``org_id`` and ``tier`` (one of
+`TIERS`) for the centers' staff (`STAFF_ROLES`), optional for the other roles; ``iss`` /
+``aud`` are checked when configured.
 
 Settings (environment)::
 
@@ -53,6 +54,10 @@ ROLES: frozenset[str] = frozenset(
     {"resident", "community_agent", "officer", "center_head", "inspector", "admin"}
 )
 ALGORITHMS = ("EdDSA", "ES256", "RS256")
+STAFF_ROLES: frozenset[str] = frozenset({"community_agent", "officer", "center_head"})
+"""The centers' staff: they act at a center (accept at its window, decide for its office,
+watch its queue), so their token names that center (``org_id``) and its tier."""
+TIERS: frozenset[str] = frozenset({"community", "town", "city"})
 
 
 class AuthSettings(BaseSettings):
@@ -188,6 +193,8 @@ class TokenVerifier:
         if not isinstance(sub, str) or not sub:
             raise AuthError("invalid token: empty subject")
         org, tier = claims.get("org_id"), claims.get("tier")
+        if role in STAFF_ROLES:
+            _require_center(role, org, tier)
         return Principal(
             sub=sub,
             role=role,
@@ -200,6 +207,21 @@ class TokenVerifier:
         if self._jwks is not None:  # PyJWKClient fetches with blocking urllib
             return await asyncio.to_thread(self.verify_sync, token)
         return self.verify_sync(token)
+
+
+def _require_center(role: str, org: Any, tier: Any) -> None:
+    """A staff token names the center the person works at and its tier: every rule about
+    staff (首问负责 at their center, their office's queue, a head's units below) starts
+    there, and no service may guess it or take it from a request body."""
+    if not isinstance(org, str) or not org:
+        raise AuthError(
+            f"invalid token: a {role} token must name the staff member's center (org_id)"
+        )
+    if tier not in TIERS:
+        raise AuthError(
+            f"invalid token: a {role} token must name the center's tier "
+            f"({', '.join(sorted(TIERS))}), not {tier!r}"
+        )
 
 
 def install(app: Any, verifier: TokenVerifier) -> None:

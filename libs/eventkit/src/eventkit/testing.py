@@ -51,6 +51,7 @@ class Scenario(Generic[S, C, E]):
         return self
 
     def when(self, command: C, now: datetime) -> Scenario[S, C, E]:
+        self.error = None  # a scenario reused for several `when`s must not keep a stale refusal
         try:
             self.produced = list(self.decide(command, self.state, now))
         except Exception as exc:  # the decider refused; `then_raises` inspects it

@@ -13,10 +13,19 @@ Residents and centers
     INTAKE_VERIFICATION_SECRET    secret the resident's 6-digit verification code is derived
                                   from (>= 16 bytes). The default is for development only and
                                   is logged as such; changing it invalidates issued codes.
-    INTAKE_REQUIRE_KNOWN_CENTER   refuse center ids that routing's org tree does not list (true)
-    INTAKE_STATUS_MAX_FAILURES    wrong verification codes per receipt number ...
-    INTAKE_STATUS_FAILURE_WINDOW_SECONDS  ... within this window before the status view
-                                  answers 429 for that receipt number (10 per 900 s)
+    INTAKE_REQUIRE_KNOWN_CENTER   refuse center ids, and staff acting or named as 首问责任人,
+                                  that routing's org tree does not list there (true)
+    Verification codes (status view, withdrawals at another center; see
+    `intake.domain.code_guessing`: the guesser is throttled, never the resident):
+    INTAKE_STATUS_MAX_FAILURES    wrong codes from one address (or staff member) for one case
+    INTAKE_STATUS_FAILURE_WINDOW_SECONDS  ... within this window before that address gets
+                                  429 for that case (10 per 900 s)
+    INTAKE_STATUS_CLIENT_MAX_FAILURES  wrong codes from one address over all cases in the
+                                  window before it gets 429 everywhere (30)
+    INTAKE_STATUS_CASE_BUDGET_PER_HOUR  wrong codes per case per hour from everyone together,
+                                  after which its code is checked at most once per ...
+    INTAKE_STATUS_CASE_PACE_SECONDS     ... this many seconds (20 and 120: at most 50
+                                  checks an hour, 10,000 hours to an even chance)
     INTAKE_IDEMPOTENCY_TTL_HOURS  how long Idempotency-Keys are remembered (72)
 Authentication (each falls back to the shared `AUTH_*` variable of `eventkit.auth`)
     INTAKE_AUTH_PUBLIC_KEY, INTAKE_AUTH_PUBLIC_KEY_FILE, INTAKE_AUTH_JWKS_URL,
@@ -26,6 +35,7 @@ Authentication (each falls back to the shared `AUTH_*` variable of `eventkit.aut
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -34,6 +44,8 @@ from pydantic_settings import SettingsConfigDict
 from contracts.topics import INTAKE_EVENTS, ROUTING_EVENTS
 from eventkit.auth import AuthSettings
 from eventkit.settings import ServiceSettings
+
+from .domain.code_guessing import GuessPolicy
 
 log = logging.getLogger("intake")
 
@@ -57,6 +69,9 @@ class Settings(ServiceSettings):
     require_known_center: bool = True
     status_max_failures: int = 10
     status_failure_window_seconds: int = 900
+    status_client_max_failures: int = 30
+    status_case_budget_per_hour: int = 20
+    status_case_pace_seconds: int = 120
     idempotency_ttl_hours: int = 72
     clock_offset_days: float = 0.0  # drills/tests only; logged loudly when set
 
@@ -71,6 +86,16 @@ class Settings(ServiceSettings):
         if len(value) < 16:
             raise ValueError("INTAKE_VERIFICATION_SECRET must be at least 16 bytes")
         return value
+
+    def guess_policy(self) -> GuessPolicy:
+        return GuessPolicy(
+            pair_max=self.status_max_failures,
+            client_max=self.status_client_max_failures,
+            window=timedelta(seconds=self.status_failure_window_seconds),
+            case_budget=self.status_case_budget_per_hour,
+            case_window=timedelta(hours=1),
+            pace=timedelta(seconds=self.status_case_pace_seconds),
+        )
 
     def warn_if_dev_secret(self) -> None:
         if self.verification_secret.get_secret_value() == DEV_VERIFICATION_SECRET:

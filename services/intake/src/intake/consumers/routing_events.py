@@ -4,7 +4,7 @@ Everything happens in the consumer's inbox transaction (`EventConsumer`), so eac
 event has exactly one effect even when Kafka delivers it again:
 
 - org tree (`routing.org_unit_registered`, `_reparented`, `office_hours_set`) -> the
-  `centers` projection;
+  `centers` projection; `routing.staff_registered` -> the `staff` directory;
 - `routing.case_routed`, `case_assigned`, `case_reassigned`, `deadline_set`,
   `deadline_recomputed` -> `case_progress`;
 - `routing.case_decided` -> `RecordDecisionReceived` on the case (the case can no longer be
@@ -47,6 +47,7 @@ from contracts.routing import (
     OrgUnitRegistered,
     OrgUnitReparented,
     ResultReturned,
+    StaffRegistered,
 )
 from contracts.workdays import WorkingCalendar
 from eventkit.envelope import Actor, Envelope
@@ -79,6 +80,7 @@ class RoutingEventsHandler:
             OrgUnitRegistered.event_type: self._org_unit_registered,
             OrgUnitReparented.event_type: self._org_unit_reparented,
             OfficeHoursSet.event_type: self._office_hours_set,
+            StaffRegistered.event_type: self._staff_registered,
             CaseRouted.event_type: self._case_routed,
             CaseAssigned.event_type: self._case_assigned,
             CaseReassigned.event_type: self._case_assigned,
@@ -107,6 +109,10 @@ class RoutingEventsHandler:
     async def _office_hours_set(self, conn: asyncpg.Connection, env: Envelope) -> None:
         evt = _payload(env, OfficeHoursSet)
         await routing_view.set_office_hours(conn, evt, env.occurred_at)
+
+    async def _staff_registered(self, conn: asyncpg.Connection, env: Envelope) -> None:
+        evt = _payload(env, StaffRegistered)
+        await routing_view.register_staff(conn, evt, env.occurred_at)
 
     async def _case_routed(self, conn: asyncpg.Connection, env: Envelope) -> None:
         await routing_view.case_routed(conn, _payload(env, CaseRouted), env.occurred_at)

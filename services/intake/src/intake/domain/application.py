@@ -602,6 +602,12 @@ def _withdraw(cmd: WithdrawApplication, state: ApplicationState) -> list[DomainE
             "status",
             f"a decision ({decision}) was recorded: the application can no longer be withdrawn",
         )
+    if (cmd.confirmation == "resident") != (cmd.actor.role == "resident"):
+        raise InvalidField(
+            "confirmation",
+            "a resident withdraws as themself; staff record a withdrawal by the accepting "
+            "center or with the resident's verification code",
+        )
     return [
         ApplicationWithdrawn(
             case_id=sub.case_id,
@@ -609,6 +615,7 @@ def _withdraw(cmd: WithdrawApplication, state: ApplicationState) -> list[DomainE
             reason=(cmd.reason or "").strip() or None,
             deposit_held_fen=sub.deposit_paid_fen,
             withdrawn_by=cmd.actor.id,
+            confirmation=cmd.confirmation,
         )
     ]
 

@@ -17,6 +17,7 @@ from contracts.intake import (
     DeliveryMethod,
     FeeOverride,
     ProvidedMaterial,
+    WithdrawalConfirmation,
 )
 from eventkit.envelope import Actor
 
@@ -55,9 +56,14 @@ class SupplementMaterials(_Command):
 
 
 class WithdrawApplication(_Command):
-    """The resident takes the application back; possible any time before the decision."""
+    """The resident takes the application back; possible any time before the decision.
+
+    `confirmation` says how it is known to be the resident's act (the edge establishes it:
+    `intake.http.access.withdrawal_confirmation`); it is recorded in the event.
+    """
 
     reason: str | None = None
+    confirmation: WithdrawalConfirmation
 
 
 class RecordDecisionReceived(_Command):

@@ -4,12 +4,21 @@
   (`submitted_by` is their subject), and the ones whose applicant is them. A resident token
   identifies the person by the real-name-verified ID number, in an `id_number` claim or as
   the subject (as 浙里办 accounts do); it is compared by HMAC (`applicant_key`).
-- **staff** (community agents, officers, center heads) see the cases of their center:
+- **staff** (community agents, officers, center heads) are who the staff directory of
+  routing's org tree lists at the center their token names, in the token's role: a staff
+  member the tree does not list there records and reads nothing (`require_registered_actor`),
+  and the first-inquiry responsible staff member (首问责任人) of a case is a staff member of
+  the accepting center (`require_staff_member`).
+- what **staff** see: the cases of their center:
   the accepting center, and the handling unit and office routing chose (from routing's
   events). The accepting staff member and the assigned officer always see their cases.
   A center head at town or city level also sees the cases of every unit below.
-  Supplements, corrections and withdrawals may be recorded by staff at ANY center (intake is
+  Supplements and corrections may be recorded by staff at ANY center (intake is
   location-independent: a resident may walk into whichever center is nearest).
+- a **withdrawal** is the resident's act (`withdrawal_confirmation`): the resident withdraws
+  their own case; staff record it for a case accepted at their own center (which holds the
+  resident's file, 首问负责 / 全程代理), or elsewhere with the resident present giving the
+  verification code of their receipt. The event records which (`confirmation`).
 - **inspectors** read everything and change nothing (no POST route admits them).
 - **admins** maintain reference data (the catalog) and do not read cases.
 
@@ -23,6 +32,7 @@ from typing import Any
 
 import asyncpg
 
+from contracts.intake import WithdrawalConfirmation
 from eventkit.auth import Principal
 from eventkit.envelope import Actor
 
@@ -33,6 +43,45 @@ from .errors import refuse
 STAFF_ROLES = ("community_agent", "officer", "center_head")
 CASE_WRITERS = ("resident", "community_agent", "officer")
 CASE_READERS = ("resident", "community_agent", "officer", "center_head", "inspector")
+
+
+async def require_staff_member(
+    conn: asyncpg.Connection, staff_id: str, center: str, *, role: str | None, field: str
+) -> None:
+    """`staff_id` works at `center` (in `role`; else in one of the centers' staff roles) by
+    the staff directory that routing's org tree publishes. Every event names its actor and
+    every case its first-inquiry responsible staff member (首问负责, 责任追究制): a name the
+    tree does not list at that center would make nobody accountable."""
+    row = await routing_view.staff_member(conn, staff_id)
+    if row is None:
+        raise refuse(
+            403,
+            field,
+            f"{staff_id} is not in the staff directory of the org tree; only registered "
+            "staff act for a center",
+        )
+    if row["unit_id"] != center:
+        raise refuse(
+            403,
+            field,
+            f"{staff_id} works at {row['unit_id']} by the staff directory, not at {center}",
+        )
+    wanted = (role,) if role is not None else STAFF_ROLES
+    if not set(wanted) & set(row["roles"]):
+        raise refuse(
+            403,
+            field,
+            f"the staff directory gives {staff_id} the roles {', '.join(row['roles'])}, "
+            f"not {' or '.join(wanted)}",
+        )
+
+
+async def require_registered_actor(conn: asyncpg.Connection, p: Principal) -> None:
+    """A staff caller is who the staff directory lists at the center in their token, in the
+    token's role (the token says who; the org tree says where they work and as what)."""
+    if p.role in STAFF_ROLES:
+        assert p.org_id is not None  # eventkit.auth refuses a staff token without its center
+        await require_staff_member(conn, p.sub, p.org_id, role=p.role, field="actor")
 
 
 def actor_of(p: Principal) -> Actor:
@@ -99,6 +148,29 @@ async def require_read(
             f"center; this case was accepted at {row['accepting_center_id']}",
         )
     raise refuse(403, "case_id", f"role {p.role!r} does not read applications")
+
+
+def withdrawal_confirmation(
+    p: Principal, row: asyncpg.Record, secret: bytes, *, code_given: bool
+) -> WithdrawalConfirmation:
+    """How this withdrawal is the resident's act, or a 403 naming what is missing.
+
+    `code_given`: the caller gave the resident's verification code and it was right (checked
+    under the guessing throttle, `code_guard`)."""
+    if p.role == "resident":
+        require_owner_if_resident(p, row, secret)
+        return "resident"
+    if code_given:
+        return "verification_code"
+    if p.org_id is not None and p.org_id == row["accepting_center_id"]:
+        return "accepting_center"
+    raise refuse(
+        403,
+        "verification_code",
+        f"a withdrawal is the resident's act: staff of {p.org_id} record it for cases accepted "
+        f"at their own center; this case was accepted at {row['accepting_center_id']}, so the "
+        "resident, present, gives the verification code of their receipt",
+    )
 
 
 def require_owner_if_resident(p: Principal, row: asyncpg.Record, secret: bytes) -> None:

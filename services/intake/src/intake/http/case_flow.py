@@ -5,8 +5,10 @@
 `build(conn, row, tiers)` turns the validated body into a domain command (row = the case's
 read model row, None for a new case) after checking what only the edge can check
 (ownership, known centers: `require_center` with the attempt's `tiers`, which the command
-reuses). Then, in one transaction: the command is decided and appended, the read
-model updated, and the response remembered under the `Idempotency-Key` if one was sent.
+reuses). A staff caller must then be in the staff directory at their token's center
+(`access.require_registered_actor`). Then, in one transaction: the command is decided and
+appended, the read model updated, and the response remembered under the `Idempotency-Key`
+if one was sent.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from eventkit.idempotency import request_fingerprint
 from ..core import CaseOutcome, CenterTiers, IntakeCore
 from ..domain.application_commands import ApplicationCommand
 from ..domain.receipts import verification_code
-from .access import actor_of
+from .access import actor_of, require_registered_actor
 from .errors import refuse
 from .models import CaseResult, EventRef
 
@@ -103,6 +105,8 @@ async def run_case_post(
         row = await case_row(conn, case_id) if case_id is not None else None
         tiers = CenterTiers()
         command = await build(conn, row, tiers)
+        if core.settings.require_known_center:
+            await require_registered_actor(conn, principal)
         outcome = await core.handle_case(
             conn,
             command,

@@ -2,8 +2,10 @@
 
 All take an optional `Idempotency-Key`; all answer with the case's status and the events
 the command caused (none when it changed nothing). Residents act on their own cases only;
-staff record supplements, corrections and withdrawals at any center (location independence),
-and deliveries and archiving at a center that holds the case.
+staff record supplements and corrections at any center (location independence), a
+withdrawal at the accepting center or with the resident's verification code (it is the
+resident's act, `access.withdrawal_confirmation`), and deliveries and archiving at a center
+that holds the case.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 import asyncpg
 import orjson
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.responses import Response
 
 from contracts.intake import ProvidedMaterial
@@ -20,7 +22,7 @@ from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
 from eventkit.openapi import errors
 
-from ..core import CenterTiers
+from ..core import CenterTiers, IntakeCore
 from ..domain.application_commands import (
     ArchiveCase,
     DeliverResult,
@@ -30,8 +32,15 @@ from ..domain.application_commands import (
     WithdrawApplication,
 )
 from ..domain.errors import parse_command
-from .access import actor_of, require_owner_if_resident, staff_sees
+from ..domain.receipts import verify
+from .access import (
+    actor_of,
+    require_owner_if_resident,
+    staff_sees,
+    withdrawal_confirmation,
+)
 from .case_flow import core_of, require_center, run_case_post
+from .code_guard import check_code
 from .errors import refuse
 from .models import (
     ArchiveRequest,
@@ -108,6 +117,31 @@ async def supplement_materials(
     return await run_case_post(core, principal, key, request, body, build, case_id=case_id)
 
 
+async def _resident_code(core: IntakeCore, principal: Principal, case_id: str, code: str) -> bool:
+    """The resident's verification code, checked under the guessing throttle with the caller
+    as the guesser (its own transaction: a wrong code stays counted although the request is
+    refused). True, or a 403 (wrong) / 429 (too many)."""
+    async with core.pool.acquire() as conn:
+        checked = await check_code(
+            conn,
+            core.settings.guess_policy(),
+            guesser=f"{principal.role}:{principal.sub}",
+            case_key=case_id,
+            right=lambda: verify(case_id, code, core.secret),
+        )
+    if checked.refused is not None:
+        raise HTTPException(
+            429,
+            detail={"field": "verification_code", "reason": checked.refused.reason},
+            headers={"Retry-After": str(checked.refused.retry_after)},
+        )
+    if not checked.right:
+        raise refuse(
+            403, "verification_code", "this is not the verification code of the case's receipt"
+        )
+    return True
+
+
 @router.post(
     "/{case_id}/withdraw",
     response_model=CaseResult,
@@ -121,16 +155,27 @@ async def withdraw_application(
     principal: Principal = Depends(require_roles("resident", "community_agent", "officer")),
     key: str | None = Depends(idempotency_key),
 ) -> Response:
+    """The resident's act: a resident withdraws their own case; staff record it for a case
+    their center accepted, or elsewhere with the resident present giving the verification
+    code of the receipt (a wrong code is a 403; too many, a 429). The event records which."""
     core = core_of(request)
+    code_given = False
+    if body.verification_code is not None:
+        code_given = await _resident_code(core, principal, case_id, body.verification_code)
 
     async def build(
         conn: asyncpg.Connection, row: asyncpg.Record | None, tiers: CenterTiers
     ) -> WithdrawApplication:
         assert row is not None
-        require_owner_if_resident(principal, row, core.secret)
+        confirmation = withdrawal_confirmation(principal, row, core.secret, code_given=code_given)
         return parse_command(
             WithdrawApplication,
-            {"case_id": case_id, "actor": actor_of(principal), "reason": body.reason},
+            {
+                "case_id": case_id,
+                "actor": actor_of(principal),
+                "reason": body.reason,
+                "confirmation": confirmation,
+            },
         )
 
     return await run_case_post(core, principal, key, request, body, build, case_id=case_id)

@@ -106,6 +106,13 @@ class SupplementRequest(_In):
 
 class WithdrawRequest(_In):
     reason: Reason | None = None
+    verification_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9]{6}$",
+        description="The 6-digit code of the resident's receipt, given by the resident present "
+        "at the window: how staff of a center other than the accepting one record the "
+        "resident's withdrawal (recorded as `confirmation: verification_code`).",
+    )
 
 
 class CorrectionRequest(_In):

@@ -6,7 +6,9 @@ office, assigned officer, due date, result ready) and the trail: every event of 
 order with its actor (责任追究制). Who may read: see `access`.
 
 `GET /v1/applications`: staff list their center's cases (a center head also the units
-below), residents their own, inspectors any center's.
+below), residents their own, inspectors any center's. Staff read only as who the staff
+directory lists at their token's center (`access.require_registered_actor`): the cases
+hold the applicants' personal data.
 """
 
 from __future__ import annotations
@@ -24,7 +26,13 @@ from eventkit.openapi import errors
 
 from ..projections import routing_view
 from ..projections.applications import applicant_key
-from .access import CASE_READERS, STAFF_ROLES, require_read, resident_identity
+from .access import (
+    CASE_READERS,
+    STAFF_ROLES,
+    require_read,
+    require_registered_actor,
+    resident_identity,
+)
 from .case_flow import case_row, core_of
 from .errors import refuse
 from .models import TrailEntry
@@ -70,6 +78,8 @@ async def get_application(
     async with core.pool.acquire() as conn:
         row = await case_row(conn, case_id)
         progress = await conn.fetchrow("SELECT * FROM case_progress WHERE case_id = $1", case_id)
+        if core.settings.require_known_center:
+            await require_registered_actor(conn, principal)
         await require_read(conn, principal, row, progress, core.secret)
         trail = await core.load_case(conn, case_id)
     return {
@@ -139,6 +149,8 @@ async def list_applications(
                 "'resident'))"
             )
         elif principal.role in STAFF_ROLES:
+            if core.settings.require_known_center:
+                await require_registered_actor(conn, principal)
             own = principal.org_id
             if own is None:
                 raise refuse(403, "center_id", "the token names no center (org_id)")

@@ -5,9 +5,14 @@ the receipt; before acceptance (materials awaited) there is no receipt number ye
 case id from the submission slip works instead. A wrong code and an unknown receipt number
 get the SAME 404, so the view never tells whether a receipt number exists.
 
-Guessing: after `INTAKE_STATUS_MAX_FAILURES` wrong codes for one receipt number (or case id)
-within `INTAKE_STATUS_FAILURE_WINDOW_SECONDS`, that lookup answers 429 until the window
-passes, whether or not it exists (the counter is keyed by what was asked, not by a case).
+Guessing (see `intake.domain.code_guessing`, checked by `code_guard`): wrong codes are
+counted on the one guessing — their address, for one case and over all cases — who then gets
+429 with `Retry-After`; the case itself is never locked, only paced when many addresses
+guess at it (over its hourly budget, one check every two minutes), so the resident's right
+code still opens it. The counters of an unknown receipt number are kept under what was
+asked, so the answers never tell whether it exists. The address is the connection's peer:
+behind a reverse proxy, run the service with the proxy's forwarded headers trusted
+(uvicorn `--forwarded-allow-ips`), or every resident shares the proxy's address.
 
 The view shows what the resident needs and nothing personal: the item, where the case
 stands (in Chinese and as a code), the missing materials or the correction asked for, the
@@ -18,10 +23,8 @@ ready and where.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
-import asyncpg
 import orjson
 from fastapi import APIRouter, HTTPException, Query, Request
 
@@ -29,6 +32,7 @@ from eventkit.openapi import errors
 
 from ..domain.receipts import verify
 from .case_flow import core_of
+from .code_guard import check_code
 
 router = APIRouter(prefix="/v1", tags=["resident status"], responses=errors(404, 429))
 
@@ -69,32 +73,6 @@ def _mask(name: str) -> str:
     return name[:1] + "*" * max(1, len(name) - 1) if name else ""
 
 
-async def _locked_out(
-    conn: asyncpg.Connection, lookup: str, max_failures: int, window: timedelta
-) -> bool:
-    failures = await conn.fetchval(
-        "SELECT failures FROM status_lookup_failures"
-        " WHERE lookup = $1 AND window_start > now() - $2::interval",
-        lookup,
-        window,
-    )
-    return failures is not None and failures >= max_failures
-
-
-async def _record_failure(conn: asyncpg.Connection, lookup: str, window: timedelta) -> None:
-    await conn.execute(
-        """INSERT INTO status_lookup_failures (lookup, window_start, failures)
-           VALUES ($1, now(), 1)
-           ON CONFLICT (lookup) DO UPDATE SET
-             failures = CASE WHEN status_lookup_failures.window_start > now() - $2::interval
-                             THEN status_lookup_failures.failures + 1 ELSE 1 END,
-             window_start = CASE WHEN status_lookup_failures.window_start > now() - $2::interval
-                                 THEN status_lookup_failures.window_start ELSE now() END""",
-        lookup,
-        window,
-    )
-
-
 @router.get("/status", summary="Resident status view (receipt number + verification code)")
 async def resident_status(
     request: Request,
@@ -111,29 +89,31 @@ async def resident_status(
             422, detail={"field": "receipt_no", "reason": "give a receipt_no (or a case_id)"}
         )
     core = core_of(request)
-    s = core.settings
-    window = timedelta(seconds=s.status_failure_window_seconds)
     lookup = (receipt_no or case_id or "").strip().upper()
+    guesser = f"addr:{request.client.host if request.client else 'unknown'}"
     async with core.pool.acquire() as conn:
-        if await _locked_out(conn, lookup, s.status_max_failures, window):
-            raise HTTPException(
-                429,
-                detail={
-                    "field": "code",
-                    "reason": "too many wrong verification codes for this number; "
-                    "try again later or ask at any center",
-                },
-                headers={"Retry-After": str(s.status_failure_window_seconds)},
-            )
         if receipt_no is not None:
             row = await conn.fetchrow(
                 "SELECT * FROM applications WHERE receipt_no = $1", receipt_no.strip().upper()
             )
         else:
             row = await conn.fetchrow("SELECT * FROM applications WHERE case_id = $1", case_id)
-        if row is None or not verify(row["case_id"], code, core.secret):
-            await _record_failure(conn, lookup, window)
+        checked = await check_code(
+            conn,
+            core.settings.guess_policy(),
+            guesser=guesser,
+            case_key=row["case_id"] if row is not None else f"asked:{lookup}",
+            right=lambda: row is not None and verify(row["case_id"], code, core.secret),
+        )
+        if checked.refused is not None:
+            raise HTTPException(
+                429,
+                detail={"field": "code", "reason": checked.refused.reason},
+                headers={"Retry-After": str(checked.refused.retry_after)},
+            )
+        if not checked.right:
             raise _not_found()
+        assert row is not None
         progress = await conn.fetchrow(
             "SELECT * FROM case_progress WHERE case_id = $1", row["case_id"]
         )

@@ -4,8 +4,9 @@ Who: residents (online), community agents and officers (at their center's window
 agents 代办). What the edge decides, from the token and never from the body:
 
 - the actor, and for staff the first-inquiry responsible staff member (首问责任人,
-  defaults to the caller) and the accepting center (their own: staff accept at the center
-  in their token);
+  defaults to the caller; whoever it is, a staff member of the accepting center by the
+  staff directory of routing's org tree) and the accepting center (their own: staff accept
+  at the center in their token);
 - residents submit online; their application is accepted at the chosen center, by default
   their registered community's;
 - only an officer may accept a fee or deposit other than the published standard, with a
@@ -31,7 +32,7 @@ from eventkit.openapi import errors
 from ..core import CenterTiers
 from ..domain.application_commands import SubmitApplication
 from ..domain.errors import parse_command
-from .access import actor_of
+from .access import actor_of, require_staff_member
 from .case_flow import core_of, require_center, run_case_post
 from .errors import refuse
 from .models import CaseResult, SubmitRequest
@@ -128,6 +129,8 @@ async def submit_application(
             body.applicant.registered_community_id,
             community=True,
         )
+        if staff is not None and staff != principal.sub and core.settings.require_known_center:
+            await require_staff_member(conn, staff, center, role=None, field="accepting_staff_id")
         return parse_command(
             SubmitApplication,
             {

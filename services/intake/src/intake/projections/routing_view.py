@@ -4,6 +4,8 @@
   office_hours_set). Intake accepts only center ids the org tree lists, names centers in
   the status view, follows the parent chain so a town or city center head sees the units
   below, and promises by the accepting center's office hours.
+- `staff`: the staff directory (routing.staff_registered): who works at which center in
+  which roles, so intake names as actor and as 首问责任人 only staff the tree lists there.
 - `case_progress`: per case, the handling unit and office and the assigned officer (so
   their staff may read the case), the due date (set, or counted again when a holiday
   schedule was published), and the result coming back
@@ -30,6 +32,7 @@ from contracts.routing import (
     OrgUnitRegistered,
     OrgUnitReparented,
     ResultReturned,
+    StaffRegistered,
 )
 from contracts.workdays import OfficeHours
 
@@ -51,6 +54,22 @@ async def register_unit(conn: asyncpg.Connection, e: OrgUnitRegistered, at: date
         e.is_island,
         at,
         _hours_json(e.office_hours),
+    )
+
+
+async def register_staff(conn: asyncpg.Connection, e: StaffRegistered, at: datetime) -> None:
+    await conn.execute(
+        """INSERT INTO staff (staff_id, name_zh, roles, unit_id, office_id, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6)
+           ON CONFLICT (staff_id) DO UPDATE SET name_zh = EXCLUDED.name_zh,
+               roles = EXCLUDED.roles, unit_id = EXCLUDED.unit_id,
+               office_id = EXCLUDED.office_id, updated_at = EXCLUDED.updated_at""",
+        e.staff_id,
+        e.name_zh,
+        list(e.roles),
+        e.unit_id,
+        e.office_id,
+        at,
     )
 
 
@@ -139,6 +158,12 @@ def parse_hours(raw: object) -> OfficeHours | None:
     if raw is None:
         return None
     return OfficeHours.model_validate(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
+
+
+async def staff_member(conn: asyncpg.Connection, staff_id: str) -> asyncpg.Record | None:
+    """The directory's row of a staff member (unit_id, roles...); None when the tree has
+    not listed them."""
+    return await conn.fetchrow("SELECT * FROM staff WHERE staff_id = $1", staff_id)
 
 
 async def center(conn: asyncpg.Connection, unit_id: str) -> asyncpg.Record | None:

@@ -8,8 +8,10 @@ on the Nth working day (policy) after it was opened, by that center's hours. Dim
 rated at most 2 are listed so the head sees what went wrong. The same evaluation
 (`evaluation_ref`, e.g. intake's event id) never opens two follow-ups.
 
-`AnswerFollowUp` is the head's answer, by the head it was given to (or an admin); an
-unanswered follow-up goes overdue through `CheckDeadlines`.
+`AnswerFollowUp` is the head's answer, by the head it was given to and nobody else: the
+follow-up is that head's accountability (责任追究制), so an admin (who keeps reference data,
+not centers) or another head answering in their place would put a name on the trail that
+never spoke to the resident. An unanswered follow-up goes overdue through `CheckDeadlines`.
 """
 
 from __future__ import annotations
@@ -81,8 +83,12 @@ def decide_answer(
         raise UnknownReference("followup_id", f"no follow-up {cmd.followup_id!r} on this case")
     if followup.answered:
         raise WrongState("followup_id", "the follow-up is already answered")
-    if cmd.actor.id != followup.assigned_to and cmd.actor.role != "admin":
-        raise NotPermitted("actor", f"the follow-up is assigned to {followup.assigned_to}")
+    if cmd.actor.id != followup.assigned_to:
+        raise NotPermitted(
+            "actor",
+            f"the follow-up is the accountability of {followup.assigned_to}, the head it was "
+            "given to; only they answer it",
+        )
     if not cmd.answer.strip():
         raise InvalidValue("answer", "an answer cannot be blank")
     return [

@@ -2,8 +2,9 @@
 
 `GET /v1/followups` lists them (a head sees those assigned to them and those of the centers
 in their scope; inspectors all). `POST /v1/followups/{id}/answer` is the head's answer:
-only the head it was given to (or an admin), recorded as an event on the case, on time or
-not by the answer deadline.
+only the head it was given to (the follow-up is their accountability; an admin keeps
+reference data and answers for no center), recorded as an event on the case, on time or not
+by the answer deadline.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ async def answer_followup(
     body: AnswerBody,
     request: Request,
     key: Annotated[str | None, Depends(idempotency_key)],
-    principal: Principal = Depends(require_roles("center_head", "admin")),
+    principal: Principal = Depends(require_roles("center_head")),
     c: RoutingContext = Depends(ctx),
 ) -> Response:
     """The head's answer to a bad review's follow-up (only the head it was given to)."""

@@ -1,0 +1,1318 @@
+"""Who may do what: the access rules of intake, routing, notify and audit as one table.
+
+Every HTTP operation of the four services is an `Action`; each action lists its `Cell`s, one
+per (role, scope): whether that role, on that kind of target, may do it, and why — in the
+centers' own terms (全程代理, 首问负责, AB岗, 督办, 好差评, 阳光运作 ...). The services enforce
+the rules (their `access` modules, `eventkit.auth`, the deciders); this table states them in
+one place, and two tests hold the services to it:
+
+- `tests/contracts/test_access_table.py`: the table names every operation of the four apps'
+  OpenAPI documents and nothing else, every action has a cell for every role, and
+  `docs/ACCESS.md` is exactly `render_markdown()` (regenerate it with
+  ``python -m contracts.access > docs/ACCESS.md``);
+- `tests/integration/access/test_access_matrix.py`: every cell, run against the four services
+  on real PostgreSQL and Kafka: a refusal is a 403 with a reason and leaves nothing behind,
+  an allowed cell passes the access check.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+Role = Literal[
+    "anonymous", "resident", "community_agent", "officer", "center_head", "inspector", "admin"
+]
+ROLES: tuple[Role, ...] = (
+    "anonymous",
+    "resident",
+    "community_agent",
+    "officer",
+    "center_head",
+    "inspector",
+    "admin",
+)
+ROLE_TEXT: dict[Role, str] = {
+    "anonymous": "no token: the public, a witness",
+    "resident": "a resident (浙里办 account: the real-name ID number)",
+    "community_agent": "a community agent (社区代办员) at a center's window",
+    "officer": "an officer (审批人员) of a town or city office, or a community window",
+    "center_head": "a center head (中心主任)",
+    "inspector": "a discipline inspector (纪检监察)",
+    "admin": "an administrator of the reference data (catalog, org tree)",
+}
+
+Outcome = Literal["allow", "refuse", "sign_in", "hidden"]
+OUTCOME_TEXT: dict[Outcome, str] = {
+    "allow": "allowed: passes the access check (2xx, or a 4xx about the request itself)",
+    "refuse": "refused with the reason; nothing is recorded",
+    "sign_in": "not signed in: no token, or a staff token naming no center",
+    "hidden": "the same answer as for a receipt that does not exist",
+}
+OUTCOME_MARK: dict[Outcome, str] = {
+    "allow": "yes",
+    "refuse": "403",
+    "sign_in": "401",
+    "hidden": "404",
+}
+
+SCOPES: dict[str, str] = {
+    "any": "whatever the target",
+    "own_case": "their own case (they submitted it online, or they are its applicant)",
+    "other_resident": "another resident's case (or a center's list)",
+    "own_center": "a case accepted at their center, or handled by their office or center",
+    "other_center": "a case neither accepted nor handled at their center or below it",
+    "below": "a case of a center below their town or city center",
+    "with_code": "a case of another center, the resident present giving the verification "
+    "code of their receipt",
+    "assigned": "assigned to them (the case's officer; the head a follow-up was given to)",
+    "not_assigned": "of their center or above, but assigned to someone else",
+    "not_in_directory": "their token's subject is not in the org tree's staff directory at "
+    "the token's center",
+    "no_center": "a staff token naming no center (org_id) or tier",
+    "fee_override": "accepting a fee other than the published standard",
+    "right_code": "with the receipt number and its verification code",
+    "wrong_code": "with a receipt number and a wrong code",
+}
+
+
+@dataclass(frozen=True)
+class Cell:
+    role: Role
+    scope: str
+    outcome: Outcome
+    why: str
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    service: str
+    method: str
+    path: str
+    summary: str
+    cells: tuple[Cell, ...]
+
+    @property
+    def operation(self) -> tuple[str, str, str]:
+        return (self.service, self.method, self.path)
+
+
+# -- building blocks ---------------------------------------------------------------------------
+SIGN_IN = "who acts is named on the trail (责任追究制): a signed-in caller"
+STAFF_SIGN_IN = (
+    "a staff token names the center and tier the person works at: every staff rule starts there"
+)
+INSPECTOR_READS_ONLY = "inspectors read everything and change nothing (纪检监察 stays outside)"
+ADMIN_NO_CASES = "administrators keep reference data; they do not handle or read cases"
+RESIDENT_AT_INTAKE = "residents follow their case at intake (their cases, the status view)"
+
+
+def everyone(why: str, scope: str = "any") -> tuple[Cell, ...]:
+    return tuple(Cell(r, scope, "allow", why) for r in ROLES)
+
+
+def only(
+    allowed: dict[Role, str], others: str, *, refused: dict[Role, str] | None = None
+) -> tuple[Cell, ...]:
+    """`allowed` roles may (scope any); every other signed-in role is refused (`others`, or
+    its own reason in `refused`); no token: sign in."""
+    refused = refused or {}
+    cells = [Cell("anonymous", "any", "sign_in", SIGN_IN)]
+    for r in ROLES[1:]:
+        if r in allowed:
+            cells.append(Cell(r, "any", "allow", allowed[r]))
+        else:
+            cells.append(Cell(r, "any", "refuse", refused.get(r, others)))
+    return tuple(cells)
+
+
+def cells(*rows: tuple[Role, str, Outcome, str]) -> tuple[Cell, ...]:
+    return tuple(Cell(*row) for row in rows)
+
+
+def _admin_only(why_admin: str, why_others: str) -> tuple[Cell, ...]:
+    return only(
+        {"admin": why_admin},
+        why_others,
+        refused={"inspector": INSPECTOR_READS_ONLY},
+    )
+
+
+# -- intake ------------------------------------------------------------------------------------
+CATALOG_PUBLIC = (
+    "阳光运作: procedures, materials and fee standards are public, for residents and staff alike"
+)
+CATALOG_ADMIN = (
+    "the catalog is reference data kept by administrators; each version is an event, and the "
+    "published fee is what intake charges (阳光运作)"
+)
+CATALOG_NOT_YOURS = (
+    "the published items and fee standards change only through the administrators, each "
+    "change on the trail (阳光运作, 责任追究制)"
+)
+NOT_AT_WINDOW = "heads supervise their center (督办); applications are taken at the window"
+CASE_STAFF_ROLES = "handled by residents and the staff at the windows and offices"
+
+INTAKE: tuple[Action, ...] = (
+    Action(
+        "intake.catalog",
+        "intake",
+        "GET",
+        "/v1/catalog",
+        "the published catalog",
+        everyone(CATALOG_PUBLIC),
+    ),
+    Action(
+        "intake.catalog_item",
+        "intake",
+        "GET",
+        "/v1/catalog/{code}",
+        "one catalog item with its versions",
+        everyone(CATALOG_PUBLIC),
+    ),
+    Action(
+        "intake.catalog_publish",
+        "intake",
+        "POST",
+        "/v1/catalog/items",
+        "publish a catalog item version",
+        _admin_only(CATALOG_ADMIN, CATALOG_NOT_YOURS),
+    ),
+    Action(
+        "intake.catalog_retire",
+        "intake",
+        "POST",
+        "/v1/catalog/items/{code}/retire",
+        "retire a catalog item",
+        _admin_only(CATALOG_ADMIN, CATALOG_NOT_YOURS),
+    ),
+    Action(
+        "intake.centers",
+        "intake",
+        "GET",
+        "/v1/centers",
+        "the centers of the three tiers",
+        everyone("where to hand in: the centers of the three tiers are public"),
+    ),
+    Action(
+        "intake.submit",
+        "intake",
+        "POST",
+        "/v1/applications",
+        "submit an application",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            (
+                "resident",
+                "any",
+                "allow",
+                "a resident applies online; the case is accepted at their community",
+            ),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "首问负责: the staff member asked at the window accepts, at their own center, "
+                "and stays accountable for the case",
+            ),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                "staff accept at the center they work at (their token's), not at another",
+            ),
+            (
+                "community_agent",
+                "not_in_directory",
+                "refuse",
+                "首问责任人 is a staff member the org tree lists at that center: a name it does "
+                "not know makes nobody accountable (责任追究制)",
+            ),
+            ("community_agent", "no_center", "sign_in", STAFF_SIGN_IN),
+            (
+                "community_agent",
+                "fee_override",
+                "refuse",
+                "阳光运作: the fee charged is the published standard; only an officer may "
+                "accept another, with a reason, in their own name",
+            ),
+            (
+                "officer",
+                "own_center",
+                "allow",
+                "an officer at a center's window accepts like an agent (首问负责)",
+            ),
+            (
+                "officer",
+                "fee_override",
+                "allow",
+                "an officer may accept a fee other than the standard, with a reason; the "
+                "override is an event naming them (阳光运作)",
+            ),
+            ("center_head", "any", "refuse", NOT_AT_WINDOW),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.list",
+        "intake",
+        "GET",
+        "/v1/applications",
+        "list applications",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "allow", "a resident lists their own applications"),
+            (
+                "resident",
+                "other_resident",
+                "refuse",
+                "residents list their own applications, never a center's",
+            ),
+            ("community_agent", "own_center", "allow", "staff list their own center's cases"),
+            (
+                "community_agent",
+                "not_in_directory",
+                "refuse",
+                "staff read as who the org tree lists at their center: a name it does not "
+                "know sees no resident's data",
+            ),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                "staff see the cases of their own center: residents' data stays where it was "
+                "handed in",
+            ),
+            ("officer", "own_center", "allow", "staff list their own center's cases"),
+            (
+                "officer",
+                "other_center",
+                "refuse",
+                "staff see the cases of their own center, not another's",
+            ),
+            (
+                "center_head",
+                "below",
+                "allow",
+                "督办: a town or city head watches the centers below theirs",
+            ),
+            (
+                "center_head",
+                "other_center",
+                "refuse",
+                "a head watches their center and those below it, not a neighbour's",
+            ),
+            ("inspector", "any", "allow", "纪检监察 reads every center's cases"),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.read",
+        "intake",
+        "GET",
+        "/v1/applications/{case_id}",
+        "one case with its trail",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "allow", "a resident reads their own case and its trail"),
+            ("resident", "other_resident", "refuse", "a case belongs to its applicant"),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "全程代理: the accepting center carries the case and sees it through",
+            ),
+            (
+                "community_agent",
+                "not_in_directory",
+                "refuse",
+                "staff read as who the org tree lists at their center: a name it does not "
+                "know sees no resident's data",
+            ),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                "staff see the cases of their own center: a case accepted at another center "
+                "is not theirs",
+            ),
+            (
+                "officer",
+                "own_center",
+                "allow",
+                "the handling office decides the case and reads it whole",
+            ),
+            (
+                "officer",
+                "other_center",
+                "refuse",
+                "a case neither accepted nor handled at the officer's center is not theirs",
+            ),
+            (
+                "center_head",
+                "below",
+                "allow",
+                "督办: a town or city head watches the cases of the centers below",
+            ),
+            (
+                "center_head",
+                "other_center",
+                "refuse",
+                "a head watches their center and those below it, not a neighbour's",
+            ),
+            ("inspector", "any", "allow", "纪检监察 reads every case and its whole trail"),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.supplement",
+        "intake",
+        "POST",
+        "/v1/applications/{case_id}/materials",
+        "supplement the materials a one-time notice named",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            (
+                "resident",
+                "own_case",
+                "allow",
+                "一次性告知: the resident brings what the one notice listed",
+            ),
+            ("resident", "other_resident", "refuse", "a case belongs to its applicant"),
+            ("community_agent", "own_center", "allow", "the accepting window takes them in"),
+            (
+                "community_agent",
+                "other_center",
+                "allow",
+                "intake is location-independent: materials are handed in at whichever center "
+                "is nearest, and the case carries them (全程代理)",
+            ),
+            (
+                "officer",
+                "other_center",
+                "allow",
+                "intake is location-independent: any window takes materials in",
+            ),
+            ("center_head", "any", "refuse", NOT_AT_WINDOW),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.withdraw",
+        "intake",
+        "POST",
+        "/v1/applications/{case_id}/withdraw",
+        "withdraw an application",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "allow", "a withdrawal is the resident's own act"),
+            ("resident", "other_resident", "refuse", "a case belongs to its applicant"),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "the accepting center holds the resident's file (首问负责, 全程代理) and "
+                "records their withdrawal; the event says so",
+            ),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                "a withdrawal is the resident's act: staff of another center record it only "
+                "with the resident present (their verification code)",
+            ),
+            (
+                "community_agent",
+                "with_code",
+                "allow",
+                "the resident, present at another center, confirms with the code of their "
+                "receipt; the event records the confirmation",
+            ),
+            (
+                "officer",
+                "own_center",
+                "allow",
+                "the accepting center's officer records the resident's withdrawal",
+            ),
+            (
+                "officer",
+                "other_center",
+                "refuse",
+                "the handling office decides, it does not withdraw for the resident: without "
+                "the resident's code, only the accepting center records a withdrawal",
+            ),
+            ("center_head", "any", "refuse", NOT_AT_WINDOW),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.correction",
+        "intake",
+        "POST",
+        "/v1/applications/{case_id}/correction",
+        "supply the correction (补正) the office asked for",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "allow", "补正: the resident supplies what was asked"),
+            ("resident", "other_resident", "refuse", "a case belongs to its applicant"),
+            ("community_agent", "own_center", "allow", "the accepting window takes it in"),
+            (
+                "community_agent",
+                "other_center",
+                "allow",
+                "intake is location-independent: a correction is handed in at any center",
+            ),
+            (
+                "officer",
+                "other_center",
+                "allow",
+                "intake is location-independent: any window takes a correction in",
+            ),
+            ("center_head", "any", "refuse", NOT_AT_WINDOW),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.deliver",
+        "intake",
+        "POST",
+        "/v1/applications/{case_id}/delivery",
+        "record that the result reached the resident",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            (
+                "resident",
+                "own_case",
+                "refuse",
+                "staff record the hand-over of the result; the resident receives it",
+            ),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "全程代理: the center holding the case hands the result back to the resident",
+            ),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                "only a center holding the case (accepting, handling, or where the result "
+                "waits) hands over its result",
+            ),
+            ("officer", "own_center", "allow", "the handling office may hand the result over"),
+            (
+                "officer",
+                "other_center",
+                "refuse",
+                "only a center holding the case hands over its result",
+            ),
+            ("center_head", "any", "refuse", NOT_AT_WINDOW),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.archive",
+        "intake",
+        "POST",
+        "/v1/applications/{case_id}/archive",
+        "archive a delivered case (登记归档)",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "refuse", "登记归档 is the centers' registry, kept by staff"),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "登记归档: the center holding the case registers and archives it",
+            ),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                "only a center holding the case archives it",
+            ),
+            ("officer", "own_center", "allow", "the handling office may archive the case"),
+            ("officer", "other_center", "refuse", "only a center holding the case archives it"),
+            ("center_head", "any", "refuse", NOT_AT_WINDOW),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.evaluate",
+        "intake",
+        "POST",
+        "/v1/applications/{case_id}/evaluation",
+        "rate the service (好差评)",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "allow", "好差评: the resident rates the service they got"),
+            ("resident", "other_resident", "refuse", "only the applicant rates their case"),
+            (
+                "community_agent",
+                "own_center",
+                "refuse",
+                "好差评 is the resident's voice: staff never rate their own service",
+            ),
+            (
+                "officer",
+                "own_center",
+                "refuse",
+                "好差评 is the resident's voice: staff never rate their own service",
+            ),
+            (
+                "center_head",
+                "below",
+                "refuse",
+                "好差评 is the resident's voice: a head answers bad reviews, never writes them",
+            ),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.status",
+        "intake",
+        "GET",
+        "/v1/status",
+        "the resident status view (receipt number and code)",
+        everyone(
+            "the resident follows the case with the receipt number and its code, without an "
+            "account (阳光运作)",
+            "right_code",
+        )
+        + tuple(
+            Cell(
+                r,
+                "wrong_code",
+                "hidden",
+                "a wrong code and an unknown receipt get the same answer, and the guesser "
+                "(not the resident) is throttled",
+            )
+            for r in ROLES
+        ),
+    ),
+)
+
+# -- routing -----------------------------------------------------------------------------------
+ORG_ADMIN = (
+    "the org tree is reference data kept by administrators; every change is an event on the "
+    "org stream, so who changed which center, post or rule is on the trail (责任追究制)"
+)
+ORG_NOT_YOURS = (
+    "centers, offices, staff, A/B posts, rosters and delegation are changed only by the "
+    "administrators of the tree, on the trail"
+)
+
+
+def _org(id_: str, path: str, summary: str, why_admin: str) -> Action:
+    return Action(id_, "routing", "POST", path, summary, _admin_only(why_admin, ORG_NOT_YOURS))
+
+
+DECIDE_OTHERS = (
+    "the assigned officer decides (AB岗: A, or B when the case went to B); the other holder "
+    "takes over only by reassignment or A's recorded absence"
+)
+NOT_THE_HANDLING_OFFICE = "the case is handled by another office"
+HEAD_SUPERVISES = (
+    "a head supervises (督办) and reassigns; they do not decide in the officer's place"
+)
+
+
+def _officer_command(id_: str, path: str, summary: str, why: str) -> Action:
+    return Action(
+        id_,
+        "routing",
+        "POST",
+        path,
+        summary,
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "refuse", RESIDENT_AT_INTAKE),
+            (
+                "community_agent",
+                "own_center",
+                "refuse",
+                "the accepting agent carries the case (全程代理); the office decides",
+            ),
+            ("officer", "assigned", "allow", why),
+            ("officer", "not_assigned", "refuse", DECIDE_OTHERS),
+            ("officer", "other_center", "refuse", NOT_THE_HANDLING_OFFICE),
+            ("center_head", "own_center", "refuse", HEAD_SUPERVISES),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    )
+
+
+ROUTING: tuple[Action, ...] = (
+    Action(
+        "routing.queue",
+        "routing",
+        "GET",
+        "/v1/queue",
+        "the work queue",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "any", "refuse", RESIDENT_AT_INTAKE),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "全程代理: an agent follows the cases of their window and those they carry",
+            ),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                "another center's queue is not theirs",
+            ),
+            (
+                "officer",
+                "own_center",
+                "allow",
+                "an officer works the queue of their office (AB岗: both holders see the post's "
+                "cases)",
+            ),
+            ("officer", "other_center", "refuse", "another center's queue is not theirs"),
+            (
+                "center_head",
+                "below",
+                "allow",
+                "督办: a head watches their center's queue and, at town or city level, the "
+                "centers below",
+            ),
+            (
+                "center_head",
+                "other_center",
+                "refuse",
+                "a head watches their center and those below it, not a neighbour's",
+            ),
+            ("inspector", "any", "allow", "纪检监察 sees every queue"),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "routing.case",
+        "routing",
+        "GET",
+        "/v1/cases/{case_id}",
+        "routing's state of a case and its trail",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "refuse", RESIDENT_AT_INTAKE),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "全程代理: the agent carrying the case follows it up the tiers",
+            ),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                "a case carried by another center's agent is not theirs",
+            ),
+            ("officer", "own_center", "allow", "the handling office reads its case whole"),
+            ("officer", "other_center", "refuse", NOT_THE_HANDLING_OFFICE),
+            (
+                "center_head",
+                "below",
+                "allow",
+                "督办: a head watches the cases handled at their center and below",
+            ),
+            (
+                "center_head",
+                "other_center",
+                "refuse",
+                "a head watches their center and those below it, not a neighbour's",
+            ),
+            ("inspector", "any", "allow", "纪检监察 reads every case and its whole trail"),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    _officer_command(
+        "routing.decide",
+        "/v1/cases/{case_id}/decision",
+        "approve or refuse",
+        "the officer the case is assigned to (AB岗: the holder on duty) decides",
+    ),
+    _officer_command(
+        "routing.correction_request",
+        "/v1/cases/{case_id}/correction-request",
+        "ask for a correction (补正)",
+        "补正: the assigned officer lists everything to correct, once (一次性告知)",
+    ),
+    Action(
+        "routing.reassign",
+        "routing",
+        "POST",
+        "/v1/cases/{case_id}/reassign",
+        "give a case to another officer",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "refuse", RESIDENT_AT_INTAKE),
+            (
+                "community_agent",
+                "own_center",
+                "refuse",
+                "reassigning is the handling center head's 督办",
+            ),
+            (
+                "officer",
+                "assigned",
+                "refuse",
+                "an officer does not hand their case on: the head reassigns, with a reason",
+            ),
+            (
+                "center_head",
+                "own_center",
+                "allow",
+                "督办: the head of the handling center gives the case to another officer, "
+                "with a reason on the trail",
+            ),
+            (
+                "center_head",
+                "below",
+                "allow",
+                "督办: a head above the handling center may reassign too",
+            ),
+            (
+                "center_head",
+                "other_center",
+                "refuse",
+                "only the head of the handling center or of a center above it reassigns",
+            ),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            (
+                "admin",
+                "any",
+                "allow",
+                "the keeper of the tree may reassign when a center has no head to do it; the "
+                "event names them",
+            ),
+        ),
+    ),
+    Action(
+        "routing.result_return",
+        "routing",
+        "POST",
+        "/v1/cases/{case_id}/result-return",
+        "send the decided result back down",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "refuse", RESIDENT_AT_INTAKE),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                "the handling center sends its result back; the accepting agent receives it",
+            ),
+            (
+                "officer",
+                "assigned",
+                "allow",
+                "全程代理: the deciding office sends the result back down the route",
+            ),
+            ("officer", "other_center", "refuse", NOT_THE_HANDLING_OFFICE),
+            (
+                "center_head",
+                "own_center",
+                "allow",
+                "the handling center's staff, its head included, send the result back",
+            ),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "routing.followups",
+        "routing",
+        "GET",
+        "/v1/followups",
+        "the bad-review follow-ups",
+        only(
+            {
+                "center_head": "好差评: a head sees the follow-ups given to them and to the "
+                "centers below",
+                "inspector": "纪检监察 sees every follow-up and whether it was answered in time",
+            },
+            "a bad review's follow-up is the center head's (好差评)",
+        ),
+    ),
+    Action(
+        "routing.followup_answer",
+        "routing",
+        "POST",
+        "/v1/followups/{followup_id}/answer",
+        "answer a bad review's follow-up",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "refuse", "the resident's review is answered by the head"),
+            (
+                "community_agent",
+                "own_center",
+                "refuse",
+                "a bad review is answered by the center's head, not the window criticised",
+            ),
+            (
+                "officer",
+                "own_center",
+                "refuse",
+                "a bad review is answered by the center's head, not by an officer",
+            ),
+            (
+                "center_head",
+                "assigned",
+                "allow",
+                "好差评: the head of the center the resident dealt with answers for it",
+            ),
+            (
+                "center_head",
+                "not_assigned",
+                "refuse",
+                "the follow-up is the accountability of the head it was given to; a head "
+                "above supervises, it does not answer in their place",
+            ),
+            (
+                "center_head",
+                "other_center",
+                "refuse",
+                "the follow-up is the accountability of the head it was given to",
+            ),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            (
+                "admin",
+                "any",
+                "refuse",
+                "the follow-up is the head's accountability: an administrator answers for no "
+                "center",
+            ),
+        ),
+    ),
+    _org(
+        "routing.org_units",
+        "/v1/org/units",
+        "register a center",
+        ORG_ADMIN,
+    ),
+    _org(
+        "routing.org_reparent",
+        "/v1/org/units/{unit_id}/reparent",
+        "move a center under another (区划调整)",
+        ORG_ADMIN,
+    ),
+    _org(
+        "routing.org_hours",
+        "/v1/org/units/{unit_id}/office-hours",
+        "set a center's office hours",
+        "office hours drive the promised dates (服务承诺制): set by the administrators, on the "
+        "trail",
+    ),
+    _org(
+        "routing.org_lines",
+        "/v1/org/units/{unit_id}/service-lines",
+        "set a center's service lines",
+        ORG_ADMIN,
+    ),
+    _org("routing.org_offices", "/v1/org/offices", "register an office", ORG_ADMIN),
+    _org(
+        "routing.org_staff",
+        "/v1/org/staff",
+        "register a staff member",
+        "the staff directory says who works where as what: the base of 首问负责 and of every "
+        "staff rule, kept by the administrators",
+    ),
+    _org(
+        "routing.org_posts",
+        "/v1/org/posts",
+        "assign a post's A and B holders",
+        "AB岗工作制: who holds A and who backs up as B is set by the administrators, on the trail",
+    ),
+    _org(
+        "routing.org_roster",
+        "/v1/org/roster",
+        "set a center's duty roster",
+        "the duty roster decides who is on duty (AB岗): set by the administrators",
+    ),
+    _org(
+        "routing.org_absences",
+        "/v1/org/absences",
+        "record a staff absence",
+        "an absence moves cases to the B post (AB岗): recorded by the administrators, on the trail",
+    ),
+    _org(
+        "routing.org_absence_cancel",
+        "/v1/org/absences/{absence_id}/cancel",
+        "cancel a staff absence",
+        "an absence moves cases to the B post (AB岗): cancelled by the administrators, "
+        "on the trail",
+    ),
+    _org(
+        "routing.org_delegations",
+        "/v1/org/delegations",
+        "set a delegation rule (审批权限上提、下授)",
+        "审批权限上提、下授 is configuration, effective-dated, set by the administrators",
+    ),
+    Action(
+        "routing.org_tree",
+        "routing",
+        "GET",
+        "/v1/org/tree",
+        "the org tree",
+        (
+            Cell("anonymous", "any", "sign_in", SIGN_IN),
+            *(
+                Cell(
+                    r,
+                    "any",
+                    "allow",
+                    "the three tiers, their offices, A/B posts and hours are what everyone "
+                    "signed in works with (absences only for administrators)",
+                )
+                for r in ROLES[1:]
+            ),
+        ),
+    ),
+    Action(
+        "routing.drill",
+        "routing",
+        "POST",
+        "/v1/admin/clock/check-deadlines",
+        "run the deadline check as of an instant (drills)",
+        _admin_only(
+            "drills only (switched on by configuration): the deadline notices name the admin "
+            "who ran them, never mistaken for the clock's",
+            "the deadline drill is an administrators' tool (服务承诺制 drills)",
+        ),
+    ),
+    Action(
+        "routing.unrouted",
+        "routing",
+        "GET",
+        "/v1/admin/unrouted",
+        "acceptances routing could not route",
+        only(
+            {
+                "admin": "the tree's keepers fix what was missing and retry",
+                "inspector": "纪检监察 sees which accepted cases went nowhere",
+            },
+            "a maintenance list for the tree's keepers",
+        ),
+    ),
+    Action(
+        "routing.unrouted_retry",
+        "routing",
+        "POST",
+        "/v1/admin/unrouted/{case_id}/retry",
+        "route a kept acceptance again",
+        _admin_only(
+            "the tree's keepers retry once the reference data is fixed; the event names them",
+            "a maintenance action for the tree's keepers",
+        ),
+    ),
+)
+
+# -- notify ------------------------------------------------------------------------------------
+NOTIFY: tuple[Action, ...] = (
+    Action(
+        "notify.deliveries",
+        "notify",
+        "GET",
+        "/v1/deliveries",
+        "what the residents and staff of a case were told",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            (
+                "resident",
+                "own_case",
+                "refuse",
+                "residents get the messages themselves; the delivery log is the staff's",
+            ),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "the accepting window sees what its resident was told (一次性告知 reached them?)",
+            ),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                "a case neither accepted nor handled by their center",
+            ),
+            ("officer", "own_center", "allow", "the handling office sees what was sent"),
+            (
+                "officer",
+                "other_center",
+                "refuse",
+                "a case neither accepted nor handled by their center",
+            ),
+            (
+                "center_head",
+                "below",
+                "allow",
+                "督办: a head sees the messages of the centers below",
+            ),
+            (
+                "center_head",
+                "other_center",
+                "refuse",
+                "a head watches their center and those below it, not a neighbour's",
+            ),
+            ("inspector", "any", "allow", "纪检监察 sees who was told what, and when"),
+            (
+                "admin",
+                "any",
+                "allow",
+                "the channels' keepers see deliveries to fix failures (addresses masked)",
+            ),
+        ),
+    ),
+)
+
+# -- audit -------------------------------------------------------------------------------------
+LOG_PUBLIC = (
+    "阳光运作: anyone can verify the log (checkpoints and proofs are hashes only); a resident "
+    "checks their own receipt is in it"
+)
+LEAVES = (
+    "the leaves are the whole administrative trail (personal data salted out): for discipline "
+    "inspection and the log's keepers"
+)
+INSPECT = (
+    "纪检监察's own queries, each one itself logged; the system's keepers do not query the "
+    "trail of cases (separation of duties)"
+)
+BOARD = "阳光运作: catalog, fees and every center's performance are public"
+
+AUDIT: tuple[Action, ...] = (
+    Action(
+        "audit.checkpoint",
+        "audit",
+        "GET",
+        "/v1/log/checkpoint",
+        "the latest signed checkpoint",
+        everyone(LOG_PUBLIC),
+    ),
+    Action(
+        "audit.checkpoints",
+        "audit",
+        "GET",
+        "/v1/log/checkpoints",
+        "signed checkpoints",
+        everyone(LOG_PUBLIC),
+    ),
+    Action(
+        "audit.proof_inclusion",
+        "audit",
+        "GET",
+        "/v1/log/proof/inclusion",
+        "an inclusion proof",
+        everyone(LOG_PUBLIC),
+    ),
+    Action(
+        "audit.proof_consistency",
+        "audit",
+        "GET",
+        "/v1/log/proof/consistency",
+        "a consistency proof",
+        everyone(LOG_PUBLIC),
+    ),
+    Action(
+        "audit.leaf",
+        "audit",
+        "GET",
+        "/v1/log/leaves/{idx}",
+        "one leaf",
+        only({"inspector": LEAVES, "admin": LEAVES}, LEAVES),
+    ),
+    Action(
+        "audit.event_leaf",
+        "audit",
+        "GET",
+        "/v1/log/events/{event_id}",
+        "the leaf of one event",
+        only({"inspector": LEAVES, "admin": LEAVES}, LEAVES),
+    ),
+    Action(
+        "audit.export",
+        "audit",
+        "GET",
+        "/v1/log/export",
+        "every leaf, for recomputation",
+        only({"inspector": LEAVES, "admin": LEAVES}, LEAVES),
+    ),
+    Action(
+        "audit.integrity",
+        "audit",
+        "GET",
+        "/v1/log/integrity",
+        "re-verify the log",
+        only(
+            {"inspector": LEAVES, "admin": LEAVES},
+            "a full check reads the whole trail: for discipline inspection and the log's keepers",
+        ),
+    ),
+    Action(
+        "audit.cosign",
+        "audit",
+        "POST",
+        "/v1/log/cosignatures",
+        "hand back a witness's cosignature",
+        everyone(
+            "a witness needs no account: its cosignature counts only if its key, and the "
+            "log's own signature, verify"
+        ),
+    ),
+    Action(
+        "audit.cosignatures",
+        "audit",
+        "GET",
+        "/v1/log/cosignatures",
+        "the witnesses' cosignatures",
+        everyone(LOG_PUBLIC),
+    ),
+    Action(
+        "audit.inspect_events",
+        "audit",
+        "GET",
+        "/v1/inspect/events",
+        "query the events",
+        only({"inspector": INSPECT}, INSPECT),
+    ),
+    Action(
+        "audit.inspect_export",
+        "audit",
+        "GET",
+        "/v1/inspect/events/export",
+        "export the events of a query",
+        only({"inspector": INSPECT}, INSPECT),
+    ),
+    Action(
+        "audit.inspect_case",
+        "audit",
+        "GET",
+        "/v1/inspect/cases/{case_id}",
+        "a case's timeline across services",
+        only({"inspector": INSPECT}, INSPECT),
+    ),
+    Action(
+        "audit.anomalies",
+        "audit",
+        "GET",
+        "/v1/inspect/anomalies",
+        "the anomalies flagged",
+        only({"inspector": INSPECT}, INSPECT),
+    ),
+    Action(
+        "audit.board_catalog",
+        "audit",
+        "GET",
+        "/v1/board/catalog",
+        "the public catalog board",
+        everyone(BOARD),
+    ),
+    Action(
+        "audit.board_centers",
+        "audit",
+        "GET",
+        "/v1/board/centers",
+        "per-center performance",
+        everyone(BOARD),
+    ),
+    Action(
+        "audit.board_tiers",
+        "audit",
+        "GET",
+        "/v1/board/tiers",
+        "per-tier performance",
+        everyone(BOARD),
+    ),
+    Action(
+        "audit.staff_identity",
+        "audit",
+        "PUT",
+        "/v1/admin/staff/{staff_id}/identity",
+        "set a staff member's identity hashes",
+        _admin_only(
+            "staff identities feed the conflict-of-interest rule (a staff member deciding "
+            "their own family's case); kept by administrators as keyed hashes",
+            "staff identities are kept by the administrators only",
+        ),
+    ),
+    Action(
+        "audit.erase",
+        "audit",
+        "DELETE",
+        "/v1/admin/personal-data/{event_id}",
+        "erase one event's personal data",
+        _admin_only(
+            "a PIPL erasure is the administrators' act, itself recorded; the tree stays verifiable",
+            "erasing personal data is the administrators' act only",
+        ),
+    ),
+)
+
+TABLE: tuple[Action, ...] = INTAKE + ROUTING + NOTIFY + AUDIT
+
+
+def all_cells() -> Iterable[tuple[Action, Cell]]:
+    for action in TABLE:
+        for cell in action.cells:
+            yield action, cell
+
+
+def render_markdown() -> str:
+    """docs/ACCESS.md: the legend and the one table."""
+    out = [
+        "# Access rules: who may do what",
+        "",
+        "<!-- generated by `python -m contracts.access > docs/ACCESS.md` from "
+        "libs/contracts/src/contracts/access.py; tests/contracts/test_access_table.py "
+        "checks they agree -->",
+        "",
+        "Every HTTP operation of intake, routing, notify and audit, for every role, by scope, "
+        "with the reason in the centers' terms. "
+        "`tests/integration/access/test_access_matrix.py` runs every row against the running "
+        "services: a refusal is a 403 with its reason and records nothing; an allowed row "
+        "passes the access check.",
+        "",
+        "Roles:",
+        "",
+    ]
+    out += [f"- `{r}`: {ROLE_TEXT[r]}" for r in ROLES]
+    out += ["", "Scopes (what the target is to the caller):", ""]
+    used = {c.scope for _, c in all_cells()}
+    out += [f"- `{s}`: {text}" for s, text in SCOPES.items() if s in used]
+    out += ["", "May:", ""]
+    out += [f"- {OUTCOME_MARK[o]}: {OUTCOME_TEXT[o]}" for o in OUTCOME_TEXT]
+    out += [
+        "",
+        f"{len(TABLE)} operations, {sum(len(a.cells) for a in TABLE)} (role, action, scope) rows.",
+        "",
+        "| operation | action | role | scope | may | why |",
+        "|---|---|---|---|---|---|",
+    ]
+    for action in TABLE:
+        first = True
+        for c in action.cells:
+            op = f"{action.service} `{action.method} {action.path}`" if first else ""
+            what = action.summary if first else ""
+            out.append(
+                f"| {op} | {what} | {c.role} | {c.scope} | {OUTCOME_MARK[c.outcome]} | {c.why} |"
+            )
+            first = False
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render_markdown())
