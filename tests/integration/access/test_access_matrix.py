@@ -200,6 +200,10 @@ def _req(w: World, a: Action, c: Cell, path: str | None = None, **kw: Any) -> Re
     "routing.unrouted",
     "audit.checkpoint",
     "audit.checkpoints",
+    "audit.public_key",
+    "audit.witness_keys",
+    "audit.keys",
+    "routing.holiday_schedules",
     "audit.anomalies",
     "audit.board_catalog",
     "audit.board_centers",
@@ -415,6 +419,15 @@ ORG_REQUESTS: dict[str, tuple[str, dict[str, Any]]] = {
         },
     ),
     "routing.org_absence_cancel": ("/v1/org/absences/fangwen-leave-1/cancel", {"reason": "销假"}),
+    "routing.holiday_schedule_publish": (
+        "/v1/org/holiday-schedules",
+        {
+            "year": 2031,
+            "notice_no": "访问测试〔2030〕1号 (made up for this test)",
+            "holidays": ["2031-01-01"],
+            "makeup_workdays": [],
+        },
+    ),
     "routing.org_delegations": (
         "/v1/org/delegations",
         {

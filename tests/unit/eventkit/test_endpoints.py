@@ -13,7 +13,7 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from analytics.cli import app as bianmin
+from bianmin_tools.cli import app as bianmin
 from devstack.cli import kafka_bootstrap
 from devstack.common import StackError
 from devstack.kafka import KafkaCluster

@@ -962,6 +962,33 @@ ROUTING: tuple[Action, ...] = (
         "set a delegation rule (审批权限上提、下授)",
         "审批权限上提、下授 is configuration, effective-dated, set by the administrators",
     ),
+    _org(
+        "routing.holiday_schedule_publish",
+        "/v1/org/holiday-schedules",
+        "publish a year's statutory holiday schedule (放假调休安排)",
+        "the State Council's notice is published once for every center's promises: by the "
+        "administrators, on the trail",
+    ),
+    Action(
+        "routing.holiday_schedules",
+        "routing",
+        "GET",
+        "/v1/org/holiday-schedules",
+        "the statutory holiday calendar promises are counted by",
+        (
+            Cell("anonymous", "any", "sign_in", SIGN_IN),
+            *(
+                Cell(
+                    r,
+                    "any",
+                    "allow",
+                    "the calendar every promised date is counted by is the same for everyone "
+                    "signed in (服务承诺制)",
+                )
+                for r in ROLES[1:]
+            ),
+        ),
+    ),
     Action(
         "routing.org_tree",
         "routing",
@@ -1101,6 +1128,30 @@ AUDIT: tuple[Action, ...] = (
         "GET",
         "/v1/log/checkpoint",
         "the latest signed checkpoint",
+        everyone(LOG_PUBLIC),
+    ),
+    Action(
+        "audit.public_key",
+        "audit",
+        "GET",
+        "/v1/log/public-key",
+        "the log's verifier key",
+        everyone(LOG_PUBLIC),
+    ),
+    Action(
+        "audit.witness_keys",
+        "audit",
+        "GET",
+        "/v1/log/witness-keys",
+        "the witnesses' verifier keys",
+        everyone(LOG_PUBLIC),
+    ),
+    Action(
+        "audit.keys",
+        "audit",
+        "GET",
+        "/v1/log/keys",
+        "the log's and the witnesses' keys",
         everyone(LOG_PUBLIC),
     ),
     Action(
