@@ -215,7 +215,9 @@ def _intake_command(r: Replay, group: list[Envelope]) -> Any:
                 received_center_id=p["received_center_id"],
             )
         case "intake.application_withdrawn":
-            return WithdrawApplication(case_id=case_id, actor=actor, reason=p["reason"])
+            return WithdrawApplication(
+                case_id=case_id, actor=actor, reason=p["reason"], confirmation=p["confirmation"]
+            )
         case "intake.decision_received":
             cause = r.cause(env, "routing.case_decided")
             decided = payload_of(cause)

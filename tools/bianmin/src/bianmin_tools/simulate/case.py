@@ -403,6 +403,7 @@ class CaseSim:
             case_id=self.case_id,
             actor=self.resident,
             reason=self.rng.choice(people.WITHDRAW_REASONS),
+            confirmation="resident",  # the resident withdraws online, as themself
         )
         self.intake(command, now, self.resident)
 
