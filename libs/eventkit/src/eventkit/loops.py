@@ -28,6 +28,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -151,6 +152,23 @@ async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), seconds)
     except TimeoutError:
         pass
+
+
+async def stop_quietly(closing: Awaitable[Any], what: str) -> None:
+    """Await a client's `stop()`/`close()` on the way out of a failed session: only a real
+    cancellation of this task gets through, so the session's own error is what is reported.
+
+    aiokafka's `AIOKafkaConsumer.stop()` raises the CancelledError of the fetch tasks it
+    cancels when a fetch was in flight (typically while the broker is away): re-raised, that
+    looked like a cancellation of the caller and ended audit's appender without a word."""
+    try:
+        await closing
+    except asyncio.CancelledError:
+        if _cancelled(asyncio.current_task()):
+            raise
+        log.info("%s: stop() raised a stray CancelledError (ignored)", what)
+    except Exception as exc:
+        log.info("%s: stop() failed (ignored): %s", what, describe_error(exc))
 
 
 def _cancelled(task: asyncio.Task[object] | None) -> bool:
