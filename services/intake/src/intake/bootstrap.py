@@ -119,6 +119,7 @@ def build(
         settings.warn_if_dev_secret()
         if settings.seed_catalog:
             await seed_catalog_if_empty(core)
+        rt.supervise(consumer.health.name, consumer.watch)
         rt.supervise("idempotency_purge", functools.partial(_purge_keys, core))
         purge.append(rt.background[-1])
 

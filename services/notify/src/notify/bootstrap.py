@@ -133,6 +133,7 @@ def build(
 
     async def start(rt: ServiceRuntime) -> None:
         stop.clear()
+        rt.supervise(consumer.health.name, consumer.watch)
         active = dict(senders) if senders is not None else build_senders(settings, sms_gateway)
         ctx.extras["senders"] = active
         if settings.run_dispatcher and settings.delivery_enabled:

@@ -114,6 +114,7 @@ def build(
         log.info("org tree loaded", extra={"org_version": version})
         c.org_ready.set()
         stop = deadlines.stop_event
+        rt.supervise(consumer.health.name, consumer.watch)
         rt.supervise("deadline_loop", deadlines.run, stop)
         rt.supervise("idempotency_purge", functools.partial(purge_loop, c, stop), stop)
 
