@@ -53,7 +53,8 @@ ONCE_PER_CASE = {
     "routing": ("routing.case_routed", "routing.case_decided", "routing.result_returned"),
 }
 """Event types that happen once in a case's life in these runs (no reopening, one
-decision): a second one would be an effect applied twice."""
+decision), once per hop for the result's way back: a second one would be an effect
+applied twice."""
 
 
 # -- servers these tests own -----------------------------------------------------------------
@@ -170,6 +171,7 @@ class Verdict:
     lost: list[str]
     driver_errors: list[str]
     twice: dict[str, int]
+    twice_examples: list[str]
     seen_not_ok: dict[str, set[str]]
     restarted: list[str]
 
@@ -189,6 +191,8 @@ class Verdict:
             f"{self.applied_twice} ({', '.join(f'{k} {v}' for k, v in self.twice.items())}); "
             f"services restarted {len(self.restarted)}",
         ]
+        if self.twice_examples:
+            lines.append(f"  applied twice, e.g.: {'; '.join(self.twice_examples)}")
         for svc, seen in sorted(self.seen_not_ok.items()):
             shown = sorted(seen)
             more = f" (+{len(shown) - 4} more)" if len(shown) > 4 else ""
@@ -285,6 +289,7 @@ class FaultRun:
             if t.stamps.get("submitted", 0) <= self.t_back
         )
         caught_up = max(0.0, max(caught) - self.t_back) if caught and complete else None
+        examples: list[str] = []
         return Verdict(
             name=self.name,
             cases=len(ids),
@@ -294,7 +299,8 @@ class FaultRun:
             caught_up_s=caught_up,
             lost=lost,
             driver_errors=self.phase.errors,
-            twice=await applied_twice(s, ids),
+            twice=await applied_twice(s, ids, examples),
+            twice_examples=examples,
             seen_not_ok=self._seen_not_ok(),
             restarted=[
                 n
@@ -343,22 +349,25 @@ async def until(
 
 # -- effects applied twice -------------------------------------------------------------------
 _BY_CAUSE = """
-SELECT count(*) FROM (
-    SELECT 1
+SELECT count(*), max(what) FROM (
+    SELECT e.stream_id || ' ' || e.event_type || ' x' || count(*) AS what
     FROM "{schema}".events e,
          LATERAL (SELECT convert_from(e.envelope, 'UTF8')::jsonb AS j) x
     WHERE e.stream_id = ANY($1::text[]) AND x.j->>'causation_id' IS NOT NULL
-    GROUP BY e.stream_id, e.event_type, x.j->>'causation_id',
+    GROUP BY e.stream_id, e.event_type, x.j->>'causation_id', x.j->'payload'->>'hop',
              x.j->'payload'->>'delivery_id', x.j->'payload'->>'recipient_id'
     HAVING count(*) > 1
 ) dup
 """
 
 _ONCE = """
-SELECT count(*) FROM (
-    SELECT 1 FROM "{schema}".events
-    WHERE stream_id = ANY($1::text[]) AND event_type = ANY($2::text[])
-    GROUP BY stream_id, event_type HAVING count(*) > 1
+SELECT count(*), max(what) FROM (
+    SELECT e.stream_id || ' ' || e.event_type || ' x' || count(*) AS what
+    FROM "{schema}".events e,
+         LATERAL (SELECT convert_from(e.envelope, 'UTF8')::jsonb AS j) x
+    WHERE e.stream_id = ANY($1::text[]) AND e.event_type = ANY($2::text[])
+    GROUP BY e.stream_id, e.event_type, x.j->'payload'->>'hop'
+    HAVING count(*) > 1
 ) dup
 """
 
@@ -368,12 +377,14 @@ WHERE stream_id = ANY($1::text[])
 """
 
 
-async def applied_twice(session: LoadSession, case_ids: list[str]) -> dict[str, int]:
+async def applied_twice(
+    session: LoadSession, case_ids: list[str], examples: list[str] | None = None
+) -> dict[str, int]:
     """Every way an effect could have been applied twice, counted per kind:
 
-    - `<svc> by cause`: two events of a service's store caused by the same consumed event
-      (same case, type, causation id, and for notify the same delivery and recipient): a
-      consumed event handled twice;
+    - `<svc> by cause`: two events of a service's store caused by the same event (same
+      case, type, causation id, and hop of a route, or delivery and recipient for notify):
+      a consumed event or a command handled twice;
     - `<svc> once per case`: a second accepted / routed / decided / returned for a case (a
       command applied twice, e.g. a retried POST);
     - `sms`: the same delivery sent twice (lines of the SMS gateway's file per delivery id);
@@ -384,13 +395,15 @@ async def applied_twice(session: LoadSession, case_ids: list[str]) -> dict[str, 
     conn = await asyncpg.connect(fleet.database_url)
     try:
         for svc in ("intake", "routing", "notify"):
-            out[f"{svc} by cause"] = await conn.fetchval(
-                _BY_CAUSE.format(schema=schemas[svc]), case_ids
-            )
+            n, what = await conn.fetchrow(_BY_CAUSE.format(schema=schemas[svc]), case_ids)
+            out[f"{svc} by cause"] = n
+            if what and examples is not None:
+                examples.append(f"{svc}: {what}")
         for svc, types in ONCE_PER_CASE.items():
-            out[f"{svc} once per case"] = await conn.fetchval(
-                _ONCE.format(schema=schemas[svc]), case_ids, list(types)
-            )
+            n, what = await conn.fetchrow(_ONCE.format(schema=schemas[svc]), case_ids, list(types))
+            out[f"{svc} once per case"] = n
+            if what and examples is not None:
+                examples.append(f"{svc}: {what}")
         out["audit leaves"] = await conn.fetchval(_LEAVES.format(schema=schemas["audit"]), case_ids)
     finally:
         await conn.close()
@@ -409,6 +422,10 @@ def log_tails(session: LoadSession, lines: int = 25) -> str:
     """The services' last log lines (without per-message chatter), for a failure."""
     out = []
     for svc in session.fleet.services.values():
-        kept = [x for x in svc.log_tail(400).splitlines() if '"Processed"' not in x]
+        kept = [
+            x
+            for x in svc.log_tail(400).splitlines()
+            if '"Processed"' not in x and '"Received"' not in x
+        ]
         out.append(f"----- {svc.name} ({svc.log_path}) -----\n" + "\n".join(kept[-lines:]))
     return "\n".join(out)

@@ -104,7 +104,13 @@ class OutboxRelay:
         while not stop.is_set():
             try:
                 await self._run_once(stop)
-            except (asyncpg.PostgresConnectionError, OSError, asyncpg.InterfaceError) as exc:
+            except (
+                asyncpg.PostgresConnectionError,
+                asyncpg.OperatorInterventionError,  # AdminShutdownError: pg_ctl restart
+                asyncpg.InternalClientError,  # a connection the restart left half-closed
+                OSError,
+                asyncpg.InterfaceError,
+            ) as exc:
                 log.warning(
                     "relay lost its database connection; retrying",
                     extra={"relay": self.name, "error": repr(exc)},
