@@ -142,6 +142,7 @@ DEFAULT_TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
     asyncpg.TransactionRollbackError,  # serialization failure, deadlock
+    asyncpg.InternalClientError,  # a pooled connection a server restart left half-closed
 )
 
 
