@@ -164,6 +164,8 @@ class ReadinessMonitor:
 class Verdict:
     name: str
     cases: int
+    fault_at_s: float
+    submitted_before: int
     in_flight: int
     outage_s: float
     ready_s: float | None
@@ -184,7 +186,9 @@ class Verdict:
             return "never" if v is None else f"{v:.1f} s"
 
         lines = [
-            f"FAULT {self.name}: {self.cases} cases, {self.in_flight} in flight at the fault; "
+            f"FAULT {self.name}: {self.cases} cases; the fault {self.fault_at_s:.1f} s into "
+            f"the load ({self.submitted_before} submitted by then), {self.in_flight} cases "
+            "in flight during the outage; "
             f"server back {self.outage_s:.1f} s after the fault; every /readyz ok "
             f"{secs(self.ready_s)} after that; cases in flight caught up (notified) "
             f"{secs(self.caught_up_s)} after it; lost {len(self.lost)}; applied twice "
@@ -206,9 +210,9 @@ class FaultRun:
 
     session: LoadSession
     name: str
-    rate: float = 3.0
-    seconds: float = 24.0
-    flowing_cases: int = 3
+    rate: float = 4.0
+    seconds: float = 20.0
+    flowing_cases: int = 8
     """The fault waits until this many cases were notified (the pipeline is flowing)."""
     drain_timeout: float = 240.0
     seed: int = 11
@@ -272,11 +276,13 @@ class FaultRun:
         ids = self.phase.case_ids
         traces = {c: s.tail.trace(c) for c in ids}
         lost = [c for c, t in traces.items() if not all(t.done_through(x) for x in END_STAGES)]
+        # in the pipeline at some moment of the outage: submitted before the server was
+        # back, not notified before it went away
         in_flight = sum(
             1
             for t in traces.values()
-            if t.stamps.get("submitted", 0) <= self.t_fault
-            and t.stamps.get("notified", float("inf")) > self.t_fault
+            if t.stamps.get("submitted", 0) <= self.t_back
+            and t.stamps.get("notified", float("inf")) >= self.t_fault
         )
         caught = [
             t.stamps["notified"]
@@ -293,6 +299,10 @@ class FaultRun:
         return Verdict(
             name=self.name,
             cases=len(ids),
+            fault_at_s=self.t_fault - self.phase.started,
+            submitted_before=sum(
+                1 for t in traces.values() if t.stamps.get("submitted", 0) <= self.t_fault
+            ),
             in_flight=in_flight,
             outage_s=self.t_back - self.t_fault,
             ready_s=self._ready_after(),
