@@ -169,6 +169,7 @@ class Verdict:
     in_flight: int
     outage_s: float
     ready_s: float | None
+    ready_since_fault_s: float | None
     caught_up_s: float | None
     lost: list[str]
     driver_errors: list[str]
@@ -189,9 +190,10 @@ class Verdict:
             f"FAULT {self.name}: {self.cases} cases; the fault {self.fault_at_s:.1f} s into "
             f"the load ({self.submitted_before} submitted by then), {self.in_flight} cases "
             "in flight during the outage; "
-            f"server back {self.outage_s:.1f} s after the fault; every /readyz ok "
-            f"{secs(self.ready_s)} after that; cases in flight caught up (notified) "
-            f"{secs(self.caught_up_s)} after it; lost {len(self.lost)}; applied twice "
+            f"server back {self.outage_s:.1f} s after the fault; every loop ok in /readyz "
+            f"{secs(self.ready_s)} after that ({secs(self.ready_since_fault_s)} after the "
+            f"fault); every case submitted before it was back notified {secs(self.caught_up_s)}"
+            f" after it; lost {len(self.lost)}; applied twice "
             f"{self.applied_twice} ({', '.join(f'{k} {v}' for k, v in self.twice.items())}); "
             f"services restarted {len(self.restarted)}",
         ]
@@ -226,19 +228,20 @@ class FaultRun:
         """Load for `seconds`; inject `fault` (it returns once the server is back) when
         the pipeline is flowing; wait until every case had its chance."""
         s = self.session
-        assert s.driver is not None and s.tail is not None
+        tail = s.tail
+        assert s.driver is not None and tail is not None
         self.pids = s.fleet.pids()
         self.monitor = ReadinessMonitor(s.fleet.urls)
         stop = asyncio.Event()
         sampling = asyncio.create_task(self.monitor.run(stop), name="readyz sampler")
         try:
-            before = set(s.tail.cases)
+            before = set(tail.cases)
             load = asyncio.create_task(
                 fixed_rate(s.driver, self.rate, self.seconds, max_in_flight=1000, seed=self.seed)
             )
 
             def flowing() -> bool:
-                mine = [c for cid, c in s.tail.cases.items() if cid not in before]
+                mine = [c for cid, c in tail.cases.items() if cid not in before]
                 return sum(c.done_through("notified") for c in mine) >= self.flowing_cases
 
             await until(flowing, 120, "the first cases to be notified", load)
@@ -246,7 +249,7 @@ class FaultRun:
             await fault()
             self.t_back = time.time()
             self.phase = await load
-            await s.tail.wait_notified(self.phase.case_ids, self.drain_timeout)
+            await tail.wait_notified(self.phase.case_ids, self.drain_timeout)
             await self._audited(self.phase.case_ids, self.drain_timeout)
             await self.monitor.all_ok(60)
         finally:
@@ -296,6 +299,7 @@ class FaultRun:
         )
         caught_up = max(0.0, max(caught) - self.t_back) if caught and complete else None
         examples: list[str] = []
+        ready_at = self._ready_at()
         return Verdict(
             name=self.name,
             cases=len(ids),
@@ -305,7 +309,8 @@ class FaultRun:
             ),
             in_flight=in_flight,
             outage_s=self.t_back - self.t_fault,
-            ready_s=self._ready_after(),
+            ready_s=None if ready_at is None else max(0.0, ready_at - self.t_back),
+            ready_since_fault_s=None if ready_at is None else ready_at - self.t_fault,
             caught_up_s=caught_up,
             lost=lost,
             driver_errors=self.phase.errors,
@@ -319,18 +324,16 @@ class FaultRun:
             ],
         )
 
-    def _ready_after(self) -> float | None:
-        """Seconds from the server being back until every /readyz stayed ok (the first ok
-        sample after the last one that was not)."""
+    def _ready_at(self) -> float | None:
+        """When every /readyz was ok again for good: the first ok sample after the last one
+        that was not (None: not ok at the end)."""
         assert self.monitor is not None
         samples = [x for x in self.monitor.samples if x.t >= self.t_fault]
         last_bad = max((i for i, x in enumerate(samples) if not x.ok), default=None)
         if last_bad is None:
-            return 0.0
+            return self.t_fault
         after = samples[last_bad + 1 :]
-        if not after:
-            return None
-        return max(0.0, after[0].t - self.t_back)
+        return after[0].t if after else None
 
     def _seen_not_ok(self) -> dict[str, set[str]]:
         assert self.monitor is not None
