@@ -34,7 +34,7 @@ from bench.loadgen.session import LoadSession
 from bench.loadgen.trace import collect_audited
 from devstack.common import state_dir
 from devstack.demo import INSPECTOR
-from devstack.kafka import KafkaCluster, Node
+from devstack.kafka import KafkaCluster, Node, probe
 from devstack.postgres import TEST_DB, LocalPostgres, find_bin_dir
 
 # Ports of the servers these tests own (below Linux's ephemeral range, away from the
@@ -97,6 +97,18 @@ class PrivatePostgres(LocalPostgres):
 def private_kafka() -> KafkaCluster:
     """One broker of our own (KRaft, devstack's `KafkaCluster`)."""
     return KafkaCluster("fault_single", [Node(1, KAFKA_PORT, KAFKA_PORT + 1)])
+
+
+def every_broker_answers(cluster: KafkaCluster, timeout: float = 120.0) -> None:
+    """Wait until each broker answers on its own address, listing all of them: devstack's
+    readiness asks the cluster as a whole, which once listed a broker that did not accept
+    connections yet (the next admin call failed with NodeNotReadyError)."""
+    deadline = time.monotonic() + timeout
+    n = len(cluster.nodes)
+    while not all(probe(f"127.0.0.1:{node.port}", n, timeout=3) for node in cluster.nodes):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not every broker of {cluster.name} answers after {timeout} s")
+        time.sleep(0.5)
 
 
 def private_trio() -> KafkaCluster:
@@ -249,12 +261,19 @@ class FaultRun:
             await fault()
             self.t_back = time.time()
             self.phase = await load
-            await tail.wait_notified(self.phase.case_ids, self.drain_timeout)
-            await self._audited(self.phase.case_ids, self.drain_timeout)
+            await tail.wait_notified(self.case_ids, self.drain_timeout)
+            await self._audited(self.case_ids, self.drain_timeout)
             await self.monitor.all_ok(60)
         finally:
             stop.set()
             await sampling
+
+    @property
+    def case_ids(self) -> list[str]:
+        """Every case intake took (it answered with a case id), whatever the driver met
+        afterwards: a case the driver could not finish is a lost case, not a missing one."""
+        assert self.phase is not None
+        return [r.case_id for r in self.phase.runs if r.case_id is not None]
 
     async def _audited(self, case_ids: list[str], timeout: float) -> None:
         """Read audit's log until every case is audited (bounded)."""
@@ -276,7 +295,7 @@ class FaultRun:
     async def verdict(self) -> Verdict:
         s = self.session
         assert self.phase is not None and self.monitor is not None and s.tail is not None
-        ids = self.phase.case_ids
+        ids = self.case_ids
         traces = {c: s.tail.trace(c) for c in ids}
         lost = [c for c, t in traces.items() if not all(t.done_through(x) for x in END_STAGES)]
         # in the pipeline at some moment of the outage: submitted before the server was

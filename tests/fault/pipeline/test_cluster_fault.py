@@ -18,7 +18,7 @@ import pytest
 from bench.loadgen.session import LoadSession
 from devstack.kafka import KafkaCluster
 
-from .harness import FaultRun, PrivatePostgres, private_trio
+from .harness import FaultRun, PrivatePostgres, every_broker_answers, private_trio
 from .test_single_broker_faults import PATIENCE_S, check
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(600)]
@@ -31,6 +31,7 @@ WITHOUT_IT = 5
 def trio() -> Iterator[KafkaCluster]:
     cluster = private_trio()
     cluster.start(timeout=180)
+    every_broker_answers(cluster)
     try:
         yield cluster
     finally:
@@ -63,6 +64,7 @@ async def test_one_of_three_brokers_lost_and_back_under_load(
                 break  # the verdict says what was not notified; the broker comes back anyway
             await asyncio.sleep(0.2)
         await asyncio.to_thread(trio.start_node, node, 180.0)
+        await asyncio.to_thread(every_broker_answers, trio)
 
     run = FaultRun(session, "one of three kafka brokers killed (-9) and started again", seed=23)
     await run.play(lose_one_and_get_it_back)

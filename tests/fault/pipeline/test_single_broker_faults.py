@@ -16,7 +16,7 @@ import pytest
 from bench.loadgen.session import LoadSession
 from devstack.kafka import KafkaCluster
 
-from .harness import FaultRun, PrivatePostgres, log_tails, private_kafka
+from .harness import FaultRun, PrivatePostgres, every_broker_answers, log_tails, private_kafka
 
 pytestmark = [pytest.mark.fault, pytest.mark.timeout(600)]
 
@@ -28,6 +28,7 @@ PATIENCE_S = 120.0
 def kafka() -> Iterator[KafkaCluster]:
     cluster = private_kafka()
     cluster.start()
+    every_broker_answers(cluster)
     try:
         yield cluster
     finally:
@@ -70,6 +71,7 @@ async def test_kafka_restarted_under_load(
     async def restart() -> None:
         await asyncio.to_thread(kafka.stop_node, node)
         await asyncio.to_thread(kafka.start_node, node, 120.0)
+        await asyncio.to_thread(every_broker_answers, kafka)
 
     run = FaultRun(session, "kafka broker stopped and started again", seed=22)
     await run.play(restart)
