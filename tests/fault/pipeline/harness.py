@@ -182,6 +182,7 @@ class Verdict:
     outage_s: float
     ready_s: float | None
     ready_since_fault_s: float | None
+    not_ok_s: float
     caught_up_s: float | None
     lost: list[str]
     driver_errors: list[str]
@@ -204,7 +205,8 @@ class Verdict:
             "in flight during the outage; "
             f"server back {self.outage_s:.1f} s after the fault; every loop ok in /readyz "
             f"{secs(self.ready_s)} after that ({secs(self.ready_since_fault_s)} after the "
-            f"fault); every case submitted before it was back notified {secs(self.caught_up_s)}"
+            f"fault; some loop not ok for {self.not_ok_s:.1f} s in all); every case submitted "
+            f"before it was back notified {secs(self.caught_up_s)}"
             f" after it; lost {len(self.lost)}; applied twice "
             f"{self.applied_twice} ({', '.join(f'{k} {v}' for k, v in self.twice.items())}); "
             f"services restarted {len(self.restarted)}",
@@ -330,6 +332,7 @@ class FaultRun:
             outage_s=self.t_back - self.t_fault,
             ready_s=None if ready_at is None else max(0.0, ready_at - self.t_back),
             ready_since_fault_s=None if ready_at is None else ready_at - self.t_fault,
+            not_ok_s=self._not_ok_s(),
             caught_up_s=caught_up,
             lost=lost,
             driver_errors=self.phase.errors,
@@ -353,6 +356,12 @@ class FaultRun:
             return self.t_fault
         after = samples[last_bad + 1 :]
         return after[0].t if after else None
+
+    def _not_ok_s(self) -> float:
+        """How long, in all, some /readyz was not ok after the fault (sample to sample)."""
+        assert self.monitor is not None
+        samples = [x for x in self.monitor.samples if x.t >= self.t_fault]
+        return sum(b.t - a.t for a, b in zip(samples, samples[1:], strict=False) if not a.ok)
 
     def _seen_not_ok(self) -> dict[str, set[str]]:
         assert self.monitor is not None
