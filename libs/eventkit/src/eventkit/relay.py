@@ -21,6 +21,7 @@ from typing import Any
 
 import asyncpg
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from .envelope import (
     HEADER_CORRELATION_ID,
@@ -110,6 +111,7 @@ class OutboxRelay:
                 asyncpg.InternalClientError,  # a connection the restart left half-closed
                 OSError,
                 asyncpg.InterfaceError,
+                KafkaError,  # LeaderNotAvailableError &c. while the broker restarts
             ) as exc:
                 log.warning(
                     "relay lost its database connection; retrying",
