@@ -87,6 +87,7 @@ class Fleet:
     database_url: str
     extra_env: dict[str, str] = field(default_factory=dict)
     partitions: int = 3
+    replication: int = 1
     count_statements: bool | Path = False
     count_dir: Path | None = None
     run: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
@@ -190,7 +191,9 @@ class Fleet:
         await self.close()
 
     async def start(self) -> None:
-        await ensure_topics(self.bootstrap, list(self.topics.values()), self.partitions)
+        await ensure_topics(
+            self.bootstrap, list(self.topics.values()), self.partitions, self.replication
+        )
         env = self.environment()
         for name, svc in self.services.items():
             out = svc.log_path.open("wb")

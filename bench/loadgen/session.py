@@ -48,13 +48,19 @@ class LoadSession:
         sample_interval: float = 1.0,
         count_statements: bool | Path = False,
         idle_seconds: float = 5.0,
+        replication: int = 1,
+        patience_s: float = 0.0,
     ) -> None:
+        """`replication`: of the run's topics (3 on a 3-broker cluster); `patience_s`: how
+        long the driver rides out 5xx or unanswered POSTs (`Driver`)."""
         self.fleet = Fleet(
             bootstrap,
             database_url,
             extra_env=dict(extra_env or {}),
             count_statements=count_statements,
+            replication=replication,
         )
+        self.patience_s = patience_s
         self.idle_seconds = idle_seconds
         self.seed = seed
         self.sample_interval = sample_interval
@@ -89,7 +95,7 @@ class LoadSession:
         self.api.http["audit"] = httpx.AsyncClient(base_url=urls["audit"], timeout=30)
         world = await load_world(self.api)
         self.absences = await record_absences(self.api, world)
-        self.driver = Driver(self.api, world, self.tail, seed=self.seed)
+        self.driver = Driver(self.api, world, self.tail, seed=self.seed, patience_s=self.patience_s)
         svc = f.services
         self.lag = LagMonitor(
             bootstrap=f.bootstrap,

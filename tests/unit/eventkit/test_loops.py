@@ -90,3 +90,29 @@ async def test_cancellation_ends_the_loop_and_marks_it_stopped() -> None:
 def test_backoff_is_capped() -> None:
     b = Backoff(initial=0.5, maximum=30.0, jitter=0.0)
     assert [b.delay(n) for n in (1, 2, 3, 7, 50)] == [0.5, 1.0, 2.0, 30.0, 30.0]
+
+
+async def test_a_cancelled_error_nobody_asked_for_is_an_error_not_the_end() -> None:
+    # given a body that lets the CancelledError of a library's own task escape (aiokafka's
+    # consumer.stop() does, with a fetch in flight while the broker is away)
+    stop = asyncio.Event()
+    health = LoopHealth("appender")
+    calls = 0
+
+    async def body(h: LoopHealth) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            inner = asyncio.ensure_future(asyncio.sleep(10))
+            await asyncio.sleep(0)
+            inner.cancel()
+            await inner  # raises CancelledError into the body; its task was not cancelled
+        h.running()
+        stop.set()
+
+    # when it is supervised
+    await supervise("appender", body, stop=stop, health=health, backoff=FAST)
+
+    # then it was restarted rather than ended
+    assert calls == 2
+    assert health.restarts == 1

@@ -210,8 +210,8 @@ class KafkaCluster:
                 [
                     "kafka.tools.StorageTool",
                     "format",
-                    "-t",
-                    self._cluster_id(),
+                    # one argument: a random id may begin with "-" (base64url)
+                    f"--cluster-id={self._cluster_id()}",
                     "-c",
                     str(props),
                     "--ignore-formatted",

@@ -106,6 +106,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
@@ -123,7 +124,7 @@ from . import inbox
 from .dlq import DeadLetterPublisher, DeadLetterReason, describe_error, dlq_topic_for
 from .envelope import Envelope
 from .limits import TOPIC_MAX_MESSAGE_BYTES, EventTooLarge
-from .loops import Backoff
+from .loops import RETRYING, RUNNING, Backoff, LoopHealth, sleep_or_stop
 from .upcasting import UpcasterRegistry, UpcastError
 
 log = logging.getLogger("eventkit.consumer")
@@ -139,14 +140,14 @@ DEFAULT_MAX_MESSAGE_BYTES = TOPIC_MAX_MESSAGE_BYTES
 #: Errors that say "the infrastructure is not there right now", not "this message is bad":
 #: retried with backoff until they pass, never counted as attempts, never dead-lettered.
 DEFAULT_TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    ConnectionError,
-    TimeoutError,
+    OSError,  # ConnectionError, TimeoutError, and "Multiple exceptions" of a refused connect
     asyncpg.PostgresConnectionError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
     asyncpg.TooManyConnectionsError,
     asyncpg.TransactionRollbackError,  # serialization failure, deadlock
+    asyncpg.InternalClientError,  # a pooled connection a server restart left half-closed
 )
 
 
@@ -228,6 +229,7 @@ class EventConsumer:
         transient_errors: tuple[type[BaseException], ...] = DEFAULT_TRANSIENT_ERRORS,
         auto_offset_reset: str = "earliest",
         on_commit: Callable[[], None] | None = None,
+        stall_seconds: float = 120.0,
         **subscriber_options: Any,
     ) -> None:
         if handler is None and batch_handler is None:
@@ -249,7 +251,12 @@ class EventConsumer:
         self.transient_errors = transient_errors
         self.on_commit = on_commit
         self.stats = ConsumerStats()
+        self.health = LoopHealth(f"consumer:{name}")
+        self.stall_seconds = stall_seconds
         self._rewinds = 0
+        self._trouble: str | None = None  # what holds processing up (an outage waited out)
+        self._busy_since: float | None = None  # when the poll being processed arrived
+        self._closed = asyncio.Event()
         self._pool_source = pool
         self._is_known = self._known_predicate(known_types)
         self._owns_dead_letters = dead_letters is None
@@ -279,7 +286,8 @@ class EventConsumer:
         await self.dead_letters.start()
 
     async def close(self) -> None:
-        """Close the dead-letter producer (call after `broker.stop()`)."""
+        """Close the dead-letter producer (call after `broker.stop()`); ends `watch`."""
+        self._closed.set()
         if self._owns_dead_letters:
             await self.dead_letters.stop()
 
@@ -305,21 +313,29 @@ class EventConsumer:
         return msg.body
 
     async def _on_message(self, msg: KafkaMessage) -> None:
+        self._busy_since = time.monotonic()
         try:
             await self.process_record(msg.raw_message)  # type: ignore[arg-type]
         except Exception as exc:
             await self._rewind(msg, exc)
             return
+        finally:
+            self._busy_since = None
         self._rewinds = 0
+        self._report(None)
         await self._commit(msg)
 
     async def _on_batch(self, msg: KafkaMessage) -> None:
+        self._busy_since = time.monotonic()
         try:
             await self.process_records(msg.raw_message)  # type: ignore[arg-type]
         except Exception as exc:
             await self._rewind(msg, exc)
             return
+        finally:
+            self._busy_since = None
         self._rewinds = 0
+        self._report(None)
         await self._commit(msg)
 
     async def _rewind(self, msg: Any, exc: BaseException) -> None:
@@ -328,6 +344,7 @@ class EventConsumer:
         then seek back to it so it comes again."""
         self._rewinds += 1
         self.stats.rewinds += 1
+        self._report(f"processing failed unexpectedly, rewinding: {describe_error(exc)}")
         log.error(
             "processing failed unexpectedly; rewinding to the message after a backoff",
             extra={"consumer": self.name, "error": repr(exc)},
@@ -439,6 +456,7 @@ class EventConsumer:
             except self.transient_errors as exc:
                 outages += 1
                 self.stats.transient_errors += 1
+                self._report(f"{describe_error(exc)} (waiting at {self._position(record)})")
                 delay = self.backoff.delay(outages)
                 log.warning(
                     "infrastructure error; waiting and retrying (not counted as an attempt)",
@@ -527,6 +545,10 @@ class EventConsumer:
             except Exception as exc:
                 failures += 1
                 delay = self.backoff.delay(failures)
+                self._report(
+                    f"dead-letter publish failed: {describe_error(exc)} "
+                    f"(waiting at {self._position(record)})"
+                )
                 log.error(
                     "dead-letter publish failed; retrying (the offset stays uncommitted)",
                     extra={**self._where(record), "error": repr(exc), "delay": delay},
@@ -545,7 +567,86 @@ class EventConsumer:
             },
         )
 
+    # -- supervision -----------------------------------------------------------------------------
+    async def watch(self, health: LoopHealth) -> None:
+        """The consumer's supervised loop (`runtime.supervise(consumer.health.name,
+        consumer.watch)`): FastStream runs the consumption itself, in its subscriber's task
+        started with the broker; this checks every second that it still does and shows in
+        `health` (so in `/readyz`) what holds it up. Ends when `close()` is called.
+
+        What we found happens (FastStream 0.7.8, aiokafka 0.14, real broker and PostgreSQL):
+
+        - Kafka goes away: `getmany()` simply returns nothing while aiokafka marks the group
+          coordinator dead and retries in the background; nothing reaches FastStream's loop,
+          nothing is raised here. When a broker listens again on the same address the
+          consumer rejoins its group by itself (seen after 30 s and 80 s outages) and goes
+          on from the committed offsets. So the loop is not restarted for that; the health
+          says `retrying: no Kafka group coordinator` while it lasts.
+        - PostgreSQL restarts mid-batch: the batch transaction fails (`AdminShutdownError`,
+          then `ConnectionDoesNotExistError` / `CannotConnectNowError` / refused connects),
+          the batch falls back to one message at a time and each waits the outage out with
+          backoff (`transient_errors`); nothing is dead-lettered, nothing committed early.
+          The health says `retrying: <error> (waiting at topic:partition@offset)` until a
+          message goes through again.
+        - A handler call that hangs (no error, no progress) shows as stalled after
+          `stall_seconds`.
+        - FastStream restarts its consume task by itself (at once, no backoff) when it raises;
+          should the task be gone anyway, this restarts the subscriber (an error, logged).
+        """
+        self.health = health
+        if not self._consuming():
+            await self._restart_subscriber()
+        while not self._closed.is_set():
+            if not self._consuming():
+                raise RuntimeError(f"consumer {self.name}: the subscriber's consume task ended")
+            self._report(self._trouble)
+            await sleep_or_stop(self._closed, 1.0)
+
+    def _consuming(self) -> bool:
+        sub: Any = self.subscriber
+        tasks = getattr(sub, "tasks", None)
+        return bool(getattr(sub, "running", False)) and (
+            tasks is None or any(not t.done() for t in tasks)
+        )
+
+    async def _restart_subscriber(self) -> None:
+        sub: Any = self.subscriber
+        log.error("restarting the subscriber", extra={"consumer": self.name})
+        await sub.stop()
+        await sub.start()
+
+    def _kafka_trouble(self) -> str | None:
+        """aiokafka's own view (private attributes, read defensively): its group coordinator
+        is unknown while no broker answers."""
+        consumer = getattr(self.subscriber, "consumer", None)
+        coordinator = getattr(consumer, "_coordinator", None)
+        if coordinator is not None and getattr(coordinator, "coordinator_id", 0) is None:
+            return "no Kafka group coordinator (is the broker reachable?)"
+        return None
+
+    def _report(self, trouble: str | None) -> None:
+        """Record what holds processing up (None: a poll went through) and show the worst
+        of it, Kafka's state and a stall in `health`."""
+        self._trouble = trouble
+        busy = None if self._busy_since is None else time.monotonic() - self._busy_since
+        stalled = (
+            f"one poll has been in processing for {busy:.0f} s"
+            if busy is not None and busy > self.stall_seconds
+            else None
+        )
+        reason = trouble or self._kafka_trouble() or stalled
+        h = self.health
+        if reason is None:
+            if h.state != RUNNING:
+                h.running()
+        elif h.state != RETRYING or h.reason != reason:
+            h.retrying(reason)
+
     # -- helpers ---------------------------------------------------------------------------------
+    @staticmethod
+    def _position(record: ConsumerRecord[Any, Any]) -> str:
+        return f"{record.topic}:{record.partition}@{record.offset}"
+
     def _pool(self) -> asyncpg.Pool:
         src = self._pool_source
         pool = src if isinstance(src, asyncpg.Pool) else src()

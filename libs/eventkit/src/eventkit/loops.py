@@ -16,7 +16,8 @@ position N: reason"). `supervise` marks it `retrying` after an error, logs expec
 infrastructure errors (`TRANSIENT_ERRORS`) as warnings and anything else with its traceback,
 and restarts the body after `Backoff.delay(consecutive failures)`. A body that returns
 although nobody asked it to stop is an error too (logged, restarted): a loop never ends by
-itself. Only `stop` being set, or the task being cancelled, ends it.
+itself. Only `stop` being set, or the task being cancelled, ends it; a CancelledError that
+nobody asked for (a library's own task leaking out of it) is an error like any other.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 
@@ -160,6 +162,28 @@ async def sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
         pass
 
 
+async def stop_quietly(closing: Awaitable[Any], what: str) -> None:
+    """Await a client's `stop()`/`close()` on the way out of a failed session: only a real
+    cancellation of this task gets through, so the session's own error is what is reported.
+
+    aiokafka's `AIOKafkaConsumer.stop()` raises the CancelledError of the fetch tasks it
+    cancels when a fetch was in flight (typically while the broker is away): re-raised, that
+    looked like a cancellation of the caller and ended audit's appender without a word."""
+    try:
+        await closing
+    except asyncio.CancelledError:
+        if _cancelled(asyncio.current_task()):
+            raise
+        log.info("%s: stop() raised a stray CancelledError (ignored)", what)
+    except Exception as exc:
+        log.info("%s: stop() failed (ignored): %s", what, describe_error(exc))
+
+
+def _cancelled(task: asyncio.Task[object] | None) -> bool:
+    """Whether `task` itself was asked to stop (`task.cancel()`, a timeout around it)."""
+    return task is None or task.cancelling() > 0
+
+
 async def supervise(
     name: str,
     body: Callable[[LoopHealth], Awaitable[None]],
@@ -180,9 +204,20 @@ async def supervise(
                 break
             health.retrying("the loop ended by itself")
             lg.error("loop ended by itself; restarting it", extra={"loop": name})
-        except asyncio.CancelledError:
-            health.stopped()
-            raise
+        except asyncio.CancelledError as exc:
+            if stop.is_set() or _cancelled(asyncio.current_task()):
+                health.stopped()
+                raise
+            # Nobody cancelled this task: a library leaked the CancelledError of one of its
+            # own tasks (aiokafka's consumer.stop() does, when a fetch was in flight while
+            # the broker was away). Taken for a cancellation, it ended audit's appender
+            # silently; it is an error like any other.
+            health.retrying(describe_error(exc))
+            lg.error(
+                "loop got a CancelledError nobody asked for; restarting it",
+                exc_info=exc,
+                extra={"loop": name, "failures": health.failures},
+            )
         except transient as exc:
             health.retrying(describe_error(exc))
             lg.warning(

@@ -71,7 +71,9 @@ async def create_pool(
 def build_broker(settings: ServiceSettings) -> KafkaBroker:
     k = settings.kafka()
     return KafkaBroker(
-        k.bootstrap_servers,
+        # a list: FastStream wraps a string into [string], so "a:9092,b:9092" (a cluster)
+        # would reach aiokafka as one host name and never resolve
+        [s.strip() for s in k.bootstrap_servers.split(",") if s.strip()],
         acks="all",
         enable_idempotence=True,
         linger_ms=k.linger_ms,

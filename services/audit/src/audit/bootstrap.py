@@ -1,7 +1,8 @@
 """Builds the audit service from settings: pool, broker, HTTP app. Connects nothing at import.
 
-Background tasks, started with the runtime (`runtime.on_start`), only when
-``AUDIT_RUN_WRITER`` is true (the default):
+Background loops, started with the runtime (`runtime.on_start`) and supervised by it
+(`eventkit.loops.supervise`: errors logged and retried with capped backoff, each loop's state
+in `/readyz`), only when ``AUDIT_RUN_WRITER`` is true (the default):
 
 * the appender (`audit.log.appender`) — it waits for the writer lease, so any number of
   instances may run it and exactly one appends;
@@ -15,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from fastapi import FastAPI
 
 from contracts.upcasters import UPCASTERS
 from eventkit.auth import AuthSettings, TokenVerifier, install
+from eventkit.loops import LoopHealth
 from eventkit.service import ServiceRuntime, create_app
 from eventkit.store import PostgresEventStore
 
@@ -32,6 +35,8 @@ from .log.checkpoint import Checkpointer
 from .settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+LoopBody = Callable[[LoopHealth], Awaitable[None]]
 
 log = logging.getLogger("audit")
 
@@ -77,8 +82,8 @@ def build(
 
     mine: list[asyncio.Task[Any]] = []
 
-    def spawn(rt: ServiceRuntime, coro: Any, name: str) -> None:
-        rt.spawn(coro, name)
+    def supervise(rt: ServiceRuntime, name: str, body: LoopBody) -> None:
+        rt.supervise(name, body)
         mine.append(rt.background[-1])
 
     async def start(rt: ServiceRuntime) -> None:
@@ -110,7 +115,7 @@ def build(
                 settings.checkpoint_seconds,
             )
             c.appender.on_commit.append(c.checkpointer.notify)
-            spawn(rt, _when_leader(c, c.checkpointer.run), "checkpointer")
+            supervise(rt, "checkpointer", _when_leader(c, c.checkpointer.rounds))
         else:
             log.warning("no AUDIT_SIGNING_KEY: checkpoints will not be signed")
         from .projector import Projector
@@ -118,8 +123,8 @@ def build(
         projector = Projector(c)
         c.extras["projector"] = projector
         c.appender.on_commit.append(projector.notify)
-        spawn(rt, c.appender.run(), "appender")
-        spawn(rt, _when_leader(c, projector.run), "projector")
+        supervise(rt, "appender", c.appender.session)
+        supervise(rt, "projector", _when_leader(c, projector.rounds))
 
     async def stop(rt: ServiceRuntime) -> None:
         # our loops hold no work worth finishing (every append is one transaction): cut them
@@ -133,11 +138,17 @@ def build(
     return app
 
 
-async def _when_leader(c: AuditContext, fn: Any) -> None:
-    """Run `fn()` only in the process that holds the writer lease (it never returns)."""
-    while c.appender is None or not c.appender.stats.leader:
-        await asyncio.sleep(0.2)
-    await fn()
+def _when_leader(c: AuditContext, body: LoopBody) -> LoopBody:
+    """`body`, run only in the process that holds the writer lease: it waits for the lease
+    first (a standby waits here, healthy). Losing the lease later changes nothing that
+    matters: projection batches and checkpoints take their own locks."""
+
+    async def leader_only(health: LoopHealth) -> None:
+        while c.appender is None or not c.appender.stats.leader:
+            await asyncio.sleep(0.2)
+        await body(health)
+
+    return leader_only
 
 
 __all__ = ["MIGRATIONS", "AppendOutcome", "build"]

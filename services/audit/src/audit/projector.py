@@ -17,6 +17,8 @@ from typing import Any
 import asyncpg
 import orjson
 
+from eventkit.loops import LoopHealth, supervise
+
 from .anomaly.rules import RuleSet
 from .anomaly.runner import AnomalyRunner
 from .board.projection import SCHEDULE_PUBLISHED, apply_facts, facts, schedule_published
@@ -199,6 +201,7 @@ class Projector:
         self._wake = asyncio.Event()
         self.runner: AnomalyRunner | None = None
         self.projected_to = -1
+        self.health = LoopHealth("projector")
 
     def notify(self, outcome: Any) -> None:
         self._wake.set()
@@ -218,7 +221,16 @@ class Projector:
             )
         return n
 
-    async def run(self) -> None:
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """`rounds` until `stop` is set or the task is cancelled, restarted after any error."""
+        await supervise(
+            "projector", self.rounds, stop=stop or asyncio.Event(), health=self.health, logger=log
+        )
+
+    async def rounds(self, health: LoopHealth) -> None:
+        """Project what is new and sweep anomalies when due, then wait for the appender's
+        wake-up or the sweep interval; an error ends the rounds (`supervise` logs it and
+        starts them again: everything here is a replayable, idempotent catch-up)."""
         assert self.c.events is not None
         s = self.c.settings
         self.runner = AnomalyRunner(
@@ -231,18 +243,14 @@ class Projector:
         next_sweep = 0.0
         loop = asyncio.get_running_loop()
         while True:
+            self._wake.clear()
+            await self.catch_up()
+            if loop.time() >= next_sweep:
+                while await self.runner.sweep(datetime.now(UTC)) >= 200:
+                    pass
+                next_sweep = loop.time() + s.anomaly_interval_seconds
+            health.running()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=s.anomaly_interval_seconds)
             except TimeoutError:
                 pass
-            self._wake.clear()
-            try:
-                await self.catch_up()
-                if loop.time() >= next_sweep:
-                    while await self.runner.sweep(datetime.now(UTC)) >= 200:
-                        pass
-                    next_sweep = loop.time() + s.anomaly_interval_seconds
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("projection failed; will retry")

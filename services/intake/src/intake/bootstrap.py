@@ -8,13 +8,15 @@ What runs in an intake process:
   decisions, correction requests, returned results and published holiday schedules (the
   open receipts revised), each in its inbox transaction;
 - at start, the catalog seed if the catalog stream is empty (`INTAKE_SEED_CATALOG`);
-- a periodic purge of expired Idempotency-Keys.
+- a periodic purge of expired Idempotency-Keys, supervised by the runtime (errors logged and
+  retried with capped backoff, its state in `/readyz`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +29,7 @@ from eventkit.clock import system_clock
 from eventkit.consumer import DEFAULT_TRANSIENT_ERRORS, EventConsumer
 from eventkit.envelope import Producer
 from eventkit.idempotency import IdempotencyStore
+from eventkit.loops import LoopHealth
 from eventkit.service import ServiceRuntime, create_app
 from eventkit.store import ConcurrencyError
 
@@ -114,11 +117,13 @@ def build(
     app.state.routing_consumer = consumer
     purge: list[asyncio.Task[None]] = []
 
-    async def start(_: ServiceRuntime) -> None:
+    async def start(rt: ServiceRuntime) -> None:
         settings.warn_if_dev_secret()
         if settings.seed_catalog:
             await seed_catalog_if_empty(core)
-        purge.append(asyncio.create_task(_purge_keys(core), name="idempotency_purge"))
+        rt.supervise(consumer.health.name, consumer.watch)
+        rt.supervise("idempotency_purge", functools.partial(_purge_keys, core))
+        purge.append(rt.background[-1])
 
     async def stop(rt: ServiceRuntime) -> None:
         for task in purge:
@@ -136,13 +141,13 @@ def build(
     return app
 
 
-async def _purge_keys(core: IntakeCore) -> None:
+async def _purge_keys(core: IntakeCore, health: LoopHealth) -> None:
+    """Forget expired Idempotency-Keys, hourly (a loop body: the runtime supervises it, an
+    error is logged and retried with capped backoff, never taking the service down)."""
     ttl = timedelta(hours=core.settings.idempotency_ttl_hours)
     while True:
-        try:
-            purged = await core.idempotency.purge(ttl)
-            if purged:
-                log.info("idempotency keys purged", extra={"purged": purged})
-        except Exception as exc:  # keep purging later; never take the service down
-            log.warning("idempotency purge failed", extra={"error": repr(exc)})
+        purged = await core.idempotency.purge(ttl)
+        health.running()
+        if purged:
+            log.info("idempotency keys purged", extra={"purged": purged})
         await asyncio.sleep(3600)

@@ -5,7 +5,8 @@ Connects nothing at import. What runs once the runtime has started:
 * the consumer (`notify.intents` inbox name, group `NOTIFY_CONSUMER_GROUP`) on the intake
   and routing topics: directory + delivery intents, exactly once per event;
 * the dispatcher (unless `NOTIFY_RUN_DISPATCHER=false` or delivery is disabled): sends what
-  is due, records outcomes;
+  is due, records outcomes; supervised by the runtime (errors logged, retried with capped
+  backoff, its state in `/readyz`);
 * the outbox relay publishing notify's events (`notify.delivered`, `.delivery_failed`,
   `.delivery_deferred`) to `NOTIFY_TOPIC_NOTIFY`.
 
@@ -16,6 +17,7 @@ Tests inject a clock (`clock=`), channel senders (`senders=`) or a crash hook
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Mapping
 from pathlib import Path
@@ -133,12 +135,13 @@ def build(
 
     async def start(rt: ServiceRuntime) -> None:
         stop.clear()
+        rt.supervise(consumer.health.name, consumer.watch)
         active = dict(senders) if senders is not None else build_senders(settings, sms_gateway)
         ctx.extras["senders"] = active
         if settings.run_dispatcher and settings.delivery_enabled:
             dispatcher = Dispatcher(ctx, active, pool=lambda: rt.pool, after_send=after_send)
             ctx.extras["dispatcher"] = dispatcher
-            rt.spawn(dispatcher.run(stop), "dispatcher")
+            rt.supervise("dispatcher", functools.partial(dispatcher.session, stop=stop), stop)
             running["dispatcher"] = rt.background[-1]
         elif not settings.delivery_enabled:
             log.warning("NOTIFY_DELIVERY_ENABLED=false: deliveries are recorded, never sent")

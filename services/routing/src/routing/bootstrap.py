@@ -9,13 +9,16 @@ What runs in one routing process:
   every use);
 * the intake consumer (`cases.intake_consumer`): catalog projection, routing of accepted
   cases, withdrawals, corrections supplied and bad reviews, each in its inbox transaction;
-* the deadline loop (`cases.deadlines`), every `ROUTING_DEADLINE_CHECK_INTERVAL_SECONDS`;
+* the deadline loop (`cases.deadlines`), every `ROUTING_DEADLINE_CHECK_INTERVAL_SECONDS`, and
+  the hourly Idempotency-Key purge, both supervised by the runtime (errors logged and
+  retried with capped backoff, their state in `/readyz`);
 * the HTTP API: the work queue and case trail, officers' commands, follow-ups, org
   administration, and the admin drill endpoint (off unless `ROUTING_DRILL_ENDPOINTS`).
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from pathlib import Path
 
@@ -114,8 +117,10 @@ def build(
             _, version = await c.org.current(conn)
         log.info("org tree loaded", extra={"org_version": version})
         c.org_ready.set()
-        rt.spawn(deadlines.run(), "deadline_loop")
-        rt.spawn(purge_loop(c, deadlines.stop_event), "idempotency_purge")
+        stop = deadlines.stop_event
+        rt.supervise(consumer.health.name, consumer.watch)
+        rt.supervise("deadline_loop", deadlines.run, stop)
+        rt.supervise("idempotency_purge", functools.partial(purge_loop, c, stop), stop)
 
     async def stop(rt: ServiceRuntime) -> None:
         deadlines.stop_event.set()

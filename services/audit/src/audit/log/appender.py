@@ -7,9 +7,18 @@ the same transaction as the leaves (see `audit.log.append` for why that makes th
 exactly-once). Nothing is committed to Kafka, so a group coordinator, rebalances and
 at-least-once redelivery never come into it.
 
-On any error (PostgreSQL or Kafka) the consumer and the connection are dropped and the loop
-starts over: take the lease again, seek again to the stored offsets, continue. Whatever was
+One `session` holds a connection, the lease and a consumer until an error (PostgreSQL or
+Kafka); `eventkit.loops.supervise` logs the error, waits a capped backoff and starts a new
+session: take the lease again, seek again to the stored offsets, continue. Whatever was
 polled but not committed is simply read again.
+
+Why the appender once stayed `stopped` after a Kafka outage: with the broker away, the
+periodic topic discovery failed (`NodeNotReadyError`), and on the way out aiokafka's
+`consumer.stop()` raised the CancelledError of a fetch task it had just cancelled (its
+`Fetcher.close()` awaits its pending fetch-request tasks unguarded). That CancelledError
+replaced the real error, and the old retry loop re-raised it as if the appender had been
+cancelled: the task ended, with nothing logged. Now clients are stopped with
+`stop_quietly` and `supervise` treats a CancelledError nobody asked for as an error.
 """
 
 from __future__ import annotations
@@ -25,6 +34,8 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
+from eventkit.loops import LoopHealth, stop_quietly, supervise
 
 from .append import AppendOutcome, AppendPipeline, BeforeCommit
 from .leaf import LeafBuilder
@@ -78,6 +89,7 @@ class Appender:
         self.linger_min_rate = linger_min_rate
         self._recent: deque[tuple[float, int]] = deque()
         self.stats = AppenderStats()
+        self.health = LoopHealth("appender")
 
     async def _connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(
@@ -85,33 +97,34 @@ class Appender:
             server_settings={"search_path": self.schema, "application_name": "audit-appender"},
         )
 
-    async def run(self) -> None:
-        """Forever: hold the lease, consume, append; start over after any error."""
-        backoff = 0.5
-        while True:
-            conn: asyncpg.Connection | None = None
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Sessions one after another until `stop` is set or the task is cancelled (what a
+        test or a tool runs; the service supervises `session` through its runtime)."""
+        await supervise(
+            "appender", self.session, stop=stop or asyncio.Event(), health=self.health, logger=log
+        )
+
+    async def session(self, health: LoopHealth) -> None:
+        """Connect, wait for the writer lease, consume and append until an error."""
+        self.health = health
+        conn = await self._connect()
+        try:
+            while not await try_acquire(conn, self.schema):
+                health.running()  # a standby with a working connection is healthy
+                await asyncio.sleep(self.lease_retry_seconds)
+            self.stats.leader = True
+            log.info("writer lease taken", extra={"schema": self.schema})
+            await self._consume(conn, health)
+        except BaseException as exc:
+            self.stats.last_error = repr(exc)
+            self.stats.restarts += 1
+            raise
+        finally:
+            self.stats.leader = False
             try:
-                conn = await self._connect()
-                while not await try_acquire(conn, self.schema):
-                    await asyncio.sleep(self.lease_retry_seconds)
-                self.stats.leader = True
-                log.info("writer lease taken", extra={"schema": self.schema})
-                await self._consume(conn)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                self.stats.last_error = repr(exc)
-                self.stats.restarts += 1
-                log.exception("appender failed; starting over from the stored offsets")
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10.0)
-            finally:
-                self.stats.leader = False
-                if conn is not None:
-                    try:
-                        await asyncio.shield(conn.close(timeout=5))
-                    except Exception:
-                        conn.terminate()
+                await asyncio.shield(conn.close(timeout=5))
+            except BaseException:  # a dead connection, or our own cancellation
+                conn.terminate()
 
     def _busy(self, n: int) -> bool:
         """Whether records arrive as a stream (at least `linger_min_rate` per second over the
@@ -161,7 +174,7 @@ class Appender:
         if fresh:
             await consumer.seek_to_beginning(*fresh)
 
-    async def _consume(self, conn: asyncpg.Connection) -> None:
+    async def _consume(self, conn: asyncpg.Connection, health: LoopHealth) -> None:
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=30000)
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
@@ -188,6 +201,7 @@ class Appender:
                         assigned = tps
                         self.stats.assigned = sorted(f"{t.topic}:{t.partition}" for t in tps)
                         log.info("partitions assigned", extra={"count": len(tps)})
+                    health.running()
                     complete = len({t.topic for t in tps}) == len(set(self.topics))
                     next_discovery = now + (self.discovery_seconds if complete else 1.0)
                 if not assigned:
@@ -205,9 +219,11 @@ class Appender:
                     continue
                 self._done(await pipeline.push(records))
         finally:
-            await pipeline.abort()
-            await consumer.stop()
-            await admin.close()
+            try:
+                await pipeline.abort()
+            finally:
+                await stop_quietly(consumer.stop(), "audit appender's consumer")
+                await stop_quietly(admin.close(), "audit appender's admin client")
 
     def _done(self, outcome: AppendOutcome | None) -> None:
         if outcome is None:

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from eventkit.loops import LoopHealth, supervise
 from tlog.note import Checkpoint, Signer, sign_checkpoint
 from tlog.proofs import ProofError, verify_consistency
 
@@ -130,6 +131,7 @@ class Checkpointer:
         self.refused: str | None = None
         self.signed = 0
         self._wake = asyncio.Event()
+        self.health = LoopHealth("checkpointer")
 
     def notify(self, outcome: AppendOutcome) -> None:
         self.pending += outcome.appended
@@ -149,18 +151,32 @@ class Checkpointer:
             self.signed += 1
         return cp
 
-    async def run(self) -> None:
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """`rounds` until `stop` is set or the task is cancelled, restarted after any error
+        (what a test or a tool runs; the service supervises `rounds` through its runtime)."""
+        await supervise(
+            "checkpointer",
+            self.rounds,
+            stop=stop or asyncio.Event(),
+            health=self.health,
+            logger=log,
+        )
+
+    async def rounds(self, health: LoopHealth) -> None:
+        """Sign what is new, then wait for a wake-up (enough appended) or `seconds`; an error
+        ends the rounds (`supervise` logs it and starts them again). A refusal is not an
+        error to retry: the loop shows `blocked` with the reason and keeps refusing until
+        someone has looked at the log."""
+        self.health = health
         while True:
+            self._wake.clear()
+            try:
+                await self.once()
+            except CheckpointRefused as exc:
+                health.blocked(f"checkpoint refused: {exc}")
+            else:
+                health.running()
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.seconds)
             except TimeoutError:
                 pass
-            self._wake.clear()
-            try:
-                await self.once()
-            except CheckpointRefused:
-                pass  # logged at ERROR; keep refusing until someone looks
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("checkpointing failed; will retry")

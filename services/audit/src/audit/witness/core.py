@@ -38,6 +38,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eventkit.loops import TRANSIENT_ERRORS, LoopHealth, supervise
 from tlog.note import NoteError, Signer, Verifier, add_signatures, open_checkpoint
 from tlog.proofs import ProofError, verify_consistency
 
@@ -240,19 +241,40 @@ class Witness:
         return PollResult(kind, cp.size, cosigned, published)
 
     async def run(self, interval: float, once: bool = False) -> int:
-        """Poll until an alarm (exit code 3) or, with `once`, after one round (0 / 1)."""
-        while True:
+        """Poll until an alarm (exit code 3) or, with `once`, after one round (0 / 1).
+
+        The polls run under `eventkit.loops.supervise`: a log that does not answer is logged
+        as a warning, anything unexpected with its traceback, and polling resumes after a
+        capped backoff; only an alarm ends it (the old loop ended the process on any error
+        but those two)."""
+        if once:
             try:
                 await self.poll_once()
-                if once:
-                    return 0
             except Alarm:
                 return EXIT_ALARM
             except Unavailable as exc:
                 log.warning("log unavailable: %s", exc)
-                if once:
-                    return 1
-            await asyncio.sleep(interval)
+                return 1
+            return 0
+        stop = asyncio.Event()
+        outcome = 0
+
+        async def polls(health: LoopHealth) -> None:
+            nonlocal outcome
+            while True:
+                try:
+                    await self.poll_once()
+                except Alarm:
+                    outcome = EXIT_ALARM
+                    stop.set()
+                    return
+                health.running()
+                await asyncio.sleep(interval)
+
+        await supervise(
+            "witness", polls, stop=stop, transient=(*TRANSIENT_ERRORS, Unavailable), logger=log
+        )
+        return outcome
 
 
 def _only_signatures_of(note: str, verifier: Verifier) -> str:

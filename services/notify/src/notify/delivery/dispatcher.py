@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -39,7 +40,7 @@ import asyncpg
 import orjson
 
 from contracts.notify import Delivered, DeliveryDeferred, DeliveryFailed
-from eventkit.consumer import Backoff
+from eventkit.loops import TRANSIENT_ERRORS, Backoff, LoopHealth, supervise
 
 from ..channels import Message, PermanentFailure, Sender
 from ..context import NotifyContext, wake_channel
@@ -100,6 +101,7 @@ class Dispatcher:
         )
         self._wake = asyncio.Event()
         self._sem = asyncio.Semaphore(max(1, s.dispatch_concurrency))
+        self.health = LoopHealth("dispatcher")
         self.stats: dict[str, int] = {
             "delivered": 0,
             "failed": 0,
@@ -113,22 +115,37 @@ class Dispatcher:
         self._wake.set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Dispatch until `stop` is set. Never dies of an error: it logs, waits, goes on.
+        """Sessions until `stop` is set, restarted after any error (what a test or a tool
+        runs; the service supervises `session` through its runtime)."""
+        await supervise(
+            "dispatcher",
+            functools.partial(self.session, stop=stop),
+            stop=stop,
+            health=self.health,
+            logger=log,
+        )
 
-        The wake-up is cleared just before each claim, so one that arrives while a batch is
-        being sent makes the next claim at once; after a partial batch nothing else was due
-        at the claim, so it waits (for a wake-up or the poll) instead of claiming again."""
+    async def session(self, health: LoopHealth, *, stop: asyncio.Event) -> None:
+        """Dispatch until `stop` is set or an error (`supervise` logs it, waits a capped
+        backoff and starts a new session: a delivery whose outcome could not be recorded is
+        claimed again once its lease expires).
+
+        The session holds a LISTEN connection for wake-ups; when PostgreSQL restarts that
+        connection is gone and the session ends, so the next one listens again (the old
+        loop polled on without it). The wake-up is cleared just before each claim, so one
+        that arrives while a batch is being sent makes the next claim at once; after a
+        partial batch nothing else was due at the claim, so it waits (for a wake-up or the
+        poll) instead of claiming again."""
+        self.health = health
         listener = await self._listen()
         batch = self.ctx.settings.dispatch_batch
         try:
             while not stop.is_set():
+                if listener.is_closed():
+                    raise ConnectionError("the LISTEN connection was closed")
                 self._wake.clear()
-                try:
-                    handled = await self.run_once()
-                except Exception:
-                    log.exception("dispatch round failed; retrying after the poll interval")
-                    self._wake.clear()
-                    handled = 0
+                handled = await self.run_once()
+                health.running()
                 if handled >= batch:
                     continue  # a full batch: more may be due
                 waiters = [
@@ -143,23 +160,24 @@ class Dispatcher:
                 for w in waiters:
                     w.cancel()
         finally:
-            if listener is not None:
-                with contextlib.suppress(Exception):
-                    await listener.close()
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(listener.close(), 5)
+            if not listener.is_closed():
+                listener.terminate()
 
-    async def _listen(self) -> asyncpg.Connection | None:
+    async def _listen(self) -> asyncpg.Connection:
         """LISTEN on this schema's wake channel (a dedicated connection); polling covers the
         rest (due times that arrive, lost notifications)."""
         s = self.ctx.settings
+        conn = await asyncpg.connect(
+            s.database_url, server_settings={"search_path": s.database_schema}
+        )
         try:
-            conn = await asyncpg.connect(
-                s.database_url, server_settings={"search_path": s.database_schema}
-            )
             await conn.add_listener(wake_channel(s.database_schema), lambda *_: self.wake())
-            return conn
-        except Exception as exc:
-            log.warning("LISTEN unavailable; polling only", extra={"error": repr(exc)})
-            return None
+        except BaseException:
+            conn.terminate()
+            raise
+        return conn
 
     async def run_once(self) -> int:
         """Claim what is due now and process it; return how many rows were claimed."""
@@ -186,12 +204,14 @@ class Dispatcher:
         async with self._sem:
             try:
                 await self.process(row)
-            except Exception:
+            except Exception as exc:
                 # Recording failed (e.g. the database went away): the lease expires and the
                 # row is claimed again. Logged, never raised: other rows go on.
-                log.exception(
+                log.log(
+                    logging.WARNING if isinstance(exc, TRANSIENT_ERRORS) else logging.ERROR,
                     "could not record a delivery outcome; it will be retried after its lease",
-                    extra={"delivery_id": str(row["delivery_id"])},
+                    exc_info=not isinstance(exc, TRANSIENT_ERRORS),
+                    extra={"delivery_id": str(row["delivery_id"]), "error": repr(exc)},
                 )
 
     # -- one delivery ------------------------------------------------------------------------

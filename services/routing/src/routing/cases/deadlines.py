@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from eventkit.envelope import Actor, Envelope
+from eventkit.loops import LoopHealth, sleep_or_stop
 from eventkit.store import ConcurrencyError
 
 from ..context import SYSTEM_ACTOR, RoutingContext
@@ -53,25 +54,22 @@ class DeadlineChecker:
         self.stop_event = asyncio.Event()
         self.rounds = 0
 
-    async def run(self) -> None:
-        """The background loop; ends when `stop_event` is set (a stop hook sets it)."""
+    async def run(self, health: LoopHealth) -> None:
+        """The loop body (the runtime supervises it: an error ends the body, is logged and
+        retried after a capped backoff, the loop's state is in `/readyz`). It ends when
+        `stop_event` is set (a stop hook sets it)."""
         interval = self.ctx.settings.deadline_check_interval_seconds
         await self.ctx.org_ready.wait()
         while not self.stop_event.is_set():
-            try:
-                report = await self.check_due(self.ctx.clock(), SYSTEM_ACTOR)
-                self.rounds += 1
-                if report.envelopes:
-                    log.info(
-                        "deadline notices issued",
-                        extra={"checked": report.checked, "events": len(report.envelopes)},
-                    )
-            except Exception:
-                log.exception("deadline check round failed; retrying next round")
-            try:
-                await asyncio.wait_for(self.stop_event.wait(), timeout=interval)
-            except TimeoutError:
-                pass
+            report = await self.check_due(self.ctx.clock(), SYSTEM_ACTOR)
+            self.rounds += 1
+            health.running()
+            if report.envelopes:
+                log.info(
+                    "deadline notices issued",
+                    extra={"checked": report.checked, "events": len(report.envelopes)},
+                )
+            await sleep_or_stop(self.stop_event, interval)
 
     async def check_due(self, now: datetime, actor: Actor) -> CheckReport:
         """Check every case whose next notice is due at `now`; what was issued."""

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 
 from eventkit.auth import Principal
 from eventkit.idempotency import IdempotencyStore, request_fingerprint
+from eventkit.loops import LoopHealth, sleep_or_stop
 
 from ..context import RoutingContext
 
@@ -47,18 +48,16 @@ async def run_idempotent(
     return result.response()
 
 
-async def purge_loop(c: RoutingContext, stop: asyncio.Event, every_seconds: float = 3600) -> None:
-    """Forget Idempotency-Keys older than `ROUTING_IDEMPOTENCY_TTL_HOURS`, hourly."""
+async def purge_loop(
+    c: RoutingContext, stop: asyncio.Event, health: LoopHealth, every_seconds: float = 3600
+) -> None:
+    """Forget Idempotency-Keys older than `ROUTING_IDEMPOTENCY_TTL_HOURS`, hourly (a loop
+    body: the runtime supervises it, an error is logged and retried with capped backoff)."""
     store = IdempotencyStore(lambda: c.runtime.pool)
     ttl = timedelta(hours=c.settings.idempotency_ttl_hours)
     while not stop.is_set():
-        try:
-            purged = await store.purge(ttl)
-            if purged:
-                log.info("idempotency keys purged", extra={"purged": purged})
-        except Exception:
-            log.exception("idempotency purge failed; retrying next round")
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=every_seconds)
-        except TimeoutError:
-            pass
+        purged = await store.purge(ttl)
+        health.running()
+        if purged:
+            log.info("idempotency keys purged", extra={"purged": purged})
+        await sleep_or_stop(stop, every_seconds)
