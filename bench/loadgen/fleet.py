@@ -26,7 +26,6 @@ import asyncio
 import os
 import secrets
 import signal
-import socket
 import sys
 import time
 import uuid
@@ -37,7 +36,7 @@ from typing import Any
 import asyncpg
 import httpx
 
-from devstack.common import state_dir
+from devstack.common import free_ports, state_dir
 from devstack.topics import delete_topics, ensure_topics
 
 from . import stmtcount
@@ -46,12 +45,6 @@ SERVICES = ("intake", "routing", "notify", "audit")
 TOPIC_NAMES = ("intake", "routing", "notify", "audit")
 _PREFIXES = ("INTAKE_", "ROUTING_", "NOTIFY_", "AUDIT_", "AUTH_")
 READY_TIMEOUT_S = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
@@ -105,10 +98,10 @@ class Fleet:
             self.count_dir = (
                 given.resolve() if isinstance(given, Path) else self.workdir / "statements"
             )
-        for svc in SERVICES:
+        for svc, port in zip(SERVICES, free_ports(len(SERVICES)), strict=True):
             self.services[svc] = Service(
                 name=svc,
-                port=free_port(),
+                port=port,
                 schema=f"bench_pl_{self.run}_{svc}",
                 group=f"bench_pl_{self.run}_{svc}",
                 log_path=self.workdir / f"{svc}.log",

@@ -7,7 +7,6 @@ touches a developer's `make run` or the test session's servers."""
 from __future__ import annotations
 
 import os
-import random
 import signal
 import subprocess
 import threading
@@ -16,22 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from devstack.common import can_bind, pid_alive, repo_root
+from devstack.common import free_ports, pid_alive, repo_root
 from devstack.kafka import libs_dir
 
 pytestmark = pytest.mark.e2e
 
 SERVICES = ("intake", "routing", "notify", "audit")
-
-
-def free_ports(n: int) -> list[int]:
-    """Free ports outside the ephemeral range (and away from the defaults)."""
-    ports: list[int] = []
-    while len(ports) < n:
-        p = random.randrange(25000, 32000)
-        if p not in ports and can_bind(p):
-            ports.append(p)
-    return ports
 
 
 def children(pid: int) -> list[int]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 
 import httpx
 import pytest
+
+from devstack.common import free_ports
 
 from ..polling import eventually
 
@@ -18,18 +19,12 @@ pytestmark = pytest.mark.e2e
 SERVICES = ("intake", "routing", "notify", "audit")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_four_services_ready_then_stop_cleanly(infra, pg_schema) -> None:
     procs = {}
     ports = {}
     env = dict(os.environ, PYTHONUNBUFFERED="1", KAFKA_BOOTSTRAP_SERVERS=infra.bootstrap)
-    for svc in SERVICES:
-        p = ports[svc] = free_port()
+    for svc, p in zip(SERVICES, free_ports(len(SERVICES)), strict=True):
+        ports[svc] = p
         env.update(
             {
                 f"{svc.upper()}_HTTP_PORT": str(p),

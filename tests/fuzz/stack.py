@@ -22,6 +22,7 @@ from typing import Any
 import asyncpg
 import httpx
 
+from devstack.common import free_ports
 from devstack.topics import ensure_topics
 from eventkit.auth import generate_private_key, mint_token, public_pem
 from tests.e2e.lifecycle.stack import (
@@ -30,7 +31,6 @@ from tests.e2e.lifecycle.stack import (
     _clean_env,
     _stop,
     _wait_ready,
-    free_port,
 )
 from tests.polling import eventually
 from tlog.note import generate_key
@@ -63,7 +63,10 @@ async def start_fuzz_stack(infra: Any, workdir: Path) -> AsyncIterator[FuzzStack
     key = generate_private_key("EdDSA")
     (workdir / "jwt.pub.pem").write_text(public_pem(key))
     signer, _ = generate_key("bianmin.fuzz/audit")
-    services = {n: Service(n, free_port(), workdir / f"{n}.log") for n in SERVICES}
+    services = {
+        n: Service(n, port, workdir / f"{n}.log")
+        for n, port in zip(SERVICES, free_ports(len(SERVICES)), strict=True)
+    }
     env: dict[str, str] = {
         "PYTHONUNBUFFERED": "1",
         "KAFKA_BOOTSTRAP_SERVERS": infra.bootstrap,

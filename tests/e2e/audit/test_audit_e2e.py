@@ -8,12 +8,13 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
+
+from devstack.common import free_port
 
 from ...integration.audit.support import (
     case_events,
@@ -27,12 +28,6 @@ from ...polling import eventually
 pytestmark = pytest.mark.e2e
 
 ORIGIN = "bianmin.e2e/audit"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def run(*args: str, env: dict[str, str] | None = None) -> tuple[int, str, str]:

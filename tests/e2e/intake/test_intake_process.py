@@ -6,13 +6,13 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from pathlib import Path
 
 import httpx
 import pytest
 
+from devstack.common import free_port
 from eventkit.auth import generate_private_key, private_pem, public_pem
 
 from ...integration.intake.support import (
@@ -28,12 +28,6 @@ from ...integration.intake.support import (
 from ...polling import eventually
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def mint(key_file: Path, *args: str) -> str:

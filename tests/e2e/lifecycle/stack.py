@@ -27,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -43,6 +42,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 
 from contracts.workdays import SHANGHAI
+from devstack.common import free_ports
 from devstack.topics import delete_topics, ensure_topics
 from eventkit.auth import generate_private_key, mint_token, public_pem
 
@@ -61,12 +61,6 @@ SEEDED_CENTERS = frozenset({CITY, MAYU, MABEI, DONGSHAN, BEIJI, SHANGBU, YUCAI, 
 
 Who = tuple[str, str, str | None, str | None]
 """(sub, role, org_id, tier) of a token."""
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class TopicLog:
@@ -352,9 +346,10 @@ async def start_stack(
     offset = drill_start - datetime.now(UTC)
     offset_days = str(offset.total_seconds() / 86400)
     sms_file = workdir / "sms.jsonl"
+    names = ("intake", "routing", "notify")
     services = {
-        name: Service(name, free_port(), workdir / f"{name}.log")
-        for name in ("intake", "routing", "notify")
+        name: Service(name, port, workdir / f"{name}.log")
+        for name, port in zip(names, free_ports(len(names)), strict=True)
     }
     schemas = {name: f"lc_{name}_{run}" for name in services}
     common = {

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import uuid
 from pathlib import Path
@@ -18,6 +17,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from devstack.common import free_port
 from eventkit.dlq import topic_partitions
 from eventkit.envelope import Envelope
 
@@ -29,12 +29,6 @@ from ...unit.notify import factories as f
 pytestmark = pytest.mark.e2e
 
 SECRET = "e2e-webhook-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def start_notify(env: dict[str, str], port: int) -> asyncio.subprocess.Process:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 from datetime import datetime, time, timedelta
 
@@ -17,6 +16,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts.workdays import SHANGHAI, add_working_days
+from devstack.common import free_port
 
 from ...integration.routing.support import (
     Tokens,
@@ -31,12 +31,6 @@ from ...polling import eventually
 pytestmark = pytest.mark.e2e
 
 A, B = "ruian.mayu.jsb.a", "ruian.mayu.jsb.b"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def test_routing_process_routes_decides_returns_and_escalates(

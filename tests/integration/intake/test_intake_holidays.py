@@ -116,7 +116,7 @@ async def test_a_published_year_revises_the_open_receipt_and_the_status_view(
         trail = await intake.stream(spring["case_id"])
         return [e for e in trail if e["event_type"] == "intake.promised_date_revised"]
 
-    (evt,) = await eventually(revised)
+    (evt,) = await eventually(revised, what="intake.promised_date_revised on the open receipt")
     p = evt["payload"]
     assert (p["previous_date"], p["promised_completion_date"]) == ("2027-02-23", "2027-02-24")
     assert (p["reason"], p["year"], p["notice_no"], p["provisional_years"]) == (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -166,6 +167,31 @@ def socket_owner(inode: int) -> str | None:
         except OSError:
             continue
     return None
+
+
+FREE_PORT_RANGE = (20000, 32000)
+"""Where tests and private fleets take ports: below Linux's ephemeral range (32768-60999),
+which the kernel hands to outgoing connections (a Kafka client's, say) at any moment, so a
+port found free there can be a client's by the time a service binds it; and away from the
+project's defaults (15432, 19092-19197)."""
+
+
+def free_ports(n: int, span: tuple[int, int] = FREE_PORT_RANGE) -> list[int]:
+    """`n` distinct ports nothing listens on and nothing holds, outside the ephemeral range."""
+    ports: list[int] = []
+    tries = 0
+    while len(ports) < n:
+        tries += 1
+        if tries > 10_000:
+            raise StackError(f"no {n} free ports between {span[0]} and {span[1]}")
+        p = random.randrange(*span)
+        if p not in ports and can_bind(p):
+            ports.append(p)
+    return ports
+
+
+def free_port() -> int:
+    return free_ports(1)[0]
 
 
 def ephemeral_range() -> tuple[int, int] | None:
