@@ -63,11 +63,11 @@ def build(
     )
     app.state.audit = c
 
-    from .api.admin_routes import router as admin_router
-    from .api.board_routes import router as board_router
-    from .api.inspector_routes import router as inspector_router
-    from .api.key_routes import router as key_router
-    from .api.log_routes import router as log_router
+    from .http.admin_routes import router as admin_router
+    from .http.board_routes import router as board_router
+    from .http.inspector_routes import router as inspector_router
+    from .http.key_routes import router as key_router
+    from .http.log_routes import router as log_router
 
     app.include_router(log_router)
     app.include_router(key_router)
