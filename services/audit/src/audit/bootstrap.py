@@ -22,6 +22,7 @@ from fastapi import FastAPI
 
 from contracts.upcasters import UPCASTERS
 from eventkit.auth import AuthSettings, TokenVerifier, install
+from eventkit.clock import Clock, system_clock
 from eventkit.service import ServiceRuntime, create_app
 from eventkit.store import PostgresEventStore
 
@@ -41,6 +42,7 @@ def build(
     *,
     auth: TokenVerifier | None = None,
     before_commit: BeforeCommit | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
@@ -60,6 +62,7 @@ def build(
         verifier=verifier,
         witness_verifiers=witnesses,
         builder=make_builder(settings),
+        clock=clock or system_clock(service="audit"),
     )
     app.state.audit = c
 
