@@ -1,28 +1,11 @@
 """The application case at intake: submit, one-time notice, supplements, acceptance, and the
 case's life at the front door until it is archived.
 
-Status model::
+Status model: `state` (`ApplicationState`, `evolve`).
 
-    new -> submitted -> awaiting_materials -> accepted <-> correction_requested
-                                   (complete at once: submitted -> accepted)
-    accepted / correction_requested -> decided -> delivered -> archived
-    any state before decided -> withdrawn (terminal)
-
-Rules of the centers this enforces:
-
-- 一次性告知 one-time notification: the first check names EVERY missing material in one
-  `MaterialsMissingNotified` (not handed in, an original required, or fewer copies than the
-  catalog asks: then the notice says how many were given). Later supplements that still
-  leave gaps emit `MaterialsSupplemented` with `still_missing`, never a second notice: the
-  notice was the promise of a complete list, so a second one would mean the first was
-  incomplete. (A gap can only shrink: the list was fixed by the version in force at
-  submission.)
-- 首问责任 first-inquiry responsibility: `accepting_staff_id` is fixed at submission and
-  carried to acceptance, whoever later records a supplement.
-- 阳光运作 sunshine: the fee and deposit must equal the published standard of the version in
-  force, unless an officer overrides with a reason (`FeeOverrideRecorded` names the officer).
-- Location independence: any center may accept; the case carries the applicant's
-  registered community so routing sends it to the office that owns it.
+Rules of the centers this enforces, each told where it is decided: 一次性告知 one-time
+notification, 首问责任 first-inquiry responsibility and location independence (`submission`;
+later gaps in `supplement`, never a second notice), 阳光运作 sunshine on fees (`fees`).
 
 The decider needs the catalog, the verification secret, the office hours of the center
 handling the command and the working-day calendar; they come in an `IntakeContext` (no I/O,
