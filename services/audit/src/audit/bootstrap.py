@@ -24,6 +24,7 @@ from fastapi import FastAPI
 
 from contracts.upcasters import UPCASTERS
 from eventkit.auth import AuthSettings, TokenVerifier, install
+from eventkit.clock import Clock, system_clock
 from eventkit.loops import LoopHealth
 from eventkit.service import ServiceRuntime, create_app
 from eventkit.store import PostgresEventStore
@@ -46,6 +47,7 @@ def build(
     *,
     auth: TokenVerifier | None = None,
     before_commit: BeforeCommit | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
@@ -65,14 +67,15 @@ def build(
         verifier=verifier,
         witness_verifiers=witnesses,
         builder=make_builder(settings),
+        clock=clock or system_clock(service="audit"),
     )
     app.state.audit = c
 
-    from .api.admin_routes import router as admin_router
-    from .api.board_routes import router as board_router
-    from .api.inspector_routes import router as inspector_router
-    from .api.key_routes import router as key_router
-    from .api.log_routes import router as log_router
+    from .http.admin_routes import router as admin_router
+    from .http.board_routes import router as board_router
+    from .http.inspector_routes import router as inspector_router
+    from .http.key_routes import router as key_router
+    from .http.log_routes import router as log_router
 
     app.include_router(log_router)
     app.include_router(key_router)

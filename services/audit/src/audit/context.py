@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 from fastapi import HTTPException, Request
 
+from eventkit.clock import Clock
 from eventkit.store import PostgresEventStore
 from tlog.note import Signer, Verifier
 
@@ -23,12 +24,16 @@ if TYPE_CHECKING:
 
 @dataclass
 class AuditContext:
+    """`clock` is the one time source of the process (bootstrap's, a test's), so what the
+    audit stamps and when it sweeps can be driven without patching `datetime`."""
+
     settings: Settings
     runtime: ServiceRuntime
     signer: Signer | None
     verifier: Verifier | None
     witness_verifiers: list[Verifier]
     builder: LeafBuilder
+    clock: Clock
     appender: Appender | None = None
     checkpointer: Checkpointer | None = None
     events: PostgresEventStore | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -239,6 +239,7 @@ class Projector:
             self.rules,
             grace_seconds=s.anomaly_grace_seconds,
             instance=s.instance_id,
+            clock=self.c.clock,
         )
         next_sweep = 0.0
         loop = asyncio.get_running_loop()
@@ -246,7 +247,7 @@ class Projector:
             self._wake.clear()
             await self.catch_up()
             if loop.time() >= next_sweep:
-                while await self.runner.sweep(datetime.now(UTC)) >= 200:
+                while await self.runner.sweep(self.c.clock()) >= 200:
                     pass
                 next_sweep = loop.time() + s.anomaly_interval_seconds
             health.running()

@@ -21,13 +21,14 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 import orjson
 
 from contracts.decisions import StaffPost
+from eventkit.clock import Clock, system_clock
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.store import PostgresEventStore
 
@@ -165,8 +166,11 @@ class AnomalyRunner:
         *,
         grace_seconds: float,
         instance: str,
+        clock: Clock | None = None,
     ) -> None:
         self.pool = pool
+        # the projector passes the service's clock; a runner built alone reads the wall clock
+        self.clock = clock or system_clock(service="audit")
         self.store = store
         self.rules = rules
         self.grace = timedelta(seconds=grace_seconds)
@@ -250,7 +254,7 @@ class AnomalyRunner:
 
     async def sweep(self, now: datetime | None = None, limit: int = 200) -> int:
         """Evaluate the cases that are due; returns how many cases were evaluated."""
-        now = now or datetime.now(UTC)
+        now = now or self.clock()
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 """SELECT stream_id, dirty_since FROM anomaly_cases

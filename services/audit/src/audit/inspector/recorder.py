@@ -16,7 +16,6 @@ Payload (schema_version 1)::
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import HTTPException
@@ -45,7 +44,7 @@ async def record_query(
     env = Envelope(
         event_type=EVENT_TYPE,
         stream_id=f"inspector-{who.sub}",
-        occurred_at=datetime.now(UTC),
+        occurred_at=c.clock(),
         producer=Producer(service="audit", instance=c.settings.instance_id),
         actor=Actor(id=who.sub, role=who.role, org_id=who.org_id),
         org_id=who.org_id,

@@ -22,7 +22,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel
 
 from eventkit.auth import Principal
-from eventkit.idempotency import request_fingerprint
+from eventkit.idempotent_post import run_idempotent
 
 from ..core import CaseOutcome, CenterTiers, IntakeCore
 from ..domain.application_commands import ApplicationCommand
@@ -116,11 +116,13 @@ async def run_case_post(
         )
         return status_code, case_result(core, outcome)
 
-    result = await core.idempotency.run(
-        scope=f"intake:{principal.sub}",
+    return await run_idempotent(
+        core.idempotency,
+        service="intake",
+        principal=principal,
         key=key,
-        request_hash=request_fingerprint("POST", request.url.path, body.model_dump(mode="json")),
+        request=request,
+        body=body,
         work=work,
         on_commit=core.wake_relay,
     )
-    return result.response()

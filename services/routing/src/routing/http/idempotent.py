@@ -1,4 +1,5 @@
-"""Running a POST's command under its `Idempotency-Key` (eventkit.idempotency).
+"""Running a POST's command under its `Idempotency-Key` (eventkit.idempotent_post, over
+eventkit.idempotency).
 
 The command, its read models and the stored response commit in one transaction: a retried
 POST returns the first response byte for byte and appends nothing; the same key with a
@@ -19,8 +20,9 @@ from fastapi import Request
 from fastapi.responses import Response
 from pydantic import BaseModel
 
+from eventkit import idempotent_post
 from eventkit.auth import Principal
-from eventkit.idempotency import IdempotencyStore, request_fingerprint
+from eventkit.idempotency import IdempotencyStore
 from eventkit.loops import LoopHealth, sleep_or_stop
 
 from ..context import RoutingContext
@@ -36,16 +38,17 @@ async def run_idempotent(
     body: BaseModel | dict[str, Any] | None,
     work: Callable[[asyncpg.Connection], Awaitable[tuple[int, Any]]],
 ) -> Response:
-    dumped = body.model_dump(mode="json") if isinstance(body, BaseModel) else body
-    store = IdempotencyStore(lambda: c.runtime.pool)
-    result = await store.run(
-        scope=f"routing:{principal.sub}",
+    """Routing's store and relay wake-up bound to the one helper every service's POSTs use."""
+    return await idempotent_post.run_idempotent(
+        IdempotencyStore(lambda: c.runtime.pool),
+        service="routing",
+        principal=principal,
         key=key,
-        request_hash=request_fingerprint(request.method, request.url.path, dumped),
+        request=request,
+        body=body,
         work=work,
         on_commit=c.notify_appended,
     )
-    return result.response()
 
 
 async def purge_loop(

@@ -14,7 +14,7 @@ and which signed checkpoint they are computed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
@@ -36,7 +36,7 @@ async def _as_of(conn: Any) -> dict[str, Any]:
 
 @router.get("/catalog")
 async def catalog(c: Ctx) -> dict[str, Any]:
-    today = datetime.now(UTC).date()
+    today = c.clock().date()
     async with c.pool.acquire() as conn:
         rows = await conn.fetch(
             """SELECT DISTINCT ON (code) code, version, effective_from, item

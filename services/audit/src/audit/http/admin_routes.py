@@ -10,7 +10,6 @@ PIPL erasure of one event's personal data. Both are recorded as audit events.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import orjson
@@ -49,7 +48,7 @@ async def _record(
     env = Envelope(
         event_type=event_type,
         stream_id=stream_id,
-        occurred_at=datetime.now(UTC),
+        occurred_at=c.clock(),
         producer=Producer(service="audit", instance=c.settings.instance_id),
         actor=Actor(id=who.sub, role=who.role, org_id=who.org_id),
         payload=payload,
