@@ -18,8 +18,8 @@ from fastapi import FastAPI
 from eventkit.envelope import Envelope
 from eventkit.testing import FrozenClock
 from notify.bootstrap import build
-from notify.context import NotifyContext
 from notify.delivery.dispatcher import Dispatcher
+from notify.runtime import NotifyRuntime
 from notify.settings import Settings
 
 from ...polling import TIMEOUT, eventually
@@ -40,7 +40,7 @@ class Notify:
     sms_file: Path
 
     @property
-    def ctx(self) -> NotifyContext:
+    def ctx(self) -> NotifyRuntime:
         return self.app.state.notify  # type: ignore[no-any-return]
 
     @property

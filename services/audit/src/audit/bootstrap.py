@@ -29,10 +29,10 @@ from eventkit.loops import LoopHealth
 from eventkit.service import ServiceRuntime, create_app
 from eventkit.store import PostgresEventStore
 
-from .context import AuditContext, load_keys, make_builder
 from .log.append import AppendOutcome, BeforeCommit
 from .log.appender import Appender
 from .log.checkpoint import Checkpointer
+from .runtime import AuditRuntime, load_keys, make_builder
 from .settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -60,7 +60,7 @@ def build(
     )
     install(app, auth or TokenVerifier(AuthSettings()))
     signer, verifier, witnesses = load_keys(settings)
-    c = AuditContext(
+    c = AuditRuntime(
         settings=settings,
         runtime=runtime,
         signer=signer,
@@ -141,7 +141,7 @@ def build(
     return app
 
 
-def _when_leader(c: AuditContext, body: LoopBody) -> LoopBody:
+def _when_leader(c: AuditRuntime, body: LoopBody) -> LoopBody:
     """`body`, run only in the process that holds the writer lease: it waits for the lease
     first (a standby waits here, healthy). Losing the lease later changes nothing that
     matters: projection batches and checkpoints take their own locks."""

@@ -35,7 +35,6 @@ from eventkit.store import ConcurrencyError
 
 from .catalog_view import CatalogView
 from .consumers.routing_events import CONSUMER_NAME, RoutingEventsHandler
-from .core import Clock, IntakeCore
 from .holiday_calendar import CalendarView
 from .http import (
     case_routes,
@@ -46,6 +45,7 @@ from .http import (
     submit_routes,
 )
 from .http.errors import install_error_handlers
+from .runtime import Clock, IntakeRuntime
 from .seeding import seed_catalog_if_empty
 from .settings import Settings
 
@@ -76,7 +76,7 @@ def build(
     install(app, auth or TokenVerifier(settings.auth()))
     install_error_handlers(app)
 
-    core = IntakeCore(
+    core = IntakeRuntime(
         settings=settings,
         runtime=runtime,
         clock=clock or system_clock(settings.clock_offset_days, service="intake"),
@@ -141,7 +141,7 @@ def build(
     return app
 
 
-async def _purge_keys(core: IntakeCore, health: LoopHealth) -> None:
+async def _purge_keys(core: IntakeRuntime, health: LoopHealth) -> None:
     """Forget expired Idempotency-Keys, hourly (a loop body: the runtime supervises it, an
     error is logged and retried with capped backoff, never taking the service down)."""
     ttl = timedelta(hours=core.settings.idempotency_ttl_hours)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import logging
 
-from .core import IntakeCore
 from .domain.catalog import CATALOG_STREAM
+from .runtime import IntakeRuntime
 from .seed_catalog import seed_commands
 
 log = logging.getLogger("intake.seed")
@@ -19,7 +19,7 @@ log = logging.getLogger("intake.seed")
 _SEED_LOCK = 0x696E74616B65_01  # "intake" + 1
 
 
-async def seed_catalog_if_empty(core: IntakeCore) -> int:
+async def seed_catalog_if_empty(core: IntakeRuntime) -> int:
     """Returns the number of items published (0 if the catalog already had events)."""
     async with core.pool.acquire() as conn, conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _SEED_LOCK)

@@ -34,12 +34,12 @@ from eventkit.envelope import Producer
 from eventkit.service import ServiceRuntime, create_app
 
 from .channels import FileSmsGateway, Sender, SmsGateway, SmsSender, SmtpSender, WebhookSender
-from .context import Clock, NotifyContext, utc_now
 from .delivery.dispatcher import AfterSend, Dispatcher
 from .delivery.events import NotifyEvents
 from .delivery.intents import IntentRecorder
 from .delivery.replay import ReplayAwareConsumer
 from .domain import ChannelSetup, parse_quiet_hours
+from .runtime import Clock, NotifyRuntime, utc_now
 from .settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -103,7 +103,7 @@ def build(
         description="Tells residents and staff what happened, exactly once per event and channel.",
     )
     install(app, auth or TokenVerifier(AuthSettings()))
-    ctx = NotifyContext(
+    ctx = NotifyRuntime(
         settings=settings,
         runtime=runtime,
         clock=clock or utc_now,

@@ -35,7 +35,6 @@ from .cases.deadlines import DeadlineChecker
 from .cases.intake_consumer import IntakeHandler
 from .cases.service import CaseService
 from .clock import Clock, system_clock
-from .context import RoutingContext
 from .http.admin_routes import router as admin_router
 from .http.case_routes import router as case_router
 from .http.errors import install_error_handlers
@@ -46,6 +45,7 @@ from .http.queue_routes import router as queue_router
 from .org.admin import OrgAdmin
 from .org.cache import OrgCache
 from .org.seeding import seed_org_if_empty
+from .runtime import RoutingRuntime
 from .settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -73,7 +73,7 @@ def build(
     install(app, auth or TokenVerifier(settings.auth()))
     install_error_handlers(app)
 
-    c = RoutingContext(
+    c = RoutingRuntime(
         settings=settings,
         runtime=runtime,
         clock=clock or system_clock(settings.clock_offset_days, service="routing"),

@@ -32,8 +32,8 @@ from eventkit.clock import Clock, system_clock
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.store import PostgresEventStore
 
-from ..context import append_in_transaction
 from ..decoding import read_leaf
+from ..runtime import append_in_transaction
 from .engine import CaseEvent, Evaluation, evaluate, in_force
 from .rules import ConflictOfInterest, DecisionRight, RuleSet, StandardMismatch
 

@@ -21,12 +21,12 @@ from eventkit.auth import Principal, require_roles
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.openapi import errors
 
-from ..context import AuditContext, append_in_transaction, ctx
 from ..log.leaf import keyed_hash
+from ..runtime import AuditRuntime, append_in_transaction, ctx
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
-Ctx = Annotated[AuditContext, Depends(ctx)]
+Ctx = Annotated[AuditRuntime, Depends(ctx)]
 
 
 class StaffIdentity(BaseModel):
@@ -37,7 +37,7 @@ class StaffIdentity(BaseModel):
 
 
 async def _record(
-    c: AuditContext,
+    c: AuditRuntime,
     who: Principal,
     event_type: str,
     stream_id: str,

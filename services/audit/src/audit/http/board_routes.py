@@ -22,10 +22,10 @@ from fastapi import APIRouter, Depends, Query
 
 from contracts.limits import Instant
 
-from ..context import AuditContext, ctx
+from ..runtime import AuditRuntime, ctx
 
 router = APIRouter(prefix="/v1/board", tags=["board"])
-Ctx = Annotated[AuditContext, Depends(ctx)]
+Ctx = Annotated[AuditRuntime, Depends(ctx)]
 
 
 async def _as_of(conn: Any) -> dict[str, Any]:
@@ -80,7 +80,7 @@ _AGG = """count(*) FILTER (WHERE accepted_at IS NOT NULL) AS received,
 
 
 async def _grouped(
-    c: AuditContext, column: str, since: datetime | None, until: datetime | None
+    c: AuditRuntime, column: str, since: datetime | None, until: datetime | None
 ) -> dict[str, Any]:
     async with c.pool.acquire() as conn:
         rows = await conn.fetch(

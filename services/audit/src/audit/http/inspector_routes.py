@@ -29,14 +29,14 @@ from contracts.routing import Tier
 from eventkit.auth import Principal, require_roles
 from eventkit.edge import INT64_MAX
 
-from ..context import AuditContext, ctx
 from ..inspector.queries import CSV_FIELDS, MAX_LIMIT, Filters, case_timeline, search
 from ..inspector.recorder import record_query
+from ..runtime import AuditRuntime, ctx
 
 router = APIRouter(prefix="/v1/inspect", tags=["inspector"])
 
 Inspector = Annotated[Principal, Depends(require_roles("inspector"))]
-Ctx = Annotated[AuditContext, Depends(ctx)]
+Ctx = Annotated[AuditRuntime, Depends(ctx)]
 EXPORT_CAP = 1_000_000
 
 

@@ -22,10 +22,10 @@ from fastapi.responses import PlainTextResponse
 
 from tlog.note import Verifier
 
-from ..context import AuditContext, ctx
+from ..runtime import AuditRuntime, ctx
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
-Ctx = Annotated[AuditContext, Depends(ctx)]
+Ctx = Annotated[AuditRuntime, Depends(ctx)]
 TEXT = "text/plain; charset=utf-8"
 
 
@@ -40,7 +40,7 @@ def key_json(v: Verifier) -> dict[str, Any]:
     }
 
 
-def _log_key(c: AuditContext) -> Verifier:
+def _log_key(c: AuditRuntime) -> Verifier:
     if c.verifier is None:
         raise HTTPException(
             503,

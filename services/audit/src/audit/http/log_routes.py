@@ -27,7 +27,6 @@ from eventkit.edge import INT64_MAX
 from eventkit.openapi import errors
 from tlog.note import NoteError, open_checkpoint
 
-from ..context import AuditContext, ctx
 from ..log.checkpoint import checkpoint_at, latest_checkpoint
 from ..log.integrity import check_full, check_sample
 from ..log.store import (
@@ -40,13 +39,14 @@ from ..log.store import (
     leaf_json,
     tree_state,
 )
+from ..runtime import AuditRuntime, ctx
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
 
 INSPECTORS = ("inspector", "admin")
 Inspector = Annotated[Principal, Depends(require_roles(*INSPECTORS))]
 Maybe = Annotated[Principal | None, Depends(optional_principal)]
-Ctx = Annotated[AuditContext, Depends(ctx)]
+Ctx = Annotated[AuditRuntime, Depends(ctx)]
 
 
 TreeSize = Annotated[int, Query(ge=1, le=INT64_MAX)]

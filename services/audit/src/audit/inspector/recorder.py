@@ -24,7 +24,7 @@ from eventkit.auth import Principal
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.limits import EventTooLarge
 
-from ..context import AuditContext
+from ..runtime import AuditRuntime
 
 log = logging.getLogger("audit.inspector")
 
@@ -32,7 +32,7 @@ EVENT_TYPE = "audit.inspector_query_recorded"
 
 
 async def record_query(
-    c: AuditContext,
+    c: AuditRuntime,
     who: Principal,
     query: str,
     filters: dict[str, Any],

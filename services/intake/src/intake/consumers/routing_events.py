@@ -53,7 +53,6 @@ from contracts.workdays import WorkingCalendar
 from eventkit.envelope import Actor, Envelope
 
 from .. import holiday_calendar
-from ..core import IntakeCore
 from ..domain.application_commands import (
     RecordCorrectionRequested,
     RecordDecisionReceived,
@@ -61,6 +60,7 @@ from ..domain.application_commands import (
 )
 from ..domain.errors import DomainError
 from ..projections import routing_view
+from ..runtime import IntakeRuntime
 
 log = logging.getLogger("intake.routing_consumer")
 
@@ -74,7 +74,7 @@ E = TypeVar("E", bound=DomainEvent)
 class RoutingEventsHandler:
     """`async (conn, envelope) -> None` for `EventConsumer`."""
 
-    def __init__(self, core: IntakeCore) -> None:
+    def __init__(self, core: IntakeRuntime) -> None:
         self.core = core
         self._by_type: dict[str, Callable[[asyncpg.Connection, Envelope], Awaitable[None]]] = {
             OrgUnitRegistered.event_type: self._org_unit_registered,

@@ -24,9 +24,9 @@ from pydantic import BaseModel
 from eventkit.auth import Principal
 from eventkit.idempotent_post import run_idempotent
 
-from ..core import CaseOutcome, CenterTiers, IntakeCore
 from ..domain.application_commands import ApplicationCommand
 from ..domain.receipts import verification_code
+from ..runtime import CaseOutcome, CenterTiers, IntakeRuntime
 from .access import actor_of, require_registered_actor
 from .errors import refuse
 from .models import CaseResult, EventRef
@@ -36,8 +36,8 @@ Build = Callable[
 ]
 
 
-def core_of(request: Request) -> IntakeCore:
-    core: IntakeCore = request.app.state.intake
+def core_of(request: Request) -> IntakeRuntime:
+    core: IntakeRuntime = request.app.state.intake
     return core
 
 
@@ -49,7 +49,7 @@ async def case_row(conn: asyncpg.Connection, case_id: str) -> asyncpg.Record:
 
 
 async def require_center(
-    core: IntakeCore,
+    core: IntakeRuntime,
     conn: asyncpg.Connection,
     tiers: CenterTiers,
     field: str,
@@ -67,7 +67,7 @@ async def require_center(
         raise refuse(422, field, f"{unit_id} is a {tier} center, not a village or community")
 
 
-def case_result(core: IntakeCore, outcome: CaseOutcome) -> dict[str, Any]:
+def case_result(core: IntakeRuntime, outcome: CaseOutcome) -> dict[str, Any]:
     state = outcome.state
     assert state.submitted is not None
     case_id = state.submitted.case_id
@@ -91,7 +91,7 @@ def case_result(core: IntakeCore, outcome: CaseOutcome) -> dict[str, Any]:
 
 
 async def run_case_post(
-    core: IntakeCore,
+    core: IntakeRuntime,
     principal: Principal,
     key: str | None,
     request: Request,

@@ -22,7 +22,6 @@ from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
 from eventkit.openapi import errors
 
-from ..core import CenterTiers, IntakeCore
 from ..domain.application_commands import (
     ArchiveCase,
     DeliverResult,
@@ -33,6 +32,7 @@ from ..domain.application_commands import (
 )
 from ..domain.errors import parse_command
 from ..domain.receipts import verify
+from ..runtime import CenterTiers, IntakeRuntime
 from .access import (
     actor_of,
     require_owner_if_resident,
@@ -117,7 +117,9 @@ async def supplement_materials(
     return await run_case_post(core, principal, key, request, body, build, case_id=case_id)
 
 
-async def _resident_code(core: IntakeCore, principal: Principal, case_id: str, code: str) -> bool:
+async def _resident_code(
+    core: IntakeRuntime, principal: Principal, case_id: str, code: str
+) -> bool:
     """The resident's verification code, checked under the guessing throttle with the caller
     as the guesser (its own transaction: a wrong code stays counted although the request is
     refused). True, or a 403 (wrong) / 429 (too many)."""

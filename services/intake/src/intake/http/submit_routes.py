@@ -29,9 +29,9 @@ from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
 from eventkit.openapi import errors
 
-from ..core import CenterTiers
 from ..domain.application_commands import SubmitApplication
 from ..domain.errors import parse_command
+from ..runtime import CenterTiers
 from .access import actor_of, require_staff_member
 from .case_flow import core_of, require_center, run_case_post
 from .errors import refuse

@@ -43,8 +43,8 @@ from contracts.notify import Delivered, DeliveryDeferred, DeliveryFailed
 from eventkit.loops import TRANSIENT_ERRORS, Backoff, LoopHealth, supervise
 
 from ..channels import Message, PermanentFailure, Sender
-from ..context import NotifyContext, wake_channel
 from ..domain import next_allowed_time
+from ..runtime import NotifyRuntime, wake_channel
 from .events import lock_key, lock_sql
 
 log = logging.getLogger("notify.dispatcher")
@@ -82,7 +82,7 @@ def redact(error: str, address: str) -> str:
 class Dispatcher:
     def __init__(
         self,
-        ctx: NotifyContext,
+        ctx: NotifyRuntime,
         senders: Mapping[str, Sender],
         *,
         pool: Callable[[], asyncpg.Pool | None],

@@ -28,9 +28,9 @@ import orjson
 from contracts.notify import DeliveryDeferred
 from eventkit.envelope import Envelope
 
-from ..context import NotifyContext, wake_channel
 from ..directory import apply_directory_event, load_directory
 from ..domain import needs, plan
+from ..runtime import NotifyRuntime, wake_channel
 from .replay import replaying
 
 log = logging.getLogger("notify.intents")
@@ -47,7 +47,7 @@ _INSERT_AND_WAKE = _INSERT.rstrip() + ", pg_notify($18, '')\n"
 
 
 class IntentRecorder:
-    def __init__(self, ctx: NotifyContext) -> None:
+    def __init__(self, ctx: NotifyRuntime) -> None:
         self.ctx = ctx
 
     def suppression(self, env: Envelope, now: datetime) -> str | None:

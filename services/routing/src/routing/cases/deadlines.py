@@ -28,10 +28,10 @@ from eventkit.envelope import Actor, Envelope
 from eventkit.loops import LoopHealth, sleep_or_stop
 from eventkit.store import ConcurrencyError
 
-from ..context import SYSTEM_ACTOR, RoutingContext
 from ..domain.case import CaseState, CheckDeadlines
 from ..domain.context import CaseContext
 from ..domain.errors import DomainError
+from ..runtime import SYSTEM_ACTOR, RoutingRuntime
 from .projection import next_check_at, set_next_check
 from .recompute import DeadlineRecomputer
 from .service import CaseService
@@ -47,7 +47,7 @@ class CheckReport:
 
 
 class DeadlineChecker:
-    def __init__(self, ctx: RoutingContext, cases: CaseService) -> None:
+    def __init__(self, ctx: RoutingRuntime, cases: CaseService) -> None:
         self.ctx = ctx
         self.cases = cases
         self.recompute = DeadlineRecomputer(ctx, cases)

@@ -41,7 +41,6 @@ from contracts.intake import (
 )
 from eventkit.envelope import Actor, Envelope
 
-from ..context import SYSTEM_ACTOR, RoutingContext
 from ..domain.case import (
     RecordCorrectionSupplied,
     RecordServiceEvaluation,
@@ -49,6 +48,7 @@ from ..domain.case import (
     RouteAcceptedCase,
 )
 from ..domain.errors import DomainError
+from ..runtime import SYSTEM_ACTOR, RoutingRuntime
 from .service import CaseService
 
 log = logging.getLogger("routing.intake_consumer")
@@ -76,7 +76,7 @@ Recording = RecordWithdrawal | RecordCorrectionSupplied | RecordServiceEvaluatio
 class IntakeHandler:
     """`async (conn, envelope) -> None` for `EventConsumer`."""
 
-    def __init__(self, ctx: RoutingContext, cases: CaseService) -> None:
+    def __init__(self, ctx: RoutingRuntime, cases: CaseService) -> None:
         self.ctx = ctx
         self.cases = cases
 

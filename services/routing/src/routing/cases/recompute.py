@@ -25,10 +25,10 @@ from datetime import datetime
 from eventkit.envelope import Actor, Envelope
 from eventkit.store import ConcurrencyError
 
-from ..context import RoutingContext
 from ..domain.case import RecomputeDeadline
 from ..domain.errors import DomainError
 from ..domain.recompute_deadline import RECOMPUTABLE
+from ..runtime import RoutingRuntime
 from .service import CaseService
 
 log = logging.getLogger("routing.recompute")
@@ -50,7 +50,7 @@ class RecomputeReport:
 
 
 class DeadlineRecomputer:
-    def __init__(self, ctx: RoutingContext, cases: CaseService) -> None:
+    def __init__(self, ctx: RoutingRuntime, cases: CaseService) -> None:
         self.ctx = ctx
         self.cases = cases
 

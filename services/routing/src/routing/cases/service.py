@@ -20,10 +20,10 @@ import asyncpg
 from contracts.base import payload_of, to_payload
 from eventkit.aggregate import CommandRunner, Outcome
 
-from ..context import RoutingContext
 from ..domain.case import CaseCommandType, CaseDecider, CaseState, evolve_case
 from ..domain.case_state import initial_case_state
 from ..domain.context import CaseContext
+from ..runtime import RoutingRuntime
 from .projection import project_case
 
 log = logging.getLogger("routing.cases")
@@ -43,7 +43,7 @@ ORDER BY stream_version
 
 
 class CaseService:
-    def __init__(self, ctx: RoutingContext, retries: int = 8) -> None:
+    def __init__(self, ctx: RoutingRuntime, retries: int = 8) -> None:
         self.ctx = ctx
         self.retries = retries
 

@@ -23,8 +23,8 @@ from eventkit.auth import Principal, require_roles
 from eventkit.openapi import errors
 
 from ..cases.intake_consumer import route_command
-from ..context import RoutingContext, ctx
 from ..domain.case_state import CASE_ID_PATTERN
+from ..runtime import RoutingRuntime, ctx
 from .access import actor_of
 from .errors import refuse
 from .views import CaseCommandResult, CaseView, event_refs
@@ -48,7 +48,7 @@ class DrillReport(BaseModel):
 async def check_deadlines_as_of(
     now: AwareDatetime = Query(description="The instant to check as of (with its offset)."),
     principal: Principal = Depends(require_roles("admin")),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> DrillReport:
     """DRILLS AND TESTS ONLY: run the deadline check as of `now` (admin; needs
     `ROUTING_DRILL_ENDPOINTS=true`)."""
@@ -77,7 +77,7 @@ class UnroutedCase(BaseModel):
 @router.get("/unrouted", response_model=list[UnroutedCase])
 async def unrouted(
     principal: Principal = Depends(require_roles("admin", "inspector")),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> list[UnroutedCase]:
     """Accepted cases routing could not route (a center or office missing from the tree):
     fix the reference data, then retry them (`POST /v1/admin/unrouted/{case_id}/retry`)."""
@@ -93,7 +93,7 @@ async def unrouted(
 async def retry_unrouted(
     case_id: Annotated[str, Path(pattern=CASE_ID_PATTERN)],
     principal: Principal = Depends(require_roles("admin")),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> CaseCommandResult:
     """Route a kept acceptance again, against the tree as it stands now (after an admin
     fixed what was missing). A refusal answers with its field and reason, as before."""

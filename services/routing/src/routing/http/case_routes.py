@@ -30,9 +30,9 @@ from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
 from eventkit.openapi import errors
 
-from ..context import RoutingContext, ctx
 from ..domain.case import DecideCase, ReassignCase, RequestCorrection, ReturnResult
 from ..domain.case_state import CASE_ID_PATTERN
+from ..runtime import RoutingRuntime, ctx
 from .access import DECIDERS, actor_of
 from .idempotent import run_idempotent
 from .views import CaseCommandResult, CaseView, event_refs
@@ -81,7 +81,7 @@ class ReturnBody(_Body):
 
 
 async def _run(
-    c: RoutingContext,
+    c: RoutingRuntime,
     request: Request,
     principal: Principal,
     key: str | None,
@@ -109,7 +109,7 @@ async def decide(
     request: Request,
     key: Key,
     principal: Principal = Depends(require_roles(*DECIDERS)),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Approve, or refuse with a reason. Only the assigned officer (403 `actor` otherwise);
     a same-day item handled at a community center may be decided at its window."""
@@ -126,7 +126,7 @@ async def request_correction(
     request: Request,
     key: Key,
     principal: Principal = Depends(require_roles(*DECIDERS)),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """补正: list everything to correct; the deadline clock stops until intake records the
     supply. Only the assigned officer."""
@@ -146,7 +146,7 @@ async def reassign(
     request: Request,
     key: Key,
     principal: Principal = Depends(require_roles("center_head", "admin")),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Give the case to another officer of the handling center, with a reason. The head of
     the handling center or of a center above it."""
@@ -163,7 +163,7 @@ async def return_result(
     key: Key,
     body: ReturnBody | None = None,
     principal: Principal = Depends(require_roles(*DECIDERS)),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Carry the decided result back down the route to the accepting center (one event per
     hop, the last one `final`). Staff of the handling center, or the deciding officer."""

@@ -21,9 +21,9 @@ from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
 from eventkit.openapi import errors
 
-from ..context import RoutingContext, ctx
 from ..domain.case import AnswerFollowUp
 from ..domain.case_state import CASE_ID_PATTERN
+from ..runtime import RoutingRuntime, ctx
 from .access import actor_of, case_scope
 from .errors import refuse
 from .idempotent import run_idempotent
@@ -46,7 +46,7 @@ async def list_followups(
     assignee: Identifier | None = Query(default=None),
     limit: int = Query(default=100, ge=1, le=500),
     principal: Principal = Depends(require_roles("center_head", "inspector")),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> list[FollowUpItem]:
     """Follow-ups of bad reviews, the oldest unanswered first."""
     async with c.pool.acquire() as conn:
@@ -80,7 +80,7 @@ async def answer_followup(
     request: Request,
     key: Annotated[str | None, Depends(idempotency_key)],
     principal: Principal = Depends(require_roles("center_head")),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """The head's answer to a bad review's follow-up (only the head it was given to)."""
     case_id = followup_id.split(".followup.")[0]

@@ -25,13 +25,13 @@ from eventkit.auth import Principal
 from eventkit.idempotency import IdempotencyStore
 from eventkit.loops import LoopHealth, sleep_or_stop
 
-from ..context import RoutingContext
+from ..runtime import RoutingRuntime
 
 log = logging.getLogger("routing.idempotency")
 
 
 async def run_idempotent(
-    c: RoutingContext,
+    c: RoutingRuntime,
     request: Request,
     principal: Principal,
     key: str | None,
@@ -52,7 +52,7 @@ async def run_idempotent(
 
 
 async def purge_loop(
-    c: RoutingContext, stop: asyncio.Event, health: LoopHealth, every_seconds: float = 3600
+    c: RoutingRuntime, stop: asyncio.Event, health: LoopHealth, every_seconds: float = 3600
 ) -> None:
     """Forget Idempotency-Keys older than `ROUTING_IDEMPOTENCY_TTL_HOURS`, hourly (a loop
     body: the runtime supervises it, an error is logged and retried with capped backoff)."""

@@ -44,7 +44,6 @@ from eventkit.auth import Principal, authenticate, require_roles
 from eventkit.idempotency import idempotency_key
 from eventkit.openapi import errors
 
-from ..context import SYSTEM_ACTOR, RoutingContext, ctx
 from ..domain.org_admin import (
     AssignPost,
     CancelStaffAbsence,
@@ -61,6 +60,7 @@ from ..domain.org_admin import (
     SetServiceLines,
 )
 from ..domain.org_model import OrgState
+from ..runtime import SYSTEM_ACTOR, RoutingRuntime, ctx
 from .access import actor_of, subtree
 from .errors import refuse
 from .idempotent import run_idempotent
@@ -161,7 +161,7 @@ COMMAND: dict[str, Any] = {"response_model": OrgCommandResult, "responses": erro
 
 
 async def _run(
-    c: RoutingContext,
+    c: RoutingRuntime,
     request: Request,
     principal: Principal,
     key: str | None,
@@ -201,7 +201,7 @@ async def register_unit(
     request: Request,
     key: Key,
     principal: Principal = Admin,
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Register a center of one of the three tiers under its parent."""
     return await _run(c, request, principal, key, body, RegisterOrgUnit)
@@ -216,7 +216,7 @@ async def reparent_unit(
     request: Request,
     key: Key,
     principal: Principal = Admin,
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Move a unit under another parent (行政区划调整), with a reason."""
     return await _run(c, request, principal, key, body, ReparentOrgUnit, unit_id=unit_id)
@@ -231,7 +231,7 @@ async def set_office_hours(
     request: Request,
     key: Key,
     principal: Principal = Admin,
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Replace a center's office hours (extended and staggered hours: 延时、错时办公)."""
     return await _run(c, request, principal, key, body, SetOfficeHours, unit_id=unit_id)
@@ -246,7 +246,7 @@ async def set_service_lines(
     request: Request,
     key: Key,
     principal: Principal = Admin,
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Replace a center's service lines (windows with clear duties)."""
     return await _run(c, request, principal, key, body, SetServiceLines, unit_id=unit_id)
@@ -258,7 +258,7 @@ async def register_office(
     request: Request,
     key: Key,
     principal: Principal = Admin,
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Register an office of a unit, taking categories and/or item codes."""
     return await _run(c, request, principal, key, body, RegisterOffice)
@@ -270,7 +270,7 @@ async def register_staff(
     request: Request,
     key: Key,
     principal: Principal = Admin,
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Register a staff member of a unit with their roles (and office)."""
     return await _run(c, request, principal, key, body, RegisterStaff)
@@ -282,7 +282,7 @@ async def assign_post(
     request: Request,
     key: Key,
     principal: Principal = Admin,
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Create a post or change its A and B holders (AB岗工作制)."""
     return await _run(c, request, principal, key, body, AssignPost)
@@ -294,7 +294,7 @@ async def set_roster(
     request: Request,
     key: Key,
     principal: Principal = Admin,
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Replace a unit's whole duty roster."""
     return await _run(c, request, principal, key, body, SetDutyRoster)
@@ -306,7 +306,7 @@ async def record_absence(
     request: Request,
     key: Key,
     principal: Principal = Admin,
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Record a staff absence (leave, training...): B takes the A holder's new cases."""
     return await _run(c, request, principal, key, body, RecordStaffAbsence)
@@ -321,7 +321,7 @@ async def cancel_absence(
     request: Request,
     key: Key,
     principal: Principal = Admin,
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Cancel a recorded absence, with a reason."""
     return await _run(c, request, principal, key, body, CancelStaffAbsence, absence_id=absence_id)
@@ -333,7 +333,7 @@ async def set_delegation(
     request: Request,
     key: Key,
     principal: Principal = Admin,
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """审批权限上提、下授: for an item in an area, handle at another tier, effective-dated."""
     return await _run(c, request, principal, key, body, SetDelegationRule)
@@ -345,7 +345,7 @@ async def publish_holiday_schedule(
     request: Request,
     key: Key,
     principal: Principal = Admin,
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> Response:
     """Publish a year's statutory holiday schedule (国务院办公厅节假日安排通知): the notice
     number, the days off, the adjusted working weekend days. A year that has a schedule is
@@ -358,7 +358,7 @@ async def publish_holiday_schedule(
     return response
 
 
-async def _recompute_now(c: RoutingContext) -> None:
+async def _recompute_now(c: RoutingRuntime) -> None:
     """The pass right after a publication (the deadline loop's rounds finish what is left)."""
     assert c.deadlines is not None
     try:
@@ -382,7 +382,7 @@ def _year_view(s: YearSchedule) -> dict[str, Any]:
 async def holiday_schedules(
     year: int | None = Query(default=None, ge=2000, le=2100, description="Only this year."),
     principal: Principal = Depends(authenticate),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> dict[str, Any]:
     """The working-day calendar deadlines are counted by: each year's schedule, official (a
     published notice, or the chinesecalendar package) or provisional (an estimate: promises
@@ -479,7 +479,7 @@ async def tree(
         Identifier | None, Query(description="Only this unit and those below.")
     ] = None,
     principal: Principal = Depends(authenticate),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> dict[str, Any]:
     """The org tree as it stands: units of the three tiers with their hours, service lines,
     offices, staff, A/B posts and rosters; delegation rules. Any signed-in caller."""

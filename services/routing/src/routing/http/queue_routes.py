@@ -19,9 +19,9 @@ from contracts.workdays import SHANGHAI
 from eventkit.auth import Principal, require_roles
 from eventkit.openapi import errors
 
-from ..context import RoutingContext, ctx
 from ..domain.case import evolve_case
 from ..domain.case_state import CASE_ID_PATTERN, initial_case_state
+from ..runtime import RoutingRuntime, ctx
 from .access import READERS, case_scope
 from .errors import refuse
 from .views import CaseDetail, CaseView, QueueItem, QueuePage, TrailEntry
@@ -62,7 +62,7 @@ async def queue(
     limit: int = Query(default=100, ge=1, le=500),
     offset: Annotated[Offset, Query()] = 0,
     principal: Principal = Depends(require_roles(*READERS)),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> QueuePage:
     """The work queue, soonest due first. Officers see their office's cases (and any case
     assigned to them), center heads their center's and, at town or city level, the units
@@ -115,7 +115,7 @@ async def queue(
 async def case_detail(
     case_id: Annotated[str, Path(pattern=CASE_ID_PATTERN)],
     principal: Principal = Depends(require_roles(*READERS)),
-    c: RoutingContext = Depends(ctx),
+    c: RoutingRuntime = Depends(ctx),
 ) -> CaseDetail:
     """Routing's state of the case and its whole trail (every event, actor and cause)."""
     async with c.pool.acquire() as conn:

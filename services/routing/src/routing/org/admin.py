@@ -18,12 +18,12 @@ from contracts.routing import ORG_STREAM_ID
 from eventkit.aggregate import CommandRunner
 from eventkit.envelope import Envelope
 
-from ..context import RoutingContext
 from ..domain.org_admin import OrgCommand, decide_org, evolve_org, initial_org_state
 from ..domain.org_model import OrgState
+from ..runtime import RoutingRuntime
 
 
-def org_runner(ctx: RoutingContext) -> CommandRunner[OrgState, OrgCommand]:
+def org_runner(ctx: RoutingRuntime) -> CommandRunner[OrgState, OrgCommand]:
     """Used for `wrap` only: envelopes naming the command's actor and this producer."""
     return CommandRunner(
         store=ctx.store,
@@ -37,7 +37,7 @@ def org_runner(ctx: RoutingContext) -> CommandRunner[OrgState, OrgCommand]:
 
 
 class OrgAdmin:
-    def __init__(self, ctx: RoutingContext) -> None:
+    def __init__(self, ctx: RoutingRuntime) -> None:
         self.ctx = ctx
 
     async def decide_and_append(

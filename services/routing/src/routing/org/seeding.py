@@ -16,15 +16,15 @@ from contracts.routing import ORG_STREAM_ID
 from eventkit.envelope import Envelope
 from eventkit.store import ConcurrencyError
 
-from ..context import RoutingContext
 from ..domain.org_admin import decide_org, evolve_org, initial_org_state
+from ..runtime import RoutingRuntime
 from ..seed_org import seed_org_commands
 from .admin import org_runner
 
 log = logging.getLogger("routing.seed")
 
 
-async def seed_org_if_empty(ctx: RoutingContext) -> int:
+async def seed_org_if_empty(ctx: RoutingRuntime) -> int:
     """Append the seed when the org stream is empty; the number of events appended."""
     async with ctx.pool.acquire() as conn:
         _, version = await ctx.org.current(conn)

@@ -7,7 +7,7 @@ consumers turn another service's events into commands. The simulation does the s
 simulated clock, seeded ids and a list instead of PostgreSQL and Kafka — and with the
 services' own deciders, contexts and translations wherever they are importable:
 
-- intake (`IntakeCore.handle_case`): `application.decide` with an `IntakeContext` (the
+- intake (`IntakeRuntime.handle_case`): `application.decide` with an `IntakeContext` (the
   catalog as folded, the verification secret, the accepting center's office hours). Envelopes
   name the command's actor and carry the accepting center and its tier; an HTTP command
   starts a new correlation; a consumed routing event lends its correlation and is the cause.
@@ -77,7 +77,6 @@ from notify.domain.quiet_hours import DEFAULT_QUIET_HOURS
 from notify.settings import Settings as NotifySettings
 from routing.cases.intake_consumer import route_command
 from routing.cases.projection import next_check_at
-from routing.context import SYSTEM_ACTOR as ROUTING_ACTOR
 from routing.domain.case import (
     CaseCommandType,
     CaseDecider,
@@ -100,6 +99,7 @@ from routing.domain.org_admin import (
 )
 from routing.domain.org_model import OrgState
 from routing.domain.policy import DeadlinePolicy
+from routing.runtime import SYSTEM_ACTOR as ROUTING_ACTOR
 from routing.seed_org import seed_org_commands
 from routing.settings import Settings as RoutingSettings
 

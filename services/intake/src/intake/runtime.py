@@ -9,6 +9,11 @@ claim commit together or not at all.
 Envelopes of application events carry `org_id` = the accepting center (首问责任: that
 center stays accountable wherever the case goes) and `tier` = its tier, so per-center
 statistics downstream need no join.
+
+Named `<Service>Runtime` in `<service>/runtime.py` alike in all four services: it is
+eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, held as
+`.runtime`) plus what this service adds. Not "context": that is a decider's input
+(`IntakeContext`, `CaseContext`).
 """
 
 from __future__ import annotations
@@ -112,7 +117,7 @@ def _versioned(outcome: Outcome[Any]) -> list[Envelope]:
 
 
 @dataclass
-class IntakeCore:
+class IntakeRuntime:
     settings: Settings
     runtime: ServiceRuntime
     clock: Clock

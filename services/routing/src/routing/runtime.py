@@ -2,6 +2,11 @@
 
 Built once by `bootstrap.build`; the pool and the store exist only after the runtime has
 started, so they are read through properties that answer 503 before that.
+
+Named `<Service>Runtime` in `<service>/runtime.py` alike in all four services: it is
+eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, held as
+`.runtime`) plus what this service adds. Not "context": that is a decider's input
+(`IntakeContext`, `CaseContext`).
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ deadline loop. A person is named whenever a person acted (decisions, reassignmen
 
 
 @dataclass
-class RoutingContext:
+class RoutingRuntime:
     settings: Settings
     runtime: ServiceRuntime
     clock: Clock
@@ -66,7 +71,7 @@ class RoutingContext:
             self.runtime.store.notify_appended()
 
 
-async def ctx(request: Request) -> RoutingContext:
+async def ctx(request: Request) -> RoutingRuntime:
     """Async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
     hop on every request (~10 % of routing's CPU under load, bench/PIPELINE.md)."""
     return request.app.state.routing  # type: ignore[no-any-return]

@@ -1,4 +1,10 @@
-"""What the routes and background tasks of one audit process share (built by `bootstrap`)."""
+"""What the routes and background tasks of one audit process share (built by `bootstrap`).
+
+Named `<Service>Runtime` in `<service>/runtime.py` alike in all four services: it is
+eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, held as
+`.runtime`) plus what this service adds. Not "context": that is a decider's input
+(`IntakeContext`, `CaseContext`).
+"""
 
 from __future__ import annotations
 
@@ -23,7 +29,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class AuditContext:
+class AuditRuntime:
     """`clock` is the one time source of the process (bootstrap's, a test's), so what the
     audit stamps and when it sweeps can be driven without patching `datetime`."""
 
@@ -66,7 +72,7 @@ def load_keys(settings: Settings) -> tuple[Signer | None, Verifier | None, list[
     return signer, verifier, witnesses
 
 
-async def ctx(request: Request) -> AuditContext:
+async def ctx(request: Request) -> AuditRuntime:
     """Async: a plain `def` dependency would run in FastAPI's thread pool per request."""
     return request.app.state.audit  # type: ignore[no-any-return]
 

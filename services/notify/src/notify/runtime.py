@@ -1,4 +1,10 @@
-"""What the edges of notify share: settings, the clock, channel setup, quiet hours, events."""
+"""What the edges of notify share: settings, the clock, channel setup, quiet hours, events.
+
+Named `<Service>Runtime` in `<service>/runtime.py` alike in all four services: it is
+eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, held as
+`.runtime`) plus what this service adds. Not "context": that is a decider's input
+(`IntakeContext`, `CaseContext`).
+"""
 
 from __future__ import annotations
 
@@ -32,7 +38,7 @@ def wake_channel(schema: str) -> str:
 
 
 @dataclass
-class NotifyContext:
+class NotifyRuntime:
     settings: Settings
     runtime: ServiceRuntime
     clock: Clock
