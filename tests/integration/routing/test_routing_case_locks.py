@@ -27,7 +27,7 @@ async def test_a_command_waits_for_the_deadline_row_then_sees_what_the_check_wro
         case_id = new_case_id()
         await rt.publish(accepted(case_id, code="LS-001"))
         before = await rt.wait_case(case_id)
-        cases = rt.app.state.routing.cases
+        cases = rt.app.state.cases
         pool = rt.app.state.runtime.pool
         other = await asyncpg.connect(
             infra.database_url, server_settings={"search_path": pg_schema.schema}

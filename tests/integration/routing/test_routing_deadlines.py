@@ -118,7 +118,7 @@ async def test_the_background_loop_issues_the_warning_when_its_clock_says_so(
         case_id = new_case_id()
         await rt.publish(social_insurance(case_id))
         await rt.wait_case(case_id)
-        checker = rt.app.state.routing.deadlines
+        checker = rt.app.state.deadlines
         rounds = checker.rounds
 
         async def two_more_rounds() -> bool:

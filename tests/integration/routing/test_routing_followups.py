@@ -29,7 +29,7 @@ async def test_a_bad_review_opens_one_followup_that_the_head_answers(
         await rt.publish(review, review, evaluated(good_case, 5, at(2026, 10, 27, 9, 56)))
         # all five records of the topic consumed (the copy and the good review too), so that
         # "once" and "none for the good one" are not read before they could be wrong
-        stats = rt.app.state.routing.consumer.stats
+        stats = rt.app.state.intake_consumer.stats
 
         async def consumed() -> int:
             return int(stats.processed + stats.duplicates)

@@ -157,7 +157,7 @@ async def test_the_deadline_loop_finishes_a_publication_whose_pass_never_ran(
         c = rt.app.state.routing
         command = PublishHolidaySchedule(actor=Actor(id="admin.ops", role="admin"), **SCHEDULE)
         async with c.pool.acquire() as conn, conn.transaction():
-            await c.org_admin.decide_and_append(conn, command)
+            await rt.app.state.org_admin.decide_and_append(conn, command)
         assert recomputed((await rt.case(case_id)).json()) == []
 
         r = await rt.client.post(

@@ -28,7 +28,7 @@ def _intake_consumers(app: FastAPI) -> list[Any]:
 
 
 def _routing_consumers(app: FastAPI) -> list[Any]:
-    return [app.state.routing.consumer]
+    return [app.state.intake_consumer]
 
 
 def _notify_consumers(app: FastAPI) -> list[Any]:

@@ -33,6 +33,7 @@ from eventkit.store import ConcurrencyError
 
 from .cases.deadlines import DeadlineChecker
 from .cases.intake_consumer import IntakeHandler
+from .cases.recompute import DeadlineRecomputer
 from .cases.service import CaseService
 from .clock import Clock, system_clock
 from .http.admin_routes import router as admin_router
@@ -81,10 +82,15 @@ def build(
         producer=Producer(service=settings.service_name, instance=settings.instance_id),
         org=OrgCache(reader=runtime.reader),
     )
-    cases = c.cases = CaseService(c)
-    c.org_admin = OrgAdmin(c)
-    deadlines = c.deadlines = DeadlineChecker(c, cases)
+    cases = CaseService(c)
+    recompute = DeadlineRecomputer(c, cases)
+    deadlines = DeadlineChecker(c, cases, recompute)
+    # what the routes are handed (`http.deps`), each whole before the app serves anything
     app.state.routing = c
+    app.state.cases = cases
+    app.state.org_admin = OrgAdmin(c)
+    app.state.recompute = recompute
+    app.state.deadlines = deadlines
 
     # Subscribers must exist before the broker starts (ServiceRuntime.start starts it).
     consumer = EventConsumer(
@@ -102,7 +108,7 @@ def build(
         batch=settings.consumer_batch,
         max_records=settings.consumer_max_records,
     )
-    c.consumer = consumer
+    app.state.intake_consumer = consumer
 
     app.include_router(queue_router)
     app.include_router(case_router)

@@ -1,7 +1,11 @@
-"""What the routes, the intake consumer and the deadline loop of one routing process share.
+"""What the routes, the intake consumer, the deadline loop and org administration of one
+routing process share: settings, the clock, the deadline policy, the producer, the org tree.
 
-Built once by `bootstrap.build`; the pool and the store exist only after the runtime has
-started, so they are read through properties that answer 503 before that.
+Built whole by `bootstrap.build` and never filled in later; the objects built on it
+(`CaseService`, `OrgAdmin`, `DeadlineChecker`, the intake consumer) take it as a constructor
+argument and the routes get them as FastAPI dependencies (`http.deps`), so this module
+imports none of them. The pool and the store exist only after the runtime has started, so
+they are read through properties that answer 503 before that.
 
 Named `<Service>Runtime` in `<service>/runtime.py` alike in all four services: it is
 eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, held as
@@ -13,12 +17,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import asyncpg
-from fastapi import HTTPException, Request
+from fastapi import HTTPException
 
 from eventkit.envelope import Actor, Producer
+from eventkit.service import ServiceRuntime
 from eventkit.store import PostgresEventStore
 
 from .clock import Clock
@@ -26,32 +30,21 @@ from .domain.policy import DeadlinePolicy
 from .org.cache import OrgCache
 from .settings import Settings
 
-if TYPE_CHECKING:
-    from eventkit.consumer import EventConsumer
-    from eventkit.service import ServiceRuntime
-
-    from .cases.deadlines import DeadlineChecker
-    from .cases.service import CaseService
-    from .org.admin import OrgAdmin
-
 SYSTEM_ACTOR = Actor(id="routing", role="system")
 """Who routing's own commands name: routing an acceptance, recording intake's facts, the
 deadline loop. A person is named whenever a person acted (decisions, reassignments, drills)."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class RoutingRuntime:
     settings: Settings
     runtime: ServiceRuntime
     clock: Clock
     policy: DeadlinePolicy
     producer: Producer
-    org: OrgCache = field(default_factory=OrgCache)
+    org: OrgCache
     org_ready: asyncio.Event = field(default_factory=asyncio.Event)
-    cases: CaseService | None = None
-    org_admin: OrgAdmin | None = None
-    deadlines: DeadlineChecker | None = None
-    consumer: EventConsumer | None = None
+    """Set by the start hook once the org tree is loaded; the consumer and the loop wait."""
 
     @property
     def pool(self) -> asyncpg.Pool:
@@ -69,9 +62,3 @@ class RoutingRuntime:
         """Wake the outbox relay after a commit made on our own connection."""
         if self.runtime.store is not None:
             self.runtime.store.notify_appended()
-
-
-async def ctx(request: Request) -> RoutingRuntime:
-    """Async on purpose: FastAPI runs a plain `def` dependency in its thread pool, a thread
-    hop on every request (~10 % of routing's CPU under load, bench/PIPELINE.md)."""
-    return request.app.state.routing  # type: ignore[no-any-return]

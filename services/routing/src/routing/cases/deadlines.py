@@ -47,10 +47,12 @@ class CheckReport:
 
 
 class DeadlineChecker:
-    def __init__(self, ctx: RoutingRuntime, cases: CaseService) -> None:
+    def __init__(
+        self, ctx: RoutingRuntime, cases: CaseService, recompute: DeadlineRecomputer
+    ) -> None:
         self.ctx = ctx
         self.cases = cases
-        self.recompute = DeadlineRecomputer(ctx, cases)
+        self.recompute = recompute
         self.stop_event = asyncio.Event()
         self.rounds = 0
 

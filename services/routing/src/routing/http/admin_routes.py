@@ -22,10 +22,13 @@ from contracts.intake import ApplicationAccepted
 from eventkit.auth import Principal, require_roles
 from eventkit.openapi import errors
 
+from ..cases.deadlines import DeadlineChecker
 from ..cases.intake_consumer import route_command
+from ..cases.service import CaseService
 from ..domain.case_state import CASE_ID_PATTERN
-from ..runtime import RoutingRuntime, ctx
+from ..runtime import RoutingRuntime
 from .access import actor_of
+from .deps import case_service, ctx, deadline_checker
 from .errors import refuse
 from .views import CaseCommandResult, CaseView, event_refs
 
@@ -49,13 +52,13 @@ async def check_deadlines_as_of(
     now: AwareDatetime = Query(description="The instant to check as of (with its offset)."),
     principal: Principal = Depends(require_roles("admin")),
     c: RoutingRuntime = Depends(ctx),
+    deadlines: DeadlineChecker = Depends(deadline_checker),
 ) -> DrillReport:
     """DRILLS AND TESTS ONLY: run the deadline check as of `now` (admin; needs
     `ROUTING_DRILL_ENDPOINTS=true`)."""
     if not c.settings.drill_endpoints:
         raise refuse(403, "now", "drill endpoints are disabled (set ROUTING_DRILL_ENDPOINTS=true)")
-    assert c.deadlines is not None
-    report = await c.deadlines.check_due(now, actor_of(principal))
+    report = await deadlines.check_due(now, actor_of(principal))
     return DrillReport(
         now=report.now,
         checked=report.checked,
@@ -94,10 +97,10 @@ async def retry_unrouted(
     case_id: Annotated[str, Path(pattern=CASE_ID_PATTERN)],
     principal: Principal = Depends(require_roles("admin")),
     c: RoutingRuntime = Depends(ctx),
+    cases: CaseService = Depends(case_service),
 ) -> CaseCommandResult:
     """Route a kept acceptance again, against the tree as it stands now (after an admin
     fixed what was missing). A refusal answers with its field and reason, as before."""
-    assert c.cases is not None
     async with c.pool.acquire() as conn, conn.transaction():
         row = await conn.fetchrow(
             "SELECT event_id, accepted FROM unrouted_cases WHERE case_id = $1 FOR UPDATE",
@@ -106,7 +109,7 @@ async def retry_unrouted(
         if row is None:
             raise refuse(404, "case_id", f"{case_id!r} is not waiting to be routed")
         evt = ApplicationAccepted.model_validate(orjson.loads(row["accepted"]))
-        outcome = await c.cases.handle_in(
+        outcome = await cases.handle_in(
             conn,
             route_command(evt, actor_of(principal)),
             now=c.clock(),

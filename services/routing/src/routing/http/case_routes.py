@@ -30,10 +30,12 @@ from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
 from eventkit.openapi import errors
 
+from ..cases.service import CaseService
 from ..domain.case import DecideCase, ReassignCase, RequestCorrection, ReturnResult
 from ..domain.case_state import CASE_ID_PATTERN
-from ..runtime import RoutingRuntime, ctx
+from ..runtime import RoutingRuntime
 from .access import DECIDERS, actor_of
+from .deps import case_service, ctx
 from .idempotent import run_idempotent
 from .views import CaseCommandResult, CaseView, event_refs
 
@@ -82,6 +84,7 @@ class ReturnBody(_Body):
 
 async def _run(
     c: RoutingRuntime,
+    cases: CaseService,
     request: Request,
     principal: Principal,
     key: str | None,
@@ -89,8 +92,7 @@ async def _run(
     command: DecideCase | RequestCorrection | ReassignCase | ReturnResult,
 ) -> Response:
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        assert c.cases is not None
-        outcome = await c.cases.handle_in(conn, command, now=c.clock())
+        outcome = await cases.handle_in(conn, command, now=c.clock())
         result = CaseCommandResult(
             case_id=command.case_id,
             version=outcome.version,
@@ -110,13 +112,14 @@ async def decide(
     key: Key,
     principal: Principal = Depends(require_roles(*DECIDERS)),
     c: RoutingRuntime = Depends(ctx),
+    cases: CaseService = Depends(case_service),
 ) -> Response:
     """Approve, or refuse with a reason. Only the assigned officer (403 `actor` otherwise);
     a same-day item handled at a community center may be decided at its window."""
     command = DecideCase(
         case_id=case_id, actor=actor_of(principal), decision=body.decision, reason=body.reason
     )
-    return await _run(c, request, principal, key, body, command)
+    return await _run(c, cases, request, principal, key, body, command)
 
 
 @router.post("/{case_id}/correction-request", response_model=CaseCommandResult)
@@ -127,6 +130,7 @@ async def request_correction(
     key: Key,
     principal: Principal = Depends(require_roles(*DECIDERS)),
     c: RoutingRuntime = Depends(ctx),
+    cases: CaseService = Depends(case_service),
 ) -> Response:
     """补正: list everything to correct; the deadline clock stops until intake records the
     supply. Only the assigned officer."""
@@ -136,7 +140,7 @@ async def request_correction(
         requested_materials=tuple(body.requested_materials),
         note=body.note,
     )
-    return await _run(c, request, principal, key, body, command)
+    return await _run(c, cases, request, principal, key, body, command)
 
 
 @router.post("/{case_id}/reassign", response_model=CaseCommandResult)
@@ -147,13 +151,14 @@ async def reassign(
     key: Key,
     principal: Principal = Depends(require_roles("center_head", "admin")),
     c: RoutingRuntime = Depends(ctx),
+    cases: CaseService = Depends(case_service),
 ) -> Response:
     """Give the case to another officer of the handling center, with a reason. The head of
     the handling center or of a center above it."""
     command = ReassignCase(
         case_id=case_id, actor=actor_of(principal), to_officer=body.to_officer, reason=body.reason
     )
-    return await _run(c, request, principal, key, body, command)
+    return await _run(c, cases, request, principal, key, body, command)
 
 
 @router.post("/{case_id}/result-return", response_model=CaseCommandResult)
@@ -164,8 +169,9 @@ async def return_result(
     body: ReturnBody | None = None,
     principal: Principal = Depends(require_roles(*DECIDERS)),
     c: RoutingRuntime = Depends(ctx),
+    cases: CaseService = Depends(case_service),
 ) -> Response:
     """Carry the decided result back down the route to the accepting center (one event per
     hop, the last one `final`). Staff of the handling center, or the deciding officer."""
     command = ReturnResult(case_id=case_id, actor=actor_of(principal))
-    return await _run(c, request, principal, key, body or ReturnBody(), command)
+    return await _run(c, cases, request, principal, key, body or ReturnBody(), command)

@@ -21,10 +21,12 @@ from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
 from eventkit.openapi import errors
 
+from ..cases.service import CaseService
 from ..domain.case import AnswerFollowUp
 from ..domain.case_state import CASE_ID_PATTERN
-from ..runtime import RoutingRuntime, ctx
+from ..runtime import RoutingRuntime
 from .access import actor_of, case_scope
+from .deps import case_service, ctx
 from .errors import refuse
 from .idempotent import run_idempotent
 from .views import CaseCommandResult, CaseView, FollowUpItem, event_refs
@@ -81,6 +83,7 @@ async def answer_followup(
     key: Annotated[str | None, Depends(idempotency_key)],
     principal: Principal = Depends(require_roles("center_head")),
     c: RoutingRuntime = Depends(ctx),
+    cases: CaseService = Depends(case_service),
 ) -> Response:
     """The head's answer to a bad review's follow-up (only the head it was given to)."""
     case_id = followup_id.split(".followup.")[0]
@@ -93,8 +96,7 @@ async def answer_followup(
     )
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        assert c.cases is not None
-        outcome = await c.cases.handle_in(conn, command, now=c.clock())
+        outcome = await cases.handle_in(conn, command, now=c.clock())
         result = CaseCommandResult(
             case_id=case_id,
             version=outcome.version,

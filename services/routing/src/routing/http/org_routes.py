@@ -44,6 +44,7 @@ from eventkit.auth import Principal, authenticate, require_roles
 from eventkit.idempotency import idempotency_key
 from eventkit.openapi import errors
 
+from ..cases.recompute import DeadlineRecomputer
 from ..domain.org_admin import (
     AssignPost,
     CancelStaffAbsence,
@@ -60,8 +61,10 @@ from ..domain.org_admin import (
     SetServiceLines,
 )
 from ..domain.org_model import OrgState
-from ..runtime import SYSTEM_ACTOR, RoutingRuntime, ctx
+from ..org.admin import OrgAdmin
+from ..runtime import SYSTEM_ACTOR, RoutingRuntime
 from .access import actor_of, subtree
+from .deps import ctx, deadline_recomputer, org_admin
 from .errors import refuse
 from .idempotent import run_idempotent
 from .views import EventRef, event_refs
@@ -162,6 +165,7 @@ COMMAND: dict[str, Any] = {"response_model": OrgCommandResult, "responses": erro
 
 async def _run(
     c: RoutingRuntime,
+    admin: OrgAdmin,
     request: Request,
     principal: Principal,
     key: str | None,
@@ -181,14 +185,12 @@ async def _run(
     fingerprinted = {**body.model_dump(mode="json"), **path}
 
     async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
-        assert c.org_admin is not None
-        envelopes, version = await c.org_admin.decide_and_append(conn, command)
+        envelopes, version = await admin.decide_and_append(conn, command)
         result = OrgCommandResult(org_version=version, events=event_refs(envelopes))
         return 200, result.model_dump(mode="json")
 
     response = await run_idempotent(c, request, principal, key, fingerprinted, work)
-    assert c.org_admin is not None
-    await c.org_admin.refresh()
+    await admin.refresh()
     return response
 
 
@@ -202,9 +204,10 @@ async def register_unit(
     key: Key,
     principal: Principal = Admin,
     c: RoutingRuntime = Depends(ctx),
+    admin: OrgAdmin = Depends(org_admin),
 ) -> Response:
     """Register a center of one of the three tiers under its parent."""
-    return await _run(c, request, principal, key, body, RegisterOrgUnit)
+    return await _run(c, admin, request, principal, key, body, RegisterOrgUnit)
 
 
 @router.post(
@@ -217,9 +220,10 @@ async def reparent_unit(
     key: Key,
     principal: Principal = Admin,
     c: RoutingRuntime = Depends(ctx),
+    admin: OrgAdmin = Depends(org_admin),
 ) -> Response:
     """Move a unit under another parent (行政区划调整), with a reason."""
-    return await _run(c, request, principal, key, body, ReparentOrgUnit, unit_id=unit_id)
+    return await _run(c, admin, request, principal, key, body, ReparentOrgUnit, unit_id=unit_id)
 
 
 @router.post(
@@ -232,9 +236,10 @@ async def set_office_hours(
     key: Key,
     principal: Principal = Admin,
     c: RoutingRuntime = Depends(ctx),
+    admin: OrgAdmin = Depends(org_admin),
 ) -> Response:
     """Replace a center's office hours (extended and staggered hours: 延时、错时办公)."""
-    return await _run(c, request, principal, key, body, SetOfficeHours, unit_id=unit_id)
+    return await _run(c, admin, request, principal, key, body, SetOfficeHours, unit_id=unit_id)
 
 
 @router.post(
@@ -247,9 +252,10 @@ async def set_service_lines(
     key: Key,
     principal: Principal = Admin,
     c: RoutingRuntime = Depends(ctx),
+    admin: OrgAdmin = Depends(org_admin),
 ) -> Response:
     """Replace a center's service lines (windows with clear duties)."""
-    return await _run(c, request, principal, key, body, SetServiceLines, unit_id=unit_id)
+    return await _run(c, admin, request, principal, key, body, SetServiceLines, unit_id=unit_id)
 
 
 @router.post("/offices", **COMMAND)
@@ -259,9 +265,10 @@ async def register_office(
     key: Key,
     principal: Principal = Admin,
     c: RoutingRuntime = Depends(ctx),
+    admin: OrgAdmin = Depends(org_admin),
 ) -> Response:
     """Register an office of a unit, taking categories and/or item codes."""
-    return await _run(c, request, principal, key, body, RegisterOffice)
+    return await _run(c, admin, request, principal, key, body, RegisterOffice)
 
 
 @router.post("/staff", **COMMAND)
@@ -271,9 +278,10 @@ async def register_staff(
     key: Key,
     principal: Principal = Admin,
     c: RoutingRuntime = Depends(ctx),
+    admin: OrgAdmin = Depends(org_admin),
 ) -> Response:
     """Register a staff member of a unit with their roles (and office)."""
-    return await _run(c, request, principal, key, body, RegisterStaff)
+    return await _run(c, admin, request, principal, key, body, RegisterStaff)
 
 
 @router.post("/posts", **COMMAND)
@@ -283,9 +291,10 @@ async def assign_post(
     key: Key,
     principal: Principal = Admin,
     c: RoutingRuntime = Depends(ctx),
+    admin: OrgAdmin = Depends(org_admin),
 ) -> Response:
     """Create a post or change its A and B holders (AB岗工作制)."""
-    return await _run(c, request, principal, key, body, AssignPost)
+    return await _run(c, admin, request, principal, key, body, AssignPost)
 
 
 @router.post("/roster", **COMMAND)
@@ -295,9 +304,10 @@ async def set_roster(
     key: Key,
     principal: Principal = Admin,
     c: RoutingRuntime = Depends(ctx),
+    admin: OrgAdmin = Depends(org_admin),
 ) -> Response:
     """Replace a unit's whole duty roster."""
-    return await _run(c, request, principal, key, body, SetDutyRoster)
+    return await _run(c, admin, request, principal, key, body, SetDutyRoster)
 
 
 @router.post("/absences", **COMMAND)
@@ -307,9 +317,10 @@ async def record_absence(
     key: Key,
     principal: Principal = Admin,
     c: RoutingRuntime = Depends(ctx),
+    admin: OrgAdmin = Depends(org_admin),
 ) -> Response:
     """Record a staff absence (leave, training...): B takes the A holder's new cases."""
-    return await _run(c, request, principal, key, body, RecordStaffAbsence)
+    return await _run(c, admin, request, principal, key, body, RecordStaffAbsence)
 
 
 @router.post(
@@ -322,9 +333,12 @@ async def cancel_absence(
     key: Key,
     principal: Principal = Admin,
     c: RoutingRuntime = Depends(ctx),
+    admin: OrgAdmin = Depends(org_admin),
 ) -> Response:
     """Cancel a recorded absence, with a reason."""
-    return await _run(c, request, principal, key, body, CancelStaffAbsence, absence_id=absence_id)
+    return await _run(
+        c, admin, request, principal, key, body, CancelStaffAbsence, absence_id=absence_id
+    )
 
 
 @router.post("/delegations", **COMMAND)
@@ -334,9 +348,10 @@ async def set_delegation(
     key: Key,
     principal: Principal = Admin,
     c: RoutingRuntime = Depends(ctx),
+    admin: OrgAdmin = Depends(org_admin),
 ) -> Response:
     """审批权限上提、下授: for an item in an area, handle at another tier, effective-dated."""
-    return await _run(c, request, principal, key, body, SetDelegationRule)
+    return await _run(c, admin, request, principal, key, body, SetDelegationRule)
 
 
 @router.post("/holiday-schedules", response_model=OrgCommandResult)
@@ -346,23 +361,24 @@ async def publish_holiday_schedule(
     key: Key,
     principal: Principal = Admin,
     c: RoutingRuntime = Depends(ctx),
+    admin: OrgAdmin = Depends(org_admin),
+    recompute: DeadlineRecomputer = Depends(deadline_recomputer),
 ) -> Response:
     """Publish a year's statutory holiday schedule (国务院办公厅节假日安排通知): the notice
     number, the days off, the adjusted working weekend days. A year that has a schedule is
     changed only with `supersedes` (the notice in force, or "chinesecalendar") and a
     `reason` (409 otherwise). The open cases whose deadline depends on the year are counted
     again (`routing.deadline_recomputed`); intake revises its receipts the same way."""
-    response = await _run(c, request, principal, key, body, PublishHolidaySchedule)
+    response = await _run(c, admin, request, principal, key, body, PublishHolidaySchedule)
     if response.status_code == 200:
-        c.runtime.spawn(_recompute_now(c), "deadline_recompute")
+        c.runtime.spawn(_recompute_now(c, recompute), "deadline_recompute")
     return response
 
 
-async def _recompute_now(c: RoutingRuntime) -> None:
+async def _recompute_now(c: RoutingRuntime, recompute: DeadlineRecomputer) -> None:
     """The pass right after a publication (the deadline loop's rounds finish what is left)."""
-    assert c.deadlines is not None
     try:
-        await c.deadlines.recompute.recompute_stale(c.clock(), SYSTEM_ACTOR)
+        await recompute.recompute_stale(c.clock(), SYSTEM_ACTOR)
     except Exception:
         log.exception("deadline recompute after publication failed; the loop will retry")
 

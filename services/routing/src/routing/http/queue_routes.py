@@ -21,8 +21,9 @@ from eventkit.openapi import errors
 
 from ..domain.case import evolve_case
 from ..domain.case_state import CASE_ID_PATTERN, initial_case_state
-from ..runtime import RoutingRuntime, ctx
+from ..runtime import RoutingRuntime
 from .access import READERS, case_scope
+from .deps import ctx
 from .errors import refuse
 from .views import CaseDetail, CaseView, QueueItem, QueuePage, TrailEntry
 
