@@ -11,7 +11,8 @@ import asyncpg
 
 from devstack.topics import delete_topics, ensure_topics
 from eventkit import migrate
-from eventkit.relay import OutboxRelay, RelaySettings, kafka_message
+from eventkit.outbox import kafka_message
+from eventkit.relay import OutboxRelay, RelaySettings
 from eventkit.service import create_pool
 from eventkit.store import PostgresEventStore, read_all_raw
 

@@ -26,6 +26,12 @@ import asyncpg
 import orjson
 from aiokafka.record.default_records import DefaultRecordBatchBuilder
 
+from .envelope import (
+    HEADER_CORRELATION_ID,
+    HEADER_EVENT_ID,
+    HEADER_EVENT_TYPE,
+    HEADER_SCHEMA_VERSION,
+)
 from .limits import (
     MAX_EVENT_BYTES,
     PRODUCER_MAX_REQUEST_BYTES,
@@ -46,11 +52,22 @@ def reader_of(relay: str) -> str:
     return f"{READER_PREFIX}{relay}"
 
 
+def kafka_message(raw: RawEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """(key, value, headers) for one stored event: canonical JSON, headers per §3.
+    The relay sends exactly this; it lives here, below the relay, because `record_bytes`
+    measures it."""
+    headers = [
+        (HEADER_EVENT_ID, raw.event_id.encode()),
+        (HEADER_EVENT_TYPE, raw.event_type.encode()),
+        (HEADER_SCHEMA_VERSION, str(raw.schema_version).encode()),
+        (HEADER_CORRELATION_ID, raw.correlation_id.encode()),
+    ]
+    return raw.stream_id.encode(), raw.data, headers
+
+
 def record_bytes(raw: RawEvent) -> int:
     """What the producer counts against `max_request_size` for this event (key, value,
     headers and the record batch's framing), exactly as aiokafka computes it."""
-    from .relay import kafka_message
-
     key, value, headers = kafka_message(raw)
     return int(DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers))
 
@@ -363,6 +380,7 @@ __all__ = [
     "OutboxError",
     "RelayStatus",
     "Skipped",
+    "kafka_message",
     "load_checkpoint",
     "next_event",
     "record_blocked",

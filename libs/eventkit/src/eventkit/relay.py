@@ -45,12 +45,6 @@ from aiokafka.errors import (
 )
 
 from . import outbox
-from .envelope import (
-    HEADER_CORRELATION_ID,
-    HEADER_EVENT_ID,
-    HEADER_EVENT_TYPE,
-    HEADER_SCHEMA_VERSION,
-)
 from .limits import PRODUCER_MAX_REQUEST_BYTES
 from .loops import Backoff, LoopHealth, sleep_or_stop, supervise
 from .store import Checkpoint, RawEvent, read_all_raw
@@ -100,17 +94,6 @@ class RelaySettings:
     busy_rate: float = 50.0
     backoff: Backoff = field(default_factory=lambda: Backoff(initial=0.2, maximum=10.0))
     blocked_backoff: Backoff = field(default_factory=lambda: Backoff(initial=1.0, maximum=60.0))
-
-
-def kafka_message(raw: RawEvent) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    """(key, value, headers) for one stored event: canonical JSON, headers per §3."""
-    headers = [
-        (HEADER_EVENT_ID, raw.event_id.encode()),
-        (HEADER_EVENT_TYPE, raw.event_type.encode()),
-        (HEADER_SCHEMA_VERSION, str(raw.schema_version).encode()),
-        (HEADER_CORRELATION_ID, raw.correlation_id.encode()),
-    ]
-    return raw.stream_id.encode(), raw.data, headers
 
 
 def refusal_text(exc: BaseException) -> str:
@@ -282,7 +265,7 @@ class OutboxRelay:
             if raw.checkpoint.global_position in self._skips:
                 futures.append(None)
                 continue
-            key, value, headers = kafka_message(raw)
+            key, value, headers = outbox.kafka_message(raw)
             try:
                 futures.append(await producer.send(self.topic, value, key=key, headers=headers))
             except UNPUBLISHABLE as exc:  # refused by the producer before sending
@@ -355,7 +338,7 @@ class OutboxRelay:
                 )
                 health.running()
                 return
-            key, value, headers = kafka_message(raw)
+            key, value, headers = outbox.kafka_message(raw)
             try:
                 await (await producer.send(self.topic, value, key=key, headers=headers))
             except UNPUBLISHABLE as exc:
@@ -423,4 +406,4 @@ async def _close(conn: asyncpg.Connection) -> None:
         conn.terminate()
 
 
-__all__ = ["UNPUBLISHABLE", "OutboxRelay", "RelaySettings", "blocked_reason", "kafka_message"]
+__all__ = ["UNPUBLISHABLE", "OutboxRelay", "RelaySettings", "blocked_reason"]
