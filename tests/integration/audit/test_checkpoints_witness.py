@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,9 @@ from tlog.note import Checkpoint, Signer, Verifier, generate_key, open_checkpoin
 from .support import ORIGIN, builder, envelope, make_keys, running_audit, settings_for
 
 pytestmark = pytest.mark.integration
+
+WITNESS_NOW = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
+"""The witness's clock in these tests: what it records is stamped by the clock it is given."""
 
 
 async def _append(conn, n: int, start: int = 0) -> None:  # type: ignore[no-untyped-def]
@@ -148,9 +152,12 @@ async def test_witness_cosigns_and_the_log_serves_the_cosignature(
                 ORIGIN,
                 Signer.from_key(w_signer_key),
                 tmp_path / "w",
+                clock=lambda: WITNESS_NOW,
             )
             r1 = await w.poll_once()
             assert (r1.status, r1.size, r1.published) == ("first", 5, True)
+            state = json.loads((tmp_path / "w" / "state.json").read_text())
+            assert state["verified_at"] == WITNESS_NOW.isoformat()
             assert (await w.poll_once()).status == "unchanged"
             await _append(conn, 7, start=5)
             await make_checkpoint(conn, log_signer, ORIGIN)
@@ -198,7 +205,14 @@ async def test_witness_alarms_on_split_view_rollback_and_bad_proofs(tmp_path: Pa
         return json.dumps({"proof": [base64.b64encode(x).decode() for x in p]})
 
     def witness(d: str, responses) -> Witness:  # type: ignore[no-untyped-def]
-        return Witness(canned(responses), log_signer.verifier(), ORIGIN, w_signer, tmp_path / d)
+        return Witness(
+            canned(responses),
+            log_signer.verifier(),
+            ORIGIN,
+            w_signer,
+            tmp_path / d,
+            clock=lambda: WITNESS_NOW,
+        )
 
     cases = {
         "split_view": [note(10), note(10, b"\x07" * 32)],
@@ -220,6 +234,7 @@ async def test_witness_alarms_on_split_view_rollback_and_bad_proofs(tmp_path: Pa
         assert err.value.kind == kind, (kind, err.value)
         alarm = json.loads((tmp_path / kind / "ALARM.json").read_text())
         assert alarm["alarm"] == kind and alarm["evidence"]
+        assert alarm["at"] == WITNESS_NOW.isoformat()
         assert await w.run(0.01, once=True) == EXIT_ALARM
         # its state did not move
         assert json.loads((tmp_path / kind / "state.json").read_text())["size"] == 10

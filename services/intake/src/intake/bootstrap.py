@@ -25,7 +25,7 @@ from fastapi import FastAPI
 
 from contracts.upcasters import UPCASTERS
 from eventkit.auth import TokenVerifier, install
-from eventkit.clock import system_clock
+from eventkit.clock import Clock, system_clock
 from eventkit.consumer import DEFAULT_TRANSIENT_ERRORS, EventConsumer
 from eventkit.envelope import Producer
 from eventkit.idempotency import IdempotencyStore
@@ -45,7 +45,7 @@ from .http import (
     submit_routes,
 )
 from .http.errors import install_error_handlers
-from .runtime import Clock, IntakeRuntime
+from .runtime import IntakeRuntime
 from .seeding import seed_catalog_if_empty
 from .settings import Settings
 

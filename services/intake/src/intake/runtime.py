@@ -19,9 +19,8 @@ eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -29,6 +28,7 @@ import asyncpg
 from contracts.base import payload_of, to_payload
 from contracts.workdays import OfficeHours, WorkingCalendar
 from eventkit.aggregate import CommandRunner, Outcome
+from eventkit.clock import Clock
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.idempotency import IdempotencyStore
 from eventkit.service import ServiceRuntime
@@ -47,8 +47,6 @@ from .domain.catalog import CATALOG_STREAM, Catalog, CatalogCommand
 from .holiday_calendar import CalendarView
 from .projections import applications, routing_view
 from .settings import Settings
-
-Clock = Callable[[], datetime]
 
 
 @dataclass

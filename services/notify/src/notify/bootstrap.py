@@ -30,6 +30,7 @@ import contracts.notify
 import contracts.routing  # noqa: F401  (registers the event models notify reads)
 from contracts.upcasters import UPCASTERS
 from eventkit.auth import AuthSettings, TokenVerifier, install
+from eventkit.clock import Clock, system_clock
 from eventkit.envelope import Producer
 from eventkit.service import ServiceRuntime, create_app
 
@@ -39,7 +40,7 @@ from .delivery.events import NotifyEvents
 from .delivery.intents import IntentRecorder
 from .delivery.replay import ReplayAwareConsumer
 from .domain import ChannelSetup, parse_quiet_hours
-from .runtime import Clock, NotifyRuntime, utc_now
+from .runtime import NotifyRuntime
 from .settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -106,7 +107,7 @@ def build(
     ctx = NotifyRuntime(
         settings=settings,
         runtime=runtime,
-        clock=clock or utc_now,
+        clock=clock or system_clock(service="notify"),
         setup=channel_setup(settings, sms_gateway),
         quiet=parse_quiet_hours(settings.quiet_hours, ZoneInfo(settings.timezone)),
         events=NotifyEvents(

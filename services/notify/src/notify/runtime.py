@@ -9,22 +9,16 @@ eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from eventkit.clock import Clock
 from eventkit.service import ServiceRuntime
 
 from .delivery.events import NotifyEvents
 from .domain import ChannelSetup, QuietHours
 from .settings import Settings
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 def wake_channel(schema: str) -> str:

@@ -26,6 +26,7 @@ from fastapi import FastAPI
 
 from contracts.upcasters import UPCASTERS
 from eventkit.auth import TokenVerifier, install
+from eventkit.clock import Clock, system_clock
 from eventkit.consumer import DEFAULT_TRANSIENT_ERRORS, EventConsumer
 from eventkit.envelope import Producer
 from eventkit.service import ServiceRuntime, create_app
@@ -35,7 +36,6 @@ from .cases.deadlines import DeadlineChecker
 from .cases.intake_consumer import IntakeHandler
 from .cases.recompute import DeadlineRecomputer
 from .cases.service import CaseService
-from .clock import Clock, system_clock
 from .http.admin_routes import router as admin_router
 from .http.case_routes import router as case_router
 from .http.errors import install_error_handlers

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 import asyncpg
 from fastapi import HTTPException
 
+from eventkit.clock import Clock
 from eventkit.envelope import Actor, Producer
 from eventkit.service import ServiceRuntime
 from eventkit.store import PostgresEventStore
 
-from .clock import Clock
 from .domain.policy import DeadlinePolicy
 from .org.cache import OrgCache
 from .settings import Settings

@@ -23,6 +23,7 @@ from typing import Annotated
 import typer
 
 from eventkit import logging as jsonlog
+from eventkit.clock import system_clock
 from tlog.note import KeyFormatError, Signer, Verifier, generate_key
 
 from .core import Witness, urllib_transport
@@ -75,6 +76,7 @@ def run(
         origin,
         signer,
         state_dir,
+        clock=system_clock(),
         publish=publish,
         alarm_file=alarm_file,
     )

@@ -34,10 +34,10 @@ import urllib.parse
 import urllib.request
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from eventkit.clock import Clock
 from eventkit.loops import TRANSIENT_ERRORS, LoopHealth, supervise
 from tlog.note import NoteError, Signer, Verifier, add_signatures, open_checkpoint
 from tlog.proofs import ProofError, verify_consistency
@@ -105,14 +105,18 @@ class Witness:
         signer: Signer,
         state_dir: Path,
         *,
+        clock: Clock,
         publish: bool = True,
         alarm_file: Path | None = None,
     ) -> None:
+        """`clock` stamps what the witness records (`verified_at`, an alarm's `at`): the
+        process's (`__main__`), or a test's, like every other clock of the audit."""
         self.transport = transport
         self.log_verifier = log_verifier
         self.origin = origin
         self.signer = signer
         self.state_dir = state_dir
+        self.clock = clock
         self.publish = publish
         self.alarm_file = alarm_file or state_dir / "ALARM.json"
         (state_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
@@ -136,7 +140,7 @@ class Witness:
                     "size": size,
                     "root": base64.b64encode(root).decode(),
                     "note": note,
-                    "verified_at": datetime.now(UTC).isoformat(),
+                    "verified_at": self.clock().isoformat(),
                 }
             ),
             encoding="utf-8",
@@ -147,7 +151,7 @@ class Witness:
         record = {
             "alarm": alarm.kind,
             "detail": alarm.detail,
-            "at": datetime.now(UTC).isoformat(),
+            "at": self.clock().isoformat(),
             "origin": self.origin,
             "evidence": alarm.evidence,
         }
