@@ -16,7 +16,8 @@ from eventkit.loops import Backoff
 from eventkit.relay import OutboxRelay, RelaySettings
 from eventkit.store import PostgresEventStore
 from tests.integration.eventkit.factories import make_event
-from tests.integration.eventkit.outbox_support import eventually, read_to_end
+from tests.integration.eventkit.outbox_support import read_to_end
+from tests.polling import eventually
 
 pytestmark = pytest.mark.fault
 
@@ -52,7 +53,7 @@ async def test_a_killed_database_connection_is_survived_and_nothing_is_published
         await store.append("case-1", 0, first)
         last = await conn.fetchval("SELECT max(global_position) FROM events")
         await eventually(
-            lambda: _wait_at(conn, relay.reader, last), "the first events all checkpointed"
+            lambda: _wait_at(conn, relay.reader, last), what="the first events all checkpointed"
         )
 
         killed = await conn.fetchval(
@@ -63,11 +64,11 @@ async def test_a_killed_database_connection_is_survived_and_nothing_is_published
         assert killed == 1
 
         # the relay notices, says so, and comes back with its lease by itself
-        await eventually(lambda: relay.health.restarts >= 1, "the relay restarted its session")
+        await eventually(lambda: relay.health.restarts >= 1, what="the relay restarted its session")
         second = [make_event("case-2", i) for i in range(80)]
         await store.append("case-2", 0, second)
         await eventually(
-            lambda: relay.published == len(first) + len(second), "the later events published"
+            lambda: relay.published == len(first) + len(second), what="the later events published"
         )
         assert relay.health.describe() == "ok" and relay.has_lease
         assert not task.done()

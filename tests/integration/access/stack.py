@@ -10,9 +10,8 @@ catalog, which reaches routing. Clients talk to each app through httpx's ASGI tr
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -38,24 +37,13 @@ from eventkit.testing import FrozenClock
 from routing.seed_org import seed_org_state
 from tlog.note import generate_key
 
+from ...polling import eventually
+
 NOW = datetime(2026, 9, 29, 9, 30, tzinfo=SHANGHAI)
 SERVICES = ("intake", "routing", "notify", "audit")
 
 Who = tuple[str, str, str | None, str | None]
 """(sub, role, org_id, tier) of a token."""
-
-
-async def eventually(check: Callable[[], Awaitable[Any]], what: str, timeout: float = 60) -> Any:
-    """Poll `check` until it returns something truthy (a deadline, not a timing assertion)."""
-    try:
-        async with asyncio.timeout(timeout):
-            while True:
-                value = await check()
-                if value:
-                    return value
-                await asyncio.sleep(0.1)
-    except TimeoutError:
-        raise AssertionError(f"waited {timeout} s for {what}") from None
 
 
 @dataclass
@@ -192,9 +180,9 @@ async def _seeded(st: Stack) -> None:
     catalog in routing: the state `make run` starts from."""
 
     tree, _ = seed_org_state(NOW)
-    seen: dict[str, int] = {}
 
-    async def ready() -> bool:
+    async def counts() -> dict[str, int]:
+        seen: dict[str, int] = {}
         seen["intake centers"] = len(
             (await st.clients["intake"].get("/v1/centers")).json()["items"]
         )
@@ -203,14 +191,15 @@ async def _seeded(st: Stack) -> None:
             "routing", "SELECT count(*) FROM catalog_items WHERE code = 'FP-002'"
         )
         seen["notify units"] = await st.fetchval("notify", "SELECT count(*) FROM org_units")
-        return (
+        return seen
+
+    await eventually(
+        counts,
+        lambda seen: (
             seen["intake centers"] == len(tree.units)
             and seen["intake staff"] == len(tree.staff)
             and seen["routing FP-002"] > 0
             and seen["notify units"] == len(tree.units)
-        )
-
-    try:
-        await eventually(ready, "the org tree in intake and notify, the catalog in routing")
-    except AssertionError as exc:
-        raise AssertionError(f"{exc}: {seen}") from None
+        ),
+        what="the org tree in intake and notify, the catalog in routing",
+    )

@@ -30,8 +30,9 @@ import pytest
 from contracts.access import TABLE, Action, Cell
 from contracts.workdays import OfficeHours
 
+from ...polling import eventually
 from ..intake.support import ID_BEIJI, ID_MABEI, applicant, second_child
-from .stack import NOW, SERVICES, Stack, Who, eventually, running_stack
+from .stack import NOW, SERVICES, Stack, Who, running_stack
 
 pytestmark = pytest.mark.integration
 
@@ -164,7 +165,7 @@ class World:
                 and got.json()["state"]["assigned_to"] == PEOPLE["officer"][0]
             )
 
-        await eventually(assigned, f"routing to assign {case.case_id}")
+        await eventually(assigned, what=f"routing to assign {case.case_id}")
         return case
 
     async def intake_view(self, case_id: str) -> dict[str, Any]:
@@ -533,7 +534,7 @@ async def build_world(st: Stack) -> World:
     async def result_ready() -> bool:
         return bool((await w.intake_view(w.f.case_id))["result_ready"])
 
-    await eventually(result_ready, "the result of F back at 马北")
+    await eventually(result_ready, what="the result of F back at 马北")
     await w.post(
         "intake", f"/v1/applications/{w.f.case_id}/delivery", "agent", {"method": "picked_up"}
     )
@@ -546,7 +547,7 @@ async def build_world(st: Stack) -> World:
         mine = [f["followup_id"] for f in r.json() if f["case_id"] == w.f.case_id]
         return mine[0] if mine else None
 
-    w.followup_id = await eventually(followup, "the follow-up of F's bad review")
+    w.followup_id = await eventually(followup, what="the follow-up of F's bad review")
 
     # settled: every service has what it will ever get of the fixture cases
     async def settled() -> bool:
@@ -565,7 +566,7 @@ async def build_world(st: Stack) -> World:
             and leaf.status_code == 200
         )
 
-    await eventually(settled, "the fixture cases in every service")
+    await eventually(settled, what="the fixture cases in every service")
     return w
 
 

@@ -4,7 +4,6 @@ the whole of a topic read back up to its end, polling with a deadline."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from typing import Any
 
 import asyncpg
@@ -13,7 +12,6 @@ from aiokafka.structs import ConsumerRecord
 
 from eventkit.envelope import Envelope
 
-from ... import polling
 from .factories import make_event
 
 
@@ -68,9 +66,3 @@ async def read_to_end(bootstrap: str, topic: str) -> list[ConsumerRecord[Any, An
         return out
     finally:
         await consumer.stop()
-
-
-async def eventually(probe: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
-    """Poll `probe` (plain or async) until it returns something truthy (`polling.eventually`);
-    fail naming `what` and the last value after `timeout`."""
-    return await polling.eventually(probe, what=what, timeout=timeout, interval=0.05)

@@ -24,8 +24,9 @@ from eventkit.service import ServiceRuntime, create_app
 from eventkit.settings import ServiceSettings
 from eventkit.store import PostgresEventStore
 
+from ...polling import eventually
 from .factories import make_event
-from .outbox_support import eventually, oversized, read_to_end, store_directly
+from .outbox_support import oversized, read_to_end, store_directly
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +94,7 @@ async def test_a_blocked_relay_reports_holds_on_and_skip_lets_every_later_event_
         assert store is not None and relay is not None
         before = [make_event("case-a", i) for i in range(6)]
         await store.append("case-a", 0, before)
-        await eventually(lambda: relay.published == 6, "the first events published")
+        await eventually(lambda: relay.published == 6, what="the first events published")
 
         # an event no producer can send, stored as a database from before the limit holds it
         conn = await pg_schema.connect()
@@ -106,7 +107,7 @@ async def test_a_blocked_relay_reports_holds_on_and_skip_lets_every_later_event_
         await store.append("case-b", 0, after)
 
         # the relay is blocked there, says so, stays alive and keeps retrying with its lease
-        await eventually(lambda: relay.blocked_attempts >= 3, "three attempts at the event")
+        await eventually(lambda: relay.blocked_attempts >= 3, what="three attempts at the event")
         assert relay.health.state == "blocked"
         assert relay.health.reason is not None
         assert relay.health.reason.startswith(f"blocked at position {position}: ")
@@ -156,13 +157,13 @@ async def test_a_blocked_relay_reports_holds_on_and_skip_lets_every_later_event_
         )
         assert code == 0, out
         assert f"position {position}" in out
-        await eventually(lambda: relay.published == 6 + 7, "the later events published")
+        await eventually(lambda: relay.published == 6 + 7, what="the later events published")
         assert relay.health.describe() == "ok"
         r = await client.get("/readyz")
         assert r.status_code == 200, r.text
         more = [make_event("case-b", i) for i in range(7, 10)]
         await store.append("case-b", 7, more)
-        await eventually(lambda: relay.published == 6 + 7 + 3, "events appended afterwards")
+        await eventually(lambda: relay.published == 6 + 7 + 3, what="events appended afterwards")
         code, out = await asyncio.to_thread(_cli, "outbox", "status", *db, "--json")
         assert code == 0, out
         (st,) = json.loads(out)
@@ -226,7 +227,7 @@ async def test_a_skip_recorded_while_the_relay_is_down_is_honoured_when_it_start
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
         try:
-            await eventually(lambda: relay.health.state == "blocked", "the relay blocked")
+            await eventually(lambda: relay.health.state == "blocked", what="the relay blocked")
         finally:
             stop.set()
             await task
@@ -239,7 +240,7 @@ async def test_a_skip_recorded_while_the_relay_is_down_is_honoured_when_it_start
         stop = asyncio.Event()
         task = asyncio.create_task(relay.run(stop))
         try:
-            await eventually(lambda: relay.published == 3, "the later events published")
+            await eventually(lambda: relay.published == 3, what="the later events published")
         finally:
             stop.set()
             await task
