@@ -70,6 +70,32 @@ class AuthSettings(BaseSettings):
     audience: str | None = None
     leeway_seconds: int = 30
 
+    def overlaid(
+        self,
+        *,
+        public_key: str | None = None,
+        public_key_file: Path | None = None,
+        jwks_url: str | None = None,
+        issuer: str | None = None,
+        audience: str | None = None,
+    ) -> AuthSettings:
+        """These (`AUTH_*`) settings with one service's own values (`<SVC>_AUTH_*`) laid over
+        them: a service-specific key (key, key file or JWKS URL) replaces the shared one
+        entirely; an issuer or audience given replaces the shared one."""
+        base = self
+        if public_key or public_key_file or jwks_url:
+            base = base.model_copy(
+                update={"public_key": None, "public_key_file": None, "jwks_url": None}
+            )
+        own = {
+            "public_key": public_key,
+            "public_key_file": public_key_file,
+            "jwks_url": jwks_url,
+            "issuer": issuer,
+            "audience": audience,
+        }
+        return base.model_copy(update={k: v for k, v in own.items() if v is not None})
+
 
 @dataclass(frozen=True)
 class Principal:

@@ -87,17 +87,10 @@ class Settings(ServiceSettings):
 
     def auth(self) -> AuthSettings:
         """`AUTH_*` settings with the `ROUTING_AUTH_*` values laid over them."""
-        own = {
-            "public_key": self.auth_public_key,
-            "public_key_file": self.auth_public_key_file,
-            "jwks_url": self.auth_jwks_url,
-            "issuer": self.auth_issuer,
-            "audience": self.auth_audience,
-        }
-        base = AuthSettings()
-        if own["public_key"] or own["public_key_file"] or own["jwks_url"]:
-            # a service-specific key replaces the shared one entirely
-            base = base.model_copy(
-                update={"public_key": None, "public_key_file": None, "jwks_url": None}
-            )
-        return base.model_copy(update={k: v for k, v in own.items() if v is not None})
+        return AuthSettings().overlaid(
+            public_key=self.auth_public_key,
+            public_key_file=self.auth_public_key_file,
+            jwks_url=self.auth_jwks_url,
+            issuer=self.auth_issuer,
+            audience=self.auth_audience,
+        )
