@@ -26,7 +26,6 @@ import asyncpg
 
 from eventkit.envelope import Actor, Envelope
 from eventkit.loops import LoopHealth, sleep_or_stop
-from eventkit.store import ConcurrencyError
 
 from ..domain.case import CaseState, CheckDeadlines
 from ..domain.context import CaseContext
@@ -94,37 +93,34 @@ class DeadlineChecker:
         return report
 
     async def _check_one(self, case_id: str, now: datetime, actor: Actor) -> list[Envelope] | None:
-        for attempt in range(self.cases.retries):
-            try:
-                async with self.ctx.pool.acquire() as conn, conn.transaction():
-                    held = await conn.fetchval(
-                        "SELECT case_id FROM case_deadlines WHERE case_id = $1"
-                        " AND next_due_at <= $2 FOR UPDATE SKIP LOCKED",
-                        case_id,
-                        now,
-                    )
-                    if held is None:
-                        return None  # another instance has it, or it is no longer due
-                    command = CheckDeadlines(case_id=case_id, actor=actor)
-                    outcome = await self.cases.handle_in(conn, command, now=now)
-                    if not outcome.envelopes:
-                        await self._reschedule_quiet(conn, outcome.state, case_id, now)
-            except DomainError as exc:
-                log.error(
-                    "deadline check refused; dropping the case from the schedule",
-                    extra={"case_id": case_id, "field": exc.field, "reason": exc.reason},
-                )
-                async with self.ctx.pool.acquire() as conn:
-                    await conn.execute("DELETE FROM case_deadlines WHERE case_id = $1", case_id)
-                return None
-            except ConcurrencyError:
-                if attempt + 1 >= self.cases.retries:
-                    raise
-                continue
-            if outcome.envelopes:
-                self.ctx.notify_appended()
+        async def check(conn: asyncpg.Connection) -> list[Envelope] | None:
+            held = await conn.fetchval(
+                "SELECT case_id FROM case_deadlines WHERE case_id = $1"
+                " AND next_due_at <= $2 FOR UPDATE SKIP LOCKED",
+                case_id,
+                now,
+            )
+            if held is None:
+                return None  # another instance has it, or it is no longer due
+            command = CheckDeadlines(case_id=case_id, actor=actor)
+            outcome = await self.cases.handle_in(conn, command, now=now)
+            if not outcome.envelopes:
+                await self._reschedule_quiet(conn, outcome.state, case_id, now)
             return outcome.envelopes
-        return None
+
+        try:
+            envelopes = await self.cases.in_own_transaction(check)
+        except DomainError as exc:
+            log.error(
+                "deadline check refused; dropping the case from the schedule",
+                extra={"case_id": case_id, "field": exc.field, "reason": exc.reason},
+            )
+            async with self.ctx.pool.acquire() as conn:
+                await conn.execute("DELETE FROM case_deadlines WHERE case_id = $1", case_id)
+            return None
+        if envelopes:
+            self.ctx.notify_appended()
+        return envelopes
 
     async def _reschedule_quiet(
         self, conn: asyncpg.Connection, state: CaseState, case_id: str, now: datetime

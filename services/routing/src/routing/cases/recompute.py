@@ -22,8 +22,9 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import asyncpg
+
 from eventkit.envelope import Actor, Envelope
-from eventkit.store import ConcurrencyError
 
 from ..domain.case import RecomputeDeadline
 from ..domain.errors import DomainError
@@ -88,27 +89,24 @@ class DeadlineRecomputer:
     async def _one(
         self, case_id: str, revision: int, now: datetime, actor: Actor
     ) -> list[Envelope]:
-        for attempt in range(self.cases.retries):
-            try:
-                async with self.ctx.pool.acquire() as conn, conn.transaction():
-                    command = RecomputeDeadline(case_id=case_id, actor=actor)
-                    outcome = await self.cases.handle_in(conn, command, now=now)
-                    if not outcome.envelopes:
-                        # counted by at least `revision` (the tree only moves forward)
-                        await conn.execute(_COUNTED, case_id, revision)
-            except DomainError as exc:
-                log.error(
-                    "deadline recompute refused; the case keeps its deadline",
-                    extra={"case_id": case_id, "field": exc.field, "reason": exc.reason},
-                )
-                async with self.ctx.pool.acquire() as conn:
-                    await conn.execute(_COUNTED, case_id, revision)
-                return []
-            except ConcurrencyError:
-                if attempt + 1 >= self.cases.retries:
-                    raise
-                continue
-            if outcome.envelopes:
-                self.ctx.notify_appended()
+        async def recompute(conn: asyncpg.Connection) -> list[Envelope]:
+            command = RecomputeDeadline(case_id=case_id, actor=actor)
+            outcome = await self.cases.handle_in(conn, command, now=now)
+            if not outcome.envelopes:
+                # counted by at least `revision` (the tree only moves forward)
+                await conn.execute(_COUNTED, case_id, revision)
             return outcome.envelopes
-        return []
+
+        try:
+            envelopes = await self.cases.in_own_transaction(recompute)
+        except DomainError as exc:
+            log.error(
+                "deadline recompute refused; the case keeps its deadline",
+                extra={"case_id": case_id, "field": exc.field, "reason": exc.reason},
+            )
+            async with self.ctx.pool.acquire() as conn:
+                await conn.execute(_COUNTED, case_id, revision)
+            return []
+        if envelopes:
+            self.ctx.notify_appended()
+        return envelopes

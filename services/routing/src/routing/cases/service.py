@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 
 from contracts.base import payload_of, to_payload
 from eventkit.aggregate import CommandRunner, Outcome
+from eventkit.store import ConcurrencyError
 
 from ..domain.case import CaseCommandType, CaseDecider, CaseState, evolve_case
 from ..domain.case_state import initial_case_state
@@ -27,6 +29,8 @@ from ..runtime import RoutingRuntime
 from .projection import project_case
 
 log = logging.getLogger("routing.cases")
+
+T = TypeVar("T")
 
 # The case's case_deadlines row lock, then the org events after the cached version. The lock
 # is an InitPlan of a one-time filter, so it is taken (or waited for) before the events are
@@ -46,6 +50,19 @@ class CaseService:
     def __init__(self, ctx: RoutingRuntime, retries: int = 8) -> None:
         self.ctx = ctx
         self.retries = retries
+
+    async def in_own_transaction(self, work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+        """Run `work` in a transaction of its own, run again whole when another writer of the
+        case won the race (`ConcurrencyError`), at most `retries` times: how the deadline
+        loop and the recompute pass send their per-case commands."""
+        for attempt in range(1, self.retries + 1):
+            try:
+                async with self.ctx.pool.acquire() as conn, conn.transaction():
+                    return await work(conn)
+            except ConcurrencyError:
+                if attempt >= self.retries:
+                    raise
+        raise ValueError(f"retries must be at least 1, not {self.retries}")
 
     def runner(self, decider: CaseDecider) -> CommandRunner[CaseState, Any]:
         return CommandRunner(
