@@ -125,13 +125,13 @@ from .dlq import DeadLetterPublisher, DeadLetterReason, describe_error, dlq_topi
 from .envelope import Envelope
 from .limits import TOPIC_MAX_MESSAGE_BYTES, EventTooLarge
 from .loops import RETRYING, RUNNING, Backoff, LoopHealth, sleep_or_stop
+from .pools import PoolSource, resolve_pool
 from .upcasting import UpcasterRegistry, UpcastError
 
 log = logging.getLogger("eventkit.consumer")
 
 Handler = Callable[[asyncpg.Connection, Envelope], Awaitable[None]]
 BatchHandler = Callable[[asyncpg.Connection, Sequence[Envelope]], Awaitable[None]]
-PoolSource: TypeAlias = asyncpg.Pool | Callable[[], asyncpg.Pool | None]
 KnownTypes: TypeAlias = Collection[str] | Callable[[str], bool] | UpcasterRegistry
 
 # whatever a topic can hold (`eventkit.limits`): every published event is processed
@@ -648,11 +648,7 @@ class EventConsumer:
         return f"{record.topic}:{record.partition}@{record.offset}"
 
     def _pool(self) -> asyncpg.Pool:
-        src = self._pool_source
-        pool = src if isinstance(src, asyncpg.Pool) else src()
-        if pool is None:
-            raise ConnectionError("the PostgreSQL pool is not ready yet")
-        return pool
+        return resolve_pool(self._pool_source)
 
     def _where(self, record: ConsumerRecord[Any, Any]) -> dict[str, Any]:
         return {

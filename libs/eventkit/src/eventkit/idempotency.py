@@ -59,6 +59,7 @@ import orjson
 from fastapi import Header, HTTPException
 from fastapi.responses import Response
 
+from .pools import PoolSource, resolve_pool
 from .store import ConcurrencyError
 
 HEADER = "Idempotency-Key"
@@ -133,7 +134,7 @@ class IdempotencyStore:
 
     def __init__(
         self,
-        pool: asyncpg.Pool | Callable[[], asyncpg.Pool | None],
+        pool: PoolSource,
         *,
         retry_on: tuple[type[BaseException], ...] = (ConcurrencyError,),
         retries: int = 8,
@@ -143,11 +144,7 @@ class IdempotencyStore:
         self.retries = retries
 
     def _pool(self) -> asyncpg.Pool:
-        src = self._pool_source
-        pool = src if isinstance(src, asyncpg.Pool) else src()
-        if pool is None:
-            raise ConnectionError("the PostgreSQL pool is not ready yet")
-        return pool
+        return resolve_pool(self._pool_source)
 
     async def run(
         self,

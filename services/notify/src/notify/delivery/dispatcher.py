@@ -41,6 +41,7 @@ import orjson
 
 from contracts.notify import Delivered, DeliveryDeferred, DeliveryFailed
 from eventkit.loops import TRANSIENT_ERRORS, Backoff, LoopHealth, supervise
+from eventkit.pools import resolve_pool
 
 from ..channels import Message, PermanentFailure, Sender
 from ..domain import next_allowed_time
@@ -382,7 +383,4 @@ class Dispatcher:
             self.stats["deferred"] += 1
 
     def _require_pool(self) -> asyncpg.Pool:
-        pool = self._pool()
-        if pool is None:
-            raise ConnectionError("the PostgreSQL pool is not ready yet")
-        return pool
+        return resolve_pool(self._pool)
