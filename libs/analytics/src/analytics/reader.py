@@ -35,7 +35,7 @@ async def _read(job: dict[str, Any]) -> None:
 
     from contracts.upcasters import UPCASTERS
 
-    from .sources import consumer_settings
+    from .sources import consumer_settings, to_end
 
     upcast = _upcaster(UPCASTERS)
     directory, name, parent = Path(job["directory"]), job["name"], int(job["parent"])
@@ -47,39 +47,24 @@ async def _read(job: dict[str, Any]) -> None:
         consumer.assign(list(end))
         for t, p, s, _e in job["assignments"]:
             consumer.seek(TopicPartition(t, p), s)
-        pending = set(end)
-        chunk, lines, idle = 0, 0, 0
+        chunk, lines = 0, 0
         path = directory / f"{name}-{chunk:05d}.ndjson"
         f = path.open("wb")
-        while pending:
-            if os.getppid() != parent:
-                return  # the replay was killed: stop at once
-            batch = await consumer.getmany(timeout_ms=500, max_records=20_000)
-            if not batch:
-                idle += 1
-                # compaction or transaction markers can leave the last offsets empty
-                for tp in list(pending):
-                    if await consumer.position(tp) >= end[tp]:
-                        pending.discard(tp)
-                        consumer.pause(tp)
-                if idle > 120:
-                    raise RuntimeError(f"no records for 60 s from {sorted(map(str, pending))}")
-                continue
-            idle = 0
+
+        def replay_alive() -> bool:
+            return os.getppid() == parent
+
+        async for batch in to_end(
+            consumer, end, set(end), max_records=20_000, keep_going=replay_alive
+        ):
             n = 0
-            for tp, records in batch.items():
-                stop = end[tp]
-                if records[-1].offset >= stop - 1:
-                    records = [r for r in records if r.offset < stop]
-                    pending.discard(tp)
-                    consumer.pause(tp)
-                if records:
-                    values = [r.value for r in records]
-                    if upcast is not None:
-                        values = [upcast(v) for v in values]
-                    f.write(b"\n".join(values))
-                    f.write(b"\n")
-                    n += len(values)
+            for records in batch.values():
+                values = [r.value for r in records]
+                if upcast is not None:
+                    values = [upcast(v) for v in values]
+                f.write(b"\n".join(values))
+                f.write(b"\n")
+                n += len(values)
             lines += n
             if lines >= chunk_lines:
                 f.close()
@@ -90,6 +75,8 @@ async def _read(job: dict[str, Any]) -> None:
             if n:
                 _say(f"n {n}")
         f.close()
+        if not replay_alive():
+            return  # the replay was killed: stop at once
         _say(f"chunk {path} {lines}")
     finally:
         await consumer.stop()

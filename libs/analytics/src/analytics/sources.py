@@ -186,26 +186,9 @@ class KafkaSource:
         done = [tp for tp in end if tp not in pending]
         if done:
             consumer.pause(*done)
-        idle = 0
-        while pending:
-            batch = await consumer.getmany(timeout_ms=500, max_records=5_000)
-            if not batch:
-                idle += 1
-                for tp in list(pending):
-                    if await consumer.position(tp) >= end[tp]:
-                        pending.discard(tp)
-                        consumer.pause(tp)
-                if idle > 120:
-                    raise ReplayFailed(f"no records for 60 s; still waiting on {sorted(pending)}")
-                continue
-            idle = 0
-            for tp, records in batch.items():
-                if records[-1].offset >= end[tp] - 1:
-                    records = [r for r in records if r.offset < end[tp]]
-                    pending.discard(tp)
-                    consumer.pause(tp)
-                if records:
-                    yield records
+        async for batch in to_end(consumer, end, pending, max_records=5_000):
+            for records in batch.values():
+                yield records
 
     async def close(self) -> None:
         if self._consumer is not None:
@@ -218,6 +201,47 @@ class KafkaSource:
                 task = asyncio.current_task()
                 if task is not None and task.cancelling():
                     raise
+
+
+async def to_end(
+    consumer: Any,
+    end: dict[Any, int],
+    pending: set[Any],
+    *,
+    max_records: int,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> AsyncIterator[dict[Any, list[Any]]]:
+    """Each poll of `consumer` (assigned and seeked) until every partition of `pending` has
+    reached its planned end offset (`end`, exclusive): the records of each partition, cut
+    at its end; a partition is paused once it is there. How a replay reads a planned range,
+    in this process (`batches`) and in the reading processes (`analytics.reader`).
+
+    Compaction or transaction markers can leave a partition's last offsets empty, so an
+    empty poll checks the positions. `ReplayFailed` after 60 s without a record; it stops
+    at once, before the next poll, when `keep_going()` is false."""
+    idle = 0
+    while pending and keep_going():
+        batch = await consumer.getmany(timeout_ms=500, max_records=max_records)
+        if not batch:
+            idle += 1
+            for tp in list(pending):
+                if await consumer.position(tp) >= end[tp]:
+                    pending.discard(tp)
+                    consumer.pause(tp)
+            if idle > 120:
+                waiting = sorted(map(str, pending))
+                raise ReplayFailed(f"no records for 60 s; still waiting on {waiting}")
+            continue
+        idle = 0
+        cut: dict[Any, list[Any]] = {}
+        for tp, records in batch.items():
+            if records[-1].offset >= end[tp] - 1:
+                records = [r for r in records if r.offset < end[tp]]
+                pending.discard(tp)
+                consumer.pause(tp)
+            if records:
+                cut[tp] = records
+        yield cut
 
 
 # -- the Kafka reading processes ------------------------------------------------------------------
