@@ -173,6 +173,13 @@ class ServiceRuntime:
         for hook in self.on_start:
             await hook(self)
 
+    def wake_relay(self) -> None:
+        """After a commit that appended events on a connection of the service's own (a
+        route's, a consumer's transaction): publish them now rather than at the relay's next
+        poll. Nothing to wake before start."""
+        if self.store is not None:
+            self.store.notify_appended()
+
     def spawn(self, coro: Awaitable[Any], name: str) -> None:
         self.background.append(asyncio.ensure_future(coro))
         self.background[-1].set_name(name)

@@ -110,7 +110,7 @@ def build(
         # A command racing an HTTP command on the same case: retry, never dead-letter.
         transient_errors=(*DEFAULT_TRANSIENT_ERRORS, ConcurrencyError),
         # publish what the handler appended now, not at the relay's next idle poll
-        on_commit=core.wake_relay,
+        on_commit=runtime.wake_relay,
         batch=settings.consumer_batch,
         max_records=settings.consumer_max_records,
     )

@@ -135,11 +135,6 @@ class IntakeRuntime:
         assert self.runtime.pool is not None, "the runtime is not started"
         return self.runtime.pool
 
-    def wake_relay(self) -> None:
-        """After a commit that appended events: publish them now rather than at next poll."""
-        if self.runtime.store is not None:
-            self.runtime.store.notify_appended()
-
     # -- application cases -------------------------------------------------------------------
     def _case_runner(
         self,

@@ -28,6 +28,6 @@ async def seed_catalog_if_empty(core: IntakeRuntime) -> int:
         commands = seed_commands()
         for cmd in commands:
             await core.handle_catalog(conn, cmd, actor=cmd.actor)
-    core.wake_relay()
+    core.runtime.wake_relay()
     log.info("catalog seeded", extra={"items": len(commands)})
     return len(commands)

@@ -104,7 +104,7 @@ def build(
         # a lost race with an officer's command on the same case is retried, not counted
         transient_errors=(*DEFAULT_TRANSIENT_ERRORS, ConcurrencyError),
         # publish what the handler appended now, not at the relay's next idle poll
-        on_commit=c.notify_appended,
+        on_commit=runtime.wake_relay,
         batch=settings.consumer_batch,
         max_records=settings.consumer_max_records,
     )

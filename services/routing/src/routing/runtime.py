@@ -57,8 +57,3 @@ class RoutingRuntime:
         if self.runtime.store is None:
             raise HTTPException(503, detail={"reason": "routing is starting"})
         return self.runtime.store
-
-    def notify_appended(self) -> None:
-        """Wake the outbox relay after a commit made on our own connection."""
-        if self.runtime.store is not None:
-            self.runtime.store.notify_appended()

@@ -124,5 +124,5 @@ async def run_case_post(
         request=request,
         body=body,
         work=work,
-        on_commit=core.wake_relay,
+        on_commit=core.runtime.wake_relay,
     )

@@ -142,7 +142,7 @@ async def _write(
         key=key,
         request_hash=request_fingerprint("POST", request.url.path, body.model_dump(mode="json")),
         work=work,
-        on_commit=core.wake_relay,
+        on_commit=core.runtime.wake_relay,
     )
     return result.response()
 

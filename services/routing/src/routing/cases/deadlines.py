@@ -119,7 +119,7 @@ class DeadlineChecker:
                 await conn.execute("DELETE FROM case_deadlines WHERE case_id = $1", case_id)
             return None
         if envelopes:
-            self.ctx.notify_appended()
+            self.ctx.runtime.wake_relay()
         return envelopes
 
     async def _reschedule_quiet(

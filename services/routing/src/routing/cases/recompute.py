@@ -108,5 +108,5 @@ class DeadlineRecomputer:
                 await conn.execute(_COUNTED, case_id, revision)
             return []
         if envelopes:
-            self.ctx.notify_appended()
+            self.ctx.runtime.wake_relay()
         return envelopes

@@ -117,7 +117,7 @@ async def retry_unrouted(
             item_name_zh=evt.item_name_zh,
         )
         await conn.execute("DELETE FROM unrouted_cases WHERE case_id = $1", case_id)
-    c.notify_appended()
+    c.runtime.wake_relay()
     return CaseCommandResult(
         case_id=case_id,
         version=outcome.version,

@@ -47,7 +47,7 @@ async def run_idempotent(
         request=request,
         body=body,
         work=work,
-        on_commit=c.notify_appended,
+        on_commit=c.runtime.wake_relay,
     )
 
 
