@@ -36,8 +36,7 @@ from .errors import (
     CaseNotFound,
 )
 
-Status = Literal[
-    "new",
+CaseStatus = Literal[
     "submitted",
     "awaiting_materials",
     "accepted",
@@ -47,6 +46,10 @@ Status = Literal[
     "archived",
     "withdrawn",
 ]
+"""The statuses a case has once it exists: what the read model stores and a query filters by."""
+
+Status = Literal["new", CaseStatus]
+"""A stream's status; "new" is the state before its first event (never stored)."""
 
 
 BEFORE_DECISION: frozenset[str] = frozenset(

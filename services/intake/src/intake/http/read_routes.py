@@ -14,7 +14,7 @@ hold the applicants' personal data.
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import asyncpg
 import orjson
@@ -24,6 +24,7 @@ from contracts.limits import Offset
 from eventkit.auth import Principal, require_roles
 from eventkit.openapi import errors
 
+from ..domain.state import CaseStatus
 from ..projections import routing_view
 from ..projections.applications import applicant_key
 from .access import (
@@ -100,17 +101,6 @@ async def get_application(
     }
 
 
-Status = Literal[
-    "submitted",
-    "awaiting_materials",
-    "accepted",
-    "correction_requested",
-    "decided",
-    "delivered",
-    "archived",
-    "withdrawn",
-]
-
 _SUMMARY = """a.case_id, a.status, a.item_code, a.item_name_zh, a.channel, a.accepting_center_id,
     a.accepting_staff_id, a.registered_community_id, a.submitted_at, a.receipt_no,
     a.promised_completion_date, a.decision, a.applicant->>'name' AS applicant_name,
@@ -124,7 +114,7 @@ async def list_applications(
         default=None,
         description="Accepting center; staff default to the center in their token",
     ),
-    status: Status | None = Query(default=None),
+    status: CaseStatus | None = Query(default=None),
     submitted_from: date | None = Query(default=None),
     submitted_to: date | None = Query(default=None, description="inclusive"),
     limit: int = Query(default=50, ge=1, le=500),
