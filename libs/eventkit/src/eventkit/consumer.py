@@ -313,22 +313,17 @@ class EventConsumer:
         return msg.body
 
     async def _on_message(self, msg: KafkaMessage) -> None:
-        self._busy_since = time.monotonic()
-        try:
-            await self.process_record(msg.raw_message)  # type: ignore[arg-type]
-        except Exception as exc:
-            await self._rewind(msg, exc)
-            return
-        finally:
-            self._busy_since = None
-        self._rewinds = 0
-        self._report(None)
-        await self._commit(msg)
+        await self._on_poll(msg, self.process_record(msg.raw_message))  # type: ignore[arg-type]
 
     async def _on_batch(self, msg: KafkaMessage) -> None:
+        await self._on_poll(msg, self.process_records(msg.raw_message))  # type: ignore[arg-type]
+
+    async def _on_poll(self, msg: KafkaMessage, processing: Awaitable[None]) -> None:
+        """One delivery (a record or a batch): processed, then committed; on an error the
+        partitions are rewound to it (`_rewind`) and nothing is committed."""
         self._busy_since = time.monotonic()
         try:
-            await self.process_records(msg.raw_message)  # type: ignore[arg-type]
+            await processing
         except Exception as exc:
             await self._rewind(msg, exc)
             return
