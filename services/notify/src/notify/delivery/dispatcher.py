@@ -306,7 +306,7 @@ class Dispatcher:
                     causation_id=row["event_id"],
                     locked=True,
                 )
-        self.ctx.events.wake_relay()
+        self.ctx.runtime.wake_relay()
         return True
 
     async def _delivered(self, row: asyncpg.Record, ref: str | None) -> None:

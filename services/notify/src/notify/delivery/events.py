@@ -77,8 +77,3 @@ class NotifyEvents:
             for e in events
         ]
         await store.append(case_id, int(version), envelopes, conn=conn)
-
-    def wake_relay(self) -> None:
-        store = self._store()
-        if store is not None:
-            store.notify_appended()
