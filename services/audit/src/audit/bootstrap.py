@@ -30,6 +30,7 @@ from eventkit.service import ServiceRuntime, create_app
 from eventkit.store import PostgresEventStore
 
 from .context import AuditContext, load_keys, make_builder
+from .http.pacing import Pacer
 from .log.append import AppendOutcome, BeforeCommit
 from .log.appender import Appender
 from .log.checkpoint import Checkpointer
@@ -68,6 +69,7 @@ def build(
         witness_verifiers=witnesses,
         builder=make_builder(settings),
         clock=clock or system_clock(service="audit"),
+        cosign_pacer=Pacer(settings.cosign_burst, settings.cosign_per_second),
     )
     app.state.audit = c
 

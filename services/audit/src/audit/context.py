@@ -12,6 +12,7 @@ from eventkit.clock import Clock
 from eventkit.store import PostgresEventStore
 from tlog.note import Signer, Verifier
 
+from .http.pacing import Pacer
 from .log.leaf import LeafBuilder, Redactor
 from .settings import Settings
 
@@ -38,6 +39,7 @@ class AuditContext:
     checkpointer: Checkpointer | None = None
     events: PostgresEventStore | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    cosign_pacer: Pacer = field(default_factory=lambda: Pacer(10, 0.5))
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -17,6 +17,9 @@ Log and checkpoints
     AUDIT_VERIFIER_KEY           the log's verifier key (for a replica without the signer key)
     AUDIT_LOG_ORIGIN             checkpoint origin line ("bianmin.ruian/audit")
     AUDIT_WITNESS_KEYS           comma-separated verifier keys whose cosignatures are accepted
+    AUDIT_COSIGN_BURST, AUDIT_COSIGN_PER_SECOND
+                                 pacing of POST /v1/log/cosignatures per client address
+                                 (10 at once, then 0.5 per second; more: 429)
     AUDIT_OUTBOX_TOPIC           where the audit's own events (anomalies, query records) are
                                  published by the eventkit outbox relay ("audit.events"; empty:
                                  no relay)
@@ -74,6 +77,8 @@ class Settings(ServiceSettings):
     verifier_key: str | None = None
     log_origin: str = "bianmin.ruian/audit"
     witness_keys: str = ""
+    cosign_burst: int = 10
+    cosign_per_second: float = 0.5
     outbox_topic: str = AUDIT_EVENTS
 
     personal_fields: str = DEFAULT_PERSONAL_FIELDS
