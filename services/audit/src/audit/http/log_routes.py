@@ -30,7 +30,6 @@ from ..context import AuditContext, ctx
 from ..log import cosign
 from ..log.checkpoint import checkpoint_at, latest_checkpoint
 from ..log.integrity import check_full, check_sample
-from .pacing import retry_after
 from ..log.store import (
     b64,
     consistency_proof,
@@ -41,6 +40,7 @@ from ..log.store import (
     leaf_json,
     tree_state,
 )
+from .pacing import retry_after
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
 
