@@ -34,6 +34,8 @@ from .http.pacing import Pacer
 from .log.append import AppendOutcome, BeforeCommit
 from .log.appender import Appender
 from .log.checkpoint import Checkpointer
+from .log.publish import open_published
+from .log.roles import grant_runtime_role, rewrite_powers
 from .settings import Settings
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
@@ -51,7 +53,17 @@ def build(
     clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    problems = settings.production_problems()
+    if problems and not settings.development:
+        raise RuntimeError(
+            "the audit service refuses a production start: "
+            + "; ".join(problems)
+            + " (AUDIT_DEVELOPMENT=true starts it anyway, for development only)"
+        )
+    for p in problems:
+        log.warning("development start: %s", p)
     runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
+    runtime.on_migrated.append(grant_runtime_role)
     if settings.outbox_topic:
         runtime.enable_outbox(settings.outbox_topic)
     app = create_app(
@@ -71,6 +83,8 @@ def build(
         clock=clock or system_clock(service="audit"),
         cosign_pacer=Pacer(settings.cosign_burst, settings.cosign_per_second),
     )
+    if settings.checkpoint_store:
+        c.published = open_published(settings.checkpoint_store)
     app.state.audit = c
 
     from .http.admin_routes import router as admin_router
@@ -95,6 +109,18 @@ def build(
         assert rt.pool is not None
         # the runtime's store: its appends wake the outbox relay
         c.events = rt.store or PostgresEventStore(rt.pool, reader=rt.reader)
+        async with rt.pool.acquire() as conn:
+            powers = await rewrite_powers(conn)
+        c.extras["rewrite_powers"] = powers
+        if powers and not settings.development:
+            raise RuntimeError(
+                "the audit service refuses to run as a database role that could rewrite the "
+                "log: " + "; ".join(powers) + " (run the migrations as the owner with "
+                "AUDIT_MIGRATION_DATABASE_URL and the service as a role that owns nothing; "
+                "AUDIT_DEVELOPMENT=true starts it anyway)"
+            )
+        for p in powers:
+            log.warning("development start: %s", p)
         if not settings.run_writer:
             return
         bootstrap = settings.kafka().bootstrap_servers
@@ -118,6 +144,7 @@ def build(
                 settings.log_origin,
                 settings.checkpoint_every,
                 settings.checkpoint_seconds,
+                published=c.published,
             )
             c.appender.on_commit.append(c.checkpointer.notify)
             supervise(rt, "checkpointer", _when_leader(c, c.checkpointer.rounds))

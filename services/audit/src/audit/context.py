@@ -14,6 +14,7 @@ from tlog.note import Signer, Verifier
 
 from .http.pacing import Pacer
 from .log.leaf import LeafBuilder, Redactor
+from .log.publish import PublishedCheckpoints
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -38,6 +39,7 @@ class AuditContext:
     appender: Appender | None = None
     checkpointer: Checkpointer | None = None
     events: PostgresEventStore | None = None
+    published: PublishedCheckpoints | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     cosign_pacer: Pacer = field(default_factory=lambda: Pacer(10, 0.5))
 

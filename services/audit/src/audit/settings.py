@@ -23,6 +23,13 @@ Log and checkpoints
     AUDIT_OUTBOX_TOPIC           where the audit's own events (anomalies, query records) are
                                  published by the eventkit outbox relay ("audit.events"; empty:
                                  no relay)
+    AUDIT_CHECKPOINT_STORE       where every signed checkpoint is published outside the
+                                 database (a directory or file:// URL, `audit.log.publish`)
+    AUDIT_MIGRATION_DATABASE_URL the owner role that runs the migrations; AUDIT_DATABASE_URL is
+                                 then a role that owns nothing (`audit.log.roles`)
+    AUDIT_DEVELOPMENT            true: start without witness keys, without a checkpoint store,
+                                 or with a runtime role that could rewrite the log (each is
+                                 then a warning); false (the default): each refuses the start
 Personal data
     AUDIT_PERSONAL_FIELDS        payload keys salt-hashed in the leaf
                                  ("name,id_number,phone,address,household_no")
@@ -77,6 +84,8 @@ class Settings(ServiceSettings):
     verifier_key: str | None = None
     log_origin: str = "bianmin.ruian/audit"
     witness_keys: str = ""
+    checkpoint_store: str | None = None
+    development: bool = False
     cosign_burst: int = 10
     cosign_per_second: float = 0.5
     outbox_topic: str = AUDIT_EVENTS
@@ -89,6 +98,16 @@ class Settings(ServiceSettings):
     anomaly_interval_seconds: float = 5.0
     anomaly_grace_seconds: float = 5.0
     integrity_sample_size: int = 256
+
+    def production_problems(self) -> list[str]:
+        """What a production start lacks to keep the past safe (see `audit.log.roles`,
+        `audit.log.publish`); the runtime role itself is checked once connected."""
+        out = []
+        if not self.witness_key_list():
+            out.append("no AUDIT_WITNESS_KEYS: nobody outside the log cosigns its checkpoints")
+        if not self.checkpoint_store:
+            out.append("no AUDIT_CHECKPOINT_STORE: signed checkpoints live only in the database")
+        return out
 
     def topic_list(self) -> list[str]:
         return _csv(self.topics)

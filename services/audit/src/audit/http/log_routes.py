@@ -233,15 +233,44 @@ async def integrity(
     """Re-verify the log: full (every leaf) or a sample; reports the first bad index."""
     async with c.pool.acquire() as conn:
         if mode == "full":
-            report = await check_full(conn, c.verifier, c.origin)
+            report = await check_full(conn, c.verifier, c.origin, c.published)
         else:
             report = await check_sample(
-                conn, c.verifier, c.origin, k=k or c.settings.integrity_sample_size
+                conn, c.verifier, c.origin, c.published, k=k or c.settings.integrity_sample_size
             )
     out = report.to_json()
     if c.checkpointer is not None and c.checkpointer.refused:
         out["checkpointer_refused"] = c.checkpointer.refused
+    powers = c.extras.get("rewrite_powers")
+    if powers:
+        out["runtime_role_can_rewrite"] = powers
     return out
+
+
+@router.get("/published", responses=errors(404))
+async def list_published(
+    c: Ctx,
+    after: Annotated[Position, Query()] = -1,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+) -> dict[str, Any]:
+    """Sizes of the checkpoints published outside the database (`AUDIT_CHECKPOINT_STORE`),
+    read from the store itself: a database rollback cannot shorten this list."""
+    if c.published is None:
+        raise _not_found("(store)", "no checkpoint store is configured")
+    return {"sizes": await c.published.sizes(after, limit)}
+
+
+@router.get(
+    "/published/{size}",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}, **errors(404)},
+)
+async def get_published(c: Ctx, size: Annotated[LogSize, Path()]) -> PlainTextResponse:
+    """One published checkpoint (the log's signed note, as published)."""
+    note = None if c.published is None else await c.published.note(size)
+    if note is None:
+        raise _not_found("size", f"no checkpoint published at size {size}")
+    return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
 
 
 @router.post(
