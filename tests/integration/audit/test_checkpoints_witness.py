@@ -122,7 +122,7 @@ def canned(responses: dict[str, tuple[int, str]]):  # type: ignore[no-untyped-de
     async def transport(method, path, query, body):  # type: ignore[no-untyped-def]
         if method == "POST":
             return 201, "{}"
-        return responses[path]
+        return responses.get(path, (404, "{}"))
 
     return transport
 
