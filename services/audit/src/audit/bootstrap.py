@@ -31,9 +31,10 @@ from eventkit.store import PostgresEventStore
 
 from .context import AuditContext, load_keys, make_builder
 from .http.pacing import Pacer
-from .log.append import AppendOutcome, BeforeCommit
+from .log.append import AppendOutcome, BeforeCommit, OnHalt
 from .log.appender import Appender
 from .log.checkpoint import Checkpointer
+from .log.gaps import Halt
 from .log.publish import open_published
 from .log.roles import grant_runtime_role, rewrite_powers
 from .settings import Settings
@@ -136,6 +137,8 @@ def build(
             linger_min_rate=settings.append_linger_min_rate,
             lease_retry_seconds=settings.lease_retry_seconds,
             before_commit=before_commit,
+            on_halt=_flag_halt(c),
+            discovery_seconds=settings.append_discovery_seconds,
         )
         if signer is not None:
             c.checkpointer = Checkpointer(
@@ -168,6 +171,61 @@ def build(
     runtime.on_start.append(start)
     runtime.on_stop.append(stop)
     return app
+
+
+def _flag_halt(c: AuditContext) -> OnHalt:
+    """A halt of the appender is an anomaly too (`audit.anomaly_flagged`, rule `log_gap`),
+    flagged in the transaction that raised it, so inspectors see it with the others."""
+    import uuid
+
+    import orjson
+
+    from eventkit.envelope import Envelope, Producer
+
+    from .anomaly.runner import AUDIT_ACTOR, EVENT_TYPE
+    from .context import append_in_transaction
+
+    async def flag(conn: Any, halt_id: int, h: Halt) -> None:
+        if c.events is None:
+            return
+        stream_id = f"log-halt-{halt_id}"
+        details = {
+            "halt_id": halt_id,
+            "topic": h.topic,
+            "partition": h.partition,
+            "kind": h.kind,
+            "expected_offset": h.expected_offset,
+            "found_offset": h.found_offset,
+            "known_topic_id": h.known_topic_id,
+            "found_topic_id": h.found_topic_id,
+        }
+        env = Envelope(
+            event_type=EVENT_TYPE,
+            stream_id=stream_id,
+            occurred_at=c.clock(),
+            producer=Producer(service="audit", instance=c.settings.instance_id),
+            actor=AUDIT_ACTOR,
+            correlation_id=uuid.uuid5(uuid.NAMESPACE_URL, f"audit-log-halt:{halt_id}"),
+            payload={
+                "rule_id": "log_gap",
+                "rule_kind": "log_gap",
+                "severity": "high",
+                "description": h.detail,
+                "case_id": stream_id,
+                "evidence": [],
+                "details": details,
+            },
+        )
+        await conn.execute(
+            """INSERT INTO anomaly_flags (rule_id, stream_id, event_id, details)
+               VALUES ('log_gap', $1, $2, $3) ON CONFLICT (rule_id, stream_id) DO NOTHING""",
+            stream_id,
+            env.event_id,
+            orjson.dumps(env.payload).decode(),
+        )
+        await append_in_transaction(c.events, conn, stream_id, [env])
+
+    return flag
 
 
 def _when_leader(c: AuditContext, body: LoopBody) -> LoopBody:

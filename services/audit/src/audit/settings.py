@@ -8,6 +8,7 @@ Log and checkpoints
     AUDIT_APPEND_LINGER_MS       while records stream in (at least AUDIT_APPEND_LINGER_MIN_RATE
                                  per second, 40), wait this long to append more of them in one
                                  transaction (50; 0 = never); a lone event is appended at once
+    AUDIT_APPEND_DISCOVERY_SECONDS  how often topics, their ids and the halts are looked at (10)
     AUDIT_RUN_WRITER             run the appender/checkpointer/projector here (true); an
                                  HTTP-only replica sets false. Only the lease holder writes.
     AUDIT_CHECKPOINT_EVERY       sign after this many new entries (1000)
@@ -75,6 +76,7 @@ class Settings(ServiceSettings):
     append_linger_ms: int = 50
     append_linger_min_rate: float = 40.0
     run_writer: bool = True
+    append_discovery_seconds: float = 10.0
     lease_retry_seconds: float = 2.0
 
     checkpoint_every: int = 1000
