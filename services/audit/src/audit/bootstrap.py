@@ -54,15 +54,6 @@ def build(
     clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
-    problems = settings.production_problems()
-    if problems and not settings.development:
-        raise RuntimeError(
-            "the audit service refuses a production start: "
-            + "; ".join(problems)
-            + " (AUDIT_DEVELOPMENT=true starts it anyway, for development only)"
-        )
-    for p in problems:
-        log.warning("development start: %s", p)
     runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
     runtime.on_migrated.append(grant_runtime_role)
     if settings.outbox_topic:
@@ -108,6 +99,15 @@ def build(
 
     async def start(rt: ServiceRuntime) -> None:
         assert rt.pool is not None
+        problems = settings.production_problems()
+        if problems and not settings.development:
+            raise RuntimeError(
+                "the audit service refuses a production start: "
+                + "; ".join(problems)
+                + " (AUDIT_DEVELOPMENT=true starts it anyway, for development only)"
+            )
+        for p in problems:
+            log.warning("development start: %s", p)
         # the runtime's store: its appends wake the outbox relay
         c.events = rt.store or PostgresEventStore(rt.pool, reader=rt.reader)
         async with rt.pool.acquire() as conn:
