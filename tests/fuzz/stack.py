@@ -96,6 +96,7 @@ async def start_fuzz_stack(infra: Any, workdir: Path) -> AsyncIterator[FuzzStack
         "AUDIT_LOG_ORIGIN": "bianmin.fuzz/audit",
         "AUDIT_CHECKPOINT_SECONDS": "0.5",
         "AUDIT_PERSONAL_HMAC_KEY": f"fuzz-hmac-{run}",
+        "AUDIT_DEVELOPMENT": "true",
     }
     env = _clean_env(env)
     stack = FuzzStack(services=services, private_key=key)

@@ -139,6 +139,8 @@ async def running_stack(infra: Any, workdir: Path) -> AsyncIterator[Stack]:
         anomaly_interval_seconds=3600.0,
         personal_hmac_key=f"access-matrix-hmac-{tag}",  # type: ignore[arg-type]
         outbox_topic="",
+        checkpoint_store=str(workdir / "published-checkpoints"),
+        development=True,  # no witness, and the test database's owner as its role
     )
     apps = {
         "intake": intake.bootstrap.build(s_intake, auth=verifier, clock=clock.now),

@@ -476,6 +476,8 @@ AUDIT_PARAMS: dict[str, dict[str, Any]] = {
     "audit.export": {"end": 3},
     "audit.integrity": {"mode": "sample", "k": 3},
     "audit.cosignatures": {"size": 1},
+    "audit.published": {"after": -1},
+    "audit.log_halts": {"all": "true"},
     "audit.inspect_events": {"limit": 3},
     "audit.inspect_export": {"limit": 3},
 }
@@ -504,6 +506,17 @@ async def _inspect_case(w: World, a: Action, c: Cell, allowed: bool) -> Req:
 @builds("audit.cosign")
 async def _cosign(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, content=b"not a signed note\n")
+
+
+@builds("audit.published_note")
+async def _published_note(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    return _req(w, a, c, "/v1/log/published/1")
+
+
+@builds("audit.log_halt_decision")
+async def _halt_decision(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    # no halt 1 exists: an admin gets past the access check to a 404
+    return _req(w, a, c, "/v1/admin/log/halts/1/decision", json={"reason": "access test"})
 
 
 @builds("audit.staff_identity")

@@ -140,12 +140,48 @@ def auth_for(keys: Keys) -> TokenVerifier:
     return TokenVerifier(AuthSettings(public_key=public_pem(keys.jwt_private)))
 
 
+RUNTIME_ROLE = "bianmin_audit_runtime"
+"""The role the audit service runs as in these tests: it owns nothing, and the service's own
+migration step (as the test database's owner, `migration_database_url`) grants it INSERT and
+SELECT only on the append-only tables (`audit.log.roles`), as in production."""
+
+
+def runtime_url(database_url: str, role: str = RUNTIME_ROLE) -> str:
+    """`database_url` with the runtime role as the user."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(database_url)
+    host = parts.hostname or "127.0.0.1"
+    netloc = f"{role}:{role}@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
+async def ensure_runtime_role(owner_url: str, role: str = RUNTIME_ROLE) -> None:
+    conn = await asyncpg.connect(owner_url)
+    try:
+        if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            try:
+                await conn.execute(f"CREATE ROLE {role} LOGIN PASSWORD '{role}'")
+            except asyncpg.DuplicateObjectError:
+                pass  # another test session made it meanwhile
+    finally:
+        await conn.close()
+
+
 def settings_for(infra, schema: str, topics: Iterable[str], keys: Keys | None, **kw) -> Settings:  # type: ignore[no-untyped-def]
+    """The audit's settings for a test: the restricted runtime role, the test database's owner
+    for migrations, checkpoints published to a fresh directory, and `development` (most tests
+    configure no witness)."""
+    import tempfile
+
     all_topics = []
     for t in topics:
         all_topics += [t, f"{t}.dlq"]
     base = dict(
-        database_url=infra.database_url,
+        database_url=runtime_url(infra.database_url),
+        migration_database_url=infra.database_url,
+        checkpoint_store=tempfile.mkdtemp(prefix="audit-published-"),
+        development=True,
         database_schema=schema,
         kafka_bootstrap_servers=infra.bootstrap,
         topics=",".join(all_topics),
@@ -167,6 +203,8 @@ def settings_for(infra, schema: str, topics: Iterable[str], keys: Keys | None, *
 
 @contextlib.asynccontextmanager
 async def running_audit(settings: Settings, keys: Keys | None, **build_kw) -> AsyncIterator[tuple]:  # type: ignore[no-untyped-def]
+    if settings.migration_database_url:
+        await ensure_runtime_role(settings.migration_database_url)
     app = build(settings, auth=auth_for(keys) if keys else None, **build_kw)
     rt = app.state.runtime
     await rt.start()

@@ -126,7 +126,7 @@ def canned(responses: dict[str, tuple[int, str]]):  # type: ignore[no-untyped-de
     async def transport(method, path, query, body):  # type: ignore[no-untyped-def]
         if method == "POST":
             return 201, "{}"
-        return responses[path]
+        return responses.get(path, (404, "{}"))
 
     return transport
 
@@ -176,7 +176,9 @@ async def test_witness_cosigns_and_the_log_serves_the_cosignature(
             r = await client.post(
                 "/v1/log/cosignatures", content=add_signatures(note, [stranger]).encode()
             )
-            assert r.status_code == 201  # the known witness's line is in it too
+            # refused even with the known witness's line in it (issue 18, finding 4)
+            assert r.status_code == 422
+            assert "unknown keys (stranger+" in r.json()["detail"]["reason"]
             forged = sign_checkpoint(Checkpoint(ORIGIN, 12, b"\x09" * 32), [log_signer])
             r = await client.post(
                 "/v1/log/cosignatures",

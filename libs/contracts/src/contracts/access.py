@@ -1233,6 +1233,22 @@ AUDIT: tuple[Action, ...] = (
         everyone(LOG_PUBLIC),
     ),
     Action(
+        "audit.published",
+        "audit",
+        "GET",
+        "/v1/log/published",
+        "sizes of the checkpoints published outside the database",
+        everyone(LOG_PUBLIC),
+    ),
+    Action(
+        "audit.published_note",
+        "audit",
+        "GET",
+        "/v1/log/published/{size}",
+        "one published checkpoint",
+        everyone(LOG_PUBLIC),
+    ),
+    Action(
         "audit.inspect_events",
         "audit",
         "GET",
@@ -1309,6 +1325,28 @@ AUDIT: tuple[Action, ...] = (
         _admin_only(
             "a PIPL erasure is the administrators' act, itself recorded; the tree stays verifiable",
             "erasing personal data is the administrators' act only",
+        ),
+    ),
+    Action(
+        "audit.log_halts",
+        "audit",
+        "GET",
+        "/v1/admin/log/halts",
+        "partitions whose appending to the log stopped",
+        _admin_only(
+            "the log's keepers see where appending stopped (also in /readyz and as anomalies)",
+            "the appender's halts are for the log's keepers",
+        ),
+    ),
+    Action(
+        "audit.log_halt_decision",
+        "audit",
+        "POST",
+        "/v1/admin/log/halts/{halt_id}/decision",
+        "resume a halted partition",
+        _admin_only(
+            "an administrator's decision, recorded with who and why and itself logged",
+            "resuming the log after a gap is the administrators' decision only",
         ),
     ),
 )

@@ -18,7 +18,7 @@ import typer
 
 from .common import StackError, env_int, state_dir
 from .kafka import KafkaCluster
-from .postgres import SERVICES, LocalPostgres
+from .postgres import AUDIT_RUNTIME_ROLE, SERVICES, LocalPostgres
 
 if TYPE_CHECKING:
     from .supervisor import Output, ServiceChild
@@ -135,8 +135,10 @@ def wipe() -> None:
     KafkaCluster.single().wipe()
     KafkaCluster.trio().wipe()
     LocalPostgres.default().wipe()
-    # the witness remembers the log it watched: a new, empty log would be a rollback to it
+    # the witness remembers the log it watched, and the published checkpoints are the log's
+    # own promise: a new, empty log would be a rollback to either
     shutil.rmtree(witness_state(), ignore_errors=True)
+    shutil.rmtree(published_checkpoints(), ignore_errors=True)
     typer.echo("local data deleted")
 
 
@@ -230,6 +232,12 @@ def log_verifier_key(env: dict[str, str]) -> str:
     return Signer.from_key(secret).verifier().to_key()
 
 
+def published_checkpoints() -> Path:
+    """Where `make run`'s audit publishes every signed checkpoint outside its database
+    (`AUDIT_CHECKPOINT_STORE`, served at /v1/log/published)."""
+    return state_dir() / "published-checkpoints"
+
+
 def witness_state() -> Path:
     """The local witness's own state (its last verified checkpoint, cosigned notes, alarms)."""
     return state_dir() / "witness"
@@ -270,6 +278,17 @@ def service_env() -> dict[str, str]:
         out[key] = os.environ.get(key) or (db_ext or pg.url(svc, svc))
         if db_ext and not os.environ.get(key):
             out[f"{svc.upper()}_DATABASE_SCHEMA"] = svc
+    out["AUDIT_CHECKPOINT_STORE"] = os.environ.get("AUDIT_CHECKPOINT_STORE") or str(
+        published_checkpoints()
+    )
+    if not os.environ.get("AUDIT_DATABASE_URL"):
+        if db_ext:
+            # one role for everything on an outside database: the audit says so at start
+            out["AUDIT_DEVELOPMENT"] = os.environ.get("AUDIT_DEVELOPMENT") or "true"
+        else:
+            # the owner migrates, the service runs as a role that owns nothing
+            out["AUDIT_MIGRATION_DATABASE_URL"] = pg.url("audit", "audit")
+            out["AUDIT_DATABASE_URL"] = pg.url("audit", AUDIT_RUNTIME_ROLE)
     return out
 
 

@@ -35,6 +35,10 @@ from .common import (
 )
 
 SERVICES = ("intake", "routing", "notify", "audit")
+AUDIT_RUNTIME_ROLE = "audit_writer"
+"""The role the audit service runs as: it owns nothing; the role `audit` owns the audit
+database's tables and runs its migrations, granting this one INSERT and SELECT only on the
+log's append-only tables (`audit.log.roles`)."""
 SUPERUSER = "bianmin"
 TEST_DB = "bianmin_test"
 
@@ -245,6 +249,7 @@ class LocalPostgres:
         """Start the cluster unless it runs; True if this call started it."""
         self.init()
         if self.postmaster_pid() is not None:
+            self.provision()  # a cluster made by an older checkout may lack a newer role
             return False
         require_free(self.port, "BIANMIN_PG_PORT")
         bin_dir = find_bin_dir()
@@ -329,6 +334,11 @@ class LocalPostgres:
                 self.psql(f"CREATE DATABASE {svc} OWNER {svc}")
         if TEST_DB not in existing_dbs:
             self.psql(f"CREATE DATABASE {TEST_DB} OWNER {SUPERUSER}")
+        if AUDIT_RUNTIME_ROLE not in existing_roles:
+            self.psql(
+                f"CREATE ROLE {AUDIT_RUNTIME_ROLE} LOGIN PASSWORD '{AUDIT_RUNTIME_ROLE}' "
+                "NOSUPERUSER NOCREATEDB NOCREATEROLE"
+            )
 
     def stop(self) -> None:
         if not self.initialised() or self._pid() is None:

@@ -35,6 +35,9 @@ from .upcasting import UpcasterRegistry
 log = logging.getLogger("eventkit.service")
 
 Hook = Callable[["ServiceRuntime"], Awaitable[None]]
+MigratedHook = Callable[[asyncpg.Connection, str], Awaitable[None]]
+"""Runs on the migrating (owner's) connection after the migrations, with the runtime role's
+name: where a service grants its runtime role what it may do."""
 
 
 async def _keep_session(conn: asyncpg.Connection) -> None:
@@ -111,6 +114,7 @@ class ServiceRuntime:
         self.pool: asyncpg.Pool | None = None
         self.on_start: list[Hook] = []
         self.on_stop: list[Hook] = []
+        self.on_migrated: list[MigratedHook] = []
         self.background: list[asyncio.Task[Any]] = []
         self.loops: dict[str, LoopHealth] = {}
         self.broker_started = False
@@ -136,14 +140,21 @@ class ServiceRuntime:
             application_name=s.service_name,
         )
         async with self.pool.acquire() as conn:
-            if s.database_schema != "public":
-                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{s.database_schema}"')
-            files = migrate.eventkit_migrations()
-            if self.migrations_dir and self.migrations_dir.is_dir():
-                files += migrate.directory_migrations(self.migrations_dir, s.service_name)
-            applied = await migrate.apply(conn, files)
-            if applied:
-                log.info("migrations applied", extra={"applied": applied})
+            runtime_role = str(await conn.fetchval("SELECT current_user"))
+            if s.migration_database_url:
+                owner = await asyncpg.connect(
+                    s.migration_database_url,
+                    server_settings={
+                        "search_path": s.database_schema,
+                        "application_name": f"{s.service_name}-migrate",
+                    },
+                )
+                try:
+                    await self._migrate(owner, runtime_role)
+                finally:
+                    await owner.close()
+            else:
+                await self._migrate(conn, runtime_role)
         self.store = PostgresEventStore(
             self.pool, max_event_bytes=s.max_event_bytes, reader=self.reader
         )
@@ -179,6 +190,19 @@ class ServiceRuntime:
         poll. Nothing to wake before start."""
         if self.store is not None:
             self.store.notify_appended()
+
+    async def _migrate(self, conn: asyncpg.Connection, runtime_role: str) -> None:
+        s = self.settings
+        if s.database_schema != "public":
+            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{s.database_schema}"')
+        files = migrate.eventkit_migrations()
+        if self.migrations_dir and self.migrations_dir.is_dir():
+            files += migrate.directory_migrations(self.migrations_dir, s.service_name)
+        applied = await migrate.apply(conn, files)
+        if applied:
+            log.info("migrations applied", extra={"applied": applied})
+        for hook in self.on_migrated:
+            await hook(conn, runtime_role)
 
     def spawn(self, coro: Awaitable[Any], name: str) -> None:
         self.background.append(asyncio.ensure_future(coro))

@@ -34,6 +34,10 @@ class ServiceSettings(BaseSettings):
     http_port: int = 8000
     database_url: str = "postgresql://bianmin@127.0.0.1:15432/postgres"
     database_schema: str = "public"
+    # The role that owns the tables and runs the migrations, when it is not the runtime role
+    # (`database_url`): a service that must not be able to alter its own tables (the audit
+    # log) runs as a role that owns nothing, and grants it what it needs after migrating.
+    migration_database_url: str | None = None
     db_pool_min: int = 2
     db_pool_max: int = 10
     kafka_bootstrap_servers: str | None = None

@@ -29,9 +29,13 @@ from eventkit.loops import LoopHealth
 from eventkit.service import ServiceRuntime, create_app
 from eventkit.store import PostgresEventStore
 
-from .log.append import AppendOutcome, BeforeCommit
+from .http.pacing import Pacer
+from .log.append import AppendOutcome, BeforeCommit, OnHalt
 from .log.appender import Appender
 from .log.checkpoint import Checkpointer
+from .log.gaps import Halt
+from .log.publish import open_published
+from .log.roles import grant_runtime_role, rewrite_powers
 from .runtime import AuditRuntime, load_keys, make_builder
 from .settings import Settings
 
@@ -51,6 +55,7 @@ def build(
 ) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
+    runtime.on_migrated.append(grant_runtime_role)
     if settings.outbox_topic:
         runtime.enable_outbox(settings.outbox_topic)
     app = create_app(
@@ -68,7 +73,10 @@ def build(
         witness_verifiers=witnesses,
         builder=make_builder(settings),
         clock=clock or system_clock(service="audit"),
+        cosign_pacer=Pacer(settings.cosign_burst, settings.cosign_per_second),
     )
+    if settings.checkpoint_store:
+        c.published = open_published(settings.checkpoint_store)
     app.state.audit = c
 
     from .http.admin_routes import router as admin_router
@@ -91,8 +99,29 @@ def build(
 
     async def start(rt: ServiceRuntime) -> None:
         assert rt.pool is not None
+        problems = settings.production_problems()
+        if problems and not settings.development:
+            raise RuntimeError(
+                "the audit service refuses a production start: "
+                + "; ".join(problems)
+                + " (AUDIT_DEVELOPMENT=true starts it anyway, for development only)"
+            )
+        for p in problems:
+            log.warning("development start: %s", p)
         # the runtime's store: its appends wake the outbox relay
         c.events = rt.store or PostgresEventStore(rt.pool, reader=rt.reader)
+        async with rt.pool.acquire() as conn:
+            powers = await rewrite_powers(conn)
+        c.extras["rewrite_powers"] = powers
+        if powers and not settings.development:
+            raise RuntimeError(
+                "the audit service refuses to run as a database role that could rewrite the "
+                "log: " + "; ".join(powers) + " (run the migrations as the owner with "
+                "AUDIT_MIGRATION_DATABASE_URL and the service as a role that owns nothing; "
+                "AUDIT_DEVELOPMENT=true starts it anyway)"
+            )
+        for p in powers:
+            log.warning("development start: %s", p)
         if not settings.run_writer:
             return
         bootstrap = settings.kafka().bootstrap_servers
@@ -108,6 +137,8 @@ def build(
             linger_min_rate=settings.append_linger_min_rate,
             lease_retry_seconds=settings.lease_retry_seconds,
             before_commit=before_commit,
+            on_halt=_flag_halt(c),
+            discovery_seconds=settings.append_discovery_seconds,
         )
         if signer is not None:
             c.checkpointer = Checkpointer(
@@ -116,6 +147,7 @@ def build(
                 settings.log_origin,
                 settings.checkpoint_every,
                 settings.checkpoint_seconds,
+                published=c.published,
             )
             c.appender.on_commit.append(c.checkpointer.notify)
             supervise(rt, "checkpointer", _when_leader(c, c.checkpointer.rounds))
@@ -139,6 +171,61 @@ def build(
     runtime.on_start.append(start)
     runtime.on_stop.append(stop)
     return app
+
+
+def _flag_halt(c: AuditRuntime) -> OnHalt:
+    """A halt of the appender is an anomaly too (`audit.anomaly_flagged`, rule `log_gap`),
+    flagged in the transaction that raised it, so inspectors see it with the others."""
+    import uuid
+
+    import orjson
+
+    from eventkit.envelope import Envelope, Producer
+
+    from .anomaly.runner import AUDIT_ACTOR, EVENT_TYPE
+    from .runtime import append_in_transaction
+
+    async def flag(conn: Any, halt_id: int, h: Halt) -> None:
+        if c.events is None:
+            return
+        stream_id = f"log-halt-{halt_id}"
+        details = {
+            "halt_id": halt_id,
+            "topic": h.topic,
+            "partition": h.partition,
+            "kind": h.kind,
+            "expected_offset": h.expected_offset,
+            "found_offset": h.found_offset,
+            "known_topic_id": h.known_topic_id,
+            "found_topic_id": h.found_topic_id,
+        }
+        env = Envelope(
+            event_type=EVENT_TYPE,
+            stream_id=stream_id,
+            occurred_at=c.clock(),
+            producer=Producer(service="audit", instance=c.settings.instance_id),
+            actor=AUDIT_ACTOR,
+            correlation_id=uuid.uuid5(uuid.NAMESPACE_URL, f"audit-log-halt:{halt_id}"),
+            payload={
+                "rule_id": "log_gap",
+                "rule_kind": "log_gap",
+                "severity": "high",
+                "description": h.detail,
+                "case_id": stream_id,
+                "evidence": [],
+                "details": details,
+            },
+        )
+        await conn.execute(
+            """INSERT INTO anomaly_flags (rule_id, stream_id, event_id, details)
+               VALUES ('log_gap', $1, $2, $3) ON CONFLICT (rule_id, stream_id) DO NOTHING""",
+            stream_id,
+            env.event_id,
+            orjson.dumps(env.payload).decode(),
+        )
+        await append_in_transaction(c.events, conn, stream_id, [env])
+
+    return flag
 
 
 def _when_leader(c: AuditRuntime, body: LoopBody) -> LoopBody:

@@ -18,7 +18,9 @@ from eventkit.clock import Clock
 from eventkit.store import PostgresEventStore
 from tlog.note import Signer, Verifier
 
+from .http.pacing import Pacer
 from .log.leaf import LeafBuilder, Redactor
+from .log.publish import PublishedCheckpoints
 from .settings import Settings
 
 if TYPE_CHECKING:
@@ -43,7 +45,9 @@ class AuditRuntime:
     appender: Appender | None = None
     checkpointer: Checkpointer | None = None
     events: PostgresEventStore | None = None
+    published: PublishedCheckpoints | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    cosign_pacer: Pacer = field(default_factory=lambda: Pacer(10, 0.5))
 
     @property
     def pool(self) -> asyncpg.Pool:

@@ -8,6 +8,7 @@ Log and checkpoints
     AUDIT_APPEND_LINGER_MS       while records stream in (at least AUDIT_APPEND_LINGER_MIN_RATE
                                  per second, 40), wait this long to append more of them in one
                                  transaction (50; 0 = never); a lone event is appended at once
+    AUDIT_APPEND_DISCOVERY_SECONDS  how often topics, their ids and the halts are looked at (10)
     AUDIT_RUN_WRITER             run the appender/checkpointer/projector here (true); an
                                  HTTP-only replica sets false. Only the lease holder writes.
     AUDIT_CHECKPOINT_EVERY       sign after this many new entries (1000)
@@ -17,9 +18,19 @@ Log and checkpoints
     AUDIT_VERIFIER_KEY           the log's verifier key (for a replica without the signer key)
     AUDIT_LOG_ORIGIN             checkpoint origin line ("bianmin.ruian/audit")
     AUDIT_WITNESS_KEYS           comma-separated verifier keys whose cosignatures are accepted
+    AUDIT_COSIGN_BURST, AUDIT_COSIGN_PER_SECOND
+                                 pacing of POST /v1/log/cosignatures per client address
+                                 (10 at once, then 0.5 per second; more: 429)
     AUDIT_OUTBOX_TOPIC           where the audit's own events (anomalies, query records) are
                                  published by the eventkit outbox relay ("audit.events"; empty:
                                  no relay)
+    AUDIT_CHECKPOINT_STORE       where every signed checkpoint is published outside the
+                                 database (a directory or file:// URL, `audit.log.publish`)
+    AUDIT_MIGRATION_DATABASE_URL the owner role that runs the migrations; AUDIT_DATABASE_URL is
+                                 then a role that owns nothing (`audit.log.roles`)
+    AUDIT_DEVELOPMENT            true: start without witness keys, without a checkpoint store,
+                                 or with a runtime role that could rewrite the log (each is
+                                 then a warning); false (the default): each refuses the start
 Personal data
     AUDIT_PERSONAL_FIELDS        payload keys salt-hashed in the leaf
                                  ("name,id_number,phone,address,household_no")
@@ -65,6 +76,7 @@ class Settings(ServiceSettings):
     append_linger_ms: int = 50
     append_linger_min_rate: float = 40.0
     run_writer: bool = True
+    append_discovery_seconds: float = 10.0
     lease_retry_seconds: float = 2.0
 
     checkpoint_every: int = 1000
@@ -74,6 +86,10 @@ class Settings(ServiceSettings):
     verifier_key: str | None = None
     log_origin: str = "bianmin.ruian/audit"
     witness_keys: str = ""
+    checkpoint_store: str | None = None
+    development: bool = False
+    cosign_burst: int = 10
+    cosign_per_second: float = 0.5
     outbox_topic: str = AUDIT_EVENTS
 
     personal_fields: str = DEFAULT_PERSONAL_FIELDS
@@ -84,6 +100,16 @@ class Settings(ServiceSettings):
     anomaly_interval_seconds: float = 5.0
     anomaly_grace_seconds: float = 5.0
     integrity_sample_size: int = 256
+
+    def production_problems(self) -> list[str]:
+        """What a production start lacks to keep the past safe (see `audit.log.roles`,
+        `audit.log.publish`); the runtime role itself is checked once connected."""
+        out = []
+        if not self.witness_key_list():
+            out.append("no AUDIT_WITNESS_KEYS: nobody outside the log cosigns its checkpoints")
+        if not self.checkpoint_store:
+            out.append("no AUDIT_CHECKPOINT_STORE: signed checkpoints live only in the database")
+        return out
 
     def topic_list(self) -> list[str]:
         return _csv(self.topics)

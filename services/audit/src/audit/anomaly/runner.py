@@ -271,7 +271,7 @@ class AnomalyRunner:
                     log.exception("anomaly evaluation failed", extra={"case": r["stream_id"]})
                     await conn.execute(
                         """UPDATE anomaly_cases SET dirty_since = NULL,
-                                  next_check_at = $2 + interval '10 minutes'
+                                  next_check_at = $2::timestamptz + interval '10 minutes'
                            WHERE stream_id = $1""",
                         r["stream_id"],
                         now,

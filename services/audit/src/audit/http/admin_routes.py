@@ -1,10 +1,13 @@
 """Admin routes (role admin): staff identities for the conflict-of-interest rule, and the
-PIPL erasure of one event's personal data. Both are recorded as audit events.
+PIPL erasure of one event's personal data, and the operator's decision on a halted partition
+of the log (`audit.log.gaps`). Each is recorded as an audit event.
 
     PUT    /v1/admin/staff/{staff_id}/identity   {"id_number"?, "household_no"?}
            -> only HMAC-SHA256(AUDIT_PERSONAL_HMAC_KEY, normalized value) is stored
     DELETE /v1/admin/personal-data/{event_id}    erase salt, values and keyed hashes; the
            leaf (and so the tree) is unchanged, its hashes can no longer be linked to anyone
+    GET    /v1/admin/log/halts                   partitions whose appending is stopped
+    POST   /v1/admin/log/halts/{id}/decision     {"reason", "resume_offset"?}: resume one
 """
 
 from __future__ import annotations
@@ -14,13 +17,14 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.limits import DocumentNo, Identifier
 from eventkit.auth import Principal, require_roles
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.openapi import errors
 
+from ..log.gaps import HaltNotFound, list_halts, resolve
 from ..log.leaf import keyed_hash
 from ..runtime import AuditRuntime, append_in_transaction, ctx
 
@@ -117,3 +121,54 @@ async def erase_personal_data(c: Ctx, who: Admin, event_id: uuid.UUID) -> dict[s
     assert c.events is not None
     c.events.notify_appended()
     return {"event_id": str(event_id), "index": idx, "erased": True}
+
+
+# -- halts of the appender (issue 18, finding 3: audit.log.gaps) -----------------------------
+
+
+class HaltDecision(BaseModel):
+    """An operator's decision on a halted partition: resume it at `resume_offset` (default:
+    where Kafka now is: the offset found, 0 for a recreated topic). `reason` says why the
+    records in between may be given up, or why the new topic is the one to follow."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=3, max_length=2000)
+    resume_offset: int | None = Field(default=None, ge=0, le=2**63 - 1)
+
+
+@router.get("/log/halts")
+async def list_append_halts(c: Ctx, who: Admin, all: bool = False) -> dict[str, Any]:
+    """The partitions whose appending stopped (open ones; `all=true`: decided ones too)."""
+    async with c.pool.acquire() as conn:
+        return {"halts": await list_halts(conn, open_only=not all)}
+
+
+@router.post("/log/halts/{halt_id}/decision", responses=errors(404))
+async def decide_append_halt(
+    c: Ctx, who: Admin, halt_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: HaltDecision
+) -> dict[str, Any]:
+    """Resume a halted partition: recorded (who, what, why) in `append_halts` and as the
+    audit event `audit.log_halt_resolved`, which the log then holds like every other."""
+    async with c.pool.acquire() as conn, conn.transaction():
+        topic = await conn.fetchval("SELECT topic FROM append_halts WHERE id = $1", halt_id)
+        current = None
+        if c.appender is not None and topic is not None:
+            current = c.appender.topic_ids.get(topic)
+        try:
+            decision = await resolve(
+                conn,
+                halt_id,
+                decided_by=f"{who.role}:{who.sub}",
+                reason=body.reason,
+                resume_offset=body.resume_offset,
+                current_topic_id=current,
+            )
+        except HaltNotFound as exc:
+            raise HTTPException(404, detail={"field": "halt_id", "reason": str(exc)}) from None
+        await _record(c, who, "audit.log_halt_resolved", f"log-halt-{halt_id}", decision, conn)
+    assert c.events is not None
+    c.events.notify_appended()
+    if c.appender is not None:
+        c.appender.recheck()
+    return decision

@@ -25,8 +25,8 @@ from contracts.limits import LogIndex, LogSize, Position
 from eventkit.auth import Principal, optional_principal, require_roles
 from eventkit.edge import INT64_MAX
 from eventkit.openapi import errors
-from tlog.note import NoteError, open_checkpoint
 
+from ..log import cosign
 from ..log.checkpoint import checkpoint_at, latest_checkpoint
 from ..log.integrity import check_full, check_sample
 from ..log.store import (
@@ -40,6 +40,7 @@ from ..log.store import (
     tree_state,
 )
 from ..runtime import AuditRuntime, ctx
+from .pacing import retry_after
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
 
@@ -62,16 +63,9 @@ def _bad(field: str, reason: str) -> HTTPException:
     return HTTPException(400, detail={"field": field, "reason": reason})
 
 
-def merge_cosignatures(note: str, cosigned: list[str]) -> str:
-    """The log's note plus every distinct signature line of the cosigned copies."""
-    text, _, sigs = note.rpartition("\n\n")
-    lines = [ln for ln in sigs.split("\n") if ln]
-    for other in cosigned:
-        otext, _, osigs = other.rpartition("\n\n")
-        if otext != text:
-            continue
-        lines.extend(ln for ln in osigs.split("\n") if ln and ln not in lines)
-    return text + "\n\n" + "".join(ln + "\n" for ln in lines)
+def merge_cosignatures(c: AuditRuntime, note: str, cosigned: list[str]) -> str:
+    """The log's note plus the configured witnesses' lines that verify (`audit.log.cosign`)."""
+    return cosign.merge(note, cosigned, c.witness_verifiers)
 
 
 @router.get(
@@ -94,7 +88,7 @@ async def get_checkpoint(
         note = cp.note
         if cosigned:
             rows = await conn.fetch("SELECT note FROM cosignatures WHERE size = $1", cp.size)
-            note = merge_cosignatures(note, [r["note"] for r in rows])
+            note = merge_cosignatures(c, note, [r["note"] for r in rows])
     return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
 
 
@@ -239,21 +233,50 @@ async def integrity(
     """Re-verify the log: full (every leaf) or a sample; reports the first bad index."""
     async with c.pool.acquire() as conn:
         if mode == "full":
-            report = await check_full(conn, c.verifier, c.origin)
+            report = await check_full(conn, c.verifier, c.origin, c.published)
         else:
             report = await check_sample(
-                conn, c.verifier, c.origin, k=k or c.settings.integrity_sample_size
+                conn, c.verifier, c.origin, c.published, k=k or c.settings.integrity_sample_size
             )
     out = report.to_json()
     if c.checkpointer is not None and c.checkpointer.refused:
         out["checkpointer_refused"] = c.checkpointer.refused
+    powers = c.extras.get("rewrite_powers")
+    if powers:
+        out["runtime_role_can_rewrite"] = powers
     return out
+
+
+@router.get("/published", responses=errors(404))
+async def list_published(
+    c: Ctx,
+    after: Annotated[Position, Query()] = -1,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 1000,
+) -> dict[str, Any]:
+    """Sizes of the checkpoints published outside the database (`AUDIT_CHECKPOINT_STORE`),
+    read from the store itself: a database rollback cannot shorten this list."""
+    if c.published is None:
+        raise _not_found("(store)", "no checkpoint store is configured")
+    return {"sizes": await c.published.sizes(after, limit)}
+
+
+@router.get(
+    "/published/{size}",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {}}}, **errors(404)},
+)
+async def get_published(c: Ctx, size: Annotated[LogSize, Path()]) -> PlainTextResponse:
+    """One published checkpoint (the log's signed note, as published)."""
+    note = None if c.published is None else await c.published.note(size)
+    if note is None:
+        raise _not_found("size", f"no checkpoint published at size {size}")
+    return PlainTextResponse(note, media_type="text/plain; charset=utf-8")
 
 
 @router.post(
     "/cosignatures",
     status_code=201,
-    responses=errors(413, 503),
+    responses=errors(413, 422, 429, 503),
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -264,9 +287,19 @@ async def integrity(
 async def post_cosignature(c: Ctx, request: Request) -> dict[str, Any]:
     """A witness hands back the checkpoint with its cosignature (a signed note, text/plain).
 
-    Accepted only if the log's own signature verifies, the checkpoint is one this log
-    signed, and a configured witness key (AUDIT_WITNESS_KEYS) signed it too.
+    Accepted only if every signature line is the log's own or a configured witness's
+    (AUDIT_WITNESS_KEYS) and verifies, and the checkpoint is one this log signed; only the
+    log's line and the witness's line are stored (`audit.log.cosign`). Paced per client
+    address (AUDIT_COSIGN_BURST, AUDIT_COSIGN_PER_SECOND): 429 with Retry-After.
     """
+    client = request.client.host if request.client else "?"
+    wait = c.cosign_pacer.take(client)
+    if wait:
+        raise HTTPException(
+            429,
+            detail={"field": "(client)", "reason": f"too many cosignature posts from {client}"},
+            headers={"Retry-After": retry_after(wait)},
+        )
     raw = await request.body()
     if len(raw) > MAX_NOTE_BYTES:
         raise HTTPException(
@@ -278,19 +311,12 @@ async def post_cosignature(c: Ctx, request: Request) -> dict[str, Any]:
             503, detail={"field": "(log)", "reason": "the log has no verifier key configured"}
         )
     try:
-        cp, _ = open_checkpoint(note, [c.verifier], c.origin)
-        opened = None
-        if c.witness_verifiers:
-            opened = open_checkpoint(note, c.witness_verifiers, c.origin)[1]
-    except NoteError as exc:
+        accepted = cosign.accept(note, c.verifier, c.witness_verifiers, c.origin)
+    except cosign.CosignatureRefused as exc:
         raise HTTPException(
             422, detail={"field": "(body)", "reason": f"not accepted: {exc}"}
         ) from None
-    if opened is None:
-        raise HTTPException(
-            422, detail={"field": "(body)", "reason": "no witness keys are configured"}
-        )
-    witnesses = [s.name for s in opened.verified_sigs]
+    cp = accepted.checkpoint
     async with c.pool.acquire() as conn:
         mine = await checkpoint_at(conn, cp.size)
         if mine is None or mine.root != cp.root_hash:
@@ -301,15 +327,15 @@ async def post_cosignature(c: Ctx, request: Request) -> dict[str, Any]:
                     "reason": f"this log signed no such checkpoint at size {cp.size}",
                 },
             )
-        for w in witnesses:
+        for w, stored in accepted.notes.items():
             await conn.execute(
                 """INSERT INTO cosignatures (witness, size, note) VALUES ($1, $2, $3)
-                   ON CONFLICT (witness, size) DO UPDATE SET note = EXCLUDED.note""",
+                   ON CONFLICT (witness, size) DO NOTHING""",
                 w,
                 cp.size,
-                note,
+                stored,
             )
-    return {"size": cp.size, "witnesses": witnesses}
+    return {"size": cp.size, "witnesses": sorted(accepted.notes)}
 
 
 @router.get("/cosignatures")

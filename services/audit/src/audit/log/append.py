@@ -8,7 +8,9 @@ Exactly-once append by construction
     the records are read again; a crash after COMMIT leaves both, so they are not. There is no
     window in between, hence no record is missing or doubled, whatever the crash. As a second
     guard, records below the stored offset are skipped inside the transaction (a stale
-    consumer can never append twice) and every event_id is appended at most once.
+    consumer can never append twice) and every event_id is appended at most once. A record that
+does not continue its partition (a jump forward, a lower offset that is not a replay of what
+is logged) halts that partition instead (`audit.log.gaps`).
 
 Single writer
     The transaction starts with ``SELECT ... FROM tree_state WHERE id = 1 FOR UPDATE``: two
@@ -35,6 +37,7 @@ import orjson
 
 from tlog.tree import append_to_frontier
 
+from .gaps import Halt, open_halts, raise_halt
 from .leaf import LeafBuilder, LeafRecord
 
 log = logging.getLogger("audit.log.append")
@@ -89,6 +92,8 @@ class AppendOutcome:
     stale: int = 0
     offsets: dict[tuple[str, int], int] = field(default_factory=dict)
     stream_ids: set[str] = field(default_factory=set)
+    held: int = 0  # records of halted partitions: neither appended nor skipped past
+    halts: list[tuple[int, Halt]] = field(default_factory=list)
 
 
 def leaf_row(idx: int, r: LeafRecord) -> tuple[Any, ...]:
@@ -113,6 +118,37 @@ def leaf_row(idx: int, r: LeafRecord) -> tuple[Any, ...]:
 
 
 BeforeCommit = Callable[[asyncpg.Connection, AppendOutcome], Awaitable[None]]
+OnHalt = Callable[[asyncpg.Connection, int, Halt], Awaitable[None]]
+"""Called in the append's transaction for each halt it raises (the anomaly flag)."""
+
+
+async def _is_replay(
+    conn: asyncpg.Connection, builder: LeafBuilder, raw: Record, rec: LeafRecord
+) -> str | None:
+    """None when `raw` (below the expected offset) is what the log holds for it: the leaf
+    at its offset, or (an event once skipped as a re-delivery) the leaf of its event_id,
+    with the same content. Otherwise why not."""
+    q = """SELECT l.event_id, l.leaf, p.idx IS NOT NULL AS has_pd, p.salt
+           FROM leaves l LEFT JOIN personal_data p ON p.idx = l.idx WHERE """
+    row = await conn.fetchrow(
+        q + 'l.topic = $1 AND l."partition" = $2 AND l."offset" = $3 ORDER BY l.idx LIMIT 1',
+        raw.topic,
+        raw.partition,
+        raw.offset,
+    )
+    if row is None and rec.event_id is not None:
+        row = await conn.fetchrow(q + "l.event_id = $1", rec.event_id)
+    if row is None:
+        return f"nothing is logged for offset {raw.offset}"
+    if row["event_id"] != rec.event_id:
+        return f"offset {raw.offset} now holds event {rec.event_id}, the log has {row['event_id']}"
+    if rec.personal is None or not row["has_pd"]:
+        cand: bytes | None = rec.leaf
+    else:
+        cand = builder.releaf(rec, row["salt"])  # None: the salt was erased, cannot compare
+    if cand is not None and cand != bytes(row["leaf"]):
+        return f"offset {raw.offset} holds other content than the logged leaf"
+    return None
 
 
 async def _dedup(
@@ -210,10 +246,12 @@ class AppendPipeline:
         conn: asyncpg.Connection,
         builder: LeafBuilder,
         before_commit: BeforeCommit | None = None,
+        on_halt: OnHalt | None = None,
     ) -> None:
         self.conn = conn
         self.builder = builder
         self.before_commit = before_commit
+        self.on_halt = on_halt
         self._pending: asyncio.Future[AppendOutcome] | None = None
 
     @property
@@ -227,7 +265,12 @@ class AppendPipeline:
         previous = await self.drain()
         self._pending = asyncio.ensure_future(
             append_records(
-                self.conn, self.builder, records, built=built, before_commit=self.before_commit
+                self.conn,
+                self.builder,
+                records,
+                built=built,
+                before_commit=self.before_commit,
+                on_halt=self.on_halt,
             )
         )
         return previous
@@ -253,6 +296,7 @@ async def append_records(
     *,
     built: Sequence[LeafRecord] | None = None,
     before_commit: BeforeCommit | None = None,
+    on_halt: OnHalt | None = None,
 ) -> AppendOutcome:
     """Append `records` (in the given order) in one transaction; see the module docstring.
 
@@ -277,16 +321,59 @@ async def append_records(
             stored = {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
         fresh: list[LeafRecord] = []
         next_offsets: dict[tuple[str, int], int] = {}
-        stale = 0
+        stale = held = 0
+        blocked = set(await open_halts(conn)) if keys else set()
+        halts: list[Halt] = []
         for raw, rec in zip(records, built, strict=True):
             key = (raw.topic, raw.partition)
-            if raw.offset < stored.get(key, 0) or raw.offset < next_offsets.get(key, 0):
-                stale += 1  # already appended by an earlier transaction
+            if key in blocked:
+                held += 1  # halted: waits for an operator's decision (audit.log.gaps)
                 continue
-            next_offsets[key] = raw.offset + 1
-            fresh.append(rec)
+            expected = next_offsets.get(key, stored.get(key))
+            if expected is None or raw.offset == expected:
+                next_offsets[key] = raw.offset + 1
+                fresh.append(rec)
+                continue
+            where = f"{raw.topic}:{raw.partition}"
+            if raw.offset > expected:
+                halts.append(
+                    Halt(
+                        raw.topic,
+                        raw.partition,
+                        "offset_jump",
+                        f"{where} jumped from offset {expected} to {raw.offset}: offsets "
+                        f"{expected}..{raw.offset - 1} never reached the log",
+                        expected,
+                        raw.offset,
+                    )
+                )
+            elif (why := await _is_replay(conn, builder, raw, rec)) is None:
+                stale += 1  # a replay of what is logged
+                continue
+            else:
+                halts.append(
+                    Halt(
+                        raw.topic,
+                        raw.partition,
+                        "offset_rewound",
+                        f"{where} went back from offset {expected} to {raw.offset} and it is "
+                        f"not a replay of the log: {why}",
+                        expected,
+                        raw.offset,
+                    )
+                )
+            blocked.add(key)
+            held += 1
         kept, dups = await _dedup(conn, builder, fresh)
-        outcome = AppendOutcome(size0, size0, bytes(state["root"]), duplicates=dups, stale=stale)
+        outcome = AppendOutcome(
+            size0, size0, bytes(state["root"]), duplicates=dups, stale=stale, held=held
+        )
+        for h in halts:
+            hid = await raise_halt(conn, h)
+            if hid is not None:
+                outcome.halts.append((hid, h))
+                if on_halt is not None:
+                    await on_halt(conn, hid, h)
         outcome.offsets = next_offsets
         if kept:
             res = append_to_frontier(size0, list(state["frontier"]), [r.leaf_hash for r in kept])

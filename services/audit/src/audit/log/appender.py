@@ -12,6 +12,11 @@ Kafka); `eventkit.loops.supervise` logs the error, waits a capped backoff and st
 session: take the lease again, seek again to the stored offsets, continue. Whatever was
 polled but not committed is simply read again.
 
+Gaps are checked, not assumed (`audit.log.gaps`): every discovery compares the topics' ids
+with the recorded ones, and every append checks that each partition's records continue its
+stored offset; a partition that does not is halted (paused here, `blocked` in `/readyz`)
+until an operator decides.
+
 Why the appender once stayed `stopped` after a Kafka outage: with the broker away, the
 periodic topic discovery failed (`NodeNotReadyError`), and on the way out aiokafka's
 `consumer.stop()` raised the CancelledError of a fetch task it had just cancelled (its
@@ -37,9 +42,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from eventkit.loops import LoopHealth, stop_quietly, supervise
 
-from .append import AppendOutcome, AppendPipeline, BeforeCommit
+from .append import AppendOutcome, AppendPipeline, BeforeCommit, OnHalt
+from .gaps import check_topic_ids, open_halts
 from .leaf import LeafBuilder
 from .lease import try_acquire
+from .topic_ids import topic_ids
 
 log = logging.getLogger("audit.log.appender")
 
@@ -73,6 +80,7 @@ class Appender:
         on_commit: Callable[[AppendOutcome], None] | None = None,
         linger_ms: int = 0,
         linger_min_rate: float = 40.0,
+        on_halt: OnHalt | None = None,
     ) -> None:
         self.dsn = dsn
         self.schema = schema
@@ -90,6 +98,14 @@ class Appender:
         self._recent: deque[tuple[float, int]] = deque()
         self.stats = AppenderStats()
         self.health = LoopHealth("appender")
+        self.on_halt = on_halt
+        self.halted: dict[tuple[str, int], int] = {}  # (topic, partition) -> open halt id
+        self.topic_ids: dict[str, str] = {}
+        self._recheck = False
+
+    def recheck(self) -> None:
+        """Look at the halts (and topics) again at the next poll: an operator decided."""
+        self._recheck = True
 
     async def _connect(self) -> asyncpg.Connection:
         return await asyncpg.connect(
@@ -151,14 +167,50 @@ class Appender:
             batch.setdefault(tp, []).extend(recs)
             self._recent.append((time.monotonic(), len(recs)))
 
-    async def _discover(self, admin: AIOKafkaAdminClient) -> set[TopicPartition]:
+    async def _discover(
+        self, admin: AIOKafkaAdminClient, conn: asyncpg.Connection
+    ) -> set[TopicPartition]:
         described = await admin.describe_topics(self.topics)
         tps: set[TopicPartition] = set()
         for t in described:
             if t.get("error_code"):
                 continue
             tps.update(TopicPartition(t["topic"], p["partition"]) for p in t["partitions"])
+        self.topic_ids = await topic_ids(admin, self.topics)
+        parts: dict[str, list[int]] = {}
+        for tp in tps:
+            parts.setdefault(tp.topic, []).append(tp.partition)
+        for hid, h in await check_topic_ids(conn, self.topic_ids, parts):
+            if self.on_halt is not None:
+                async with conn.transaction():
+                    await self.on_halt(conn, hid, h)
         return tps
+
+    async def _apply_halts(
+        self, conn: asyncpg.Connection, consumer: AIOKafkaConsumer, health: LoopHealth
+    ) -> None:
+        """Pause the halted partitions; resume (from the stored offset) the ones an operator
+        released; say which are halted in `/readyz`."""
+        now = await open_halts(conn)
+        assigned = consumer.assignment()
+        released = [TopicPartition(*k) for k in self.halted if k not in now]
+        self.halted = now
+        paused = [TopicPartition(*k) for k in now if TopicPartition(*k) in assigned]
+        if paused:
+            consumer.pause(*paused)
+        back = [tp for tp in released if tp in assigned]
+        if back:
+            consumer.resume(*back)
+            await self._seek(conn, consumer, set(back))
+            log.warning("appending resumed", extra={"partitions": [str(tp) for tp in back]})
+        if now:
+            which = ", ".join(f"{t}:{p} (halt {i})" for (t, p), i in sorted(now.items()))
+            health.blocked(
+                f"appending halted for {which}: an operator decision is needed "
+                "(GET /v1/admin/log/halts)"
+            )
+        else:
+            health.running()
 
     async def _seek(
         self, conn: asyncpg.Connection, consumer: AIOKafkaConsumer, tps: set[TopicPartition]
@@ -184,7 +236,7 @@ class Appender:
             max_partition_fetch_bytes=8 * 1024 * 1024,
             client_id=f"audit-appender-{self.schema}",
         )
-        pipeline = AppendPipeline(conn, self.builder, self.before_commit)
+        pipeline = AppendPipeline(conn, self.builder, self.before_commit, self.on_halt)
         await admin.start()
         await consumer.start()
         try:
@@ -192,16 +244,17 @@ class Appender:
             next_discovery = 0.0
             while True:
                 now = time.monotonic()
-                if now >= next_discovery:
+                if now >= next_discovery or self._recheck:
+                    self._recheck = False
                     self._done(await pipeline.drain())  # _seek uses the connection
-                    tps = await self._discover(admin)
+                    tps = await self._discover(admin, conn)
                     if tps != assigned:
                         consumer.assign(sorted(tps))
                         await self._seek(conn, consumer, tps)
                         assigned = tps
                         self.stats.assigned = sorted(f"{t.topic}:{t.partition}" for t in tps)
                         log.info("partitions assigned", extra={"count": len(tps)})
-                    health.running()
+                    await self._apply_halts(conn, consumer, health)
                     complete = len({t.topic for t in tps}) == len(set(self.topics))
                     next_discovery = now + (self.discovery_seconds if complete else 1.0)
                 if not assigned:
@@ -213,7 +266,12 @@ class Appender:
                 batch = await consumer.getmany(timeout_ms=wait_ms, max_records=self.max_batch)
                 if batch and self._busy(sum(len(v) for v in batch.values())):
                     await self._top_up(consumer, batch)
-                records = [rec for tp in sorted(batch) for rec in batch[tp]]
+                records = [
+                    rec
+                    for tp in sorted(batch)
+                    if (tp.topic, tp.partition) not in self.halted
+                    for rec in batch[tp]
+                ]
                 if not records:
                     self._done(await pipeline.drain())
                     continue
@@ -232,5 +290,7 @@ class Appender:
         self.stats.appended += outcome.appended
         self.stats.rejected += outcome.rejected
         self.stats.duplicates += outcome.duplicates
+        if outcome.halts:
+            self._recheck = True  # pause them before the next poll
         for cb in self.on_commit:
             cb(outcome)

@@ -6,7 +6,11 @@ from the stored nodes and checks it against what was signed before:
 1. the root recomputed from the stored frontier nodes of size n equals `tree_state.root`;
 2. the stored nodes still reproduce the previous checkpoint's root at its size m;
 3. a consistency proof m -> n built from the stored nodes verifies (`tlog.proofs`) between the
-   previous signed root and the new one.
+   previous signed root and the new one;
+4. the same against every checkpoint ever PUBLISHED outside the database
+   (`audit.log.publish.PublishedGuard`): deleting checkpoint rows and cutting the log back
+   does not make the checkpointer sign the shorter history. A new note is published before
+   its row is written.
 
 If any check fails the checkpointer REFUSES: it logs an ERROR, raises `CheckpointRefused` and
 signs nothing (it will keep refusing: the log needs an investigator, not a retry). So the
@@ -27,6 +31,7 @@ from tlog.note import Checkpoint, Signer, sign_checkpoint
 from tlog.proofs import ProofError, verify_consistency
 
 from .append import AppendOutcome
+from .publish import PublishedCheckpoints, PublishedGuard, Refusal
 from .store import consistency_proof, root_at, tree_state
 
 log = logging.getLogger("audit.log.checkpoint")
@@ -59,9 +64,19 @@ def _refuse(msg: str) -> CheckpointRefused:
 
 
 async def make_checkpoint(
-    conn: asyncpg.Connection, signer: Signer, origin: str
+    conn: asyncpg.Connection,
+    signer: Signer,
+    origin: str,
+    published: PublishedCheckpoints | None = None,
+    guard: PublishedGuard | None = None,
 ) -> StoredCheckpoint | None:
-    """Sign the current tree if it grew since the last checkpoint; None if nothing new."""
+    """Sign the current tree if it grew since the last checkpoint; None if nothing new.
+
+    With `published`, the note is published there before the database row is written, and
+    `guard` (by default a new one over `published`) first checks the tree against every
+    published checkpoint (`audit.log.publish`)."""
+    if published is not None and guard is None:
+        guard = PublishedGuard(published, signer.verifier(), origin)
     async with conn.transaction(isolation="repeatable_read", readonly=False):
         # one snapshot for the state, the nodes and the previous checkpoint
         await conn.execute(
@@ -75,13 +90,14 @@ async def make_checkpoint(
                 f"tree_state size {st.size} is below the last checkpoint's size {prev.size}: "
                 "the log was rolled back"
             )
-        if prev is not None and st.size == prev.size:
-            if st.root != prev.root:
-                raise _refuse(
-                    f"tree_state root at size {st.size} differs from the signed checkpoint"
-                )
-            return None
-        if st.size == 0:
+        if prev is not None and st.size == prev.size and st.root != prev.root:
+            raise _refuse(f"tree_state root at size {st.size} differs from the signed checkpoint")
+        if guard is not None:
+            try:
+                await guard.check(conn, st.size, st.root)
+            except Refusal as exc:
+                raise _refuse(str(exc)) from None
+        if (prev is not None and st.size == prev.size) or st.size == 0:
             return None
         try:
             root = await root_at(conn, st.size)
@@ -109,6 +125,9 @@ async def make_checkpoint(
                     f"size {st.size} is not consistent with checkpoint {prev.size}: {exc}"
                 ) from None
         note = sign_checkpoint(Checkpoint(origin, st.size, root), [signer])
+        if published is not None:
+            # outside the database first: a row without a published note never exists
+            await published.publish(st.size, note)
         await conn.execute(
             "INSERT INTO checkpoints (size, root, note) VALUES ($1, $2, $3)", st.size, root, note
         )
@@ -120,9 +139,19 @@ class Checkpointer:
     """Signs every `every` entries or every `seconds` (when something new was appended)."""
 
     def __init__(
-        self, pool: asyncpg.Pool, signer: Signer, origin: str, every: int, seconds: float
+        self,
+        pool: asyncpg.Pool,
+        signer: Signer,
+        origin: str,
+        every: int,
+        seconds: float,
+        published: PublishedCheckpoints | None = None,
     ) -> None:
         self.pool = pool
+        self.published = published
+        self.guard = (
+            PublishedGuard(published, signer.verifier(), origin) if published is not None else None
+        )
         self.signer = signer
         self.origin = origin
         self.every = max(1, every)
@@ -141,7 +170,9 @@ class Checkpointer:
     async def once(self) -> StoredCheckpoint | None:
         async with self.pool.acquire() as conn:
             try:
-                cp = await make_checkpoint(conn, self.signer, self.origin)
+                cp = await make_checkpoint(
+                    conn, self.signer, self.origin, self.published, self.guard
+                )
             except CheckpointRefused as exc:
                 self.refused = str(exc)
                 raise

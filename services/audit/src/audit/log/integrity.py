@@ -42,6 +42,7 @@ from tlog.note import Checkpoint, NoteError, Verifier, open_checkpoint
 from tlog.proofs import ProofError, verify_consistency, verify_inclusion
 from tlog.tree import MissingNodesError, append_to_frontier, root_from_frontier
 
+from .publish import PublishedCheckpoints
 from .store import consistency_proof, fetch_nodes, inclusion_proof, root_at, tree_state
 
 
@@ -66,6 +67,8 @@ class IntegrityReport:
     problems: list[Problem] = field(default_factory=list)
     checkpoint_size: int | None = None
     checkpoints_checked: int = 0
+    published_size: int | None = None
+    published_checked: int = 0
     elapsed_ms: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
@@ -124,6 +127,69 @@ async def _checkpoints(
         # trust the signed note, not the row
         cps.append((cp.size, cp.root_hash))
     return cps
+
+
+async def _published(
+    published: PublishedCheckpoints | None,
+    verifier: Verifier | None,
+    origin: str | None,
+    out: _Collector,
+    *,
+    newest_only: bool = False,
+) -> list[tuple[int, bytes]]:
+    """The checkpoints published outside the database (`audit.log.publish`), each opened with
+    the log's key: what the database can no longer deny."""
+    if published is None:
+        return []
+    sizes = await published.all_sizes()
+    if newest_only:
+        sizes = sizes[-1:]
+    cps = []
+    for size in sizes:
+        note = await published.note(size) or ""
+        try:
+            if verifier is not None:
+                cp, _ = open_checkpoint(note, [verifier], origin)
+            else:
+                cp = Checkpoint.parse(note.split("\n\n", 1)[0] + "\n")
+        except (NoteError, ValueError) as exc:
+            out.add("published_signature", f"published checkpoint at size {size}: {exc}")
+            continue
+        cps.append((cp.size, cp.root_hash))
+    return cps
+
+
+def _against_published(
+    db: list[tuple[int, bytes]], pub: list[tuple[int, bytes]], size: int, out: _Collector
+) -> list[tuple[int, bytes]]:
+    """Database rows vs published notes, and the tree's size vs the newest published one;
+    returns both merged (the published root wins where they differ)."""
+    rows = dict(db)
+    missing = [s for s, _ in pub if s not in rows]
+    for s, root in pub:
+        if s in rows and rows[s] != root:
+            out.add(
+                "published_mismatch",
+                f"the checkpoint row at size {s} has another root than the one published",
+            )
+    if missing:
+        out.add(
+            "checkpoint_rows_missing",
+            f"{len(missing)} published checkpoint(s) have no row in the database (sizes "
+            f"{', '.join(map(str, missing[:10]))}{' ...' if len(missing) > 10 else ''}): "
+            "checkpoint rows were deleted",
+        )
+    top = max((s for s, _ in pub), default=None)
+    if top is not None and size < top:
+        out.add(
+            "published_rollback",
+            f"the tree has {size} entries but a checkpoint of {top} entries was published: "
+            f"entries from {size} on were rolled back",
+            size,
+        )
+    merged = dict(db)
+    merged.update(pub)
+    return sorted(merged.items())
 
 
 class _Recompute:
@@ -200,6 +266,7 @@ async def check_full(
     conn: asyncpg.Connection,
     verifier: Verifier | None = None,
     origin: str | None = None,
+    published: PublishedCheckpoints | None = None,
     *,
     chunk: int = 5000,
     max_problems: int = 50,
@@ -208,7 +275,9 @@ async def check_full(
     out = _Collector(max_problems)
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         st = await tree_state(conn)
-        cps = await _checkpoints(conn, verifier, origin, out)
+        db_cps = await _checkpoints(conn, verifier, origin, out)
+        pub = await _published(published, verifier, origin, out)
+        cps = _against_published(db_cps, pub, st.size, out)
         rc = _Recompute(conn, cps, st.size, out)
         expected = 0  # the next index we expect to see
         checked = 0
@@ -286,10 +355,11 @@ async def check_full(
                 expected,
             )
         cp_top = cps[-1][0] if cps else None
-        if cp_top is not None and st.size < cp_top:
+        db_top = db_cps[-1][0] if db_cps else None
+        if db_top is not None and st.size < db_top:
             out.add(
                 "tree_state_rollback",
-                f"tree_state size {st.size} is below the signed checkpoint size {cp_top}: "
+                f"tree_state size {st.size} is below the signed checkpoint size {db_top}: "
                 f"entries from {st.size} on were rolled back",
                 st.size,
             )
@@ -314,6 +384,8 @@ async def check_full(
         problems=out.problems,
         checkpoint_size=cp_top,
         checkpoints_checked=rc.cps_checked,
+        published_size=pub[-1][0] if pub else None,
+        published_checked=len(pub),
         elapsed_ms=round((time.perf_counter() - t0) * 1000, 1),
     )
 
@@ -322,6 +394,7 @@ async def check_sample(
     conn: asyncpg.Connection,
     verifier: Verifier | None = None,
     origin: str | None = None,
+    published: PublishedCheckpoints | None = None,
     *,
     k: int = 256,
     rng: random.Random | None = None,
@@ -332,8 +405,17 @@ async def check_sample(
     checked = 0
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         st = await tree_state(conn)
-        cps = await _checkpoints(conn, verifier, origin, out)
-        cp = cps[-1] if cps else None
+        db_cps = await _checkpoints(conn, verifier, origin, out)
+        pub = await _published(published, verifier, origin, out, newest_only=True)
+        if pub and st.size < pub[-1][0]:
+            out.add(
+                "published_rollback",
+                f"the tree has {st.size} entries but a checkpoint of {pub[-1][0]} entries was "
+                f"published: entries from {st.size} on were rolled back",
+                st.size,
+            )
+        newest = max([*db_cps[-1:], *pub], default=None)
+        cp = newest if newest is None or newest[0] <= st.size else (db_cps[-1] if db_cps else None)
         count, top = await conn.fetchrow("SELECT count(*), coalesce(max(idx) + 1, 0) FROM leaves")
         if count != st.size or top != st.size:
             gap = await conn.fetchval(
@@ -421,5 +503,7 @@ async def check_sample(
         problems=out.problems,
         checkpoint_size=cp[0] if cp else None,
         checkpoints_checked=1 if cp else 0,
+        published_size=pub[-1][0] if pub else None,
+        published_checked=len(pub),
         elapsed_ms=round((time.perf_counter() - t0) * 1000, 1),
     )

@@ -4,15 +4,20 @@ Each poll:
 
 1. ``GET /v1/log/checkpoint`` and verify the log's signature (the log's verifier key and
    origin are configured; nothing the log says is trusted unsigned);
-2. compare with the last checkpoint this witness verified (kept in its own state directory,
+2. compare with the newest checkpoint the log PUBLISHED outside its database
+   (``GET /v1/log/published``, `audit.log.publish`): a smaller one served -> **rollback**;
+   another root at the same size -> **split view**;
+3. compare with the last checkpoint this witness verified (kept in its own state directory,
    never in the log's database):
    * same size, other root -> **split view** (the log showed two different histories);
+   * same size, same root: the log must still prove its last entry in it (public inclusion
+     proof), else **unprovable** (its entries were cut back under its checkpoint);
    * smaller size -> **rollback**;
    * larger size -> ``GET /v1/log/proof/consistency?first=old&second=new`` and verify it
      with `tlog.proofs.verify_consistency`; a bad or missing proof -> **alarm**;
    * the very first checkpoint is accepted as is (trust on first use; start the witness
      together with the log, or pin the first checkpoint with --state-dir from a trusted copy);
-3. cosign: add this witness's signature line to the note (`tlog.note.add_signatures`,
+4. cosign: add this witness's signature line to the note (`tlog.note.add_signatures`,
    golang.org/x/mod/sumdb/note style; not the timestamped C2SP cosignature/v1 format), keep
    it in ``<state-dir>/checkpoints/<size>.note`` and, unless --no-publish, POST it back to
    ``/v1/log/cosignatures`` so that anyone fetching the checkpoint sees it was witnessed.
@@ -40,7 +45,7 @@ from typing import Any
 from eventkit.clock import Clock
 from eventkit.loops import TRANSIENT_ERRORS, LoopHealth, supervise
 from tlog.note import NoteError, Signer, Verifier, add_signatures, open_checkpoint
-from tlog.proofs import ProofError, verify_consistency
+from tlog.proofs import ProofError, verify_consistency, verify_inclusion
 
 log = logging.getLogger("audit.witness")
 
@@ -119,6 +124,7 @@ class Witness:
         self.clock = clock
         self.publish = publish
         self.alarm_file = alarm_file or state_dir / "ALARM.json"
+        self._published_seen = -1
         (state_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
 
     # -- state ---------------------------------------------------------------------------------
@@ -176,6 +182,13 @@ class Witness:
     async def _poll(self) -> PollResult:
         status, note = await self._get("/v1/log/checkpoint")
         if status == 404:
+            prev = self.load_state()
+            if prev is not None:
+                raise Alarm(
+                    "rollback",
+                    f"the log serves no checkpoint any more (it served size {prev['size']})",
+                    {"previous": prev["note"], "current": note},
+                )
             raise Unavailable("the log has no checkpoint yet")
         if status != 200:
             raise Unavailable(f"checkpoint: HTTP {status}")
@@ -185,6 +198,7 @@ class Witness:
             raise Alarm(
                 "bad_signature", f"checkpoint does not verify: {exc}", {"note": note}
             ) from None
+        await self._check_published(cp.size, cp.root_hash, note)
         prev = self.load_state()
         kind = "first"
         if prev is not None:
@@ -203,6 +217,7 @@ class Witness:
                         f"two different signed roots at size {cp.size}",
                         evidence,
                     )
+                await self._check_backed(cp.size, cp.root_hash, note)
                 return PollResult("unchanged", cp.size)
             status, body = await self._get(
                 "/v1/log/proof/consistency", first=prev["size"], second=cp.size
@@ -243,6 +258,68 @@ class Witness:
                 log.warning("cosignature not delivered: %s", exc)
         log.info("checkpoint witnessed", extra={"size": cp.size, "kind": kind})
         return PollResult(kind, cp.size, cosigned, published)
+
+    async def _check_backed(self, size: int, root: bytes, note: str) -> None:
+        """The log must still be able to prove the checkpoint it serves: the inclusion proof
+        of its last entry (public) verifies against the signed root. A log cut back under its
+        own checkpoint cannot give it (the checkpointer then refuses to sign, so the served
+        checkpoint stops moving and only this shows that its entries are gone)."""
+        status, body = await self._get("/v1/log/proof/inclusion", index=size - 1, tree_size=size)
+        if status >= 500:
+            raise Unavailable(f"inclusion proof: HTTP {status}")
+        try:
+            if status != 200:
+                raise ValueError(f"HTTP {status}: {body[:200]}")
+            data = json.loads(body)
+            proof = [base64.b64decode(p, validate=True) for p in data["proof"]]
+            lh = base64.b64decode(data["leaf_hash"], validate=True)
+            verify_inclusion(lh, size - 1, size, proof, root)
+        except (ValueError, KeyError, TypeError, ProofError) as exc:
+            raise Alarm(
+                "unprovable",
+                f"the log cannot prove entry {size - 1} of its own checkpoint of size {size}: "
+                f"{exc}",
+                {"current": note, "proof": body},
+            ) from None
+
+    async def _check_published(self, size: int, root: bytes, note: str) -> None:
+        """The checkpoints the log published outside its database (`GET /v1/log/published`):
+        the one it serves now must not be older than the newest published (a rollback) nor
+        differ from the one published at its size (a split view). A log without a store
+        answers 404: nothing to compare."""
+        while True:
+            status, body = await self._get("/v1/log/published", after=self._published_seen)
+            if status == 404:
+                return
+            if status != 200:
+                raise Unavailable(f"published: HTTP {status}")
+            sizes = [int(x) for x in json.loads(body)["sizes"]]
+            if not sizes:
+                break
+            self._published_seen = max(self._published_seen, *sizes)
+        newest = self._published_seen
+        if newest < size:
+            return
+        st, pub = await self._get(f"/v1/log/published/{newest}")
+        if st != 200:
+            raise Unavailable(f"published/{newest}: HTTP {st}")
+        try:
+            pcp, _ = open_checkpoint(pub, [self.log_verifier], self.origin)
+        except (NoteError, ValueError) as exc:
+            raise Alarm(
+                "bad_signature",
+                f"published checkpoint {newest} does not verify: {exc}",
+                {"note": pub},
+            ) from None
+        evidence = {"published": pub, "current": note}
+        if pcp.size > size:
+            raise Alarm(
+                "rollback",
+                f"the log serves size {size} but published a checkpoint of size {pcp.size}",
+                evidence,
+            )
+        if pcp.root_hash != root:
+            raise Alarm("split_view", f"two different signed roots at size {size}", evidence)
 
     async def run(self, interval: float, once: bool = False) -> int:
         """Poll until an alarm (exit code 3) or, with `once`, after one round (0 / 1).
