@@ -19,6 +19,7 @@ import pytest
 
 from audit.log.checkpoint import make_checkpoint
 from audit.witness.core import Witness
+from eventkit.clock import system_clock
 from tlog.note import Signature, Signer, Verifier, add_signatures, generate_key, open_checkpoint
 
 from .support import ORIGIN, make_keys, running_audit, settings_for
@@ -63,7 +64,12 @@ async def test_junk_cosignature_lines_are_refused_and_the_checkpoint_stays_verif
             await _append(conn, 5)
             await make_checkpoint(conn, log_signer, ORIGIN)
             witness = Witness(
-                asgi(client), keys.log_verifier, ORIGIN, Signer.from_key(w_skey), tmp_path / "w"
+                asgi(client),
+                keys.log_verifier,
+                ORIGIN,
+                Signer.from_key(w_skey),
+                tmp_path / "w",
+                clock=system_clock(),
             )
             first = await witness.poll_once()
             assert first.published and first.cosigned is not None

@@ -21,6 +21,7 @@ import asyncpg
 import pytest
 
 from audit.witness.core import EXIT_ALARM, Witness
+from eventkit.clock import system_clock
 from tlog.note import Signer, generate_key
 from tlog.tree import MemoryTree, frontier_addresses
 
@@ -100,7 +101,12 @@ async def test_cutting_the_log_back_is_refused_to_the_service_and_caught_from_a_
         c = app.state.audit
         assert c.extras["rewrite_powers"] == []
         witness = Witness(
-            asgi(client), keys.log_verifier, ORIGIN, Signer.from_key(w_skey), tmp_path / "w"
+            asgi(client),
+            keys.log_verifier,
+            ORIGIN,
+            Signer.from_key(w_skey),
+            tmp_path / "w",
+            clock=system_clock(),
         )
         watching = asyncio.ensure_future(witness.run(0.2))
         su = await pg_schema.connect()
