@@ -192,18 +192,27 @@ async def center_profile(api: Api, unit_id: str) -> dict[str, Any] | None:
     return got
 
 
+def _seconds(seconds: int | None) -> int:
+    """How long each panel stays (`?seconds=`, 2-300; each hall sets its own pace)."""
+    return HALL_SECONDS if seconds is None else max(2, min(300, seconds))
+
+
 @router.get("/hall")
-async def hall(request: Request) -> Response:
-    """The hall's electronic guide screen: full screen, rotates its panels by itself."""
+async def hall(request: Request, seconds: int | None = None) -> Response:
+    """The hall's electronic guide screen: full screen, rotates its panels by itself and
+    fetches each one afresh (HTMX polling), so the figures follow the day."""
     return render(
-        request, "public/hall.html", seconds=HALL_SECONDS, **await _hall_panel(request, 0)
+        request, "public/hall.html", seconds=_seconds(seconds), **await _hall_panel(request, 0)
     )
 
 
 @router.get("/hall/panel")
-async def hall_panel(request: Request, i: int = 0) -> Response:
+async def hall_panel(request: Request, i: int = 0, seconds: int | None = None) -> Response:
     return render(
-        request, "public/hall_panel.html", seconds=HALL_SECONDS, **await _hall_panel(request, i)
+        request,
+        "public/hall_panel.html",
+        seconds=_seconds(seconds),
+        **await _hall_panel(request, i),
     )
 
 
