@@ -68,24 +68,6 @@ async def test_public_pages_have_no_serious_accessibility_violations(
     ]
 
 
-async def test_the_hall_display_rotates_and_refreshes_by_itself(
-    page: Any, portal: PortalStack
-) -> None:
-    await page.goto("/hall?seconds=2")
-    panel = page.locator("#hall-panel .hall-panel")
-    assert await panel.get_attribute("data-panel") == "board"
-    await shot(page, "public-hall", full_page=False)
-    seen = ["board"]
-    for expected in ("guide", "log", "board"):
-        await page.locator(f'#hall-panel .hall-panel[data-panel="{expected}"]').wait_for(
-            timeout=15_000
-        )
-        seen.append(expected)
-    assert seen == ["board", "guide", "log", "board"]
-    text = await page.locator("#hall-panel").inner_text()
-    assert "各便民服务中心办件情况" in text
-
-
 async def test_the_centers_show_this_months_cases_by_name(page: Any, portal: PortalStack) -> None:
     """A case accepted at 马北 today is counted on the board (projected from the audit log),
     and the portal shows it under the center's name, not its id."""
@@ -126,6 +108,16 @@ async def test_the_centers_show_this_months_cases_by_name(page: Any, portal: Por
     await page.wait_for_url(f"**/centers/{MABEI}")
     text = await page.locator("main").inner_text()
     assert "马北社区" in text and "本月受理" in text and "马屿镇" in text
+    profile = (await s.intake.get(f"/v1/centers/{MABEI}")).json()
+    saturday = profile["office_hours"]["weekly"].get("5")
+    hours = await page.locator("tr", has=page.get_by_role("rowheader", name="周六")).inner_text()
+    if saturday:  # the seeded Saturday-morning hours, shown as opened and closed
+        assert f"{saturday[0]['opens'][:5]}–{saturday[0]['closes'][:5]}" in hours
+    else:
+        assert "休息" in hours
+    for line in profile["service_lines"]:
+        assert line["name_zh"] in text, line
+    assert profile["service_lines"], "the seeded community centers have service lines"
     await shot(page, "public-center")
 
 
@@ -150,3 +142,21 @@ async def test_the_transparency_page_shows_the_latest_signed_checkpoint(
     keys = (await portal.audit_client.get("/v1/log/keys")).json()
     assert keys["log"]["verifier_key"] in await page.locator("main").inner_text()
     await shot(page, "public-transparency")
+
+
+async def test_the_hall_display_rotates_and_refreshes_by_itself(
+    page: Any, portal: PortalStack
+) -> None:
+    await page.goto("/hall?seconds=2")
+    panel = page.locator("#hall-panel .hall-panel")
+    assert await panel.get_attribute("data-panel") == "board"
+    await shot(page, "public-hall", full_page=False)
+    seen = ["board"]
+    for expected in ("guide", "log", "board"):
+        await page.locator(f'#hall-panel .hall-panel[data-panel="{expected}"]').wait_for(
+            timeout=15_000
+        )
+        seen.append(expected)
+    assert seen == ["board", "guide", "log", "board"]
+    text = await page.locator("#hall-panel").inner_text()
+    assert "各便民服务中心办件情况" in text

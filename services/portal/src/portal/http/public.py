@@ -181,12 +181,12 @@ async def center_page(request: Request, unit_id: str) -> Response:
 
 
 async def center_profile(api: Api, unit_id: str) -> dict[str, Any] | None:
-    """The center's public profile (address, hours, service lines) from routing, if it has
-    one to give (404: none)."""
+    """The center's public profile (hours, service lines, access note) from intake's
+    projection of routing's org tree (404: no such center)."""
     try:
-        got: dict[str, Any] = await api.get("routing", f"/v1/org/centers/{unit_id}")
+        got: dict[str, Any] = await api.get("intake", f"/v1/centers/{unit_id}")
     except ServiceError as exc:
-        if exc.status == 404:
+        if exc.status in (404, 422):
             return None
         raise
     return got
