@@ -43,7 +43,15 @@ def load_audiences() -> list[Audience]:
     return out
 
 
-def build(settings: Settings | None = None, *, clients: ServiceClients | None = None) -> FastAPI:
+def build(
+    settings: Settings | None = None,
+    *,
+    clients: ServiceClients | None = None,
+    oidc_http: dict[str, Any] | None = None,
+) -> FastAPI:
+    """The portal app. `clients`: the service clients (built from settings otherwise);
+    `oidc_http`: extra httpx arguments for the calls to the identity provider (a test's
+    transport to a local fake provider)."""
     settings = settings or Settings()
     logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per call to the services
     if settings.session_secret is None:
@@ -74,7 +82,7 @@ def build(settings: Settings | None = None, *, clients: ServiceClients | None = 
         if settings.dev_signin and settings.dev_key_file is not None
         else None
     )
-    app.state.oauth = _oauth(settings) if settings.oidc_enabled else None
+    app.state.oauth = _oauth(settings, oidc_http or {}) if settings.oidc_enabled else None
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.session_secret.get_secret_value(),
@@ -163,7 +171,7 @@ def build(settings: Settings | None = None, *, clients: ServiceClients | None = 
     return app
 
 
-def _oauth(settings: Settings) -> Any:
+def _oauth(settings: Settings, http: dict[str, Any]) -> Any:
     from authlib.integrations.starlette_client import OAuth
 
     oauth = OAuth()
@@ -174,7 +182,7 @@ def _oauth(settings: Settings) -> Any:
         client_secret=(
             settings.oidc_client_secret.get_secret_value() if settings.oidc_client_secret else None
         ),
-        client_kwargs={"scope": settings.oidc_scope, "code_challenge_method": "S256"},
+        client_kwargs={"scope": settings.oidc_scope, "code_challenge_method": "S256", **http},
     )
     return oauth
 
