@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -106,6 +107,15 @@ def build(
         return FileResponse(
             path, media_type="text/javascript", headers={"Cache-Control": "max-age=3600"}
         )
+
+    @app.middleware("http")
+    async def server_timing(request: Request, call_next: Any) -> Response:
+        """`Server-Timing: app;dur=<ms>`: the portal's own time for the page (the bench's
+        `portal.page_p95_ms` reads it; so can any browser's network panel)."""
+        t0 = time.perf_counter()
+        response: Response = await call_next(request)
+        response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - t0) * 1000:.1f}"
+        return response
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
