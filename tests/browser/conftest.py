@@ -88,6 +88,15 @@ async def axe_violations(page: Any) -> list[dict[str, Any]]:
     return list(result["violations"])
 
 
+async def serious_violations(page: Any) -> list[tuple[str, str, str]]:
+    """axe-core's serious and critical violations: (rule, impact, first targets)."""
+    return [
+        (v["id"], v["impact"], str([n["target"] for n in v["nodes"][:3]]))
+        for v in await axe_violations(page)
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]

@@ -17,7 +17,7 @@ from devstack.demo import id_number
 
 from ..e2e.lifecycle.stack import MABEI, Who
 from ..polling import dig, eventually
-from .conftest import shot
+from .conftest import serious_violations, shot
 from .stack import PortalStack
 
 AGENT: Who = ("ruian.mayu.mabei.agent1", "community_agent", MABEI, "community")
@@ -88,6 +88,7 @@ async def test_status_then_correction_then_rating_at_the_evaluator(
     assert "待补正" in main and "结婚证复印件" in main and asked["note"] in main
     assert "林**" in main and "林晓燕" not in main  # the public view masks the name
     await shot(phone, "resident-status")
+    assert await serious_violations(phone) == []
 
     # a wrong code: the error beside the field, what was typed kept
     await phone.goto("/status")
@@ -139,6 +140,7 @@ async def test_status_then_correction_then_rating_at_the_evaluator(
     # the rating, at the window evaluator the clerk turns toward the resident
     await phone.goto(f"/resident/cases/{case_id}/evaluator")
     await shot(phone, "resident-evaluator")
+    assert await serious_violations(phone) == []
     await phone.get_by_role("button", name="提交评价").click()  # no score chosen
     err = phone.locator("#e-score")
     await err.wait_for()

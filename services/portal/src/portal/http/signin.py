@@ -35,17 +35,30 @@ def _home_of(request: Request, role: str) -> str:
     return "/"
 
 
+DEV_PEOPLE_TTL_S = 60.0
+
+
 async def _people(request: Request) -> list[DevPerson]:
+    """The seeded people to pick from (development sign-in only), read from routing's org
+    tree at most once a minute: the tree is hundreds of people, and the page is opened by
+    every developer at every sign-in."""
     minter: DevMinter | None = request.app.state.minter
     if minter is None:
         return []
+    now = time.monotonic()
+    cached = getattr(request.app.state, "dev_people", None)
+    if cached is not None and cached[0] > now:
+        people: list[DevPerson] = cached[1]
+        return people
     # the org tree is for signed-in callers: the development key reads it as an admin
     token = minter.token("portal.dev-signin", "admin", "ruian", "city", time.time())
     try:
         tree = await request.app.state.clients.as_person(token).get("routing", "/v1/org/tree")
     except ServiceError:
-        tree = {"units": []}
-    return dev_people(tree)
+        return dev_people({"units": []})  # routing not up yet: residents can still sign in
+    people = dev_people(tree)
+    request.app.state.dev_people = (now + DEV_PEOPLE_TTL_S, people)
+    return people
 
 
 @router.get("/signin")
