@@ -132,8 +132,10 @@ async def test_status_then_correction_then_rating_at_the_evaluator(
     )
     assert r.status_code == 200, r.text
 
-    # the status shows the result and where it was collected
-    await phone.goto(f"/status?receipt_no={receipt['receipt_no']}&code={code}")
+    # the status, by the case link printed on the receipt (its QR code), shows the result
+    # and where it was collected
+    await phone.goto(f"/s/{receipt['receipt_no']}?c={code}")
+    await phone.wait_for_url(lambda url: "/status?receipt_no=" in url)
     main = await phone.locator("main").inner_text()
     assert "结果已送达" in main and "准予" in main and "马北社区" in main
 
