@@ -113,6 +113,10 @@ async def test_status_then_correction_then_rating_at_the_evaluator(
     await phone.get_by_role("button", name="提交补正").click()
     await phone.wait_for_url(lambda url: url.endswith(f"/resident/cases/{case_id}?done=correction"))
     assert "补正材料已提交" in await phone.locator("main").inner_text()
+    await phone.goto("/resident")  # my cases
+    row = phone.locator("tr", has=phone.get_by_role("link", name="再生育(二胎)申请审批"))
+    assert receipt["receipt_no"] in await row.inner_text()
+    await shot(phone, "resident-my-cases")
     routed = await s.routing_case(case_id, officer, lambda d: d["state"]["status"] == "open")
     assert "routing.correction_received" in [e["event_type"] for e in routed["trail"]]
 
@@ -168,3 +172,48 @@ async def test_status_then_correction_then_rating_at_the_evaluator(
     assert len(events) == 1
     view = await s.intake_case(case_id, AGENT)
     assert view["application"]["evaluation_score"] == 5
+
+
+async def test_the_one_time_notice_by_the_case_link_before_acceptance(
+    phone: Any, portal: PortalStack
+) -> None:
+    """Handed in with materials missing, the case is not accepted yet and has no receipt
+    number: the slip's case link (case id + code) shows the one-time notice, every missing
+    material at once, with why (not provided, too few copies)."""
+    s = portal.stack
+    serial = random.randint(1000, 99999)
+    r = await s.post(
+        s.intake,
+        "/v1/applications",
+        AGENT,
+        {
+            "item_code": "FP-002",
+            "applicant": {
+                "name": "吴丽娜",
+                "id_number": id_number(date(1993, 7, 1), serial),
+                "phone": f"139577{serial:05d}",
+                "registered_community_id": MABEI,
+                "address": "瑞安市马屿镇马北社区新街5号",
+            },
+            "materials_provided": [
+                {"code": "APPLICATION_FORM", "form": "original"},
+                {"code": "ID_CARD", "form": "copy"},
+            ],
+            "deposit_paid_fen": 300_000,
+            "payment_receipt_no": f"MB-{serial}",
+        },
+    )
+    assert r.status_code == 201, r.text
+    slip = r.json()
+    assert slip["status"] == "awaiting_materials" and slip["receipt_no"] is None
+    missing = {m["code"]: m for m in slip["missing_materials"]}
+    await phone.goto(f"/s/{slip['case_id']}?c={slip['verification_code']}")
+    notice = phone.locator("section", has=phone.get_by_role("heading", name="一次性告知"))
+    text = await notice.inner_text()
+    assert f"共{len(missing)}项" in text
+    for m in missing.values():
+        assert m["name_zh"] in text, m
+    assert "份数不足" in text and "已交1份" in text  # ID_CARD: 1 of the 2 copies
+    assert "未提供" in text
+    assert "尚未受理" in await phone.locator("main").inner_text()
+    await shot(phone, "resident-notice")
