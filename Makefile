@@ -9,12 +9,27 @@ VENV_PY := .venv/bin/python
 STACK := $(VENV_PY) -m devstack
 RUN_STOP_FILE ?= .local/make-run.pid
 
-.PHONY: help deps kafka-fetch run demo test test-unit infra-up infra-down infra-wipe bench lint fmt clean
+.PHONY: help deps kafka-fetch browser run demo test test-unit infra-up infra-down infra-wipe bench lint fmt clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
-deps: .venv/.synced ## install Python dependencies into .venv (uv, from the committed lock)
+PORTAL_ASSETS := services/portal/node_modules/.package-lock.json
+
+deps: .venv/.synced $(PORTAL_ASSETS) ## install Python dependencies into .venv (uv, from the committed lock) and the portal's npm packages
+
+# The portal's front-end packages (htmx, axe-core for the accessibility test) from the npm
+# registry, into services/portal/node_modules (git-ignored; the portal serves them itself).
+$(PORTAL_ASSETS): services/portal/package.json services/portal/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is required for the portal's front-end packages (Debian: apt-get install npm)" >&2; exit 1; }
+	@npm ci --prefix services/portal --no-audit --no-fund --loglevel=error >/dev/null
+	@touch $@
+
+browser: ## Debian's chromium (and CJK fonts) for the portal's browser tests, installed when missing (root)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "the browser tests need /usr/bin/chromium: sudo apt-get install chromium fonts-noto-cjk" >&2; exit 1; fi; \
+	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null; \
+	fi
 
 .venv/.synced: pyproject.toml uv.lock libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml
 	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required; found " + sys.version.split()[0])'
@@ -37,7 +52,7 @@ $(RUN_STOP_FILE): deps kafka-fetch
 demo: deps ## play a realistic day against a running `make run`
 	@$(STACK) demo $(DEMO_ARGS)
 
-test: deps kafka-fetch ## run the whole suite against real Kafka and PostgreSQL
+test: deps kafka-fetch browser ## run the whole suite against real Kafka and PostgreSQL
 	@$(VENV_PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: deps ## only the pure unit tests (no servers)
@@ -65,4 +80,4 @@ fmt: deps ## apply ruff's fixes and formatting
 
 clean: ## stop and delete local data, remove the venv and local state
 	@if [ -x $(VENV_PY) ]; then $(STACK) wipe; fi
-	rm -rf .venv .local .pytest_cache .ruff_cache .mypy_cache
+	rm -rf .venv .local .pytest_cache .ruff_cache .mypy_cache services/portal/node_modules

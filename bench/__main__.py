@@ -12,7 +12,7 @@ import sys
 
 from .harness import Result, Stack, stack, write
 
-MODULES = ["kafka_raw", "eventstore", "relay", "audit_log", "replay", "pipeline"]
+MODULES = ["kafka_raw", "eventstore", "relay", "audit_log", "replay", "pipeline", "portal"]
 
 
 async def main(names: list[str]) -> int:

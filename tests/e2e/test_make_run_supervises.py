@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import threading
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -88,7 +89,7 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
     state = tmp_path / "state"
     (state / "kafka").mkdir(parents=True)
     (state / "kafka" / "libs").symlink_to(libs_dir(), target_is_directory=True)
-    pg, kafka, ctl, *http = free_ports(7)
+    pg, kafka, ctl, portal, *http = free_ports(8)
     env = {
         k: v
         for k, v in os.environ.items()
@@ -103,6 +104,7 @@ def stack_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         BIANMIN_KAFKA_FAST_JIT="1",
         PYTHONUNBUFFERED="1",
         **{f"{svc.upper()}_HTTP_PORT": str(p) for svc, p in zip(SERVICES, http, strict=True)},
+        PORTAL_HTTP_PORT=str(portal),
     )
     yield env
     python = str(repo_root() / ".venv" / "bin" / "python")
@@ -124,6 +126,10 @@ def test_a_killed_service_is_restarted_and_sigterm_to_make_stops_everything(
     out = Output(make)
     try:
         out.wait_for("Bianmin is up", 150)
+        portal = f"http://127.0.0.1:{stack_env['PORTAL_HTTP_PORT']}"
+        out.wait_for(f"portal   {portal}", 10)  # make run prints the portal's address
+        with urllib.request.urlopen(f"{portal}/guide", timeout=30) as page:
+            assert page.status == 200 and "再生育(二胎)申请审批" in page.read().decode()
         (supervisor,) = [p for p in children(make.pid) if "devstack run" in cmdline(p)]
         (routing,) = [p for p in children(supervisor) if cmdline(p).endswith("-m routing ")]
 

@@ -214,6 +214,11 @@ async def _plain(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c)
 
 
+@builds("intake.center")
+async def _center(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    return _req(w, a, c, "/v1/centers/ruian.mayu.mabei")
+
+
 @builds("intake.catalog_item")
 async def _catalog_item(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, "/v1/catalog/FP-002")

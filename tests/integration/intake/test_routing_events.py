@@ -15,6 +15,8 @@ from contracts.routing import (
     CorrectionRequested,
     OfficeHoursSet,
     ResultReturned,
+    ServiceLine,
+    ServiceLinesSet,
 )
 from contracts.workdays import (
     SHANGHAI,
@@ -425,3 +427,45 @@ async def test_the_receipt_promises_by_the_accepting_centers_office_hours(
     expected = promised_deadline(before, 0, closes_at_once, calendar=default_calendar()).due_date
     assert expected > local_date(before) and expected.isoformat() != r.json()["accepted_on"]
     assert r.json()["promised_completion_date"] == expected.isoformat()
+
+
+async def test_a_centers_public_profile_follows_routings_service_lines(intake: Harness) -> None:
+    """`GET /v1/centers/{unit_id}` (public: the portal's center page) tells a center's
+    opening hours and service lines as routing publishes them (routing.org_unit_registered,
+    routing.service_lines_set); an unknown center is a 404 naming the field."""
+    unit = "ruian.mayu.linescheck"
+    await intake.publish_routing(
+        org_unit_envelope(unit, "窗口测试点", "community", "社区", "ruian.mayu")
+    )
+    lines = (
+        ServiceLine(line_id="l01", name_zh="计划生育与流动人口", categories=("family_planning",)),
+        ServiceLine(line_id="l02", name_zh="民政与残联", categories=("civil_affairs",)),
+    )
+    await intake.publish_routing(
+        routing_envelope(
+            ServiceLinesSet(unit_id=unit, service_lines=lines, set_by="admin.1"),
+            stream_id="org-ruian",
+            org_id=unit,
+            tier="community",
+        )
+    )
+
+    async def profile() -> dict[str, Any] | None:
+        r = await intake.client.get(f"/v1/centers/{unit}")  # no token: public
+        return r.json() if r.status_code == 200 else None
+
+    got = await eventually(
+        profile,
+        lambda p: p is not None and p["service_lines"] is not None and len(p["service_lines"]) == 2,
+        what=f"the service lines of {unit}",
+    )
+    assert got is not None
+    assert [ln["name_zh"] for ln in got["service_lines"]] == ["计划生育与流动人口", "民政与残联"]
+    assert (got["name_zh"], got["tier"], got["parent_id"]) == (
+        "窗口测试点",
+        "community",
+        "ruian.mayu",
+    )
+    assert got["office_hours"] == OfficeHours.standard().model_dump(mode="json")
+    r = await intake.client.get("/v1/centers/ruian.nowhere")
+    assert r.status_code == 404 and r.json()["detail"]["field"] == "unit_id"

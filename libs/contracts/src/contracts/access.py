@@ -198,6 +198,16 @@ INTAKE: tuple[Action, ...] = (
         everyone("where to hand in: the centers of the three tiers are public"),
     ),
     Action(
+        "intake.center",
+        "intake",
+        "GET",
+        "/v1/centers/{unit_id}",
+        "one center's hours, service lines and access note",
+        everyone(
+            "where to hand in and when it is open: each center's hours and windows are public"
+        ),
+    ),
+    Action(
         "intake.submit",
         "intake",
         "POST",

@@ -293,6 +293,28 @@ def service_env() -> dict[str, str]:
 
 
 DEFAULT_HTTP_PORTS = {"intake": 8001, "routing": 8002, "notify": 8003, "audit": 8004}
+PORTAL_HTTP_PORT = 8005
+
+
+def portal_env(env: dict[str, str], ports: dict[str, int], portal_port: int) -> dict[str, str]:
+    """The portal under `make run`: the services at their ports, development sign-in with the
+    development JWT key (it mints the chosen person's token, as `eventkit.auth mint` does),
+    a session secret made once in .local/, cookies over plain HTTP (localhost). Any
+    `PORTAL_*` variable already set wins."""
+    secret = state_dir() / "dev-portal-session-secret"
+    if not secret.exists():
+        import secrets
+
+        _write_secret(secret, secrets.token_hex(32))
+    out = {
+        **{f"PORTAL_{svc.upper()}_URL": f"http://127.0.0.1:{port}" for svc, port in ports.items()},
+        "PORTAL_HTTP_PORT": str(portal_port),
+        "PORTAL_SESSION_SECRET": secret.read_text().strip(),
+        "PORTAL_DEV_SIGNIN": "true",
+        "PORTAL_DEV_KEY_FILE": env["AUTH_PRIVATE_KEY_FILE"],
+        "PORTAL_COOKIE_SECURE": "false",
+    }
+    return {**env, **{k: env.get(k) or v for k, v in out.items()}}
 
 
 @app.command()
@@ -333,6 +355,18 @@ def run(
         for svc in SERVICES
     ]
     try:
+        portal_port = env_int("PORTAL_HTTP_PORT", PORTAL_HTTP_PORT)
+        services.append(
+            ServiceChild(
+                "portal",
+                portal_port,
+                [sys.executable, "-m", "portal"],
+                portal_env(env, ports, portal_port),
+                state_dir() / "logs" / "portal.log",
+                out,
+                summary="(the web front: open it in a browser; development sign-in at /signin)",
+            )
+        )
         services.append(witness_child(env, ports["audit"], out))
     except StackError as exc:
         fail(exc)

@@ -441,10 +441,8 @@ class Supervisor:
             if s.port is None:
                 self.out.say(f"  {s.name:<8} {s.summary}")
                 continue
-            self.out.say(
-                f"  {s.name:<8} http://127.0.0.1:{s.port}  (API docs /docs, health /healthz, "
-                "/readyz)"
-            )
+            about = s.summary or "(API docs /docs, health /healthz, /readyz)"
+            self.out.say(f"  {s.name:<8} http://127.0.0.1:{s.port}  {about}")
         self.out.say("Press Ctrl-C to stop everything.")
         self.out.say("")
 

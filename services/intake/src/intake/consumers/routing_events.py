@@ -47,6 +47,7 @@ from contracts.routing import (
     OrgUnitRegistered,
     OrgUnitReparented,
     ResultReturned,
+    ServiceLinesSet,
     StaffRegistered,
 )
 from contracts.workdays import WorkingCalendar
@@ -80,6 +81,7 @@ class RoutingEventsHandler:
             OrgUnitRegistered.event_type: self._org_unit_registered,
             OrgUnitReparented.event_type: self._org_unit_reparented,
             OfficeHoursSet.event_type: self._office_hours_set,
+            ServiceLinesSet.event_type: self._service_lines_set,
             StaffRegistered.event_type: self._staff_registered,
             CaseRouted.event_type: self._case_routed,
             CaseAssigned.event_type: self._case_assigned,
@@ -109,6 +111,10 @@ class RoutingEventsHandler:
     async def _office_hours_set(self, conn: asyncpg.Connection, env: Envelope) -> None:
         evt = _payload(env, OfficeHoursSet)
         await routing_view.set_office_hours(conn, evt, env.occurred_at)
+
+    async def _service_lines_set(self, conn: asyncpg.Connection, env: Envelope) -> None:
+        evt = _payload(env, ServiceLinesSet)
+        await routing_view.set_service_lines(conn, evt, env.occurred_at)
 
     async def _staff_registered(self, conn: asyncpg.Connection, env: Envelope) -> None:
         evt = _payload(env, StaffRegistered)

@@ -1,4 +1,5 @@
-"""`GET /v1/centers`: where a resident can hand in (public).
+"""`GET /v1/centers`: where a resident can hand in; `GET /v1/centers/{unit_id}`: one
+center's opening hours, service lines and access note (both public).
 
 The centers intake accepts applications at, as routing's org tree lists them (intake keeps a
 projection of routing's `org_unit_*` events; see `projections.routing_view`).
@@ -8,7 +9,11 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query, Request
+import orjson
+from fastapi import APIRouter, HTTPException, Path, Query, Request
+
+from contracts.limits import ID_PATTERN, MAX_ID
+from eventkit.openapi import errors
 
 from .case_flow import core_of
 
@@ -31,3 +36,31 @@ async def list_centers(
             parent_id,
         )
     return {"items": [dict(r) for r in rows]}
+
+
+@router.get(
+    "/centers/{unit_id}",
+    summary="One center: its hours, service lines and how to get there (public)",
+    responses=errors(404),
+)
+async def get_center(
+    request: Request,
+    unit_id: str = Path(
+        min_length=1, max_length=MAX_ID, pattern=ID_PATTERN, examples=["ruian.mayu.mabei"]
+    ),
+) -> dict[str, Any]:
+    core = core_of(request)
+    async with core.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT unit_id, name_zh, tier, kind, parent_id, is_island, access_note_zh,"
+            " office_hours, service_lines FROM centers WHERE unit_id = $1",
+            unit_id,
+        )
+    if row is None:
+        raise HTTPException(
+            404, detail={"field": "unit_id", "reason": f"no center {unit_id} in the org tree"}
+        )
+    out = dict(row)
+    for k in ("office_hours", "service_lines"):
+        out[k] = orjson.loads(out[k]) if out[k] is not None else None
+    return out

@@ -1,9 +1,10 @@
 """What intake keeps from routing's events (no synchronous calls between services).
 
 - `centers`: the org units of the three tiers (routing.org_unit_registered / _reparented /
-  office_hours_set). Intake accepts only center ids the org tree lists, names centers in
-  the status view, follows the parent chain so a town or city center head sees the units
-  below, and promises by the accepting center's office hours.
+  office_hours_set / service_lines_set). Intake accepts only center ids the org tree lists,
+  names centers in the status view, follows the parent chain so a town or city center head
+  sees the units below, promises by the accepting center's office hours, and tells the
+  public each center's hours, service lines and access note (`GET /v1/centers/{unit_id}`).
 - `staff`: the staff directory (routing.staff_registered): who works at which center in
   which roles, so intake names as actor and as 首问责任人 only staff the tree lists there.
 - `case_progress`: per case, the handling unit and office and the assigned officer (so
@@ -32,6 +33,7 @@ from contracts.routing import (
     OrgUnitRegistered,
     OrgUnitReparented,
     ResultReturned,
+    ServiceLinesSet,
     StaffRegistered,
 )
 from contracts.workdays import OfficeHours
@@ -40,12 +42,13 @@ from contracts.workdays import OfficeHours
 async def register_unit(conn: asyncpg.Connection, e: OrgUnitRegistered, at: datetime) -> None:
     await conn.execute(
         """INSERT INTO centers (unit_id, name_zh, tier, kind, parent_id, is_island, updated_at,
-               office_hours)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb)
+               office_hours, service_lines, access_note_zh)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10)
            ON CONFLICT (unit_id) DO UPDATE SET name_zh = EXCLUDED.name_zh,
                tier = EXCLUDED.tier, kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id,
                is_island = EXCLUDED.is_island, updated_at = EXCLUDED.updated_at,
-               office_hours = EXCLUDED.office_hours""",
+               office_hours = EXCLUDED.office_hours, service_lines = EXCLUDED.service_lines,
+               access_note_zh = EXCLUDED.access_note_zh""",
         e.unit_id,
         e.name_zh,
         e.tier,
@@ -54,7 +57,22 @@ async def register_unit(conn: asyncpg.Connection, e: OrgUnitRegistered, at: date
         e.is_island,
         at,
         _hours_json(e.office_hours),
+        _lines_json(e.service_lines),
+        e.access_note_zh,
     )
+
+
+async def set_service_lines(conn: asyncpg.Connection, e: ServiceLinesSet, at: datetime) -> None:
+    await conn.execute(
+        "UPDATE centers SET service_lines = $2::jsonb, updated_at = $3 WHERE unit_id = $1",
+        e.unit_id,
+        _lines_json(e.service_lines),
+        at,
+    )
+
+
+def _lines_json(lines: tuple[Any, ...]) -> str:
+    return orjson.dumps([line.model_dump(mode="json") for line in lines]).decode()
 
 
 async def register_staff(conn: asyncpg.Connection, e: StaffRegistered, at: datetime) -> None:

@@ -1,0 +1,126 @@
+"""The async HTTP client layer: the four services' APIs, called as the signed-in person.
+
+One `httpx.AsyncClient` per service is built by the bootstrap and shared (connection pools);
+an `Api` is a per-request view of them carrying the person's bearer token (or none, for the
+public pages). Every POST carries the form's idempotency key, so a double click or a page
+sent again reaches the service as one request and creates one case.
+
+Errors come back as `ServiceError` with the status and the service's own
+``{"field", "reason"}`` (every service answers refusals that way), for the page to show
+beside the field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+SERVICES = ("intake", "routing", "notify", "audit")
+
+
+class ServiceError(Exception):
+    """A service refused or failed: its status, the field it names and its reason."""
+
+    def __init__(self, service: str, status: int, field: str | None, reason: str) -> None:
+        super().__init__(f"{service} answered {status}: {field or '-'}: {reason}")
+        self.service = service
+        self.status = status
+        self.field = field
+        self.reason = reason
+
+
+class ServiceUnavailable(ServiceError):
+    """The service did not answer (connection refused, timeout)."""
+
+
+def _error(service: str, r: httpx.Response) -> ServiceError:
+    field: str | None = None
+    reason = r.text[:500]
+    try:
+        body = r.json()
+    except ValueError:
+        body = None
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if isinstance(detail, dict):
+        field = detail.get("field") if isinstance(detail.get("field"), str) else None
+        reason = str(detail.get("reason", reason))
+    elif isinstance(detail, list) and detail and isinstance(detail[0], dict):
+        # FastAPI's own validation errors: loc ["body", "materials", 0, "code"]
+        loc = [str(p) for p in detail[0].get("loc", []) if p not in ("body", "query", "path")]
+        field = ".".join(loc) or None
+        reason = str(detail[0].get("msg", reason))
+    elif isinstance(detail, str):
+        reason = detail
+    return ServiceError(service, r.status_code, field, reason)
+
+
+class ServiceClients:
+    """The shared clients, one per service; closed by the app's lifespan."""
+
+    def __init__(self, urls: dict[str, str], timeout_s: float = 10.0) -> None:
+        self.clients = {
+            name: httpx.AsyncClient(base_url=url, timeout=timeout_s) for name, url in urls.items()
+        }
+
+    def as_person(self, token: str | None) -> Api:
+        return Api(self, token)
+
+    async def aclose(self) -> None:
+        for c in self.clients.values():
+            await c.aclose()
+
+
+@dataclass
+class Api:
+    """The services, as one person (their token) or as the public (no token)."""
+
+    clients: ServiceClients
+    token: str | None
+
+    def _headers(self, idempotency_key: str | None = None) -> dict[str, str]:
+        h: dict[str, str] = {}
+        if self.token:
+            h["Authorization"] = f"Bearer {self.token}"
+        if idempotency_key:
+            h["Idempotency-Key"] = idempotency_key
+        return h
+
+    async def request(
+        self,
+        service: str,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        json: Any = None,
+        idempotency_key: str | None = None,
+        allow: tuple[int, ...] = (),
+    ) -> httpx.Response:
+        client = self.clients.clients[service]
+        try:
+            r = await client.request(
+                method,
+                path,
+                params={k: v for k, v in (params or {}).items() if v not in (None, "")},
+                json=json,
+                headers=self._headers(idempotency_key),
+            )
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(
+                service, 503, None, f"{service} does not answer: {exc}"
+            ) from exc
+        if r.status_code >= 400 and r.status_code not in allow:
+            raise _error(service, r)
+        return r
+
+    async def get(self, service: str, path: str, **params: Any) -> Any:
+        return (await self.request(service, "GET", path, params=params)).json()
+
+    async def get_text(self, service: str, path: str, **params: Any) -> str:
+        return (await self.request(service, "GET", path, params=params)).text
+
+    async def post(self, service: str, path: str, body: Any, *, idempotency_key: str | None) -> Any:
+        r = await self.request(service, "POST", path, json=body, idempotency_key=idempotency_key)
+        return r.json()

@@ -1,0 +1,134 @@
+"""What every page module uses: its `Audience`, the templates, the person and their `Api`.
+
+A page module (`portal.http.<audience>`) declares::
+
+    router = APIRouter(prefix="/resident")
+    AUDIENCE = Audience("resident", "群众", router, roles={"resident"}, home="/resident")
+
+and is named once in `portal.http.AUDIENCES`. Its pages render `render(request,
+"<audience>/<page>.html", ...)`; the base layout adds the person, the CSRF token and the
+navigation of every audience the person may use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from .forms import csrf_token
+from .services_api import Api, ServiceClients
+from .session import Person, signed_in
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class Audience:
+    """One audience's pages: who may open them, where they start, the nav entries."""
+
+    name: str
+    title_zh: str
+    router: APIRouter
+    roles: frozenset[str] = frozenset()  # empty: public, no sign-in
+    home: str | None = None
+    nav: tuple[tuple[str, str], ...] = field(default=())  # (path, label) for the top bar
+
+    def __init__(
+        self,
+        name: str,
+        title_zh: str,
+        router: APIRouter,
+        *,
+        roles: set[str] | frozenset[str] = frozenset(),
+        home: str | None = None,
+        nav: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "title_zh", title_zh)
+        object.__setattr__(self, "router", router)
+        object.__setattr__(self, "roles", frozenset(roles))
+        object.__setattr__(self, "home", home)
+        object.__setattr__(self, "nav", nav)
+
+
+def make_templates() -> Jinja2Templates:
+    t = Jinja2Templates(directory=str(TEMPLATES_DIR))
+    t.env.filters["yuan"] = yuan
+    t.env.filters["pct"] = lambda v: "—" if v is None else f"{v:.1f}%"
+    return t
+
+
+def yuan(fen: int | None) -> str:
+    """Fen as yuan, the way a fee standard is written (3000元, 12.50元)."""
+    if fen is None:
+        return "—"
+    whole, cents = divmod(int(fen), 100)
+    return f"{whole}元" if cents == 0 else f"{whole}.{cents:02d}元"
+
+
+def clients(request: Request) -> ServiceClients:
+    c: ServiceClients = request.app.state.clients
+    return c
+
+
+def public_api(request: Request) -> Api:
+    """The services as the public sees them (no token)."""
+    return clients(request).as_person(None)
+
+
+def person_api(request: Request, person: Person) -> Api:
+    return clients(request).as_person(person.token)
+
+
+class SignInRequired(Exception):
+    """Raised by `require`: the app answers with a redirect to the sign-in page."""
+
+    def __init__(self, next_path: str) -> None:
+        self.next_path = next_path
+
+
+def require(*roles: str) -> Callable[[Request], Coroutine[Any, Any, Person]]:
+    """Dependency: the signed-in person, with one of `roles` (sign-in page or 403 otherwise).
+    The services check again on every call: this only spares a page that would be refused."""
+    allowed = frozenset(roles)
+
+    async def dependency(request: Request) -> Person:
+        person = signed_in(request)
+        if person is None:
+            raise SignInRequired(
+                request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            )
+        if allowed and person.role not in allowed:
+            raise HTTPException(403, detail=f"此页面仅供{'、'.join(sorted(allowed))}使用")
+        return person
+
+    return dependency
+
+
+def signin_redirect(next_path: str) -> RedirectResponse:
+    return RedirectResponse(f"/signin?next={quote(next_path, safe='/')}", status_code=303)
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    person = signed_in(request)
+    audiences: list[Audience] = request.app.state.audiences
+    mine = [a for a in audiences if a.home and person is not None and person.role in a.roles]
+    base = {
+        "person": person,
+        "csrf_token": csrf_token(request),
+        "my_audiences": mine,
+        "dev_signin": request.app.state.settings.dev_signin,
+        "oidc": request.app.state.settings.oidc_enabled,
+        "hx": request.headers.get("hx-request") == "true",
+    }
+    templates: Jinja2Templates = request.app.state.templates
+    return templates.TemplateResponse(
+        request, template, {**base, **context}, status_code=status_code
+    )
