@@ -119,9 +119,10 @@ class Settings(ServiceSettings):
                 "NOTIFY_WEBHOOK_SECRET is required when a webhook URL is set: "
                 "webhooks are always signed"
             )
-        if self.verification_secret is not None and len(
-            self.verification_secret.get_secret_value().encode()
-        ) < MIN_SECRET_BYTES:
+        if (
+            self.verification_secret is not None
+            and len(self.verification_secret.get_secret_value().encode()) < MIN_SECRET_BYTES
+        ):
             raise ValueError(
                 f"NOTIFY_VERIFICATION_SECRET must be at least {MIN_SECRET_BYTES} bytes"
             )
