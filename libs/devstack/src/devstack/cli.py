@@ -265,6 +265,9 @@ def service_env() -> dict[str, str]:
     pg = LocalPostgres.default()
     bootstrap = kafka_bootstrap()
     out: dict[str, str] = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, **dev_secrets()}
+    # development keys, no token issuer: the services start only with the explicit flag
+    # (`eventkit.production`)
+    out["BIANMIN_DEVELOPMENT"] = os.environ.get("BIANMIN_DEVELOPMENT", "1")
     for svc in SERVICES:
         key = f"{svc.upper()}_DATABASE_URL"
         out[key] = os.environ.get(key) or (db_ext or pg.url(svc, svc))

@@ -26,6 +26,7 @@ from contracts.upcasters import UPCASTERS
 from eventkit.auth import AuthSettings, TokenVerifier, install
 from eventkit.clock import Clock, system_clock
 from eventkit.loops import LoopHealth
+from eventkit.production import refuse_unsafe_production
 from eventkit.service import ServiceRuntime, create_app
 from eventkit.store import PostgresEventStore
 
@@ -50,6 +51,20 @@ def build(
     clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    tokens = auth or TokenVerifier(AuthSettings())
+    refuse_unsafe_production(
+        "audit",
+        secrets={
+            # the writer signs checkpoints; a read-only replica needs the log's verifier key
+            **(
+                {"AUDIT_SIGNING_KEY (or AUDIT_SIGNING_KEY_FILE)": settings.signer_key()}
+                if settings.run_writer
+                else {"AUDIT_VERIFIER_KEY": settings.verifier_key}
+            ),
+            "AUDIT_PERSONAL_HMAC_KEY": settings.personal_hmac_key,
+        },
+        auth=tokens.settings,
+    )
     runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
     if settings.outbox_topic:
         runtime.enable_outbox(settings.outbox_topic)
@@ -58,7 +73,7 @@ def build(
         title="Bianmin audit",
         description="The sunshine audit log: verifiable Merkle log, inspector queries, anomalies.",
     )
-    install(app, auth or TokenVerifier(AuthSettings()))
+    install(app, tokens)
     signer, verifier, witnesses = load_keys(settings)
     c = AuditContext(
         settings=settings,

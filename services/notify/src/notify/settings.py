@@ -52,8 +52,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from contracts.verification import MIN_SECRET_BYTES
 from contracts.topics import INTAKE_EVENTS, NOTIFY_EVENTS, ROUTING_EVENTS
+from contracts.verification import MIN_SECRET_BYTES
 from eventkit.settings import ServiceSettings
 
 
