@@ -1126,7 +1126,8 @@ NOTIFY: tuple[Action, ...] = (
                 "admin",
                 "any",
                 "allow",
-                "the channels' keepers see deliveries to fix failures (addresses masked)",
+                "the channels' keepers see deliveries to fix failures (addresses masked); the "
+                "message text is the case's, which they do not read: withheld",
             ),
         ),
     ),
