@@ -14,6 +14,8 @@ Quiet hours (residents' SMS only)
     NOTIFY_TIMEZONE              "Asia/Shanghai"
 E-mail (SMTP; e-mail is off while NOTIFY_SMTP_HOST is unset)
     NOTIFY_SMTP_HOST / _PORT / _SECURITY (none | starttls | tls) / _USERNAME / _PASSWORD
+                                 a username needs starttls or tls: credentials never go in
+                                 clear (refused at start)
     NOTIFY_SMTP_FROM             "瑞安便民服务 <noreply@bianmin.local>"
     NOTIFY_SMTP_TIMEOUT_SECONDS  30
 Webhooks (HMAC-SHA256 signed; a URL without NOTIFY_WEBHOOK_SECRET is refused at start)
@@ -125,6 +127,11 @@ class Settings(ServiceSettings):
         ):
             raise ValueError(
                 f"NOTIFY_VERIFICATION_SECRET must be at least {MIN_SECRET_BYTES} bytes"
+            )
+        if self.smtp_username and self.smtp_security == "none":
+            raise ValueError(
+                "NOTIFY_SMTP_USERNAME is set but NOTIFY_SMTP_SECURITY is none: credentials "
+                "are never sent without TLS (set starttls or tls)"
             )
         if self.max_attempts < 1:
             raise ValueError("NOTIFY_MAX_ATTEMPTS must be at least 1")
