@@ -1018,7 +1018,7 @@ ROUTING: tuple[Action, ...] = (
         ),
     ),
     Action(
-        "routing.org_staff",
+        "routing.staff_directory",
         "routing",
         "GET",
         "/v1/org/staff",
