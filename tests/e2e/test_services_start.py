@@ -22,7 +22,12 @@ SERVICES = ("intake", "routing", "notify", "audit")
 async def test_four_services_ready_then_stop_cleanly(infra, pg_schema) -> None:
     procs = {}
     ports = {}
-    env = dict(os.environ, PYTHONUNBUFFERED="1", KAFKA_BOOTSTRAP_SERVERS=infra.bootstrap)
+    env = dict(
+        os.environ,
+        PYTHONUNBUFFERED="1",
+        KAFKA_BOOTSTRAP_SERVERS=infra.bootstrap,
+        BIANMIN_DEVELOPMENT="1",  # no secrets, keys or token issuer here (eventkit.production)
+    )
     for svc, p in zip(SERVICES, free_ports(len(SERVICES)), strict=True):
         ports[svc] = p
         env.update(
