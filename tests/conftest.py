@@ -25,6 +25,10 @@ import pytest
 
 logging.getLogger("aiokafka").setLevel(logging.ERROR)
 
+# The suite runs development settings (development keys, drills, shifted clocks): it says so
+# with the explicit flag (`eventkit.production`), which the stacks it starts inherit.
+os.environ["BIANMIN_DEVELOPMENT"] = "1"
+
 
 @dataclass
 class Infra:

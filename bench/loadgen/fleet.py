@@ -136,6 +136,7 @@ class Fleet:
             "AUTH_PUBLIC_KEY_FILE": str(pub),
             "AUDIT_SIGNING_KEY_FILE": str(skey),
             "INTAKE_VERIFICATION_SECRET": secrets.token_hex(32),
+            "BIANMIN_DEVELOPMENT": "1",  # bench keys, no token issuer (eventkit.production)
         }
 
     def environment(self) -> dict[str, str]:

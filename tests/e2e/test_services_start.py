@@ -26,7 +26,7 @@ async def test_four_services_ready_then_stop_cleanly(infra, pg_schema) -> None:
         os.environ,
         PYTHONUNBUFFERED="1",
         KAFKA_BOOTSTRAP_SERVERS=infra.bootstrap,
-        AUDIT_DEVELOPMENT="true",  # the audit without witness, store or restricted role
+        BIANMIN_DEVELOPMENT="1",  # no secrets, keys, token issuer, witness or store here
     )
     for svc, p in zip(SERVICES, free_ports(len(SERVICES)), strict=True):
         ports[svc] = p

@@ -87,6 +87,7 @@ async def start_fuzz_stack(infra: Any, workdir: Path) -> AsyncIterator[FuzzStack
         }
     logged = [topics["intake"], topics["routing"], topics["notify"]]
     env |= {
+        "BIANMIN_DEVELOPMENT": "1",  # development keys, no token issuer (eventkit.production)
         "INTAKE_VERIFICATION_SECRET": f"fuzz-secret-{run}-0123456789abcdef",
         "NOTIFY_TOPIC_NOTIFY": topics["notify"],
         "NOTIFY_SMS_FILE": str(workdir / "sms.jsonl"),
@@ -96,7 +97,6 @@ async def start_fuzz_stack(infra: Any, workdir: Path) -> AsyncIterator[FuzzStack
         "AUDIT_LOG_ORIGIN": "bianmin.fuzz/audit",
         "AUDIT_CHECKPOINT_SECONDS": "0.5",
         "AUDIT_PERSONAL_HMAC_KEY": f"fuzz-hmac-{run}",
-        "AUDIT_DEVELOPMENT": "true",
     }
     env = _clean_env(env)
     stack = FuzzStack(services=services, private_key=key)

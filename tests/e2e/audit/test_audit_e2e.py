@@ -107,7 +107,7 @@ async def test_inspector_rebuilds_and_verifies_a_case_offline_and_the_witness_co
         AUDIT_CHECKPOINT_SECONDS="0.3",
         AUDIT_WITNESS_KEYS=w_vkey,
         AUDIT_PERSONAL_HMAC_KEY="e2e-secret",
-        AUDIT_DEVELOPMENT="true",  # runs as the test database's owner, no checkpoint store
+        BIANMIN_DEVELOPMENT="1",  # runs as the test database's owner, no checkpoint store
         AUTH_PUBLIC_KEY_FILE=str(tmp_path / "jwt.pem.pub"),
     )
     svc = await asyncio.create_subprocess_exec(

@@ -59,6 +59,7 @@ async def test_intake_process_takes_an_application_and_publishes_its_events(
     env = dict(
         os.environ,
         PYTHONUNBUFFERED="1",
+        BIANMIN_DEVELOPMENT="1",  # no token issuer/audience here (eventkit.production)
         KAFKA_BOOTSTRAP_SERVERS=infra.bootstrap,
         INTAKE_HTTP_PORT=str(port),
         INTAKE_DATABASE_URL=infra.database_url,

@@ -372,6 +372,7 @@ async def start_stack(
     env = _clean_env(
         common
         | {
+            "BIANMIN_DEVELOPMENT": "1",  # drills and shifted clocks (eventkit.production)
             "INTAKE_VERIFICATION_SECRET": f"lifecycle-e2e-secret-{run}-0123456789",
             "INTAKE_CLOCK_OFFSET_DAYS": offset_days,
             "ROUTING_CLOCK_OFFSET_DAYS": offset_days,

@@ -17,6 +17,7 @@ import orjson
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from contracts.verification import verification_code
 from devstack.common import free_port
 from eventkit.dlq import topic_partitions
 from eventkit.envelope import Envelope
@@ -123,6 +124,9 @@ async def test_a_cases_messages_exactly_once_across_a_restart(
             NOTIFY_WEBHOOK_SECRET=SECRET,
             NOTIFY_WEBHOOK_TIMEOUT_SECONDS="5",
             NOTIFY_SMS_FILE=str(sms_file),
+            # intake's secret, shared: the receipt's verification code is derived at send time
+            NOTIFY_VERIFICATION_SECRET="notify-e2e-verification-secret-0123",
+            BIANMIN_DEVELOPMENT="1",  # no token issuer/audience here (eventkit.production)
             NOTIFY_QUIET_HOURS="off",  # the wall clock decides here; quiet hours have own tests
             NOTIFY_MAX_EVENT_AGE_HOURS="0",  # the factories' events are dated 2026-03-02
             NOTIFY_DISPATCH_POLL_SECONDS="0.2",
@@ -168,6 +172,11 @@ async def test_a_cases_messages_exactly_once_across_a_restart(
             assert all(r.signature_ok(SECRET.encode()) for r in hooks.requests)
             lines = sms_file.read_bytes().splitlines()
             assert len(lines) == 4
+            # the receipt carries the code notify derived (no event holds it), on every channel
+            code = verification_code(case, b"notify-e2e-verification-secret-0123")
+            receipt = next(m for m in smtp.mails if m.subject.startswith("【受理通知】"))
+            assert f"查询码 {code} " in receipt.text
+            assert sum(f"查询码 {code} " in ln.decode() for ln in lines) == 1
 
             # restart with the same database and group, and re-publish everything: the
             # inbox absorbs it and no one hears anything twice

@@ -455,7 +455,7 @@ async def _org(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, path, json=body, stream="org-ruian")
 
 
-@builds("routing.org_tree")
+@builds("routing.org_tree", "routing.staff_directory")
 async def _tree(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, params={"unit_id": MABEI})
 

@@ -43,11 +43,19 @@ def test_jwks_url() -> None:
     srv = HTTPServer(("127.0.0.1", 0), H)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     try:
-        v = TokenVerifier(AuthSettings(jwks_url=f"http://127.0.0.1:{srv.server_port}/jwks"))
-        tok = mint_token(key, sub="x", role="inspector", kid="k1")
+        v = TokenVerifier(
+            AuthSettings(
+                jwks_url=f"http://127.0.0.1:{srv.server_port}/jwks", issuer="idp", audience="bm"
+            )
+        )
+        ours = {"issuer": "idp", "audience": "bm"}
+        tok = mint_token(key, sub="x", role="inspector", kid="k1", **ours)
         assert v.verify_sync(tok).sub == "x"
         with pytest.raises(AuthError):
-            v.verify_sync(mint_token(key, sub="x", role="inspector", kid="unknown"))
+            v.verify_sync(mint_token(key, sub="x", role="inspector", kid="unknown", **ours))
+        # a token the same provider signed for another system is not ours
+        with pytest.raises(AuthError):
+            v.verify_sync(mint_token(key, sub="x", role="inspector", kid="k1", audience="bm"))
     finally:
         srv.shutdown()
 

@@ -187,7 +187,7 @@ async def test_cutting_the_log_back_is_refused_to_the_service_and_caught_from_a_
 
 async def test_a_production_start_refuses_what_cannot_protect_the_past(infra, pg_schema) -> None:
     """No witness key, no checkpoint store, or a runtime role that could rewrite the log:
-    the service does not start (unless AUDIT_DEVELOPMENT=true)."""
+    the service does not start (unless BIANMIN_DEVELOPMENT=1)."""
     keys = make_keys()
     _, w_vkey = generate_key("inspectorate.test/w1")
     bare = settings_for(infra, pg_schema.schema, [], keys, development=False)

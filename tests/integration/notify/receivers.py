@@ -56,6 +56,9 @@ class SmtpReceiver:
 
     def __init__(self, reject: Mapping[str, str] | None = None) -> None:
         self.mails: list[Mail] = []
+        self.commands: list[str] = []
+        """Every command line received (credentials included: AUTH's are what a test checks
+        never arrive in clear)."""
         self.reject = dict(reject or {})
         self.port = 0
         self._server: asyncio.Server | None = None
@@ -83,6 +86,7 @@ class SmtpReceiver:
         try:
             while line := await reader.readline():
                 cmd = line.decode("utf-8", "replace").rstrip("\r\n")
+                self.commands.append(cmd)
                 verb = cmd.split(" ", 1)[0].upper()
                 if verb == "EHLO":
                     reply("250-test.local\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 HELP")

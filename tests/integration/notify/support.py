@@ -92,6 +92,10 @@ class Notify:
         return int(c.stats.processed + c.stats.duplicates)
 
 
+VERIFICATION_SECRET = "notify-it-verification-secret-0123456789"
+"""intake's secret of the residents' codes, which notify shares to fill in the receipt."""
+
+
 async def wait_until(
     check: Callable[[], Awaitable[bool]], timeout: float = TIMEOUT, what: str = "a condition"
 ) -> None:
@@ -144,6 +148,7 @@ async def running_notify(
         "sms_file": sms_file,
         "dispatch_poll_seconds": 0.05,
         "db_pool_min": 1,
+        "verification_secret": VERIFICATION_SECRET,
     }
     if smtp_port is not None:
         values |= {"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "smtp_timeout_seconds": 5}

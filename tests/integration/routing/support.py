@@ -157,7 +157,6 @@ def accepted(
     evt = ApplicationAccepted(
         case_id=case_id,
         receipt_no=f"RA{uuid.uuid4().hex[:10].upper()}",
-        verification_code="123456",
         item_code=code,
         item_version=1,
         item_name_zh=item["name_zh"],

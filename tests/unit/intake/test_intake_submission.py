@@ -85,7 +85,6 @@ def test_second_child_application_from_mabei_with_deposit_is_accepted_at_once() 
     accepted = ApplicationAccepted(
         case_id=case_id(1),
         receipt_no=receipt_number(case_id(1), date(2026, 9, 21)),
-        verification_code=verification_code(case_id(1), SECRET),
         item_code="FP-002",
         item_version=1,
         item_name_zh=fp.name_zh,
@@ -139,6 +138,7 @@ def test_the_island_resident_hands_in_at_the_mainland_street_center() -> None:
     assert isinstance(accepted, ApplicationAccepted)
     assert accepted.registered_community_id == "ruian.dongshan.beiji"
     assert accepted.accepting_center_id == "ruian.dongshan"
+
     assert accepted.accepting_staff_id == AGENT_DONGSHAN.id
     assert (accepted.handling_tier, accepted.category) == ("town", "labour_social_security")
     assert submitted.registered_community_id == "ruian.dongshan.beiji"
@@ -406,3 +406,15 @@ def test_acceptance_carries_what_routing_needs_without_calling_back() -> None:
     ):
         assert key in payload, key
     assert "applicant" not in payload  # personal data lives only in the registration event
+
+
+def test_no_event_carries_the_residents_verification_code() -> None:
+    """Issue 18 #5: events are kept for ever and read by many; the code is a secret."""
+    cmd = submit(case_id=case_id(3), materials_provided=all_materials("FP-002"))
+    events = case_decider().given().when(cmd, MONDAY).then_events()
+    assert any(isinstance(e, ApplicationAccepted) for e in events)
+    code = verification_code(case_id(3), SECRET)
+    for e in events:
+        payload = e.model_dump_json()
+        assert "verification_code" not in payload
+        assert code not in payload

@@ -154,7 +154,6 @@ def accepted(
         ie.ApplicationAccepted(
             case_id=case_id,
             receipt_no=receipt_no,
-            verification_code="482913",
             item_code="FP-002",
             item_version=1,
             item_name_zh="再生育(二胎)申请审批",

@@ -107,6 +107,7 @@ STAFF_SIGN_IN = (
 )
 INSPECTOR_READS_ONLY = "inspectors read everything and change nothing (纪检监察 stays outside)"
 ADMIN_NO_CASES = "administrators keep reference data; they do not handle or read cases"
+STAFF_DIRECTORY = "staff work with colleagues: who holds the A/B post, who is on duty (AB岗)"
 RESIDENT_AT_INTAKE = "residents follow their case at intake (their cases, the status view)"
 
 
@@ -1007,16 +1008,41 @@ ROUTING: tuple[Action, ...] = (
         "the org tree",
         (
             Cell("anonymous", "any", "sign_in", SIGN_IN),
+            Cell(
+                "resident",
+                "any",
+                "allow",
+                "the three tiers, their offices, service lines and hours tell a resident where "
+                "to go; the people who work there are not in a resident's tree",
+            ),
             *(
                 Cell(
                     r,
                     "any",
                     "allow",
-                    "the three tiers, their offices, A/B posts and hours are what everyone "
-                    "signed in works with (absences only for administrators)",
+                    "the three tiers, their offices, hours and the staff directory are what "
+                    "staff and inspectors work with (absences only for administrators)",
                 )
-                for r in ROLES[1:]
+                for r in ROLES[2:]
             ),
+        ),
+    ),
+    Action(
+        "routing.staff_directory",
+        "routing",
+        "GET",
+        "/v1/org/staff",
+        "the staff directory: staff, A/B posts' holders, duty rosters",
+        only(
+            {
+                "community_agent": STAFF_DIRECTORY,
+                "officer": STAFF_DIRECTORY,
+                "center_head": STAFF_DIRECTORY,
+                "inspector": "纪检监察 checks who held which post and who was on duty",
+                "admin": "the reference data's keepers keep the directory",
+            },
+            "who works where and when is the centers' own business: a resident deals with "
+            "the window, not with a list of names and shifts",
         ),
     ),
     Action(
@@ -1110,7 +1136,8 @@ NOTIFY: tuple[Action, ...] = (
                 "admin",
                 "any",
                 "allow",
-                "the channels' keepers see deliveries to fix failures (addresses masked)",
+                "the channels' keepers see deliveries to fix failures (addresses masked); the "
+                "message text is the case's, which they do not read: withheld",
             ),
         ),
     ),

@@ -309,14 +309,15 @@ class ApplicationAccepted(DomainEvent):
 
     v2 adds `provisional_years`: the years the promised date was counted over without an
     official holiday schedule (empty: the date is firm; None in a v1 event, which did not say).
+    v3 drops `verification_code`: the resident's code is a secret and no event carries it
+    (`contracts.verification`; notify derives it when it sends the receipt).
     """
 
     event_type = "intake.application_accepted"
-    schema_version = 2
+    schema_version = 3
 
     case_id: Identifier
     receipt_no: DocumentNo
-    verification_code: str
     item_code: Code
     item_version: Int32
     item_name_zh: Title

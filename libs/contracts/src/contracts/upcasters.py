@@ -16,6 +16,11 @@ Versions so far:
 - `intake.application_withdrawn` v2: `confirmation`, how the withdrawal is known to be the
   resident's act (themself, the accepting center's staff, or their verification code at
   another center); a v1 event did not say, so None.
+- `intake.application_accepted` v3: `verification_code` dropped. The resident's code is a
+  secret (issue 18 #5); an older event that carried it loses it on read, so no reader
+  (notify, analytics, an inspector's query, a replay) sees it again. The stored records
+  and Kafka still hold it until they are rewritten; the audit log's Merkle leaves already
+  written keep it (crypto-shredding of leaves is issue 15's work).
 """
 
 from __future__ import annotations
@@ -38,6 +43,16 @@ def _unknown(*fields: str) -> Upcaster:
     return step
 
 
+def _without(*fields: str) -> Upcaster:
+    """A step dropping `fields` a previous version carried and the next must not."""
+
+    def step(env: dict[str, Any]) -> dict[str, Any]:
+        payload = {k: v for k, v in env["payload"].items() if k not in fields}
+        return {**env, "payload": payload}
+
+    return step
+
+
 _STEPS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("routing.deadline_warning_issued", 1): _unknown("a_holder", "b_holder"),
     ("routing.case_overdue", 1): _unknown("a_holder", "b_holder"),
@@ -45,6 +60,7 @@ _STEPS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
     ("routing.deadline_set", 1): _unknown("provisional_years"),
     ("routing.case_decided", 1): _unknown("provisional_years"),
     ("intake.application_accepted", 1): _unknown("provisional_years"),
+    ("intake.application_accepted", 2): _without("verification_code"),
     ("intake.application_withdrawn", 1): _unknown("confirmation"),
 }
 for (_type, _from), _step in _STEPS.items():

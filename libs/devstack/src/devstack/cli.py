@@ -273,6 +273,9 @@ def service_env() -> dict[str, str]:
     pg = LocalPostgres.default()
     bootstrap = kafka_bootstrap()
     out: dict[str, str] = {"KAFKA_BOOTSTRAP_SERVERS": bootstrap, **dev_secrets()}
+    # development keys, no token issuer: the services start only with the explicit flag
+    # (`eventkit.production`)
+    out["BIANMIN_DEVELOPMENT"] = os.environ.get("BIANMIN_DEVELOPMENT", "1")
     for svc in SERVICES:
         key = f"{svc.upper()}_DATABASE_URL"
         out[key] = os.environ.get(key) or (db_ext or pg.url(svc, svc))
@@ -282,11 +285,10 @@ def service_env() -> dict[str, str]:
         published_checkpoints()
     )
     if not os.environ.get("AUDIT_DATABASE_URL"):
-        if db_ext:
-            # one role for everything on an outside database: the audit says so at start
-            out["AUDIT_DEVELOPMENT"] = os.environ.get("AUDIT_DEVELOPMENT") or "true"
-        else:
-            # the owner migrates, the service runs as a role that owns nothing
+        # on an outside database one role does everything: BIANMIN_DEVELOPMENT (above) lets
+        # the audit start so, with a warning; locally the owner migrates and the service runs
+        # as a role that owns nothing
+        if not db_ext:
             out["AUDIT_MIGRATION_DATABASE_URL"] = pg.url("audit", "audit")
             out["AUDIT_DATABASE_URL"] = pg.url("audit", AUDIT_RUNTIME_ROLE)
     return out

@@ -2,18 +2,22 @@
 
 Tokens are verified with a configured public key (PEM: Ed25519 -> EdDSA, EC P-256 -> ES256,
 RSA -> RS256) or with keys from a JWKS URL (the algorithm then follows the key, `kid` picks it).
-Required claims: ``sub``, ``role`` (one of `ROLES`), ``exp``; ``org_id`` and ``tier`` (one of
-`TIERS`) for the centers' staff (`STAFF_ROLES`), optional for the other roles; ``iss`` /
-``aud`` are checked when configured.
+Required claims: ``sub``, ``role`` (one of `ROLES`), ``iat`` and ``exp``, at most
+`AUTH_MAX_LIFETIME_SECONDS` apart (a token valid until 9999 is refused); ``org_id`` and ``tier``
+(one of `TIERS`) for the centers' staff (`STAFF_ROLES`), optional for the other roles; ``iss`` /
+``aud`` are checked when configured, and must be configured with a JWKS URL (an identity
+provider's keys sign tokens for other systems too) and in production (`eventkit.production`).
 
 Settings (environment)::
 
     AUTH_PUBLIC_KEY        PEM text of the verification key
     AUTH_PUBLIC_KEY_FILE   ... or a file holding it
     AUTH_JWKS_URL          ... or a JWKS endpoint (cached; refreshed on an unknown kid)
-    AUTH_ISSUER            required `iss`, if set
-    AUTH_AUDIENCE          required `aud`, if set
+    AUTH_ISSUER            required `iss` (must be set with AUTH_JWKS_URL and in production)
+    AUTH_AUDIENCE          required `aud` (likewise)
     AUTH_LEEWAY_SECONDS    clock skew allowed on exp/nbf/iat (30)
+    AUTH_MAX_LIFETIME_SECONDS  the longest `exp - iat` accepted (86400: a working day's
+                           token; an identity provider issues shorter ones)
 
 FastAPI use::
 
@@ -48,6 +52,7 @@ import typer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from fastapi import HTTPException, Request
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROLES: frozenset[str] = frozenset(
@@ -69,6 +74,7 @@ class AuthSettings(BaseSettings):
     issuer: str | None = None
     audience: str | None = None
     leeway_seconds: int = 30
+    max_lifetime_seconds: int = Field(default=86400, gt=0)
 
     def overlaid(
         self,
@@ -145,6 +151,11 @@ class TokenVerifier:
         self._key: Any = None
         self._alg: str | None = None
         self._jwks: jwt.PyJWKClient | None = None
+        if s.jwks_url and not (s.issuer and s.audience):
+            raise ValueError(
+                "AUTH_ISSUER and AUTH_AUDIENCE are required with AUTH_JWKS_URL: an identity "
+                "provider's keys sign tokens for other systems too"
+            )
         pem = s.public_key
         if pem is None and s.public_key_file is not None:
             pem = s.public_key_file.read_text(encoding="utf-8")
@@ -160,7 +171,7 @@ class TokenVerifier:
 
     def _decode(self, token: str, key: Any, algorithms: list[str]) -> dict[str, Any]:
         s = self.settings
-        options: Any = {"require": ["exp", "sub"]}
+        options: Any = {"require": ["exp", "iat", "sub"]}
         if s.audience is None:
             options["verify_aud"] = False
         claims: dict[str, Any] = jwt.decode(
@@ -172,6 +183,12 @@ class TokenVerifier:
             leeway=s.leeway_seconds,
             options=options,
         )
+        lifetime = claims["exp"] - claims["iat"]
+        if not isinstance(lifetime, int | float) or lifetime > s.max_lifetime_seconds:
+            raise jwt.InvalidTokenError(
+                f"lifetime exp - iat = {lifetime} s exceeds the maximum "
+                f"{s.max_lifetime_seconds} s (AUTH_MAX_LIFETIME_SECONDS)"
+            )
         return claims
 
     def verify_sync(self, token: str) -> Principal:

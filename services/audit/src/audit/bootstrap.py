@@ -26,6 +26,7 @@ from contracts.upcasters import UPCASTERS
 from eventkit.auth import AuthSettings, TokenVerifier, install
 from eventkit.clock import Clock, system_clock
 from eventkit.loops import LoopHealth
+from eventkit.production import refuse_unsafe_production
 from eventkit.service import ServiceRuntime, create_app
 from eventkit.store import PostgresEventStore
 
@@ -54,6 +55,20 @@ def build(
     clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    tokens = auth or TokenVerifier(AuthSettings())
+    refuse_unsafe_production(
+        "audit",
+        secrets={
+            # the writer signs checkpoints; a read-only replica needs the log's verifier key
+            **(
+                {"AUDIT_SIGNING_KEY (or AUDIT_SIGNING_KEY_FILE)": settings.signer_key()}
+                if settings.run_writer
+                else {"AUDIT_VERIFIER_KEY": settings.verifier_key}
+            ),
+            "AUDIT_PERSONAL_HMAC_KEY": settings.personal_hmac_key,
+        },
+        auth=tokens.settings,
+    )
     runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
     runtime.on_migrated.append(grant_runtime_role)
     if settings.outbox_topic:
@@ -63,7 +78,7 @@ def build(
         title="Bianmin audit",
         description="The sunshine audit log: verifiable Merkle log, inspector queries, anomalies.",
     )
-    install(app, auth or TokenVerifier(AuthSettings()))
+    install(app, tokens)
     signer, verifier, witnesses = load_keys(settings)
     c = AuditRuntime(
         settings=settings,
@@ -104,7 +119,7 @@ def build(
             raise RuntimeError(
                 "the audit service refuses a production start: "
                 + "; ".join(problems)
-                + " (AUDIT_DEVELOPMENT=true starts it anyway, for development only)"
+                + " (BIANMIN_DEVELOPMENT=1 starts it anyway, for development only)"
             )
         for p in problems:
             log.warning("development start: %s", p)
@@ -118,7 +133,7 @@ def build(
                 "the audit service refuses to run as a database role that could rewrite the "
                 "log: " + "; ".join(powers) + " (run the migrations as the owner with "
                 "AUDIT_MIGRATION_DATABASE_URL and the service as a role that owns nothing; "
-                "AUDIT_DEVELOPMENT=true starts it anyway)"
+                "BIANMIN_DEVELOPMENT=1 starts it anyway)"
             )
         for p in powers:
             log.warning("development start: %s", p)

@@ -28,9 +28,9 @@ Log and checkpoints
                                  database (a directory or file:// URL, `audit.log.publish`)
     AUDIT_MIGRATION_DATABASE_URL the owner role that runs the migrations; AUDIT_DATABASE_URL is
                                  then a role that owns nothing (`audit.log.roles`)
-    AUDIT_DEVELOPMENT            true: start without witness keys, without a checkpoint store,
+    BIANMIN_DEVELOPMENT          1: start without witness keys, without a checkpoint store,
                                  or with a runtime role that could rewrite the log (each is
-                                 then a warning); false (the default): each refuses the start
+                                 then a warning); unset (production): each refuses the start
 Personal data
     AUDIT_PERSONAL_FIELDS        payload keys salt-hashed in the leaf
                                  ("name,id_number,phone,address,household_no")
@@ -50,10 +50,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from contracts.topics import ALL_TOPICS, AUDIT_EVENTS
+from eventkit.production import DEVELOPMENT_FLAG
 from eventkit.settings import ServiceSettings
 
 DEFAULT_PERSONAL_FIELDS = "name,id_number,phone,address,household_no"
@@ -64,7 +65,7 @@ def _csv(value: str) -> list[str]:
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="AUDIT_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="AUDIT_", extra="ignore", populate_by_name=True)
 
     service_name: str = "audit"
     http_port: int = 8004
@@ -87,7 +88,8 @@ class Settings(ServiceSettings):
     log_origin: str = "bianmin.ruian/audit"
     witness_keys: str = ""
     checkpoint_store: str | None = None
-    development: bool = False
+    # the one development flag of every service (eventkit.production): BIANMIN_DEVELOPMENT
+    development: bool = Field(default=False, validation_alias=DEVELOPMENT_FLAG)
     cosign_burst: int = 10
     cosign_per_second: float = 0.5
     outbox_topic: str = AUDIT_EVENTS

@@ -30,6 +30,7 @@ from eventkit.consumer import DEFAULT_TRANSIENT_ERRORS, EventConsumer
 from eventkit.envelope import Producer
 from eventkit.idempotency import IdempotencyStore
 from eventkit.loops import LoopHealth
+from eventkit.production import refuse_unsafe_production
 from eventkit.service import ServiceRuntime, create_app
 from eventkit.store import ConcurrencyError
 
@@ -61,6 +62,13 @@ def build(
     clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    verifier = auth or TokenVerifier(settings.auth())
+    refuse_unsafe_production(
+        "intake",
+        secrets={"INTAKE_VERIFICATION_SECRET": settings.configured_secret()},
+        auth=verifier.settings,
+        drills={"INTAKE_CLOCK_OFFSET_DAYS": bool(settings.clock_offset_days)},
+    )
     runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
     runtime.enable_outbox(settings.topic_intake)
     app = create_app(
@@ -73,7 +81,7 @@ def build(
             "resident status view are public. Every POST takes an optional `Idempotency-Key`."
         ),
     )
-    install(app, auth or TokenVerifier(settings.auth()))
+    install(app, verifier)
     install_error_handlers(app)
 
     core = IntakeRuntime(
@@ -118,7 +126,6 @@ def build(
     purge: list[asyncio.Task[None]] = []
 
     async def start(rt: ServiceRuntime) -> None:
-        settings.warn_if_dev_secret()
         if settings.seed_catalog:
             await seed_catalog_if_empty(core)
         rt.supervise(consumer.health.name, consumer.watch)

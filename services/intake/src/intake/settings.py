@@ -11,8 +11,11 @@ Catalog
                                   seed is events like any admin change
 Residents and centers
     INTAKE_VERIFICATION_SECRET    secret the resident's 6-digit verification code is derived
-                                  from (>= 16 bytes). The default is for development only and
-                                  is logged as such; changing it invalidates issued codes.
+                                  from (>= 16 bytes; `contracts.verification`), shared with
+                                  notify, which derives the code for the receipt. Required:
+                                  unset, intake refuses to start unless BIANMIN_DEVELOPMENT=1
+                                  (`eventkit.production`), which uses a public development
+                                  value. Changing it invalidates issued codes.
     INTAKE_REQUIRE_KNOWN_CENTER   refuse center ids, and staff acting or named as 首问责任人,
                                   that routing's org tree does not list there (true)
     Verification codes (status view, withdrawals at another center; see
@@ -34,7 +37,6 @@ Authentication (each falls back to the shared `AUTH_*` variable of `eventkit.aut
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 from pathlib import Path
 
@@ -43,11 +45,10 @@ from pydantic_settings import SettingsConfigDict
 
 from contracts.topics import INTAKE_EVENTS, ROUTING_EVENTS
 from eventkit.auth import AuthSettings
+from eventkit.production import DEVELOPMENT_FLAG, ProductionConfigError, development
 from eventkit.settings import ServiceSettings
 
 from .domain.code_guessing import GuessPolicy
-
-log = logging.getLogger("intake")
 
 DEV_VERIFICATION_SECRET = "bianmin-dev-only-verification-secret"
 
@@ -65,7 +66,7 @@ class Settings(ServiceSettings):
 
     seed_catalog: bool = True
 
-    verification_secret: SecretStr = SecretStr(DEV_VERIFICATION_SECRET)
+    verification_secret: SecretStr | None = None
     require_known_center: bool = True
     status_max_failures: int = 10
     status_failure_window_seconds: int = 900
@@ -81,7 +82,19 @@ class Settings(ServiceSettings):
     auth_issuer: str | None = None
     auth_audience: str | None = None
 
+    def configured_secret(self) -> SecretStr | None:
+        """The secret set for production: None when unset or the public development value."""
+        s = self.verification_secret
+        return None if s is None or s.get_secret_value() == DEV_VERIFICATION_SECRET else s
+
     def secret(self) -> bytes:
+        if self.verification_secret is None:
+            if not development():
+                raise ProductionConfigError(
+                    "intake refuses to start in production: INTAKE_VERIFICATION_SECRET is not "
+                    f"set (for development only, set {DEVELOPMENT_FLAG}=1)"
+                )
+            return DEV_VERIFICATION_SECRET.encode()
         value = self.verification_secret.get_secret_value().encode()
         if len(value) < 16:
             raise ValueError("INTAKE_VERIFICATION_SECRET must be at least 16 bytes")
@@ -96,13 +109,6 @@ class Settings(ServiceSettings):
             case_window=timedelta(hours=1),
             pace=timedelta(seconds=self.status_case_pace_seconds),
         )
-
-    def warn_if_dev_secret(self) -> None:
-        if self.verification_secret.get_secret_value() == DEV_VERIFICATION_SECRET:
-            log.warning(
-                "INTAKE_VERIFICATION_SECRET is the development default: "
-                "set a real secret in production"
-            )
 
     def auth(self) -> AuthSettings:
         """`AUTH_*` settings with the `INTAKE_AUTH_*` values laid over them."""

@@ -32,6 +32,7 @@ from contracts.upcasters import UPCASTERS
 from eventkit.auth import AuthSettings, TokenVerifier, install
 from eventkit.clock import Clock, system_clock
 from eventkit.envelope import Producer
+from eventkit.production import refuse_unsafe_production
 from eventkit.service import ServiceRuntime, create_app
 
 from .channels import FileSmsGateway, Sender, SmsGateway, SmsSender, SmtpSender, WebhookSender
@@ -96,6 +97,12 @@ def build(
     after_send: AfterSend | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    verifier = auth or TokenVerifier(AuthSettings())
+    refuse_unsafe_production(
+        "notify",
+        secrets={"NOTIFY_VERIFICATION_SECRET": settings.verification_secret},
+        auth=verifier.settings,
+    )
     runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
     runtime.enable_outbox(settings.topic_notify)
     app = create_app(
@@ -103,7 +110,7 @@ def build(
         title="Bianmin notify",
         description="Tells residents and staff what happened, exactly once per event and channel.",
     )
-    install(app, auth or TokenVerifier(AuthSettings()))
+    install(app, verifier)
     ctx = NotifyRuntime(
         settings=settings,
         runtime=runtime,

@@ -14,6 +14,8 @@ Quiet hours (residents' SMS only)
     NOTIFY_TIMEZONE              "Asia/Shanghai"
 E-mail (SMTP; e-mail is off while NOTIFY_SMTP_HOST is unset)
     NOTIFY_SMTP_HOST / _PORT / _SECURITY (none | starttls | tls) / _USERNAME / _PASSWORD
+                                 a username needs starttls or tls: credentials never go in
+                                 clear (refused at start)
     NOTIFY_SMTP_FROM             "瑞安便民服务 <noreply@bianmin.local>"
     NOTIFY_SMTP_TIMEOUT_SECONDS  30
 Webhooks (HMAC-SHA256 signed; a URL without NOTIFY_WEBHOOK_SECRET is refused at start)
@@ -26,6 +28,11 @@ SMS
                                  deduplicated by delivery id) or "none"
     NOTIFY_SMS_FILE              "$BIANMIN_STATE_DIR/notify/sms.jsonl" (.local/notify/sms.jsonl)
     NOTIFY_SMS_SIGNATURE         "【瑞安便民服务】"
+The resident's verification code (in the receipt; no event carries it)
+    NOTIFY_VERIFICATION_SECRET   the secret intake derives the codes from (the same value as
+                                 INTAKE_VERIFICATION_SECRET, which is read when this is unset);
+                                 the dispatcher derives the code when it sends the receipt
+                                 (`contracts.verification`). Required in production.
 Dispatcher
     NOTIFY_RUN_DISPATCHER        false on an HTTP-only replica (true)
     NOTIFY_MAX_ATTEMPTS          attempts before a transient failure becomes permanent (8)
@@ -44,15 +51,16 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from contracts.topics import INTAKE_EVENTS, NOTIFY_EVENTS, ROUTING_EVENTS
+from contracts.verification import MIN_SECRET_BYTES
 from eventkit.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix="NOTIFY_", extra="ignore", populate_by_name=True)
 
     service_name: str = "notify"
     http_port: int = 8003
@@ -82,6 +90,11 @@ class Settings(ServiceSettings):
     webhook_secret: SecretStr | None = None
     webhook_timeout_seconds: float = 10.0
 
+    verification_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NOTIFY_VERIFICATION_SECRET", "INTAKE_VERIFICATION_SECRET"),
+    )
+
     sms_gateway: Literal["file", "none"] = "file"
     sms_file: Path = Field(
         default_factory=lambda: (
@@ -107,6 +120,18 @@ class Settings(ServiceSettings):
             raise ValueError(
                 "NOTIFY_WEBHOOK_SECRET is required when a webhook URL is set: "
                 "webhooks are always signed"
+            )
+        if (
+            self.verification_secret is not None
+            and len(self.verification_secret.get_secret_value().encode()) < MIN_SECRET_BYTES
+        ):
+            raise ValueError(
+                f"NOTIFY_VERIFICATION_SECRET must be at least {MIN_SECRET_BYTES} bytes"
+            )
+        if self.smtp_username and self.smtp_security == "none":
+            raise ValueError(
+                "NOTIFY_SMTP_USERNAME is set but NOTIFY_SMTP_SECURITY is none: credentials "
+                "are never sent without TLS (set starttls or tls)"
             )
         if self.max_attempts < 1:
             raise ValueError("NOTIFY_MAX_ATTEMPTS must be at least 1")

@@ -29,6 +29,7 @@ from eventkit.auth import TokenVerifier, install
 from eventkit.clock import Clock, system_clock
 from eventkit.consumer import DEFAULT_TRANSIENT_ERRORS, EventConsumer
 from eventkit.envelope import Producer
+from eventkit.production import refuse_unsafe_production
 from eventkit.service import ServiceRuntime, create_app
 from eventkit.store import ConcurrencyError
 
@@ -61,6 +62,15 @@ def build(
     clock: Clock | None = None,
 ) -> FastAPI:
     settings = settings or Settings()
+    verifier = auth or TokenVerifier(settings.auth())
+    refuse_unsafe_production(
+        "routing",
+        auth=verifier.settings,
+        drills={
+            "ROUTING_DRILL_ENDPOINTS": settings.drill_endpoints,
+            "ROUTING_CLOCK_OFFSET_DAYS": bool(settings.clock_offset_days),
+        },
+    )
     runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
     runtime.enable_outbox(settings.topic_routing)
     app = create_app(
@@ -71,7 +81,7 @@ def build(
             "decisions, escalation, and the org tree. Bearer JWT on every call."
         ),
     )
-    install(app, auth or TokenVerifier(settings.auth()))
+    install(app, verifier)
     install_error_handlers(app)
 
     c = RoutingRuntime(

@@ -9,7 +9,9 @@
     GET /v1/board/tiers      the same per handling tier (community, town, city)
 
 Figures come from `board_cases`, projected from the log; `as_of` says up to which log index
-and which signed checkpoint they are computed.
+and which signed checkpoint they are computed. Each answer is computed once per signed
+checkpoint and then served from memory (`audit.board_cache`): anyone may ask, nobody can
+make the database aggregate per request.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from fastapi import APIRouter, Depends, Query
 
 from contracts.limits import Instant
 
+from ..board_cache import BoardCache
 from ..runtime import AuditRuntime, ctx
 
 router = APIRouter(prefix="/v1/board", tags=["board"])
@@ -34,9 +37,32 @@ async def _as_of(conn: Any) -> dict[str, Any]:
     return {"log_index": last, "checkpoint_size": cp}
 
 
+async def _cached(c: AuditRuntime, key: tuple[Any, ...], compute: Any) -> Any:
+    """`compute()`'s answer for `key`, computed once per signed checkpoint."""
+    cache = c.extras.get("board_cache")
+    if cache is None:
+        cache = c.extras["board_cache"] = BoardCache()
+    async with c.pool.acquire() as conn:
+        row = await conn.fetchrow(
+            "SELECT (SELECT max(size) FROM checkpoints) AS size,"
+            " (SELECT last_idx FROM projection_state WHERE name = 'main') AS last_idx"
+        )
+    size, last = row["size"], row["last_idx"]
+    if size is None:  # nothing signed yet: nothing to publish figures as of
+        return await compute()
+    # the projection may still be catching up with the checkpoint: until it has, each answer
+    # is computed again as it moves; from then on, once until the next checkpoint
+    projected = min(size, (last + 1) if last is not None else 0)
+    return await cache.answer((size, projected), key, compute)
+
+
 @router.get("/catalog")
 async def catalog(c: Ctx) -> dict[str, Any]:
     today = c.clock().date()
+    return await _cached(c, ("catalog", today), lambda: _catalog(c, today))  # type: ignore[no-any-return]
+
+
+async def _catalog(c: AuditRuntime, today: Any) -> dict[str, Any]:
     async with c.pool.acquire() as conn:
         rows = await conn.fetch(
             """SELECT DISTINCT ON (code) code, version, effective_from, item
@@ -102,9 +128,15 @@ Until = Annotated[Instant | None, Query(description="accepted before (ISO 8601, 
 
 @router.get("/centers")
 async def centers(c: Ctx, since: Since = None, until: Until = None) -> dict[str, Any]:
-    return await _grouped(c, "accepting_center_id", since, until)
+    return await _cached(  # type: ignore[no-any-return]
+        c,
+        ("centers", since, until),
+        lambda: _grouped(c, "accepting_center_id", since, until),
+    )
 
 
 @router.get("/tiers")
 async def tiers(c: Ctx, since: Since = None, until: Until = None) -> dict[str, Any]:
-    return await _grouped(c, "handling_tier", since, until)
+    return await _cached(  # type: ignore[no-any-return]
+        c, ("tiers", since, until), lambda: _grouped(c, "handling_tier", since, until)
+    )

@@ -31,6 +31,7 @@ from eventkit.edge import INT64_MAX
 
 from ..inspector.queries import CSV_FIELDS, MAX_LIMIT, Filters, case_timeline, search
 from ..inspector.recorder import record_query
+from ..inspector.spreadsheet import neutralise
 from ..runtime import AuditRuntime, ctx
 
 router = APIRouter(prefix="/v1/inspect", tags=["inspector"])
@@ -90,7 +91,7 @@ def _csv(items: list[dict[str, Any]], header: bool = True) -> str:
             v = it.get(k)
             if k == "payload" and v is not None:
                 v = orjson.dumps(v, option=orjson.OPT_SORT_KEYS).decode()
-            row.append("" if v is None else v)
+            row.append("" if v is None else neutralise(v))
         w.writerow(row)
     return buf.getvalue()
 

@@ -10,7 +10,7 @@ database: published checkpoints (`audit.log.publish`), the checkpointer's refusa
 integrity check and the witnesses.
 
 At start the service checks its own role (`rewrite_powers`); a production start refuses a
-role that could rewrite the log (`AUDIT_DEVELOPMENT=true` turns that into a warning).
+role that could rewrite the log (`BIANMIN_DEVELOPMENT=1` turns that into a warning).
 """
 
 from __future__ import annotations

@@ -52,7 +52,7 @@ from .errors import (
 )
 from .fees import check_money
 from .id_number import id_number_problem, normalize_id_number
-from .receipts import receipt_number, verification_code
+from .receipts import receipt_number
 from .state import ApplicationState
 
 
@@ -231,7 +231,6 @@ def accept(
     return ApplicationAccepted(
         case_id=sub.case_id,
         receipt_no=receipt_number(sub.case_id, accepted_on),
-        verification_code=verification_code(sub.case_id, ctx.verification_secret),
         item_code=sub.item_code,
         item_version=sub.item_version,
         item_name_zh=sub.item_name_zh,

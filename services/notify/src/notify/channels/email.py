@@ -8,6 +8,10 @@ Idempotency: SMTP has none. The message carries `Message-ID: <delivery id@domain
 a repeated Message-ID), but a crash after the server's final 250 and before notify records
 it re-sends that one e-mail. That window is the only source of a duplicate.
 
+Credentials travel only over TLS: with a username, `security` must be `starttls` (the
+server must offer STARTTLS, or nothing is sent) or `tls` (implicit TLS); `none` with a
+username is refused when the sender is made.
+
 Replies: 5xx is permanent (bad address, refused content), 4xx and connection trouble are
 transient.
 """
@@ -36,6 +40,11 @@ class SmtpSender:
         password: str | None = None,
         timeout: float = 30.0,
     ) -> None:
+        if username and security not in ("starttls", "tls"):
+            raise ValueError(
+                "SMTP credentials are never sent without TLS: a username needs security "
+                f"starttls or tls, not {security!r}"
+            )
         self.host = host
         self.port = port
         self.sender = sender

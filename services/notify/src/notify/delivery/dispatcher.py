@@ -40,11 +40,12 @@ import asyncpg
 import orjson
 
 from contracts.notify import Delivered, DeliveryDeferred, DeliveryFailed
+from contracts.verification import verification_code
 from eventkit.loops import TRANSIENT_ERRORS, Backoff, LoopHealth, supervise
 from eventkit.pools import resolve_pool
 
 from ..channels import Message, PermanentFailure, Sender
-from ..domain import next_allowed_time
+from ..domain import CODE_SLOT, fill_code, next_allowed_time
 from ..runtime import NotifyRuntime, wake_channel
 from .events import lock_key, lock_sql
 
@@ -241,9 +242,23 @@ class Dispatcher:
             await self.after_send(row)
         await self._delivered(row, ref)
 
-    @staticmethod
-    def message(row: asyncpg.Record) -> Message:
+    def message(self, row: asyncpg.Record) -> Message:
+        """The message to hand the channel: the stored row, with the resident's verification
+        code filled into its slot (derived here, with the shared secret: it is stored
+        nowhere, `notify.domain.CODE_SLOT`)."""
         data = row["data"]
+        data = orjson.loads(data) if isinstance(data, str | bytes) else dict(data)
+        subject, body = row["subject"], row["body"]
+        if CODE_SLOT in subject or CODE_SLOT in body or CODE_SLOT in data.values():
+            secret = self.ctx.settings.verification_secret
+            if secret is None:
+                raise PermanentFailure(
+                    "NOTIFY_VERIFICATION_SECRET is not set: the resident's verification "
+                    "code cannot be derived"
+                )
+            code = verification_code(row["case_id"], secret.get_secret_value().encode())
+            subject, body = fill_code(subject, code), fill_code(body, code)
+            data = {k: fill_code(v, code) if isinstance(v, str) else v for k, v in data.items()}
         return Message(
             delivery_id=row["delivery_id"],
             event_id=row["event_id"],
@@ -254,9 +269,9 @@ class Dispatcher:
             channel=row["channel"],
             address=row["address"],
             template=row["template"],
-            subject=row["subject"],
-            body=row["body"],
-            data=orjson.loads(data) if isinstance(data, str | bytes) else dict(data),
+            subject=subject,
+            body=body,
+            data=data,
         )
 
     def _fields(self, row: asyncpg.Record) -> dict[str, Any]:

@@ -6,6 +6,7 @@ No I/O here: `plan(envelope, directory, setup, now)` takes everything it needs a
 """
 
 from .model import (
+    CODE_SLOT,
     CaseInfo,
     ChannelSetup,
     DeliveryIntent,
@@ -14,12 +15,14 @@ from .model import (
     StaffContact,
     applicant_id,
     delivery_id,
+    fill_code,
 )
 from .planner import Needs, needs, plan
 from .quiet_hours import QuietHours, next_allowed_time, parse_quiet_hours
 from .templates import Template, load_templates, render
 
 __all__ = [
+    "CODE_SLOT",
     "CaseInfo",
     "ChannelSetup",
     "DeliveryIntent",
@@ -31,6 +34,7 @@ __all__ = [
     "Template",
     "applicant_id",
     "delivery_id",
+    "fill_code",
     "load_templates",
     "needs",
     "next_allowed_time",

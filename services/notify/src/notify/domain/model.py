@@ -14,6 +14,17 @@ from contracts.notify import ChannelName, RecipientKind
 DELIVERY_NS = uuid.UUID("6b1f6f0e-8a53-5d8e-9c39-0d1b1a4e6e01")
 
 
+#: Where the resident's verification code goes in a planned message. The code is a secret
+#: (issue 18 #5): no event carries it, and the stored message (`deliveries.body`, shown by
+#: `GET /v1/deliveries`) holds this slot; the dispatcher fills it in the text it hands the
+#: channel, deriving the code with the shared secret (`contracts.verification`).
+CODE_SLOT = "〔查询码：发送时填入〕"
+
+
+def fill_code(text: str, code: str) -> str:
+    return text.replace(CODE_SLOT, code)
+
+
 def delivery_id(event_id: uuid.UUID | str, recipient_id: str, channel: str) -> uuid.UUID:
     """The id of one (event, recipient, channel) delivery. Deterministic, so the same triple
     gets the same id whoever computes it and however often: it is the idempotency key the

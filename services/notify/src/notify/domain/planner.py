@@ -49,6 +49,7 @@ from contracts.workdays import SHANGHAI
 from eventkit.envelope import Envelope
 
 from .model import (
+    CODE_SLOT,
     CaseInfo,
     ChannelSetup,
     DeliveryIntent,
@@ -175,7 +176,7 @@ def _receipt(p: ie.ApplicationAccepted, env: Envelope, d: Directory, sms: bool, 
         "receipt_no": p.receipt_no,
         "promised_date": fmt_date(p.promised_completion_date),
         "promised_note": note,
-        "verification_code": p.verification_code,
+        "verification_code": CODE_SLOT,  # filled at send time: no event carries the code
         "center_name": d.unit_name(p.accepting_center_id),
     }
 

@@ -3,7 +3,14 @@
 Staff and inspectors only (bearer JWT, `eventkit.auth`): inspectors and admins read any
 case; officers, community agents and center heads read cases their unit accepted or
 handles, and a center head also the cases of the units below theirs. Addresses are
-masked (a phone as 138****5678); the message text is shown, since staff may see the case.
+masked (a phone as 138****5678).
+
+The message text (subject and body) follows the case's own access rule (intake's
+`GET /v1/applications/{case_id}`, docs/ACCESS.md): it is the case's content. Inspectors and
+the case's staff, as the staff directory lists them at their center, read it; an admin
+(who keeps the channels and reads no case) and a staff member the directory does not list
+there see the delivery's status without its text (`text_withheld` says why). The resident's
+verification code is never in the stored text (`notify.domain.CODE_SLOT`).
 """
 
 from __future__ import annotations
@@ -34,8 +41,9 @@ class DeliveryView(BaseModel):
     channel: str
     address: str
     template: str
-    subject: str
-    body: str
+    subject: str | None
+    body: str | None
+    text_withheld: str | None = None
     status: str
     suppressed_reason: str | None
     attempts: int
@@ -76,6 +84,29 @@ async def _ancestors(conn: asyncpg.Connection, unit_ids: list[str]) -> set[str]:
         unit_ids,
     )
     return {r["unit_id"] for r in rows}
+
+
+ADMIN_NO_CASES = (
+    "administrators keep the channels, not the cases: the message text is the case's and "
+    "is withheld"
+)
+NOT_IN_DIRECTORY = (
+    "the staff directory does not list you at your center: the message text is the case's "
+    "and is withheld"
+)
+
+
+async def _withheld(conn: asyncpg.Connection, p: Principal) -> str | None:
+    """Why this reader may list the deliveries but not read the case's text, or None.
+    The case rule's other parts (their center, the units below) are `_may_read`'s."""
+    if p.role == "inspector":
+        return None
+    if p.role == "admin":
+        return ADMIN_NO_CASES
+    listed = await conn.fetchval(
+        "SELECT true FROM staff WHERE staff_id = $1 AND unit_id = $2", p.sub, p.org_id
+    )
+    return None if listed else NOT_IN_DIRECTORY
 
 
 async def _may_read(conn: asyncpg.Connection, p: Principal, case: asyncpg.Record) -> bool:
@@ -125,17 +156,20 @@ async def list_deliveries(
                     "org_id": principal.org_id,
                 },
             )
+        withheld = await _withheld(conn, principal)
         rows = await conn.fetch(
             "SELECT * FROM deliveries WHERE case_id = $1 ORDER BY created_at, event_id,"
             " recipient_id, channel",
             case_id,
         )
-    return DeliveriesPage(case_id=case_id, deliveries=[_view(r) for r in rows])
+    return DeliveriesPage(case_id=case_id, deliveries=[_view(r, withheld) for r in rows])
 
 
-def _view(r: asyncpg.Record) -> DeliveryView:
+def _view(r: asyncpg.Record, withheld: str | None) -> DeliveryView:
     d: dict[str, Any] = {k: r[k] for k in DeliveryView.model_fields if k in r.keys()}
     d["delivery_id"] = str(r["delivery_id"])
     d["event_id"] = str(r["event_id"])
     d["address"] = mask(r["channel"], r["address"])
+    if withheld is not None:
+        d |= {"subject": None, "body": None, "text_withheld": withheld}
     return DeliveryView(**d)

@@ -423,9 +423,44 @@ async def holiday_schedules(
 
 
 # -- the tree ----------------------------------------------------------------------------------
-def _unit_view(org: OrgState, unit_id: str, children: dict[str, list[str]], admin: bool) -> Any:
+DIRECTORY_READERS = ("community_agent", "officer", "center_head", "inspector", "admin")
+"""Who reads the staff directory (names, A/B posts' holders, rosters: who works when).
+Residents see the centers, their hours and offices, never the people (issue 18 #6)."""
+
+
+def _directory_view(org: OrgState, unit_id: str) -> dict[str, Any]:
+    """The people of one unit: its staff, its posts' A/B holders, its duty roster."""
+    return {
+        "staff": [
+            {
+                "staff_id": s.staff_id,
+                "name_zh": s.name_zh,
+                "roles": list(s.roles),
+                "office_id": s.office_id,
+            }
+            for s in org.staff_of(unit_id)
+        ],
+        "posts": [
+            {
+                "post_id": p.post_id,
+                "office_id": p.office_id,
+                "name_zh": p.name_zh,
+                "categories": list(p.categories),
+                "service_line_ids": list(p.service_line_ids),
+                "a_holder": p.a_holder,
+                "b_holder": p.b_holder,
+            }
+            for p in sorted(org.posts.values(), key=lambda p: p.post_id)
+            if p.unit_id == unit_id
+        ],
+        "roster": [e.model_dump(mode="json") for e in org.rosters.get(unit_id, ())],
+    }
+
+
+def _unit_view(
+    org: OrgState, unit_id: str, children: dict[str, list[str]], admin: bool, people: bool
+) -> Any:
     u = org.units[unit_id]
-    staff = org.staff_of(unit_id)
     view: dict[str, Any] = {
         "unit_id": u.unit_id,
         "name_zh": u.name_zh,
@@ -446,32 +481,11 @@ def _unit_view(org: OrgState, unit_id: str, children: dict[str, list[str]], admi
             }
             for o in org.offices_of(unit_id)
         ],
-        "staff": [
-            {
-                "staff_id": s.staff_id,
-                "name_zh": s.name_zh,
-                "roles": list(s.roles),
-                "office_id": s.office_id,
-            }
-            for s in staff
-        ],
-        "posts": [
-            {
-                "post_id": p.post_id,
-                "office_id": p.office_id,
-                "name_zh": p.name_zh,
-                "categories": list(p.categories),
-                "service_line_ids": list(p.service_line_ids),
-                "a_holder": p.a_holder,
-                "b_holder": p.b_holder,
-            }
-            for p in sorted(org.posts.values(), key=lambda p: p.post_id)
-            if p.unit_id == unit_id
-        ],
-        "roster": [e.model_dump(mode="json") for e in org.rosters.get(unit_id, ())],
     }
+    if people:
+        view |= _directory_view(org, unit_id)
     if admin:  # absences say why someone is away (sick leave...): reference-data admins only
-        ids = {s.staff_id for s in staff}
+        ids = {s.staff_id for s in org.staff_of(unit_id)}
         view["absences"] = [
             {
                 "absence_id": a.absence_id,
@@ -485,7 +499,9 @@ def _unit_view(org: OrgState, unit_id: str, children: dict[str, list[str]], admi
             for a in sorted(org.absences.values(), key=lambda a: a.absence_id)
             if a.staff_id in ids
         ]
-    view["children"] = [_unit_view(org, ch, children, admin) for ch in children.get(unit_id, [])]
+    view["children"] = [
+        _unit_view(org, ch, children, admin, people) for ch in children.get(unit_id, [])
+    ]
     return view
 
 
@@ -498,7 +514,9 @@ async def tree(
     c: RoutingRuntime = Depends(ctx),
 ) -> dict[str, Any]:
     """The org tree as it stands: units of the three tiers with their hours, service lines,
-    offices, staff, A/B posts and rosters; delegation rules. Any signed-in caller."""
+    offices and delegation rules, for any signed-in caller; for staff, inspectors and admins
+    also each unit's staff, A/B posts and roster (the staff directory, `GET /v1/org/staff`).
+    A resident sees the centers, never the people who work there."""
     async with c.pool.acquire() as conn:
         org, version = await c.org.current(conn)
     if unit_id is not None and unit_id not in org.units:
@@ -510,9 +528,10 @@ async def tree(
     roots = [unit_id] if unit_id else sorted(u for u, x in org.units.items() if x.parent_id is None)
     area = subtree(org, unit_id) if unit_id else frozenset(org.units)
     admin = principal.role == "admin"
+    people = principal.role in DIRECTORY_READERS
     return {
         "org_version": version,
-        "units": [_unit_view(org, r, children, admin) for r in roots],
+        "units": [_unit_view(org, r, children, admin, people) for r in roots],
         "delegation_rules": [
             {
                 "rule_id": r.rule_id,
@@ -527,4 +546,25 @@ async def tree(
             for r in sorted(org.delegation_rules.values(), key=lambda r: r.rule_id)
             if r.area_unit_id in area or unit_id is None
         ],
+    }
+
+
+@router.get("/staff", responses=errors(404))
+async def staff_directory(
+    unit_id: Annotated[
+        Identifier | None, Query(description="Only this unit and those below.")
+    ] = None,
+    principal: Principal = Depends(require_roles(*DIRECTORY_READERS)),
+    c: RoutingRuntime = Depends(ctx),
+) -> dict[str, Any]:
+    """The staff directory: each unit's staff, A/B posts with their holders and duty roster.
+    Staff, inspectors and admins; residents are refused (who works when is not theirs)."""
+    async with c.pool.acquire() as conn:
+        org, version = await c.org.current(conn)
+    if unit_id is not None and unit_id not in org.units:
+        raise refuse(404, "unit_id", f"no org unit {unit_id!r}")
+    area = subtree(org, unit_id) if unit_id else frozenset(org.units)
+    return {
+        "org_version": version,
+        "units": [{"unit_id": u, **_directory_view(org, u)} for u in sorted(area)],
     }
