@@ -22,7 +22,8 @@ from fastapi import APIRouter, Depends, Query
 
 from contracts.limits import Instant
 
-from ..runtime import AuditRuntime, ctx
+from ..runtime import AuditRuntime
+from .deps import ctx
 
 router = APIRouter(prefix="/v1/board", tags=["board"])
 Ctx = Annotated[AuditRuntime, Depends(ctx)]
