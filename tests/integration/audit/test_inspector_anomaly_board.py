@@ -82,7 +82,7 @@ async def test_inspector_queries_anomalies_and_board(infra, pg_schema, topics) -
             )
             assert len(evs) == len(rows)
             # a second sweep raises nothing new
-            runner = _app.state.audit.extras["projector"].runner
+            runner = _app.state.projector.runner
             assert runner is not None
             await conn.execute("UPDATE anomaly_cases SET dirty_since = now() - interval '1 h'")
             await runner.sweep()

@@ -99,7 +99,7 @@ async def test_cutting_the_log_back_is_refused_to_the_service_and_caught_from_a_
     intake, routing = case_events("case-bad", dirty=True)
     async with running_audit(settings, keys) as (app, client):
         c = app.state.audit
-        assert c.extras["rewrite_powers"] == []
+        assert c.rewrite_powers == []
         witness = Witness(
             asgi(client),
             keys.log_verifier,
@@ -144,7 +144,7 @@ async def test_cutting_the_log_back_is_refused_to_the_service_and_caught_from_a_
             caught: dict[str, tuple[float, str]] = {}
 
             async def refused() -> str | None:
-                return c.checkpointer.refused
+                return app.state.checkpointer.refused  # type: ignore[no-any-return]
 
             reason = await eventually(refused, what="the checkpointer to refuse")
             caught["checkpointer"] = (time.monotonic() - t0, reason)

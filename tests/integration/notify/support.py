@@ -51,7 +51,7 @@ class Notify:
 
     @property
     def dispatcher(self) -> Dispatcher:
-        return self.ctx.extras["dispatcher"]  # type: ignore[no-any-return]
+        return self.app.state.dispatcher  # type: ignore[no-any-return]
 
     async def publish(
         self, envs: Sequence[Envelope], *, replay: bool = False, topic: str | None = None
@@ -88,7 +88,7 @@ class Notify:
         return [orjson.loads(x) for x in self.sms_file.read_bytes().splitlines()]
 
     async def processed(self) -> int:
-        c = self.ctx.extras["consumer"]
+        c = self.app.state.intents_consumer
         return int(c.stats.processed + c.stats.duplicates)
 
 

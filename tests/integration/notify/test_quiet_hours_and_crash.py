@@ -82,7 +82,7 @@ async def test_a_crash_between_send_and_record_resends_once_with_the_same_delive
         case = f.new_case_id()
         await n.publish([f.submitted(case), f.accepted(case)])
         await wait_status(n, case, {"pending": 2})
-        senders = n.ctx.extras["senders"]
+        senders = n.app.state.senders
 
         async def crash(_row) -> None:  # type: ignore[no-untyped-def]
             raise Crash
@@ -130,7 +130,7 @@ async def test_two_dispatchers_never_send_the_same_row(
             infra, pg_schema, topics, tmp_path, webhook_base=hooks.url(""), sms_gateway="none"
         ) as n,
     ):
-        extra = Dispatcher(n.ctx, n.ctx.extras["senders"], pool=lambda: n.pool)
+        extra = Dispatcher(n.ctx, n.app.state.senders, pool=lambda: n.pool)
         cases = [f.new_case_id() for _ in range(20)]
         await n.publish([e for c in cases for e in (f.submitted(c), f.accepted(c))])
 

@@ -57,7 +57,7 @@ async def test_with_delivery_disabled_nothing_is_sent(
         await n.publish([f.submitted(case), f.accepted(case)])
         rows = await wait_status(n, case, {"suppressed": 2})
         assert {r["suppressed_reason"] for r in rows} == {"delivery_disabled"}
-        assert "dispatcher" not in n.ctx.extras
+        assert n.app.state.dispatcher is None
         assert hooks.requests == [] and n.sms_lines() == []
 
 

@@ -32,7 +32,7 @@ def _routing_consumers(app: FastAPI) -> list[Any]:
 
 
 def _notify_consumers(app: FastAPI) -> list[Any]:
-    return [app.state.notify.extras["consumer"]]
+    return [app.state.intents_consumer]
 
 
 SERVICES: dict[str, tuple[Callable[[], FastAPI], Callable[[FastAPI], list[Any]]]] = {

@@ -1,6 +1,6 @@
 """Builds the audit service from settings: pool, broker, HTTP app. Connects nothing at import.
 
-Background loops, started with the runtime (`runtime.on_start`) and supervised by it
+Background loops, built here and started with the runtime (`runtime.on_start`), supervised by it
 (`eventkit.loops.supervise`: errors logged and retried with capped backoff, each loop's state
 in `/readyz`), only when ``AUDIT_RUN_WRITER`` is true (the default):
 
@@ -28,8 +28,13 @@ from eventkit.clock import Clock, system_clock
 from eventkit.loops import LoopHealth
 from eventkit.production import refuse_unsafe_production
 from eventkit.service import ServiceRuntime, create_app
-from eventkit.store import PostgresEventStore
 
+from .board_cache import BoardCache
+from .http.admin_routes import router as admin_router
+from .http.board_routes import router as board_router
+from .http.inspector_routes import router as inspector_router
+from .http.key_routes import router as key_router
+from .http.log_routes import router as log_router
 from .http.pacing import Pacer
 from .log.append import AppendOutcome, BeforeCommit, OnHalt
 from .log.appender import Appender
@@ -37,6 +42,7 @@ from .log.checkpoint import Checkpointer
 from .log.gaps import Halt
 from .log.publish import open_published
 from .log.roles import grant_runtime_role, rewrite_powers
+from .projector import Projector
 from .runtime import AuditRuntime, load_keys, make_builder
 from .settings import Settings
 
@@ -88,17 +94,49 @@ def build(
         witness_verifiers=witnesses,
         builder=make_builder(settings),
         clock=clock or system_clock(service="audit"),
-        cosign_pacer=Pacer(settings.cosign_burst, settings.cosign_per_second),
+        board_cache=BoardCache(),
+        published=open_published(settings.checkpoint_store) if settings.checkpoint_store else None,
     )
-    if settings.checkpoint_store:
-        c.published = open_published(settings.checkpoint_store)
+    # the writer's loops (started with the runtime), built whole here
+    appender: Appender | None = None
+    checkpointer: Checkpointer | None = None
+    projector: Projector | None = None
+    if settings.run_writer:
+        appender = Appender(
+            dsn=settings.database_url,
+            schema=settings.database_schema,
+            bootstrap=settings.kafka().bootstrap_servers,
+            topics=settings.topic_list(),
+            builder=c.builder,
+            max_batch=settings.append_max_batch,
+            poll_ms=settings.append_poll_ms,
+            linger_ms=settings.append_linger_ms,
+            linger_min_rate=settings.append_linger_min_rate,
+            lease_retry_seconds=settings.lease_retry_seconds,
+            before_commit=before_commit,
+            on_halt=_flag_halt(c),
+            discovery_seconds=settings.append_discovery_seconds,
+        )
+        if signer is not None:
+            checkpointer = Checkpointer(
+                lambda: runtime.pool,
+                signer,
+                settings.log_origin,
+                settings.checkpoint_every,
+                settings.checkpoint_seconds,
+                published=c.published,
+            )
+            appender.on_commit.append(checkpointer.notify)
+        else:
+            log.warning("no AUDIT_SIGNING_KEY: checkpoints will not be signed")
+        projector = Projector(c)
+        appender.on_commit.append(projector.notify)
+    # what the routes are handed (`http.deps`), each whole before the app serves anything
     app.state.audit = c
-
-    from .http.admin_routes import router as admin_router
-    from .http.board_routes import router as board_router
-    from .http.inspector_routes import router as inspector_router
-    from .http.key_routes import router as key_router
-    from .http.log_routes import router as log_router
+    app.state.appender = appender
+    app.state.checkpointer = checkpointer
+    app.state.projector = projector
+    app.state.cosign_pacer = Pacer(settings.cosign_burst, settings.cosign_per_second)
 
     app.include_router(log_router)
     app.include_router(key_router)
@@ -113,7 +151,6 @@ def build(
         mine.append(rt.background[-1])
 
     async def start(rt: ServiceRuntime) -> None:
-        assert rt.pool is not None
         problems = settings.production_problems()
         if problems and not settings.development:
             raise RuntimeError(
@@ -123,11 +160,9 @@ def build(
             )
         for p in problems:
             log.warning("development start: %s", p)
-        # the runtime's store: its appends wake the outbox relay
-        c.events = rt.store or PostgresEventStore(rt.pool, reader=rt.reader)
-        async with rt.pool.acquire() as conn:
+        async with c.pool.acquire() as conn:
             powers = await rewrite_powers(conn)
-        c.extras["rewrite_powers"] = powers
+        c.rewrite_powers[:] = powers
         if powers and not settings.development:
             raise RuntimeError(
                 "the audit service refuses to run as a database role that could rewrite the "
@@ -137,44 +172,12 @@ def build(
             )
         for p in powers:
             log.warning("development start: %s", p)
-        if not settings.run_writer:
+        if appender is None or projector is None:  # AUDIT_RUN_WRITER=false
             return
-        bootstrap = settings.kafka().bootstrap_servers
-        c.appender = Appender(
-            dsn=settings.database_url,
-            schema=settings.database_schema,
-            bootstrap=bootstrap,
-            topics=settings.topic_list(),
-            builder=c.builder,
-            max_batch=settings.append_max_batch,
-            poll_ms=settings.append_poll_ms,
-            linger_ms=settings.append_linger_ms,
-            linger_min_rate=settings.append_linger_min_rate,
-            lease_retry_seconds=settings.lease_retry_seconds,
-            before_commit=before_commit,
-            on_halt=_flag_halt(c),
-            discovery_seconds=settings.append_discovery_seconds,
-        )
-        if signer is not None:
-            c.checkpointer = Checkpointer(
-                rt.pool,
-                signer,
-                settings.log_origin,
-                settings.checkpoint_every,
-                settings.checkpoint_seconds,
-                published=c.published,
-            )
-            c.appender.on_commit.append(c.checkpointer.notify)
-            supervise(rt, "checkpointer", _when_leader(c, c.checkpointer.rounds))
-        else:
-            log.warning("no AUDIT_SIGNING_KEY: checkpoints will not be signed")
-        from .projector import Projector
-
-        projector = Projector(c)
-        c.extras["projector"] = projector
-        c.appender.on_commit.append(projector.notify)
-        supervise(rt, "appender", c.appender.session)
-        supervise(rt, "projector", _when_leader(c, projector.rounds))
+        if checkpointer is not None:
+            supervise(rt, "checkpointer", _when_leader(appender, checkpointer.rounds))
+        supervise(rt, "appender", appender.session)
+        supervise(rt, "projector", _when_leader(appender, projector.rounds))
 
     async def stop(rt: ServiceRuntime) -> None:
         # our loops hold no work worth finishing (every append is one transaction): cut them
@@ -201,8 +204,6 @@ def _flag_halt(c: AuditRuntime) -> OnHalt:
     from .runtime import append_in_transaction
 
     async def flag(conn: Any, halt_id: int, h: Halt) -> None:
-        if c.events is None:
-            return
         stream_id = f"log-halt-{halt_id}"
         details = {
             "halt_id": halt_id,
@@ -243,13 +244,13 @@ def _flag_halt(c: AuditRuntime) -> OnHalt:
     return flag
 
 
-def _when_leader(c: AuditRuntime, body: LoopBody) -> LoopBody:
+def _when_leader(appender: Appender, body: LoopBody) -> LoopBody:
     """`body`, run only in the process that holds the writer lease: it waits for the lease
     first (a standby waits here, healthy). Losing the lease later changes nothing that
     matters: projection batches and checkpoints take their own locks."""
 
     async def leader_only(health: LoopHealth) -> None:
-        while c.appender is None or not c.appender.stats.leader:
+        while not appender.stats.leader:
             await asyncio.sleep(0.2)
         await body(health)
 

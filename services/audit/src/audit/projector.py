@@ -231,7 +231,6 @@ class Projector:
         """Project what is new and sweep anomalies when due, then wait for the appender's
         wake-up or the sweep interval; an error ends the rounds (`supervise` logs it and
         starts them again: everything here is a replayable, idempotent catch-up)."""
-        assert self.c.events is not None
         s = self.c.settings
         self.runner = AnomalyRunner(
             self.c.pool,

@@ -1,4 +1,9 @@
-"""What the routes and background tasks of one audit process share (built by `bootstrap`).
+"""What the routes and background tasks of one audit process share.
+
+Built whole by `bootstrap.build` and never filled in later; the appender, checkpointer and
+projector built beside it are handed to the routes as FastAPI dependencies (`http.deps`).
+The pool and the event store exist only after the runtime has started, so they are read
+through properties that answer 503 before that.
 
 Named `<Service>Runtime` in `<service>/runtime.py` alike in all four services: it is
 eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, held as
@@ -9,28 +14,23 @@ eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
-from fastapi import HTTPException, Request
+from fastapi import HTTPException
 
 from eventkit.clock import Clock
+from eventkit.service import ServiceRuntime
 from eventkit.store import PostgresEventStore
 from tlog.note import Signer, Verifier
 
-from .http.pacing import Pacer
+from .board_cache import BoardCache
 from .log.leaf import LeafBuilder, Redactor
 from .log.publish import PublishedCheckpoints
 from .settings import Settings
 
-if TYPE_CHECKING:
-    from eventkit.service import ServiceRuntime
 
-    from .log.appender import Appender
-    from .log.checkpoint import Checkpointer
-
-
-@dataclass
+@dataclass(frozen=True)
 class AuditRuntime:
     """`clock` is the one time source of the process (bootstrap's, a test's), so what the
     audit stamps and when it sweeps can be driven without patching `datetime`."""
@@ -42,18 +42,25 @@ class AuditRuntime:
     witness_verifiers: list[Verifier]
     builder: LeafBuilder
     clock: Clock
-    appender: Appender | None = None
-    checkpointer: Checkpointer | None = None
-    events: PostgresEventStore | None = None
+    board_cache: BoardCache
+    """The public board's answers, once per signed checkpoint (`board_cache`)."""
     published: PublishedCheckpoints | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
-    cosign_pacer: Pacer = field(default_factory=lambda: Pacer(10, 0.5))
+    rewrite_powers: list[str] = field(default_factory=list)
+    """What the start check found the runtime role able to rewrite (empty: nothing); the
+    integrity report shows it (a development start runs anyway)."""
 
     @property
     def pool(self) -> asyncpg.Pool:
         if self.runtime.pool is None:
             raise HTTPException(503, detail={"reason": "not started"})
         return self.runtime.pool
+
+    @property
+    def events(self) -> PostgresEventStore:
+        """The runtime's store: its appends wake the outbox relay."""
+        if self.runtime.store is None:
+            raise HTTPException(503, detail={"reason": "not started"})
+        return self.runtime.store
 
     @property
     def origin(self) -> str:
@@ -74,11 +81,6 @@ def load_keys(settings: Settings) -> tuple[Signer | None, Verifier | None, list[
         verifier = Verifier.from_key(settings.verifier_key)
     witnesses = [Verifier.from_key(k) for k in settings.witness_key_list()]
     return signer, verifier, witnesses
-
-
-async def ctx(request: Request) -> AuditRuntime:
-    """Async: a plain `def` dependency would run in FastAPI's thread pool per request."""
-    return request.app.state.audit  # type: ignore[no-any-return]
 
 
 async def append_in_transaction(

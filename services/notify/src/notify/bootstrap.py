@@ -137,18 +137,21 @@ def build(
         batch=settings.consumer_batch,
         max_records=settings.consumer_max_records,
     )
-    ctx.extras["consumer"] = consumer
+    active = dict(senders) if senders is not None else build_senders(settings, sms_gateway)
+    dispatcher: Dispatcher | None = None
+    if settings.run_dispatcher and settings.delivery_enabled:
+        dispatcher = Dispatcher(ctx, active, pool=lambda: runtime.pool, after_send=after_send)
+    # each whole before the app serves anything
+    app.state.intents_consumer = consumer
+    app.state.senders = active
+    app.state.dispatcher = dispatcher
     stop = asyncio.Event()
     running: dict[str, asyncio.Task[None]] = {}
 
     async def start(rt: ServiceRuntime) -> None:
         stop.clear()
         rt.supervise(consumer.health.name, consumer.watch)
-        active = dict(senders) if senders is not None else build_senders(settings, sms_gateway)
-        ctx.extras["senders"] = active
-        if settings.run_dispatcher and settings.delivery_enabled:
-            dispatcher = Dispatcher(ctx, active, pool=lambda: rt.pool, after_send=after_send)
-            ctx.extras["dispatcher"] = dispatcher
+        if dispatcher is not None:
             rt.supervise("dispatcher", functools.partial(dispatcher.session, stop=stop), stop)
             running["dispatcher"] = rt.background[-1]
         elif not settings.delivery_enabled:
@@ -159,7 +162,7 @@ def build(
         task = running.get("dispatcher")
         if task is not None:
             await asyncio.wait([task], timeout=15)
-        for sender in ctx.extras.get("senders", {}).values():
+        for sender in active.values():
             await sender.close()
         await consumer.close()
 

@@ -1,5 +1,9 @@
 """What the edges of notify share: settings, the clock, channel setup, quiet hours, events.
 
+Built whole by `bootstrap.build` and never filled in later; the consumer, the senders and
+the dispatcher built on it take it as a constructor argument, so this module imports none
+of them.
+
 Named `<Service>Runtime` in `<service>/runtime.py` alike in all four services: it is
 eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, held as
 `.runtime`) plus what this service adds. Not "context": that is a decider's input
@@ -9,9 +13,8 @@ eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from eventkit.clock import Clock
 from eventkit.service import ServiceRuntime
@@ -31,7 +34,7 @@ def wake_channel(schema: str) -> str:
     return "notify_deliveries:" + hashlib.sha256(schema.encode()).hexdigest()[:32]
 
 
-@dataclass
+@dataclass(frozen=True)
 class NotifyRuntime:
     settings: Settings
     runtime: ServiceRuntime
@@ -39,7 +42,6 @@ class NotifyRuntime:
     setup: ChannelSetup
     quiet: QuietHours | None
     events: NotifyEvents
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def now(self) -> datetime:
         return self.clock()

@@ -24,13 +24,16 @@ from eventkit.auth import Principal, require_roles
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.openapi import errors
 
+from ..log.appender import Appender
 from ..log.gaps import HaltNotFound, list_halts, resolve
 from ..log.leaf import keyed_hash
-from ..runtime import AuditRuntime, append_in_transaction, ctx
+from ..runtime import AuditRuntime, append_in_transaction
+from .deps import appender, ctx
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 Admin = Annotated[Principal, Depends(require_roles("admin"))]
 Ctx = Annotated[AuditRuntime, Depends(ctx)]
+TheAppender = Annotated[Appender | None, Depends(appender)]
 
 
 class StaffIdentity(BaseModel):
@@ -48,7 +51,6 @@ async def _record(
     payload: dict[str, Any],
     conn: Any,
 ) -> None:
-    assert c.events is not None
     env = Envelope(
         event_type=event_type,
         stream_id=stream_id,
@@ -92,7 +94,6 @@ async def put_staff_identity(
             {"staff_id": staff_id, "kinds": sorted(keyed)},
             conn,
         )
-    assert c.events is not None
     c.events.notify_appended()
     return {"staff_id": staff_id, "kinds": sorted(keyed)}
 
@@ -118,7 +119,6 @@ async def erase_personal_data(c: Ctx, who: Admin, event_id: uuid.UUID) -> dict[s
             {"event_id": str(event_id), "index": idx},
             conn,
         )
-    assert c.events is not None
     c.events.notify_appended()
     return {"event_id": str(event_id), "index": idx, "erased": True}
 
@@ -146,15 +146,19 @@ async def list_append_halts(c: Ctx, who: Admin, all: bool = False) -> dict[str, 
 
 @router.post("/log/halts/{halt_id}/decision", responses=errors(404))
 async def decide_append_halt(
-    c: Ctx, who: Admin, halt_id: Annotated[int, Path(ge=1, le=2**63 - 1)], body: HaltDecision
+    c: Ctx,
+    who: Admin,
+    writer: TheAppender,
+    halt_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    body: HaltDecision,
 ) -> dict[str, Any]:
     """Resume a halted partition: recorded (who, what, why) in `append_halts` and as the
     audit event `audit.log_halt_resolved`, which the log then holds like every other."""
     async with c.pool.acquire() as conn, conn.transaction():
         topic = await conn.fetchval("SELECT topic FROM append_halts WHERE id = $1", halt_id)
         current = None
-        if c.appender is not None and topic is not None:
-            current = c.appender.topic_ids.get(topic)
+        if writer is not None and topic is not None:
+            current = writer.topic_ids.get(topic)
         try:
             decision = await resolve(
                 conn,
@@ -167,8 +171,7 @@ async def decide_append_halt(
         except HaltNotFound as exc:
             raise HTTPException(404, detail={"field": "halt_id", "reason": str(exc)}) from None
         await _record(c, who, "audit.log_halt_resolved", f"log-halt-{halt_id}", decision, conn)
-    assert c.events is not None
     c.events.notify_appended()
-    if c.appender is not None:
-        c.appender.recheck()
+    if writer is not None:
+        writer.recheck()
     return decision

@@ -24,8 +24,8 @@ from fastapi import APIRouter, Depends, Query
 
 from contracts.limits import Instant
 
-from ..board_cache import BoardCache
-from ..runtime import AuditRuntime, ctx
+from ..runtime import AuditRuntime
+from .deps import ctx
 
 router = APIRouter(prefix="/v1/board", tags=["board"])
 Ctx = Annotated[AuditRuntime, Depends(ctx)]
@@ -39,9 +39,7 @@ async def _as_of(conn: Any) -> dict[str, Any]:
 
 async def _cached(c: AuditRuntime, key: tuple[Any, ...], compute: Any) -> Any:
     """`compute()`'s answer for `key`, computed once per signed checkpoint."""
-    cache = c.extras.get("board_cache")
-    if cache is None:
-        cache = c.extras["board_cache"] = BoardCache()
+    cache = c.board_cache
     async with c.pool.acquire() as conn:
         row = await conn.fetchrow(
             "SELECT (SELECT max(size) FROM checkpoints) AS size,"

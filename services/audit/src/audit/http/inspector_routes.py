@@ -32,7 +32,8 @@ from eventkit.edge import INT64_MAX
 from ..inspector.queries import CSV_FIELDS, MAX_LIMIT, Filters, case_timeline, search
 from ..inspector.recorder import record_query
 from ..inspector.spreadsheet import neutralise
-from ..runtime import AuditRuntime, ctx
+from ..runtime import AuditRuntime
+from .deps import ctx
 
 router = APIRouter(prefix="/v1/inspect", tags=["inspector"])
 

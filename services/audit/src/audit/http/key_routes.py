@@ -22,7 +22,8 @@ from fastapi.responses import PlainTextResponse
 
 from tlog.note import Verifier
 
-from ..runtime import AuditRuntime, ctx
+from ..runtime import AuditRuntime
+from .deps import ctx
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
 Ctx = Annotated[AuditRuntime, Depends(ctx)]

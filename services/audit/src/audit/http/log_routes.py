@@ -27,7 +27,7 @@ from eventkit.edge import INT64_MAX
 from eventkit.openapi import errors
 
 from ..log import cosign
-from ..log.checkpoint import checkpoint_at, latest_checkpoint
+from ..log.checkpoint import Checkpointer, checkpoint_at, latest_checkpoint
 from ..log.integrity import check_full, check_sample
 from ..log.store import (
     b64,
@@ -39,8 +39,9 @@ from ..log.store import (
     leaf_json,
     tree_state,
 )
-from ..runtime import AuditRuntime, ctx
-from .pacing import retry_after
+from ..runtime import AuditRuntime
+from .deps import checkpointer, cosign_pacer, ctx
+from .pacing import Pacer, retry_after
 
 router = APIRouter(prefix="/v1/log", tags=["log"])
 
@@ -48,6 +49,8 @@ INSPECTORS = ("inspector", "admin")
 Inspector = Annotated[Principal, Depends(require_roles(*INSPECTORS))]
 Maybe = Annotated[Principal | None, Depends(optional_principal)]
 Ctx = Annotated[AuditRuntime, Depends(ctx)]
+TheCheckpointer = Annotated[Checkpointer | None, Depends(checkpointer)]
+CosignPacer = Annotated[Pacer, Depends(cosign_pacer)]
 
 
 TreeSize = Annotated[int, Query(ge=1, le=INT64_MAX)]
@@ -227,6 +230,7 @@ async def export(
 async def integrity(
     c: Ctx,
     _: Inspector,
+    signing: TheCheckpointer,
     mode: Annotated[str, Query(pattern="^(full|sample)$")] = "sample",
     k: Annotated[int | None, Query(ge=1, le=100_000)] = None,
 ) -> dict[str, Any]:
@@ -239,11 +243,10 @@ async def integrity(
                 conn, c.verifier, c.origin, c.published, k=k or c.settings.integrity_sample_size
             )
     out = report.to_json()
-    if c.checkpointer is not None and c.checkpointer.refused:
-        out["checkpointer_refused"] = c.checkpointer.refused
-    powers = c.extras.get("rewrite_powers")
-    if powers:
-        out["runtime_role_can_rewrite"] = powers
+    if signing is not None and signing.refused:
+        out["checkpointer_refused"] = signing.refused
+    if c.rewrite_powers:
+        out["runtime_role_can_rewrite"] = c.rewrite_powers
     return out
 
 
@@ -284,7 +287,7 @@ async def get_published(c: Ctx, size: Annotated[LogSize, Path()]) -> PlainTextRe
         }
     },
 )
-async def post_cosignature(c: Ctx, request: Request) -> dict[str, Any]:
+async def post_cosignature(c: Ctx, pacer: CosignPacer, request: Request) -> dict[str, Any]:
     """A witness hands back the checkpoint with its cosignature (a signed note, text/plain).
 
     Accepted only if every signature line is the log's own or a configured witness's
@@ -293,7 +296,7 @@ async def post_cosignature(c: Ctx, request: Request) -> dict[str, Any]:
     address (AUDIT_COSIGN_BURST, AUDIT_COSIGN_PER_SECOND): 429 with Retry-After.
     """
     client = request.client.host if request.client else "?"
-    wait = c.cosign_pacer.take(client)
+    wait = pacer.take(client)
     if wait:
         raise HTTPException(
             429,

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from eventkit.loops import LoopHealth, supervise
+from eventkit.pools import PoolSource, resolve_pool
 from tlog.note import Checkpoint, Signer, sign_checkpoint
 from tlog.proofs import ProofError, verify_consistency
 
@@ -140,13 +141,15 @@ class Checkpointer:
 
     def __init__(
         self,
-        pool: asyncpg.Pool,
+        pool: PoolSource,
         signer: Signer,
         origin: str,
         every: int,
         seconds: float,
         published: PublishedCheckpoints | None = None,
     ) -> None:
+        """`pool`: the pool, or a callable returning it once the runtime has started (the
+        checkpointer is built before)."""
         self.pool = pool
         self.published = published
         self.guard = (
@@ -168,7 +171,7 @@ class Checkpointer:
             self._wake.set()
 
     async def once(self) -> StoredCheckpoint | None:
-        async with self.pool.acquire() as conn:
+        async with resolve_pool(self.pool).acquire() as conn:
             try:
                 cp = await make_checkpoint(
                     conn, self.signer, self.origin, self.published, self.guard
