@@ -25,6 +25,7 @@ from contracts.routing import OrgUnitRegistered, StaffRegistered
 from contracts.workdays import OfficeHours
 from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, mint_token, public_pem
 from eventkit.envelope import Actor, Envelope, Producer
+from eventkit.kafka_security import client_kwargs
 from intake.bootstrap import build
 from intake.domain.id_number import check_digit
 from intake.settings import Settings
@@ -161,7 +162,9 @@ def routing_envelope(
 
 
 async def publish(bootstrap: str, topic: str, envelopes: Iterable[Envelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **client_kwargs(), acks="all", enable_idempotence=True
+    )
     await producer.start()
     try:
         for env in envelopes:

@@ -51,7 +51,9 @@ def acls() -> list[Acl]:
     for topic, consumers in t.CONSUMERS_OF.items():
         for svc in consumers:
             grant(svc, "TOPIC", topic, ("READ", "DESCRIBE"), "consumes")
-            grant(svc, "TOPIC", t.dlq(topic), ("WRITE", "DESCRIBE"), "dead-letters what it consumes")
+            grant(
+                svc, "TOPIC", t.dlq(topic), ("WRITE", "DESCRIBE"), "dead-letters what it consumes"
+            )
             grant(svc, "GROUP", consumer_group(svc), ("READ",), "its consumer group")
     for topic in t.AUDIT_READS:
         grant(t.AUDIT, "TOPIC", topic, ("READ", "DESCRIBE"), "logs every event and dead letter")

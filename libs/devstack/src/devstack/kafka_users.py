@@ -99,7 +99,7 @@ async def apply_acls(bootstrap: str, wanted: list[Acl] | None = None) -> int:
     try:
         responses = await asyncio.gather(
             *(
-                admin._send_request(  # noqa: SLF001 - aiokafka has no create_acls yet
+                admin._send_request(
                     CreateAclsRequest(
                         _RESOURCE[a.resource],
                         a.name,

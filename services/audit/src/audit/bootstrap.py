@@ -108,6 +108,7 @@ def build(
             linger_min_rate=settings.append_linger_min_rate,
             lease_retry_seconds=settings.lease_retry_seconds,
             before_commit=before_commit,
+            security=settings.kafka().security,
         )
         if signer is not None:
             c.checkpointer = Checkpointer(
