@@ -15,6 +15,7 @@ tests/contracts/test_kafka_acl_table.py checks the file matches. The local broke
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from . import topics as t
@@ -40,24 +41,38 @@ def consumer_group(service: str) -> str:
     return service
 
 
-def acls() -> list[Acl]:
-    out: set[Acl] = set()
+def acls(
+    topics: Mapping[str, str] | None = None, groups: Mapping[str, str] | None = None
+) -> list[Acl]:
+    """The ACLs of the table. `topics` renames event topics (contract name -> the name in
+    use, e.g. a test's own topics; their `.dlq` follows), `groups` a service's group."""
+    out: dict[tuple[str, str, str, str], list[str]] = {}
+    name = dict(topics or {})
+    group = dict(groups or {})
 
-    def grant(user: str, resource: str, name: str, ops: tuple[str, ...], why: str) -> None:
-        out.update(Acl(user, resource, name, op, why) for op in ops)
+    def topic(n: str) -> str:
+        if n.endswith(".dlq"):
+            return t.dlq(name.get(n[: -len(".dlq")], n[: -len(".dlq")]))
+        return name.get(n, n)
 
-    for topic, producer in t.PRODUCER_OF.items():
-        grant(producer, "TOPIC", topic, ("WRITE", "DESCRIBE"), "produces (outbox relay)")
-    for topic, consumers in t.CONSUMERS_OF.items():
+    def grant(user: str, resource: str, n: str, ops: tuple[str, ...], why: str) -> None:
+        for op in ops:
+            whys = out.setdefault((user, resource, n, op), [])
+            if why not in whys:
+                whys.append(why)
+
+    for tp, producer in t.PRODUCER_OF.items():
+        grant(producer, "TOPIC", topic(tp), ("WRITE", "DESCRIBE"), "produces (outbox relay)")
+    for tp, consumers in t.CONSUMERS_OF.items():
         for svc in consumers:
-            grant(svc, "TOPIC", topic, ("READ", "DESCRIBE"), "consumes")
+            grant(svc, "TOPIC", topic(tp), ("READ", "DESCRIBE"), "consumes")
+            grant(svc, "TOPIC", topic(t.dlq(tp)), ("WRITE", "DESCRIBE"), "dead-letters there")
             grant(
-                svc, "TOPIC", t.dlq(topic), ("WRITE", "DESCRIBE"), "dead-letters what it consumes"
+                svc, "GROUP", group.get(svc, consumer_group(svc)), ("READ",), "its consumer group"
             )
-            grant(svc, "GROUP", consumer_group(svc), ("READ",), "its consumer group")
-    for topic in t.AUDIT_READS:
-        grant(t.AUDIT, "TOPIC", topic, ("READ", "DESCRIBE"), "logs every event and dead letter")
-    return sorted(out)
+    for tp in t.AUDIT_READS:
+        grant(t.AUDIT, "TOPIC", topic(tp), ("READ", "DESCRIBE"), "logs every event and dead letter")
+    return sorted(Acl(*key, "; ".join(whys)) for key, whys in out.items())
 
 
 def users() -> tuple[str, ...]:
