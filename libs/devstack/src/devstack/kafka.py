@@ -36,7 +36,15 @@ from .common import (
     stop_pid,
     tail,
 )
-from .kafka_users import ADMIN_USER, MECHANISM, apply_acls, kwargs, password, scram_arguments
+from .kafka_users import (
+    ADMIN_USER,
+    MECHANISM,
+    admin_plain_kwargs,
+    apply_acls,
+    password,
+    scram_arguments,
+    users,
+)
 
 T = TypeVar("T")
 
@@ -182,27 +190,80 @@ class KafkaCluster:
 
     @staticmethod
     def security_properties() -> list[str]:
-        """Every client authenticates (SCRAM-SHA-512 on the broker listener; the controller
-        listener, which SCRAM cannot serve in KRaft, takes the admin by SASL/PLAIN) and is
-        authorised by the ACLs of `contracts.kafka_acl`: nothing is allowed unless granted,
-        and only `admin` is a super user (brokers talk to each other as admin)."""
-        admin_pw = password(ADMIN_USER)
+        """Every client authenticates and is authorised by the ACLs of `contracts.kafka_acl`:
+        nothing is allowed unless granted, and only `admin` is a super user.
+
+        Clients log in with SCRAM-SHA-512 (the users live in the cluster metadata). The
+        admin alone may also log in with SASL/PLAIN against a password in this file: that
+        is how brokers talk to each other and to the controllers (which cannot serve SCRAM
+        in KRaft), and how SCRAM users are added to data formatted before they existed."""
+        plain = (
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="{ADMIN_USER}" password="{password(ADMIN_USER)}" '
+            f'user_{ADMIN_USER}="{password(ADMIN_USER)}";'
+        )
         return [
-            f"sasl.enabled.mechanisms={MECHANISM}",
-            f"sasl.mechanism.inter.broker.protocol={MECHANISM}",
-            "listener.name.broker.sasl.enabled.mechanisms=" + MECHANISM,
+            f"sasl.enabled.mechanisms={MECHANISM},PLAIN",
+            "sasl.mechanism.inter.broker.protocol=PLAIN",
+            f"listener.name.broker.sasl.enabled.mechanisms={MECHANISM},PLAIN",
+            f"listener.name.broker.plain.sasl.jaas.config={plain}",
             f"listener.name.broker.{MECHANISM.lower()}.sasl.jaas.config="
-            "org.apache.kafka.common.security.scram.ScramLoginModule required "
-            f'username="{ADMIN_USER}" password="{admin_pw}";',
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
             "sasl.mechanism.controller.protocol=PLAIN",
             "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
-            "listener.name.controller.plain.sasl.jaas.config="
-            "org.apache.kafka.common.security.plain.PlainLoginModule required "
-            f'username="{ADMIN_USER}" password="{admin_pw}" user_{ADMIN_USER}="{admin_pw}";',
+            f"listener.name.controller.plain.sasl.jaas.config={plain}",
             "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
             "allow.everyone.if.no.acl.found=false",
             f"super.users=User:{ADMIN_USER}",
         ]
+
+    def _users_marker(self) -> Path:
+        """Which SCRAM users the cluster's metadata holds (written when they were added)."""
+        return self.home / "scram-users"
+
+    def _ensure_users(self) -> None:
+        """Add the SCRAM users the metadata lacks: data formatted before Kafka
+        authentication (or before a user was added to `contracts.kafka_acl.users`). One
+        `kafka-configs` run per user, logged in as the admin over PLAIN; only then."""
+        wanted = list(users())
+        marker = self._users_marker()
+        have = marker.read_text().split() if marker.exists() else []
+        missing = [u for u in wanted if u not in have]
+        if not missing:
+            return
+        node = self.nodes[0]
+        cfg = self.node_dir(node) / "admin-plain.properties"
+        cfg.touch(mode=0o600)
+        cfg.write_text(
+            "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+            "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+            f'required username="{ADMIN_USER}" password="{password(ADMIN_USER)}";\n'
+        )
+        for user in missing:
+            r = subprocess.run(
+                self._java(
+                    node,
+                    [
+                        "kafka.admin.ConfigCommand",
+                        "--bootstrap-server",
+                        self.bootstrap,
+                        "--command-config",
+                        str(cfg),
+                        "--alter",
+                        "--entity-type",
+                        "users",
+                        "--entity-name",
+                        user,
+                        "--add-config",
+                        f"{MECHANISM}=[password={password(user)}]",
+                    ],
+                ),
+                capture_output=True,
+                text=True,
+            )
+            if r.returncode != 0:
+                raise StackError(f"adding Kafka user {user} failed:\n{r.stdout}{r.stderr}")
+        marker.write_text("\n".join(wanted) + "\n")
 
     def _cluster_id(self) -> str:
         path = self.home / "cluster.id"
@@ -253,6 +314,8 @@ class KafkaCluster:
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 raise StackError(f"formatting Kafka storage failed:\n{r.stdout}{r.stderr}")
+            if node is self.nodes[0]:
+                self._users_marker().write_text("\n".join(users()) + "\n")
         return props
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -282,6 +345,7 @@ class KafkaCluster:
                 started.append(node)
             self.wait_ready(timeout)
             if started:
+                self._ensure_users()
                 # the ACLs live in the cluster metadata: creating them again changes nothing
                 run_sync(lambda: apply_acls(self.bootstrap))
         except BaseException:
@@ -376,7 +440,7 @@ async def _probe(bootstrap: str, expect_brokers: int, timeout: float) -> bool:
 
     client = AIOKafkaClient(
         bootstrap_servers=bootstrap,
-        **kwargs(ADMIN_USER),
+        **admin_plain_kwargs(),
         request_timeout_ms=int(timeout * 1000),
         metadata_max_age_ms=1000,
     )

@@ -72,6 +72,19 @@ def kwargs(user: str) -> dict[str, object]:
     return client_kwargs(security(user))
 
 
+def admin_plain_kwargs() -> dict[str, object]:
+    """The admin over SASL/PLAIN (the brokers' own login, `KafkaCluster.security_properties`):
+    devstack's readiness probe, which must answer before the SCRAM users exist."""
+    return client_kwargs(
+        KafkaSecurity(
+            security_protocol=PROTOCOL,
+            sasl_mechanism="PLAIN",
+            sasl_username=ADMIN_USER,
+            sasl_password_file=password_file(ADMIN_USER),
+        )
+    )
+
+
 def use_admin() -> None:
     """Make this process's clients (and its children's) log in as the local super user,
     unless the operator configured Kafka security already."""
