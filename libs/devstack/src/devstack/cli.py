@@ -20,6 +20,7 @@ from .common import StackError, env_int, state_dir
 from .kafka import KafkaCluster
 from .kafka_users import ADMIN_USER, use_admin, users_dir
 from .kafka_users import client_env as kafka_client_env
+from .kafka_users import service_env as kafka_service_env
 from .postgres import SERVICES, LocalPostgres
 
 if TYPE_CHECKING:
@@ -157,7 +158,7 @@ def env() -> None:
         # the local broker's super user, for the operator tools run from this shell
         # (`python -m eventkit dlq`, `bianmin replay`, analytics); `make run` gives each
         # service its own user instead
-        found |= {k: os.environ.get(k) or v for k, v in kafka_client_env(ADMIN_USER).items()}
+        found |= kafka_client_env(ADMIN_USER)
     for k, v in found.items():
         typer.echo(f"export {k}={shlex.quote(v)}")
 
@@ -319,7 +320,7 @@ def run(
             svc,
             ports[svc],
             [sys.executable, "-m", svc],
-            env if kafka is None else {**env, **kafka_client_env(svc)},
+            env if kafka is None else kafka_service_env(env, svc),
             state_dir() / "logs" / f"{svc}.log",
             out,
         )

@@ -86,11 +86,22 @@ def admin_plain_kwargs() -> dict[str, object]:
 
 
 def use_admin() -> None:
-    """Make this process's clients (and its children's) log in as the local super user,
-    unless the operator configured Kafka security already."""
-    if os.environ.get("KAFKA_SASL_USERNAME") or os.environ.get("KAFKA_SECURITY_PROTOCOL"):
-        return
+    """Make this process's clients (and its children's) log in as the local broker's super
+    user. Only for the local broker: its users are the ones in this state folder, whatever
+    `KAFKA_SASL_*` the environment held (e.g. another state folder's)."""
+    for key in [k for k in os.environ if is_login_variable(k)]:
+        del os.environ[key]
     os.environ.update(client_env(ADMIN_USER))
+
+
+def is_login_variable(key: str) -> bool:
+    """A `KAFKA_*` variable saying how a client logs in (`eventkit.kafka_security`)."""
+    return key.startswith(("KAFKA_SECURITY_", "KAFKA_SASL_", "KAFKA_SSL_"))
+
+
+def service_env(env: dict[str, str], user: str) -> dict[str, str]:
+    """`env` with the login variables replaced by `user`'s on the local broker."""
+    return {**{k: v for k, v in env.items() if not is_login_variable(k)}, **client_env(user)}
 
 
 def scram_arguments() -> list[str]:
