@@ -63,7 +63,9 @@ async def describe_topics(
     try:
         await admin.start()
     except KafkaError as exc:
-        raise ReplayFailed(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+        raise ReplayFailed(
+            f"cannot reach Kafka at {bootstrap}: {exc} (KAFKA_SASL_* logs in)"
+        ) from exc
     try:
         existing = set(await admin.list_topics())
         wanted = [t for t in topics if t in existing]
@@ -131,7 +133,9 @@ class KafkaSource:
         try:
             await consumer.start()
         except KafkaError as exc:
-            raise ReplayFailed(f"cannot reach Kafka at {self.bootstrap}: {exc}") from exc
+            raise ReplayFailed(
+                f"cannot reach Kafka at {self.bootstrap}: {exc} (KAFKA_SASL_* logs in)"
+            ) from exc
         self._consumer = consumer
         try:
             consumer.assign(tps)
