@@ -113,7 +113,9 @@ def stack() -> Stack:
         db = pg.url(TEST_DB)
     if bootstrap is None:
         from devstack.kafka import KafkaCluster
+        from devstack.kafka_users import use_admin
 
+        use_admin()  # the local broker authenticates every client (docs/KAFKA_SECURITY.md)
         k = KafkaCluster.single()
         if k.start():
             stops.append(k.stop)

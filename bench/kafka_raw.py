@@ -10,6 +10,7 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from devstack.topics import delete_topics, ensure_topics
+from eventkit.kafka_security import client_kwargs
 
 from .harness import Result, Stack
 
@@ -20,6 +21,7 @@ async def produce_consume(bootstrap: str, n: int = 100_000, size: int = 400) -> 
     payload = b"x" * size
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
+        **client_kwargs(),
         acks="all",
         enable_idempotence=True,
         linger_ms=5,
@@ -28,6 +30,7 @@ async def produce_consume(bootstrap: str, n: int = 100_000, size: int = 400) -> 
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
+        **client_kwargs(),
         group_id=topic,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

@@ -11,6 +11,7 @@ import asyncpg
 
 from devstack.topics import delete_topics, ensure_topics
 from eventkit import migrate
+from eventkit.kafka_security import client_kwargs
 from eventkit.outbox import kafka_message
 from eventkit.relay import OutboxRelay, RelaySettings
 from eventkit.service import create_pool
@@ -27,6 +28,7 @@ async def raw_producer(bootstrap: str, topic: str, messages: list) -> float:
 
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
+        **client_kwargs(),
         acks="all",
         enable_idempotence=True,
         linger_ms=5,

@@ -85,7 +85,11 @@ def _start_infra() -> Infra:
         source.append("postgres=env")
     if bootstrap is None:
         from devstack.kafka import KafkaCluster
+        from devstack.kafka_users import use_admin
 
+        # the local broker authenticates every client: the fixtures and the services the
+        # tests build log in as its super user (tests of the ACLs use a service's user)
+        use_admin()
         kafka = KafkaCluster.single()
         if kafka.start():
             stops.append(kafka.stop)

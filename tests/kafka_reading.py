@@ -9,6 +9,8 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from eventkit.kafka_security import client_kwargs
+
 from .polling import TIMEOUT, eventually
 
 
@@ -24,6 +26,7 @@ async def read_topic_until(
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
+        **client_kwargs(),
         group_id=None,
         auto_offset_reset="earliest",
         enable_auto_commit=False,

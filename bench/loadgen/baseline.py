@@ -19,6 +19,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from devstack.topics import delete_topics, ensure_topics
+from eventkit.kafka_security import client_kwargs
 
 from .report import percentile
 
@@ -45,10 +46,18 @@ async def kafka_round_trip(bootstrap: str, n: int = 300) -> list[float]:
     topic = f"bench_rtt_{uuid.uuid4().hex[:8]}.events"
     await ensure_topics(bootstrap, [topic], partitions=1)
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=0
+        bootstrap_servers=bootstrap,
+        **client_kwargs(),
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=0,
     )
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False, fetch_max_wait_ms=500
+        bootstrap_servers=bootstrap,
+        **client_kwargs(),
+        group_id=None,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=500,
     )
     tp = TopicPartition(topic, 0)
     await producer.start()

@@ -30,6 +30,8 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from eventkit.kafka_security import client_kwargs
+
 try:  # pragma: no cover - depends on the environment
     import psutil
 except ImportError:  # the project's lock does not include it: /proc it is
@@ -67,8 +69,10 @@ class LagMonitor:
     errors: int = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=10000)
-        ends = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, group_id=None)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap, **client_kwargs(), request_timeout_ms=10000
+        )
+        ends = AIOKafkaConsumer(bootstrap_servers=self.bootstrap, **client_kwargs(), group_id=None)
         conn = await asyncpg.connect(self.database_url)
         await admin.start()
         await ends.start()

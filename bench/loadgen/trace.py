@@ -34,6 +34,8 @@ import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer
 
+from eventkit.kafka_security import client_kwargs
+
 log = logging.getLogger("bench.loadgen")
 
 STAGES = ("submitted", "accepted", "routed", "assigned", "decided", "notified", "audited")
@@ -84,6 +86,7 @@ class TopicTail:
         self._consumer = AIOKafkaConsumer(
             *topics,
             bootstrap_servers=bootstrap,
+            **client_kwargs(),
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,

@@ -112,11 +112,19 @@ def test_make_run_configures_the_hmac_rule_and_a_witness_whose_keys_are_served(
                 headers=admin,
             )
             assert r.status_code == 200, r.text
-            r = http.post(
-                f"{intake}/v1/applications",
-                json=APPLICATION,
-                headers={**agent, "Idempotency-Key": str(uuid.uuid4())},
-            )
+
+            # intake learns the org tree and its staff from routing's events: "up" (every
+            # /readyz ok) can come before it has read them all. A refusal changes nothing.
+            def submit() -> httpx.Response | None:
+                r = http.post(
+                    f"{intake}/v1/applications",
+                    json=APPLICATION,
+                    headers={**agent, "Idempotency-Key": str(uuid.uuid4())},
+                )
+                waiting = r.status_code in (403, 422) and "org tree" in r.text
+                return None if waiting else r
+
+            r = poll(submit, 60, "intake to know the org tree routing publishes")
             assert r.status_code == 201, r.text
             case = r.json()["case_id"]
             submitted = r.json()["events"][0]["event_id"]

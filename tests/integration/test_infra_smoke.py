@@ -6,6 +6,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from eventkit import migrate
+from eventkit.kafka_security import client_kwargs
 
 from ..polling import eventually
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.integration
 async def test_produce_and_consume_on_the_real_broker(infra, topics) -> None:
     (topic,) = await topics("smoke")
     producer = AIOKafkaProducer(
-        bootstrap_servers=infra.bootstrap, acks="all", enable_idempotence=True
+        bootstrap_servers=infra.bootstrap, **client_kwargs(), acks="all", enable_idempotence=True
     )
     await producer.start()
     try:
@@ -28,6 +29,7 @@ async def test_produce_and_consume_on_the_real_broker(infra, topics) -> None:
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=infra.bootstrap,
+        **client_kwargs(),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
         group_id=f"g-{topic}",
@@ -54,7 +56,7 @@ async def test_topics_have_a_dlq_beside_them_and_keep_everything(infra, topics) 
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
     (topic,) = await topics("retention", partitions=2)
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap, **client_kwargs())
     await admin.start()
     try:
         names = set(await admin.list_topics())

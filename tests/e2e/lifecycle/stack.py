@@ -45,6 +45,7 @@ from contracts.workdays import SHANGHAI
 from devstack.common import free_ports
 from devstack.topics import delete_topics, ensure_topics
 from eventkit.auth import generate_private_key, mint_token, public_pem
+from eventkit.kafka_security import client_kwargs
 
 from ...polling import eventually
 
@@ -72,6 +73,7 @@ class TopicLog:
         self._consumer = AIOKafkaConsumer(
             topic,
             bootstrap_servers=bootstrap,
+            **client_kwargs(),
             group_id=None,
             auto_offset_reset="earliest",
             enable_auto_commit=False,

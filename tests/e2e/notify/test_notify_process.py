@@ -21,6 +21,7 @@ from contracts.verification import verification_code
 from devstack.common import free_port
 from eventkit.dlq import topic_partitions
 from eventkit.envelope import Envelope
+from eventkit.kafka_security import client_kwargs
 
 from ...integration.eventkit_consumer.support import wait_all_committed
 from ...integration.notify.receivers import SmtpReceiver, WebhookReceiver
@@ -64,7 +65,9 @@ async def stop(proc: asyncio.subprocess.Process) -> str:
 
 
 async def publish(bootstrap: str, topic: str, envs: list[Envelope]) -> None:
-    p = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    p = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **client_kwargs(), acks="all", enable_idempotence=True
+    )
     await p.start()
     try:
         futs = [
@@ -79,7 +82,9 @@ async def publish(bootstrap: str, topic: str, envs: list[Envelope]) -> None:
 async def read_topic(bootstrap: str, topic: str) -> list[dict[str, Any]]:
     parts = await topic_partitions(bootstrap, topic)
     assert parts, f"no topic {topic}"
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    c = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, **client_kwargs(), group_id=None, enable_auto_commit=False
+    )
     await c.start()
     try:
         tps = [TopicPartition(topic, p) for p in parts]

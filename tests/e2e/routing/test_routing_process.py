@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from contracts.workdays import SHANGHAI, add_working_days
 from devstack.common import free_port
+from eventkit.kafka_security import client_kwargs
 
 from ...integration.routing.support import (
     Tokens,
@@ -90,7 +91,10 @@ async def test_routing_process_routes_decides_returns_and_escalates(
 
             case_id = new_case_id()
             producer = AIOKafkaProducer(
-                bootstrap_servers=infra.bootstrap, acks="all", enable_idempotence=True
+                bootstrap_servers=infra.bootstrap,
+                **client_kwargs(),
+                acks="all",
+                enable_idempotence=True,
             )
             await producer.start()
             try:

@@ -23,6 +23,7 @@ from faststream.kafka import KafkaBroker
 
 from eventkit.consumer import EventConsumer
 from eventkit.envelope import Envelope
+from eventkit.kafka_security import faststream_security
 
 
 async def handler(conn: asyncpg.Connection, env: Envelope) -> None:
@@ -58,7 +59,12 @@ async def main() -> None:
     pool = await asyncpg.create_pool(
         args.dsn, min_size=1, max_size=4, server_settings={"search_path": args.schema}
     )
-    broker = KafkaBroker(args.bootstrap, log_level=logging.DEBUG, graceful_timeout=10.0)
+    broker = KafkaBroker(
+        args.bootstrap,
+        log_level=logging.DEBUG,
+        graceful_timeout=10.0,
+        security=faststream_security(),
+    )
     consumer = DyingConsumer(
         broker,
         pool,

@@ -35,6 +35,7 @@ from bench.loadgen.trace import collect_audited
 from devstack.common import state_dir
 from devstack.demo import INSPECTOR
 from devstack.kafka import KafkaCluster, Node, probe
+from devstack.kafka_users import use_admin
 from devstack.postgres import TEST_DB, LocalPostgres, find_bin_dir
 
 # Ports of the servers these tests own (below Linux's ephemeral range, away from the
@@ -95,7 +96,9 @@ class PrivatePostgres(LocalPostgres):
 
 
 def private_kafka() -> KafkaCluster:
-    """One broker of our own (KRaft, devstack's `KafkaCluster`)."""
+    """One broker of our own (KRaft, devstack's `KafkaCluster`); this process and the
+    services it starts log in as its super user."""
+    use_admin()
     return KafkaCluster("fault_single", [Node(1, KAFKA_PORT, KAFKA_PORT + 1)])
 
 
@@ -113,6 +116,7 @@ def every_broker_answers(cluster: KafkaCluster, timeout: float = 120.0) -> None:
 
 def private_trio() -> KafkaCluster:
     """Three brokers of our own (replication 3, min.insync.replicas 2)."""
+    use_admin()
     nodes = [Node(i + 1, TRIO_BASE_PORT + 2 * i, TRIO_BASE_PORT + 2 * i + 1) for i in range(3)]
     return KafkaCluster("fault_trio", nodes, heap="384m")
 

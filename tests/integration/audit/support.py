@@ -13,6 +13,7 @@ from audit.log.leaf import LeafBuilder, Redactor
 from audit.settings import DEFAULT_PERSONAL_FIELDS
 from eventkit import migrate
 from eventkit.envelope import Actor, Envelope, Producer
+from eventkit.kafka_security import client_kwargs
 
 HMAC_KEY = b"test-hmac-key"
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -218,7 +219,9 @@ async def running_audit(settings: Settings, keys: Keys | None, **build_kw) -> As
 
 @contextlib.asynccontextmanager
 async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
-    p = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    p = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **client_kwargs(), acks="all", enable_idempotence=True
+    )
     await p.start()
     try:
         yield p

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import ConsumerRecord
 
 from eventkit.envelope import Envelope
+from eventkit.kafka_security import client_kwargs
 
 from .factories import make_event
 
@@ -47,6 +48,7 @@ async def read_to_end(bootstrap: str, topic: str) -> list[ConsumerRecord[Any, An
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=bootstrap,
+        **client_kwargs(),
         group_id=None,  # no group: every partition of the topic is assigned to us
         auto_offset_reset="earliest",
         enable_auto_commit=False,

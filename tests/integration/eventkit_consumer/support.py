@@ -18,6 +18,7 @@ from faststream.kafka import KafkaBroker
 from eventkit.consumer import EventConsumer
 from eventkit.dlq import topic_partitions
 from eventkit.envelope import Actor, Envelope, Producer
+from eventkit.kafka_security import client_kwargs, faststream_security
 
 from ...polling import TIMEOUT, eventually
 
@@ -71,7 +72,11 @@ async def insert_effects(conn: asyncpg.Connection, envs: Sequence[Envelope]) -> 
 @asynccontextmanager
 async def producer(bootstrap: str) -> AsyncIterator[AIOKafkaProducer]:
     p = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", enable_idempotence=True, linger_ms=5
+        bootstrap_servers=bootstrap,
+        **client_kwargs(),
+        acks="all",
+        enable_idempotence=True,
+        linger_ms=5,
     )
     await p.start()
     try:
@@ -104,7 +109,12 @@ async def running_consumer(
     **kw: Any,
 ) -> AsyncIterator[EventConsumer]:
     """An EventConsumer on its own broker, started; stopped and closed on exit."""
-    broker = KafkaBroker(bootstrap, log_level=logging.DEBUG, graceful_timeout=10.0)
+    broker = KafkaBroker(
+        bootstrap,
+        log_level=logging.DEBUG,
+        graceful_timeout=10.0,
+        security=faststream_security(),
+    )
     kw.setdefault("group_id", f"g-{uuid.uuid4().hex[:10]}")
     kw.setdefault("name", f"c-{uuid.uuid4().hex[:10]}")
     consumer = EventConsumer(broker, pool, topic, **kw)
@@ -130,7 +140,9 @@ async def read_all(bootstrap: str, topic: str, timeout: float = 20.0) -> list[Co
     """Every record currently in `topic` (all partitions), by (partition, offset)."""
     parts = await topic_partitions(bootstrap, topic)
     assert parts, f"no topic {topic}"
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    c = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, **client_kwargs(), group_id=None, enable_auto_commit=False
+    )
     await c.start()
     try:
         tps = [TopicPartition(topic, p) for p in parts]
@@ -165,7 +177,7 @@ async def wait_for_records(
 async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
     parts = await topic_partitions(bootstrap, topic)
     assert parts, f"no topic {topic}"
-    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    c = AIOKafkaConsumer(bootstrap_servers=bootstrap, **client_kwargs(), group_id=None)
     await c.start()
     try:
         tps = [TopicPartition(topic, p) for p in parts]
@@ -175,7 +187,7 @@ async def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
 
 
 async def committed_offsets(bootstrap: str, group_id: str, topic: str) -> dict[int, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, **client_kwargs())
     await admin.start()
     try:
         got = await admin.list_consumer_group_offsets(group_id)

@@ -25,6 +25,7 @@ from contracts.routing import OrgUnitRegistered, StaffRegistered
 from contracts.workdays import OfficeHours
 from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, mint_token, public_pem
 from eventkit.envelope import Actor, Envelope, Producer
+from eventkit.kafka_security import KafkaSecurity, client_kwargs
 from intake.bootstrap import build
 from intake.domain.id_number import check_digit
 from intake.settings import Settings
@@ -161,7 +162,9 @@ def routing_envelope(
 
 
 async def publish(bootstrap: str, topic: str, envelopes: Iterable[Envelope]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, **client_kwargs(), acks="all", enable_idempotence=True
+    )
     await producer.start()
     try:
         for env in envelopes:
@@ -245,14 +248,17 @@ def make_settings(
     intake_topic: str,
     routing_topic: str,
     keys: Keys,
+    kafka_security: KafkaSecurity | None = None,
+    consumer_group: str | None = None,
 ) -> Settings:
     return Settings(
         database_url=database_url,
         database_schema=schema,
         kafka_bootstrap_servers=bootstrap,
+        kafka_security=kafka_security,
         topic_intake=intake_topic,
         topic_routing=routing_topic,
-        consumer_group=f"intake-{uuid.uuid4().hex[:8]}",
+        consumer_group=consumer_group or f"intake-{uuid.uuid4().hex[:8]}",
         verification_secret=SECRET,  # type: ignore[arg-type]
         auth_public_key=keys.public_pem,
         db_pool_min=1,
@@ -269,12 +275,23 @@ async def running_intake(
     intake_topic: str,
     routing_topic: str,
     clock: Callable[[], datetime] | None = None,
+    kafka_security: KafkaSecurity | None = None,
+    consumer_group: str | None = None,
 ) -> AsyncIterator[Harness]:
     """Intake in-process: the app's own lifespan (migrations, seed, relay, consumer) running,
     an httpx client on it through ASGITransport, and the test org units loaded; the wall
-    clock unless a `clock` is given."""
+    clock unless a `clock` is given; Kafka's super user unless `kafka_security` names one."""
     keys = Keys()
-    settings = make_settings(database_url, schema, bootstrap, intake_topic, routing_topic, keys)
+    settings = make_settings(
+        database_url,
+        schema,
+        bootstrap,
+        intake_topic,
+        routing_topic,
+        keys,
+        kafka_security=kafka_security,
+        consumer_group=consumer_group,
+    )
     verifier = TokenVerifier(AuthSettings(public_key=keys.public_pem))
     app = build(settings, auth=verifier, clock=clock)
     async with app.router.lifespan_context(app):

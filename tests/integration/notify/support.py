@@ -16,6 +16,7 @@ from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
 
 from eventkit.envelope import Envelope
+from eventkit.kafka_security import client_kwargs
 from eventkit.testing import FrozenClock
 from notify.bootstrap import build
 from notify.delivery.dispatcher import Dispatcher
@@ -164,7 +165,7 @@ async def running_notify(
     clock = clock or FrozenClock(T0)
     app = build(s, clock=clock.now, after_send=after_send)
     producer = AIOKafkaProducer(
-        bootstrap_servers=infra.bootstrap, acks="all", enable_idempotence=True
+        bootstrap_servers=infra.bootstrap, **client_kwargs(), acks="all", enable_idempotence=True
     )
     await producer.start()
     try:

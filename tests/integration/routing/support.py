@@ -27,6 +27,7 @@ from contracts.intake import (
 from contracts.workdays import SHANGHAI
 from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, mint_token, public_pem
 from eventkit.envelope import Actor, Envelope, Producer
+from eventkit.kafka_security import client_kwargs
 from eventkit.testing import FrozenClock
 from routing.bootstrap import build
 from routing.domain.org_model import OrgState
@@ -317,7 +318,7 @@ async def running_routing(
     settings = settings_for(infra, schema, intake_topic, routing_topic, **settings_kw)
     app = build(settings, auth=tokens.verifier(), clock=clock.now)
     producer = AIOKafkaProducer(
-        bootstrap_servers=infra.bootstrap, acks="all", enable_idempotence=True
+        bootstrap_servers=infra.bootstrap, **client_kwargs(), acks="all", enable_idempotence=True
     )
     await producer.start()
     try:

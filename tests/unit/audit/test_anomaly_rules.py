@@ -328,3 +328,23 @@ def test_rules_file_is_data_and_validated(tmp_path) -> None:  # type: ignore[no-
     p.write_text(json.dumps({"rules": [{"id": "x", "kind": "no_such_kind", "description": ""}]}))
     with pytest.raises(ValidationError):
         load(p)
+
+
+def test_an_event_from_a_producer_that_does_not_own_its_topic() -> None:
+    def event(idx: int, topic: str, producer: str) -> CaseEvent:
+        return CaseEvent(idx, "routing.case_decided", T0, {}, topic=topic, producer=producer)
+
+    own = [event(0, "routing.events", "routing")]
+    assert not run("event_from_foreign_producer", _case(own)).findings
+    forged = [*own, event(1, "routing.events", "intake")]
+    (finding,) = run("event_from_foreign_producer", _case(forged)).findings
+    assert finding.evidence == (1,)
+    assert finding.details == {"topic": "routing.events", "producer": "intake", "owner": "routing"}
+    # a topic outside the contracts' table (a test's own) is not judged
+    assert not run("event_from_foreign_producer", _case([event(0, "x.events", "t")])).findings
+
+
+def _case(events: list[CaseEvent]) -> Case:
+    c = Case()
+    c.events = events
+    return c

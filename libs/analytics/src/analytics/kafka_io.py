@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import Any
 
+from eventkit.kafka_security import client_kwargs
 from eventkit.limits import PRODUCER_MAX_REQUEST_BYTES
 
 REPLAY_HEADER = ("bianmin-replay", b"1")
@@ -28,6 +29,7 @@ def producer_settings(bootstrap: str) -> dict[str, Any]:
         "max_batch_size": 1024 * 1024,
         "max_request_size": PRODUCER_MAX_REQUEST_BYTES,  # what the topics accept
         "request_timeout_ms": 60_000,
+        **client_kwargs(),
     }
 
 

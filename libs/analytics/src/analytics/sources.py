@@ -23,6 +23,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from eventkit.kafka_security import client_kwargs
+
 from .errors import BadInput, ReplayFailed
 
 Advance = Callable[[int], None]
@@ -43,6 +45,7 @@ def consumer_settings(bootstrap: str) -> dict[str, Any]:
         "max_partition_fetch_bytes": 16 * 1024 * 1024,
         "fetch_max_wait_ms": 200,
         "request_timeout_ms": 30_000,
+        **client_kwargs(),
     }
 
 
@@ -54,11 +57,15 @@ async def describe_topics(
     from aiokafka.admin import AIOKafkaAdminClient
     from aiokafka.errors import KafkaError
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=30_000, **client_kwargs()
+    )
     try:
         await admin.start()
     except KafkaError as exc:
-        raise ReplayFailed(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+        raise ReplayFailed(
+            f"cannot reach Kafka at {bootstrap}: {exc} (KAFKA_SASL_* logs in)"
+        ) from exc
     try:
         existing = set(await admin.list_topics())
         wanted = [t for t in topics if t in existing]
@@ -126,7 +133,9 @@ class KafkaSource:
         try:
             await consumer.start()
         except KafkaError as exc:
-            raise ReplayFailed(f"cannot reach Kafka at {self.bootstrap}: {exc}") from exc
+            raise ReplayFailed(
+                f"cannot reach Kafka at {self.bootstrap}: {exc} (KAFKA_SASL_* logs in)"
+            ) from exc
         self._consumer = consumer
         try:
             consumer.assign(tps)

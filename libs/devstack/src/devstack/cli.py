@@ -18,6 +18,9 @@ import typer
 
 from .common import StackError, env_int, state_dir
 from .kafka import KafkaCluster
+from .kafka_users import ADMIN_USER, use_admin, users_dir
+from .kafka_users import client_env as kafka_client_env
+from .kafka_users import service_env as kafka_service_env
 from .postgres import AUDIT_RUNTIME_ROLE, SERVICES, LocalPostgres
 
 if TYPE_CHECKING:
@@ -81,8 +84,9 @@ def up(topics: bool = True) -> None:
             started = kafka.start()
             typer.echo(
                 f"kafka     {'started' if started else 'running'} on {kafka.bootstrap} "
-                f"(log {kafka.log_path(kafka.nodes[0])})"
+                f"(log {kafka.log_path(kafka.nodes[0])}; users in {users_dir()})"
             )
+            use_admin()
         if topics:
             created = create_topics(kafka_ext or kafka.bootstrap)
             if created:
@@ -113,6 +117,8 @@ def create_topic(
 
     try:
         bootstrap = kafka_bootstrap()
+        if not external()[0]:
+            use_admin()
         created = asyncio.run(ensure_topics(bootstrap, names, topic_partitions()))
     except (StackError, OSError, RuntimeError) as exc:
         fail(exc)
@@ -150,6 +156,11 @@ def env() -> None:
         found = service_env()
     except StackError as exc:
         fail(exc)
+    if not external()[0]:
+        # the local broker's super user, for the operator tools run from this shell
+        # (`python -m eventkit dlq`, `bianmin replay`, analytics); `make run` gives each
+        # service its own user instead
+        found |= kafka_client_env(ADMIN_USER)
     for k, v in found.items():
         typer.echo(f"export {k}={shlex.quote(v)}")
 
@@ -344,13 +355,15 @@ def run(
     except StackError as exc:
         fail(exc)
     env.update({f"{svc.upper()}_HTTP_PORT": str(port) for svc, port in ports.items()})
+    if kafka is not None:
+        use_admin()  # the supervisor creates the topics; each service logs in as itself
     out = Output()
     services = [
         ServiceChild(
             svc,
             ports[svc],
             [sys.executable, "-m", svc],
-            env,
+            env if kafka is None else kafka_service_env(env, svc),
             state_dir() / "logs" / f"{svc}.log",
             out,
         )

@@ -14,8 +14,10 @@ import shutil
 import subprocess
 import time
 import uuid
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, TypeVar
 
 from eventkit.endpoints import local_kafka_port
 from eventkit.limits import TOPIC_MAX_MESSAGE_BYTES
@@ -34,6 +36,17 @@ from .common import (
     stop_pid,
     tail,
 )
+from .kafka_users import (
+    ADMIN_USER,
+    MECHANISM,
+    admin_plain_kwargs,
+    apply_acls,
+    password,
+    scram_arguments,
+    users,
+)
+
+T = TypeVar("T")
 
 LOG4J2 = """\
 status = warn
@@ -141,12 +154,13 @@ class KafkaCluster:
                 "process.roles=broker,controller",
                 f"node.id={node.node_id}",
                 f"controller.quorum.voters={voters}",
-                f"listeners=PLAINTEXT://127.0.0.1:{node.port},"
+                f"listeners=BROKER://127.0.0.1:{node.port},"
                 f"CONTROLLER://127.0.0.1:{node.controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{node.port}",
+                f"advertised.listeners=BROKER://127.0.0.1:{node.port}",
                 "controller.listener.names=CONTROLLER",
-                "inter.broker.listener.name=PLAINTEXT",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "inter.broker.listener.name=BROKER",
+                "listener.security.protocol.map=BROKER:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
+                *self.security_properties(),
                 f"log.dirs={self.node_dir(node) / 'data'}",
                 "num.partitions=1",
                 f"default.replication.factor={rf}",
@@ -173,6 +187,83 @@ class KafkaCluster:
                 "",
             ]
         )
+
+    @staticmethod
+    def security_properties() -> list[str]:
+        """Every client authenticates and is authorised by the ACLs of `contracts.kafka_acl`:
+        nothing is allowed unless granted, and only `admin` is a super user.
+
+        Clients log in with SCRAM-SHA-512 (the users live in the cluster metadata). The
+        admin alone may also log in with SASL/PLAIN against a password in this file: that
+        is how brokers talk to each other and to the controllers (which cannot serve SCRAM
+        in KRaft), and how SCRAM users are added to data formatted before they existed."""
+        plain = (
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            f'username="{ADMIN_USER}" password="{password(ADMIN_USER)}" '
+            f'user_{ADMIN_USER}="{password(ADMIN_USER)}";'
+        )
+        return [
+            f"sasl.enabled.mechanisms={MECHANISM},PLAIN",
+            "sasl.mechanism.inter.broker.protocol=PLAIN",
+            f"listener.name.broker.sasl.enabled.mechanisms={MECHANISM},PLAIN",
+            f"listener.name.broker.plain.sasl.jaas.config={plain}",
+            f"listener.name.broker.{MECHANISM.lower()}.sasl.jaas.config="
+            "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            "sasl.mechanism.controller.protocol=PLAIN",
+            "listener.name.controller.sasl.enabled.mechanisms=PLAIN",
+            f"listener.name.controller.plain.sasl.jaas.config={plain}",
+            "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found=false",
+            f"super.users=User:{ADMIN_USER}",
+        ]
+
+    def _users_marker(self) -> Path:
+        """Which SCRAM users the cluster's metadata holds (written when they were added)."""
+        return self.home / "scram-users"
+
+    def _ensure_users(self) -> None:
+        """Add the SCRAM users the metadata lacks: data formatted before Kafka
+        authentication (or before a user was added to `contracts.kafka_acl.users`). One
+        `kafka-configs` run per user, logged in as the admin over PLAIN; only then."""
+        wanted = list(users())
+        marker = self._users_marker()
+        have = marker.read_text().split() if marker.exists() else []
+        missing = [u for u in wanted if u not in have]
+        if not missing:
+            return
+        node = self.nodes[0]
+        cfg = self.node_dir(node) / "admin-plain.properties"
+        cfg.touch(mode=0o600)
+        cfg.write_text(
+            "security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n"
+            "sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule "
+            f'required username="{ADMIN_USER}" password="{password(ADMIN_USER)}";\n'
+        )
+        for user in missing:
+            r = subprocess.run(
+                self._java(
+                    node,
+                    [
+                        "kafka.admin.ConfigCommand",
+                        "--bootstrap-server",
+                        self.bootstrap,
+                        "--command-config",
+                        str(cfg),
+                        "--alter",
+                        "--entity-type",
+                        "users",
+                        "--entity-name",
+                        user,
+                        "--add-config",
+                        f"{MECHANISM}=[password={password(user)}]",
+                    ],
+                ),
+                capture_output=True,
+                text=True,
+            )
+            if r.returncode != 0:
+                raise StackError(f"adding Kafka user {user} failed:\n{r.stdout}{r.stderr}")
+        marker.write_text("\n".join(wanted) + "\n")
 
     def _cluster_id(self) -> str:
         path = self.home / "cluster.id"
@@ -202,6 +293,8 @@ class KafkaCluster:
         d = self.node_dir(node)
         (d / "logs").mkdir(parents=True, exist_ok=True)
         props = d / "server.properties"
+        props.touch(mode=0o600)  # it holds the admin's password
+        props.chmod(0o600)
         props.write_text(self.properties(node))
         (d / "log4j2.properties").write_text(LOG4J2.format(log=self.log_path(node)))
         if not (d / "data" / "meta.properties").exists():
@@ -215,11 +308,14 @@ class KafkaCluster:
                     "-c",
                     str(props),
                     "--ignore-formatted",
+                    *scram_arguments(),
                 ],
             )
             r = subprocess.run(cmd, capture_output=True, text=True)
             if r.returncode != 0:
                 raise StackError(f"formatting Kafka storage failed:\n{r.stdout}{r.stderr}")
+            if node is self.nodes[0]:
+                self._users_marker().write_text("\n".join(users()) + "\n")
         return props
 
     # -- lifecycle -------------------------------------------------------------------------
@@ -248,6 +344,10 @@ class KafkaCluster:
                 self._spawn(node)
                 started.append(node)
             self.wait_ready(timeout)
+            if started:
+                self._ensure_users()
+                # the ACLs live in the cluster metadata: creating them again changes nothing
+                run_sync(lambda: apply_acls(self.bootstrap))
         except BaseException:
             for node in started:
                 self.stop_node(node)
@@ -340,6 +440,7 @@ async def _probe(bootstrap: str, expect_brokers: int, timeout: float) -> bool:
 
     client = AIOKafkaClient(
         bootstrap_servers=bootstrap,
+        **admin_plain_kwargs(),
         request_timeout_ms=int(timeout * 1000),
         metadata_max_age_ms=1000,
     )
@@ -361,16 +462,19 @@ def probe(bootstrap: str, expect_brokers: int = 1, timeout: float = 5.0) -> bool
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
     try:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            return asyncio.run(_probe(bootstrap, expect_brokers, timeout))
-        # Called from inside a running loop (e.g. pytest-asyncio): use a fresh thread.
-        import concurrent.futures
-
-        with concurrent.futures.ThreadPoolExecutor(1) as ex:
-            return ex.submit(
-                lambda: asyncio.run(_probe(bootstrap, expect_brokers, timeout))
-            ).result()
+        return run_sync(lambda: _probe(bootstrap, expect_brokers, timeout))
     finally:
         quiet.setLevel(level)
+
+
+def run_sync(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """Run a coroutine to completion from sync code, also when called from inside a running
+    loop (e.g. pytest-asyncio): then in a fresh thread."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(make())
+    import concurrent.futures
+
+    with concurrent.futures.ThreadPoolExecutor(1) as ex:
+        return ex.submit(lambda: asyncio.run(make())).result()

@@ -7,6 +7,8 @@ import asyncio
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from eventkit.kafka_security import client_kwargs
+
 
 async def ensure_topics(
     bootstrap: str,
@@ -28,7 +30,9 @@ async def ensure_topics(
         wanted.append(t)
         if not t.endswith(".dlq"):
             wanted.append(f"{t}.dlq")
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=30000, **client_kwargs()
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -72,7 +76,9 @@ async def ensure_topics(
 
 
 async def delete_topics(bootstrap: str, topics: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=30000, **client_kwargs()
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

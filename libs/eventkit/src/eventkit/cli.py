@@ -93,7 +93,8 @@ def _on_kafka(bootstrap: str, work: Callable[[], Coroutine[Any, Any, T]]) -> T:
         )
         raise _fail(
             f"cannot reach Kafka at {bootstrap}: {why} (is `make run` up? --bootstrap, "
-            "KAFKA_BOOTSTRAP_SERVERS or BIANMIN_KAFKA_PORT picks the broker)",
+            "KAFKA_BOOTSTRAP_SERVERS or BIANMIN_KAFKA_PORT picks the broker; KAFKA_SASL_* "
+            'logs in, the local broker\'s admin after `eval "$(python -m devstack env)"`)',
             1,
         ) from None
 

@@ -17,7 +17,9 @@ What happens to one message (single mode), in order:
    succeed): a value larger than `max_message_bytes` (`oversize`), empty / not UTF-8 / not
    JSON (`malformed_json`), an event type outside `known_types` (`unknown_event_type`), a
    version newer than the upcaster registry knows (`unknown_schema_version`), an upcaster
-   that raises (`upcast_failed`), an envelope that fails validation (`schema_invalid`).
+   that raises (`upcast_failed`), an envelope that fails validation (`schema_invalid`), an
+   envelope whose producer does not own the topic it came from (`producer_not_owner`;
+   `producers={topic: service}`, from `contracts.topics.PRODUCER_OF`).
 2. Otherwise, in **one PostgreSQL transaction**: `inbox.claim(conn, name, event_id)`; if the
    claim is fresh, `await handler(conn, envelope)`; commit. A duplicate (redelivery, double
    publish) finds its claim taken and has no effect.
@@ -108,7 +110,7 @@ import dataclasses
 import logging
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
@@ -188,6 +190,24 @@ def _broker_bootstrap(broker: KafkaBroker) -> str:
     return servers if isinstance(servers, str) else ",".join(servers)
 
 
+_SECURITY_KEYS = (
+    "security_protocol",
+    "sasl_mechanism",
+    "sasl_plain_username",
+    "sasl_plain_password",
+    "ssl_context",
+)
+
+
+def _broker_security(broker: KafkaBroker) -> dict[str, Any]:
+    """The broker's own login (FastStream's `security=`): dead letters go as the consumer."""
+    try:
+        kw = broker.config.broker_config.builder.keywords  # type: ignore[attr-defined]
+    except AttributeError:  # pragma: no cover - API drift
+        return {}
+    return {k: kw[k] for k in _SECURITY_KEYS if k in kw}
+
+
 def _sanitized(record: ConsumerRecord[Any, Any]) -> ConsumerRecord[Any, Any]:
     headers = [(k, (v or b"").decode("utf-8", "replace").encode()) for k, v in record.headers or ()]
     return dataclasses.replace(record, headers=headers)
@@ -230,6 +250,7 @@ class EventConsumer:
         auto_offset_reset: str = "earliest",
         on_commit: Callable[[], None] | None = None,
         stall_seconds: float = 120.0,
+        producers: Mapping[str, str] | None = None,
         **subscriber_options: Any,
     ) -> None:
         if handler is None and batch_handler is None:
@@ -239,6 +260,9 @@ class EventConsumer:
         if subscriber_options.get("max_workers", 1) not in (None, 1):
             raise ValueError("max_workers > 1 would commit past in-flight messages")
         self.topics = [topics] if isinstance(topics, str) else list(topics)
+        # topic -> the one service that produces there (`contracts.topics.PRODUCER_OF`):
+        # an envelope naming another producer is dead-lettered (`producer_not_owner`)
+        self.producers: dict[str, str] = dict(producers or {})
         self.group_id = group_id
         self.name = name
         self.handler = handler
@@ -261,7 +285,9 @@ class EventConsumer:
         self._is_known = self._known_predicate(known_types)
         self._owns_dead_letters = dead_letters is None
         self.dead_letters = dead_letters or DeadLetterPublisher(
-            dlq_bootstrap or _broker_bootstrap(broker), client_id=f"{name}-dlq"
+            dlq_bootstrap or _broker_bootstrap(broker),
+            client_id=f"{name}-dlq",
+            **_broker_security(broker),
         )
 
         subscribe: Any = broker.subscriber  # one call for both modes; the overloads split them
@@ -397,9 +423,17 @@ class EventConsumer:
             except UpcastError as exc:
                 raise Poison(DeadLetterReason.UPCAST_FAILED, str(exc)) from None
         try:
-            return Envelope.model_validate(data)
+            env = Envelope.model_validate(data)
         except ValidationError as exc:
             raise Poison(DeadLetterReason.SCHEMA_INVALID, str(exc)) from None
+        owner = self.producers.get(record.topic)
+        if owner is not None and env.producer.service != owner:
+            raise Poison(
+                DeadLetterReason.PRODUCER_NOT_OWNER,
+                f"envelope {env.event_id} ({env.event_type}) names producer "
+                f"{env.producer.service!r}, but only {owner!r} produces to {record.topic}",
+            )
+        return env
 
     async def _decode_or_dead_letter(self, record: ConsumerRecord[Any, Any]) -> Envelope | None:
         try:

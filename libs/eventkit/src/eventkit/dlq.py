@@ -49,6 +49,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import MessageSizeTooLargeError
 from aiokafka.structs import RecordMetadata
 
+from .kafka_security import client_kwargs
 from .limits import PRODUCER_MAX_REQUEST_BYTES
 
 log = logging.getLogger("eventkit.dlq")
@@ -82,6 +83,8 @@ class DeadLetterReason(StrEnum):
     OVERSIZE = "oversize"  # value larger than the consumer's max_message_bytes
     EVENT_TOO_LARGE = "event_too_large"  # the handler would store an event over the limit
     HANDLER_FAILED = "handler_failed"  # the handler raised max_attempts times
+    PRODUCER_NOT_OWNER = "producer_not_owner"  # the envelope names a producer that does not
+    # own the topic it arrived on (a forgery, or a service writing where it must not)
 
 
 #: Reasons that can never succeed on a retry: dead-lettered at once, attempts = 1.
@@ -144,6 +147,7 @@ class DeadLetterPublisher:
             "linger_ms": 0,
             "request_timeout_ms": 30000,
             "max_request_size": PRODUCER_MAX_REQUEST_BYTES,
+            **client_kwargs(),
             **kw,
         }
         self._producer: AIOKafkaProducer | None = None
@@ -324,7 +328,9 @@ async def topic_partitions(bootstrap: str, topic: str, timeout: float = 30.0) ->
     Asked of the admin API: a group-less `AIOKafkaConsumer` only learns the partitions of
     topics it is subscribed to (`partitions_for_topic` stays None for the others).
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000))
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, request_timeout_ms=int(timeout * 1000), **client_kwargs()
+    )
     try:
         await admin.start()
         (described,) = await admin.describe_topics([topic])
@@ -357,6 +363,7 @@ class _Reader:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             request_timeout_ms=int(self.timeout * 1000),
+            **client_kwargs(),
         )
         try:
             await self.consumer.start()
@@ -490,6 +497,7 @@ async def _republish(
             enable_idempotence=True,
             max_request_size=PRODUCER_MAX_REQUEST_BYTES,
             client_id="eventkit-redrive",
+            **client_kwargs(),
         )
         await producer.start()
     out: list[Redriven] = []

@@ -45,6 +45,7 @@ from aiokafka.errors import (
 )
 
 from . import outbox
+from .kafka_security import KafkaSecurity, client_kwargs
 from .limits import PRODUCER_MAX_REQUEST_BYTES
 from .loops import Backoff, LoopHealth, sleep_or_stop, supervise
 from .store import Checkpoint, RawEvent, read_all_raw
@@ -127,8 +128,10 @@ class OutboxRelay:
         schema: str = "public",
         settings: RelaySettings | None = None,
         health: LoopHealth | None = None,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.dsn = dsn
+        self.security = security  # None: the KAFKA_* variables
         self.schema = schema
         self.bootstrap = bootstrap
         self.topic = topic
@@ -199,6 +202,7 @@ class OutboxRelay:
                 compression_type=self.settings.compression_type,
                 request_timeout_ms=self.settings.request_timeout_ms,
                 client_id=f"relay-{self.name}",
+                **client_kwargs(self.security),
             )
             try:
                 await producer.start()

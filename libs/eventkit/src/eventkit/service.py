@@ -24,6 +24,7 @@ from . import logging as jsonlog
 from . import migrate
 from .edge import EdgeGuard
 from .http_errors import install_common_handlers, install_size_handler
+from .kafka_security import faststream_security
 from .limits import PRODUCER_MAX_REQUEST_BYTES
 from .loops import LoopHealth, supervise
 from .openapi import install_openapi
@@ -87,6 +88,7 @@ def build_broker(settings: ServiceSettings) -> KafkaBroker:
         request_timeout_ms=k.request_timeout_ms,
         allow_auto_create_topics=False,
         client_id=f"{settings.service_name}-{settings.instance_id}",
+        security=faststream_security(k.security),  # as every client (eventkit.kafka_security)
         graceful_timeout=15.0,
         logger=logging.getLogger(f"{settings.service_name}.broker"),
     )
@@ -167,6 +169,7 @@ class ServiceRuntime:
                 schema=s.database_schema,
                 settings=self._relay_settings,
                 health=self.loop_health("outbox_relay"),
+                security=s.kafka().security,
             )
             self.store.on_append(self.relay.wake)
             self.spawn(self.relay.run(self._stop), "outbox_relay")

@@ -8,6 +8,7 @@ import socket
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .kafka_security import KafkaSecurity
 from .limits import MAX_EVENT_BYTES, check_max_event_bytes
 
 
@@ -21,6 +22,8 @@ class KafkaSettings(BaseSettings):
     max_batch_size: int = 262144  # at most `limits.PRODUCER_MAX_REQUEST_BYTES` is used
     compression_type: str | None = None
     request_timeout_ms: int = 30000
+    # who the clients log in as, and how (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*, KAFKA_SSL_*)
+    security: KafkaSecurity = Field(default_factory=KafkaSecurity)
 
 
 class ServiceSettings(BaseSettings):
@@ -41,6 +44,8 @@ class ServiceSettings(BaseSettings):
     db_pool_min: int = 2
     db_pool_max: int = 10
     kafka_bootstrap_servers: str | None = None
+    # None: the `KAFKA_*` security variables (`eventkit.kafka_security`); tests pass a user
+    kafka_security: KafkaSecurity | None = None
     kafka_start_timeout_s: float = 60.0
     log_level: str = "INFO"
     # Event consumers (`eventkit.consumer.EventConsumer`): batch mode runs each poll (up to
@@ -68,4 +73,6 @@ class ServiceSettings(BaseSettings):
         k = KafkaSettings()
         if self.kafka_bootstrap_servers:
             k.bootstrap_servers = self.kafka_bootstrap_servers
+        if self.kafka_security is not None:
+            k.security = self.kafka_security
         return k

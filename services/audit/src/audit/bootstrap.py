@@ -116,6 +116,7 @@ def build(
             before_commit=before_commit,
             on_halt=_flag_halt(c),
             discovery_seconds=settings.append_discovery_seconds,
+            security=settings.kafka().security,
         )
         if signer is not None:
             checkpointer = Checkpointer(

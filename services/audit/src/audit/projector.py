@@ -17,8 +17,10 @@ from typing import Any
 import asyncpg
 import orjson
 
+from contracts.topics import PRODUCER_OF
 from eventkit.loops import LoopHealth, supervise
 
+from .anomaly.engine import foreign_producer
 from .anomaly.rules import RuleSet
 from .anomaly.runner import AnomalyRunner
 from .board.projection import SCHEDULE_PUBLISHED, apply_facts, facts, schedule_published
@@ -65,7 +67,7 @@ async def project_batch(
             "SELECT last_idx FROM projection_state WHERE name = $1 FOR UPDATE", NAME
         )
         rows = await conn.fetch(
-            """SELECT l.idx, l.leaf, l.event_type, l.stream_id, l.status, p.keyed
+            """SELECT l.idx, l.leaf, l.event_type, l.stream_id, l.status, l.topic, p.keyed
                FROM leaves l LEFT JOIN personal_data p ON p.idx = l.idx
                WHERE l.idx > $1 ORDER BY l.idx LIMIT $2""",
             last,
@@ -131,6 +133,10 @@ async def _project_row(
     doc: dict[str, Any] | None = None
     if et in relevant and r["stream_id"]:
         dirty.add(r["stream_id"])
+    elif r["stream_id"] and rules.checks_producers() and r["topic"] in PRODUCER_OF:
+        doc = read_leaf(r["leaf"])
+        if foreign_producer(r["topic"], (doc.get("producer") or {}).get("service")):
+            dirty.add(r["stream_id"])
     if et == cat.event_type:
         doc = read_leaf(r["leaf"])
         item = _path(doc.get("payload"), cat.item_path)

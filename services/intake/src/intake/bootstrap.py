@@ -23,6 +23,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from contracts.topics import ROUTING_EVENTS, owner_of
 from contracts.upcasters import UPCASTERS
 from eventkit.auth import TokenVerifier, install
 from eventkit.clock import Clock, system_clock
@@ -113,6 +114,8 @@ def build(
         settings.topic_routing,
         group_id=settings.consumer_group,
         name=CONSUMER_NAME,
+        # only routing writes routing's topic: anything else on it is dead-lettered
+        producers={settings.topic_routing: owner_of(ROUTING_EVENTS)},
         handler=RoutingEventsHandler(core),
         upcasters=UPCASTERS,
         # A command racing an HTTP command on the same case: retry, never dead-letter.

@@ -28,6 +28,7 @@ from fastapi import FastAPI
 import contracts.intake
 import contracts.notify
 import contracts.routing  # noqa: F401  (registers the event models notify reads)
+from contracts.topics import INTAKE_EVENTS, ROUTING_EVENTS, owner_of
 from contracts.upcasters import UPCASTERS
 from eventkit.auth import AuthSettings, TokenVerifier, install
 from eventkit.clock import Clock, system_clock
@@ -133,6 +134,11 @@ def build(
         group_id=settings.consumer_group,
         name=INBOX_NAME,
         handler=recorder.handle,
+        # each topic has one producer: anything else on it is dead-lettered
+        producers={
+            settings.topic_intake: owner_of(INTAKE_EVENTS),
+            settings.topic_routing: owner_of(ROUTING_EVENTS),
+        },
         upcasters=UPCASTERS,
         batch=settings.consumer_batch,
         max_records=settings.consumer_max_records,

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from contracts.topics import INTAKE_EVENTS, owner_of
 from contracts.upcasters import UPCASTERS
 from eventkit.auth import TokenVerifier, install
 from eventkit.clock import Clock, system_clock
@@ -109,6 +110,8 @@ def build(
         settings.topic_intake,
         group_id=settings.consumer_group,
         name="routing.intake",
+        # only intake writes intake's topic: anything else on it is dead-lettered
+        producers={settings.topic_intake: owner_of(INTAKE_EVENTS)},
         handler=IntakeHandler(c, cases),
         upcasters=UPCASTERS,
         # a lost race with an officer's command on the same case is retried, not counted

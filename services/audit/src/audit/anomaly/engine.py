@@ -14,12 +14,14 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from contracts.decisions import StaffPost, decision_right
+from contracts.topics import PRODUCER_OF
 
 from .rules import (
     ConflictOfInterest,
     CountExceeds,
     Deadline,
     DecisionRight,
+    ForeignProducer,
     RequiresPrior,
     StandardMismatch,
 )
@@ -35,6 +37,15 @@ class CaseEvent:
     actor_id: str | None = None
     keyed: Mapping[str, str] = field(default_factory=dict)
     """JSON pointer -> HMAC of the personal value there (from personal_data)."""
+    topic: str | None = None
+    producer: str | None = None
+    """The service the envelope names as its producer."""
+
+
+def foreign_producer(topic: str | None, producer: str | None) -> str | None:
+    """The owner of `topic` when the envelope names another producer, else None."""
+    owner = PRODUCER_OF.get(topic or "")
+    return owner if owner is not None and producer != owner else None
 
 
 @dataclass(frozen=True)
@@ -275,6 +286,21 @@ def _deadline(rule: Deadline, events: Sequence[CaseEvent], now: datetime, out: E
         out.recheck_at(due)
 
 
+def _foreign_producer(rule: ForeignProducer, events: Sequence[CaseEvent], out: Evaluation) -> None:
+    foreign = [e for e in events if foreign_producer(e.topic, e.producer)]
+    if foreign:
+        first = foreign[0]
+        out.findings.append(
+            _finding(
+                rule,
+                foreign,
+                topic=first.topic,
+                producer=first.producer,
+                owner=foreign_producer(first.topic, first.producer),
+            )
+        )
+
+
 def _count_exceeds(rule: CountExceeds, events: Sequence[CaseEvent], out: Evaluation) -> None:
     hits = [e for e in events if e.event_type in rule.event_types]
     if len(hits) > rule.max:
@@ -331,6 +357,8 @@ def evaluate(
             _count_exceeds(rule, ordered, out)
         elif isinstance(rule, ConflictOfInterest):
             _conflict(rule, ordered, ctx, out)
+        elif isinstance(rule, ForeignProducer):
+            _foreign_producer(rule, ordered, out)
     return out
 
 

@@ -148,8 +148,23 @@ class ConflictOfInterest(_Rule):
     staff_fields: tuple[FieldRef, ...]
 
 
+class ForeignProducer(_Rule):
+    """An event on a topic of the contracts whose envelope names a producer other than the
+    topic's owner (`contracts.topics.PRODUCER_OF`, the table the Kafka ACLs come from): a
+    forgery, or a service writing where it must not. Every consumer dead-letters it
+    (`producer_not_owner`); the log keeps it, and this flags its case."""
+
+    kind: Literal["foreign_producer"]
+
+
 Rule = Annotated[
-    StandardMismatch | DecisionRight | RequiresPrior | Deadline | CountExceeds | ConflictOfInterest,
+    StandardMismatch
+    | DecisionRight
+    | RequiresPrior
+    | Deadline
+    | CountExceeds
+    | ConflictOfInterest
+    | ForeignProducer,
     Field(discriminator="kind"),
 ]
 
@@ -178,6 +193,11 @@ class RuleSet(_M):
 
     def enabled(self) -> list[Any]:
         return [r for r in self.rules if r.enabled]
+
+    def checks_producers(self) -> bool:
+        """Whether a case with an event from a foreign producer must be evaluated, whatever
+        its event type."""
+        return any(isinstance(r, ForeignProducer) for r in self.enabled())
 
     def event_types(self) -> set[str]:
         """Every event type some rule reads: a case with one of them gets evaluated."""

@@ -73,7 +73,7 @@ class DbContext:
 async def load_case(conn: asyncpg.Connection, stream_id: str) -> list[tuple[CaseEvent, Any]]:
     rows = await conn.fetch(
         """SELECT l.idx, l.event_id, l.event_type, l.occurred_at, l.actor_id, l.leaf,
-                  l.correlation_id, p.keyed
+                  l.correlation_id, l.topic, p.keyed
            FROM leaves l LEFT JOIN personal_data p ON p.idx = l.idx
            WHERE l.stream_id = $1 AND l.status = 'accepted' AND l.event_type NOT LIKE 'audit.%'
            ORDER BY l.idx""",
@@ -93,6 +93,8 @@ async def load_case(conn: asyncpg.Connection, stream_id: str) -> list[tuple[Case
                     event_id=str(r["event_id"]),
                     actor_id=r["actor_id"],
                     keyed=keyed or {},
+                    topic=r["topic"],
+                    producer=(doc.get("producer") or {}).get("service"),
                 ),
                 r["correlation_id"],
             )

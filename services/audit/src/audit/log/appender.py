@@ -40,6 +40,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
+from eventkit.kafka_security import KafkaSecurity, client_kwargs
 from eventkit.loops import LoopHealth, stop_quietly, supervise
 
 from .append import AppendOutcome, AppendPipeline, BeforeCommit, OnHalt
@@ -81,8 +82,10 @@ class Appender:
         linger_ms: int = 0,
         linger_min_rate: float = 40.0,
         on_halt: OnHalt | None = None,
+        security: KafkaSecurity | None = None,
     ) -> None:
         self.dsn = dsn
+        self.security = security  # None: the KAFKA_* variables
         self.schema = schema
         self.bootstrap = bootstrap
         self.topics = topics
@@ -227,7 +230,11 @@ class Appender:
             await consumer.seek_to_beginning(*fresh)
 
     async def _consume(self, conn: asyncpg.Connection, health: LoopHealth) -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=30000)
+        admin = AIOKafkaAdminClient(
+            bootstrap_servers=self.bootstrap,
+            request_timeout_ms=30000,
+            **client_kwargs(self.security),
+        )
         consumer = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap,
             group_id=None,
@@ -235,6 +242,7 @@ class Appender:
             auto_offset_reset="earliest",
             max_partition_fetch_bytes=8 * 1024 * 1024,
             client_id=f"audit-appender-{self.schema}",
+            **client_kwargs(self.security),
         )
         pipeline = AppendPipeline(conn, self.builder, self.before_commit, self.on_halt)
         await admin.start()
