@@ -407,7 +407,13 @@ async def holiday_schedules(
 
 
 # -- the tree ----------------------------------------------------------------------------------
-def _unit_view(org: OrgState, unit_id: str, children: dict[str, list[str]], admin: bool) -> Any:
+def _unit_view(
+    org: OrgState,
+    unit_id: str,
+    children: dict[str, list[str]],
+    admin: bool,
+    headed: frozenset[str] = frozenset(),
+) -> Any:
     u = org.units[unit_id]
     staff = org.staff_of(unit_id)
     view: dict[str, Any] = {
@@ -454,7 +460,10 @@ def _unit_view(org: OrgState, unit_id: str, children: dict[str, list[str]], admi
         ],
         "roster": [e.model_dump(mode="json") for e in org.rosters.get(unit_id, ())],
     }
-    if admin:  # absences say why someone is away (sick leave...): reference-data admins only
+    # absences say why someone is away (sick leave...): the reason to reference-data admins
+    # only; the head of the center (or of one above it) sees who is away, when and the kind,
+    # to plan the A/B posts and rosters
+    if admin or unit_id in headed:
         ids = {s.staff_id for s in staff}
         view["absences"] = [
             {
@@ -463,13 +472,15 @@ def _unit_view(org: OrgState, unit_id: str, children: dict[str, list[str]], admi
                 "starts_at": a.starts_at.isoformat(),
                 "ends_at": a.ends_at.isoformat(),
                 "kind": a.kind,
-                "reason": a.reason,
+                **({"reason": a.reason} if admin else {}),
                 "cancelled": a.cancelled,
             }
             for a in sorted(org.absences.values(), key=lambda a: a.absence_id)
             if a.staff_id in ids
         ]
-    view["children"] = [_unit_view(org, ch, children, admin) for ch in children.get(unit_id, [])]
+    view["children"] = [
+        _unit_view(org, ch, children, admin, headed) for ch in children.get(unit_id, [])
+    ]
     return view
 
 
@@ -482,7 +493,8 @@ async def tree(
     c: RoutingContext = Depends(ctx),
 ) -> dict[str, Any]:
     """The org tree as it stands: units of the three tiers with their hours, service lines,
-    offices, staff, A/B posts and rosters; delegation rules. Any signed-in caller."""
+    offices, staff, A/B posts and rosters; delegation rules. Any signed-in caller. Absences
+    to admins (with the reason) and to the head of the center or of one above it."""
     async with c.pool.acquire() as conn:
         org, version = await c.org.current(conn)
     if unit_id is not None and unit_id not in org.units:
@@ -494,9 +506,16 @@ async def tree(
     roots = [unit_id] if unit_id else sorted(u for u, x in org.units.items() if x.parent_id is None)
     area = subtree(org, unit_id) if unit_id else frozenset(org.units)
     admin = principal.role == "admin"
+    headed = (
+        subtree(org, principal.org_id)
+        if principal.role == "center_head"
+        and principal.org_id is not None
+        and principal.org_id in org.units
+        else frozenset()
+    )
     return {
         "org_version": version,
-        "units": [_unit_view(org, r, children, admin) for r in roots],
+        "units": [_unit_view(org, r, children, admin, headed) for r in roots],
         "delegation_rules": [
             {
                 "rule_id": r.rule_id,
