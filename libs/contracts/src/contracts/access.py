@@ -1003,7 +1003,8 @@ ROUTING: tuple[Action, ...] = (
                     "any",
                     "allow",
                     "the three tiers, their offices, A/B posts and hours are what everyone "
-                    "signed in works with (absences only for administrators)",
+                    "signed in works with (absences: who is away and when for the heads of "
+                    "their centers, the reason only for administrators)",
                 )
                 for r in ROLES[1:]
             ),
