@@ -242,6 +242,12 @@ async def intake_submit(request: Request, person: Person = Clerk) -> Response:
 # -- one case: notice, supplement, receipt, delivery ----------------------------------------------
 
 
+async def _names(api: Api, person: Person) -> dict[str, str]:
+    """The clerk's center and its staff by name (routing's tree below the center)."""
+    tree = await api.get("routing", "/v1/org/tree", unit_id=person.org_id)
+    return cw.staff_names(tree)
+
+
 async def _case(api: Api, case_id: str) -> dict[str, Any]:
     if not CASE_ID.match(case_id):
         raise ServiceError("intake", 404, "case_id", "没有这个办件")
@@ -266,7 +272,8 @@ async def _case_page(
     delivery: FormState | None = None,
     status_code: int = 200,
 ) -> Response:
-    case = await _case(person_api(request, person), case_id)
+    api = person_api(request, person)
+    case = await _case(api, case_id)
     app = case["application"]
     gaps = _outstanding(app) if app["status"] == "awaiting_materials" else []
     return render(
@@ -280,6 +287,7 @@ async def _case_page(
         supplement=supplement or form_state(),
         delivery=delivery or form_state(method="picked_up"),
         has_code=case_id in (request.session.get("receipt_codes") or {}),
+        names=await _names(api, person),
         status_zh=cw.APPLICATION_STATUS_ZH,
         form_zh=cw.FORM_ZH,
         missing_zh=cw.MISSING_ZH,
@@ -368,7 +376,8 @@ async def deliver(request: Request, case_id: str, person: Person = Clerk) -> Res
 @router.get("/cases/{case_id}/receipt")
 async def receipt(request: Request, case_id: str, person: Person = Clerk) -> Response:
     """The A5 receipt (受理回执 or 一次性告知书), printed from the browser (print CSS)."""
-    case = await _case(person_api(request, person), case_id)
+    api = person_api(request, person)
+    case = await _case(api, case_id)
     app = case["application"]
     code = (request.session.get("receipt_codes") or {}).get(case_id)
     ref = app.get("receipt_no") or case_id
@@ -385,6 +394,7 @@ async def receipt(request: Request, case_id: str, person: Person = Clerk) -> Res
         link=link,
         qr_svg=qr_svg,
         gaps=_outstanding(app) if app["status"] == "awaiting_materials" else [],
+        names=await _names(api, person),
         form_zh=cw.FORM_ZH,
         missing_zh=cw.MISSING_ZH,
         case_type_zh=cw.CASE_TYPE_ZH,
