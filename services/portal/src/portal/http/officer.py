@@ -74,7 +74,7 @@ async def queue(
         form.error("status", "请选择列出的状态")
     if center and not UNIT_ID.match(center):
         form.error("center", "请选择列出的中心")
-    tree = await api.get("routing", "/v1/org/tree")
+    tree = await api.get("routing", "/v1/org/tree", unit_id=person.org_id)
     catalog = (await public_api(request).get("intake", "/v1/catalog"))["items"]
     rows: list[dict[str, Any]] = []
     if form.ok:
@@ -95,7 +95,7 @@ async def queue(
                 form, exc, {"unit_id": "center", "item_code": "item", "status": "status"}
             )
             form.values = {"item": item, "status": status, "center": center, "mine": mine}
-    units = [u for u in cw.units_of(tree) if u["tier"] != "community" or u["unit_id"] == center]
+    units = cw.units_of(tree)  # the officer's center and those below it
     return render(
         request,
         "officer/home.html",
@@ -138,7 +138,7 @@ async def _case_page(
 ) -> Response:
     api = person_api(request, person)
     detail, intake = await _case(api, case_id)
-    tree = await api.get("routing", "/v1/org/tree")
+    tree = await api.get("routing", "/v1/org/tree", unit_id=person.org_id)
     names = cw.staff_names(tree)
     state = detail["state"]
     app = intake["application"] if intake else None
