@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, datetime, time
 from typing import Any
 
 import pytest
 from playwright.async_api import expect
 
+from contracts.workdays import SHANGHAI, subtract_working_days
 from devstack.demo import id_number
 
 from ..polling import eventually
@@ -285,3 +286,68 @@ async def test_the_window_form_keeps_what_was_typed_and_a_double_submit_makes_on
     )
     mine = [c for c in r.json()["items"] if c["case_id"] == first.rsplit("/", 1)[1]]
     assert len(mine) == 1
+
+
+async def test_the_head_sees_a_warned_case_and_gives_it_to_the_b_post(
+    desk: Any, portal: PortalStack
+) -> None:
+    """A case nearing its promised date is warned (routing's deadline check, run as of one
+    working day before it: the drill endpoint); 东山's head finds it on the dashboard and
+    reassigns it to the post's B holder, with the reason on the trail."""
+    stack = portal.stack
+    agent = (f"{DONGSHAN}.agent1", "community_agent", DONGSHAN, "town")
+    r = await stack.post(
+        stack.intake,
+        "/v1/applications",
+        agent,
+        {
+            "item_code": "FP-002",
+            "applicant": {
+                "name": "池海波",
+                "id_number": id_number(date(1990, 1, 9), 435),
+                "phone": "13957700435",
+                "registered_community_id": BEIJI,
+                "address": "瑞安市东山街道北麂社区渔港路5号",
+            },
+            "materials_provided": [
+                {"code": "APPLICATION_FORM", "form": "original"},
+                {"code": "ID_CARD", "form": "copy", "copies": 2},
+                {"code": "MARRIAGE_CERT", "form": "copy"},
+                {"code": "HOUSEHOLD_REG", "form": "copy"},
+                {"code": "PHOTO_1IN", "form": "original", "copies": 2},
+            ],
+            "deposit_paid_fen": 300_000,
+            "payment_receipt_no": "DS-2026-000435",
+        },
+    )
+    assert r.status_code == 201, r.text
+    case_id = r.json()["case_id"]
+    state = (await stack.routing_case(case_id, until=lambda d: d["state"]["due_date"]))["state"]
+    a_holder, b_holder = f"{DONGSHAN}.jsb.a", f"{DONGSHAN}.jsb.b"
+    assert state["assigned_to"] == a_holder
+    day_before = subtract_working_days(date.fromisoformat(state["due_date"]), 1)
+    r = await stack.post(
+        stack.routing,
+        "/v1/admin/clock/check-deadlines",
+        stack.admin(),
+        params={"now": datetime.combine(day_before, time(9, 0), SHANGHAI).isoformat()},
+    )
+    assert r.status_code == 200, r.text
+    assert {"case_id": case_id, "event_type": "routing.deadline_warning_issued"} in [
+        {k: e[k] for k in ("case_id", "event_type")} for e in r.json()["events"]
+    ]
+
+    head = await desk()
+    await sign_in_staff(head, HEAD, "/head")
+    row = head.locator(f"tr.warned[data-case={case_id}]")
+    assert "A岗" in await row.inner_text()
+    await row.locator("select[name=to_officer]").select_option(b_holder)
+    await row.locator("input[name=reason]").fill("A岗本周外出培训，改由B岗办理")
+    await row.get_by_role("button", name="改派").click()
+    await head.wait_for_url("**/head?done=reassign")
+    detail = await stack.routing_case(
+        case_id, until=lambda d: d["state"]["assigned_to"] == b_holder
+    )
+    last = detail["trail"][-1]
+    assert last["event_type"] == "routing.case_reassigned"
+    assert last["actor"]["id"] == f"{DONGSHAN}.head"

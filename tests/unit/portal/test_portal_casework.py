@@ -92,6 +92,11 @@ def test_a_hand_off_and_an_assignment_are_told_with_names() -> None:
         "payload": {"assigned_to": "off", "as_role": "B"},
     }
     assert cw.trail_detail(assigned, names) == "分派给 杨丽娟（B岗）"
+    again = {
+        "event_type": "routing.case_reassigned",
+        "payload": {"from_officer": "off", "to_officer": "ag", "reason": "外出培训"},
+    }
+    assert cw.trail_detail(again, names) == "杨丽娟 改派给 余锦程；原因：外出培训"
     assert cw.event_zh("routing.case_escalated") == "督办升级"
 
 

@@ -100,7 +100,9 @@ def trail_detail(entry: dict[str, Any], names: dict[str, str]) -> str:
             f"{n('from_unit_id')}（{src}）{way}至{n('to_unit_id')}（{dst}），"
             f"代办员 {n('carried_by')}"
         )
-    if t in ("routing.case_assigned", "routing.case_reassigned"):
+    if t == "routing.case_reassigned":
+        return f"{n('from_officer')} 改派给 {n('to_officer')}；原因：{p.get('reason') or '—'}"
+    if t == "routing.case_assigned":
         role = p.get("as_role")
         post = f"（{role}岗）" if role in ("A", "B") else ""
         why = f"；原因：{p['reason']}" if p.get("reason") else ""
