@@ -240,6 +240,11 @@ async def test_decision_result_delivery_and_evaluation(intake: Harness) -> None:
     stream = await intake.stream(case_id)
     assert stream[-1]["event_type"] == "intake.service_evaluated"
     assert stream[-1]["payload"]["bad_review"] is True
+    listed = await intake.client.get(
+        "/v1/applications", headers=intake.keys.headers(HEAD_MAYU), params={"limit": 500}
+    )
+    mine = [i for i in listed.json()["items"] if i["case_id"] == case_id]
+    assert [i["evaluation_score"] for i in mine] == [2]  # the head's dashboard rates by it
     archive = await intake.client.post(
         f"/v1/applications/{case_id}/archive",
         json={"archive_no": "MB-2026-A-001"},

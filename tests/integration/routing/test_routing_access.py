@@ -56,6 +56,8 @@ async def test_queue_scopes_reassignment_and_bad_input(infra, pg_schema, topics)
             await get("/v1/queue?office_id=ruian.mayu.jsb&status=open", headers=town_head)
         ) == [mayu_case]
         assert ids(await get("/v1/queue?due_before=2026-10-27", headers=town_head)) == [mayu_case]
+        assert ids(await get("/v1/queue?item_code=LS-001", headers=city_head)) == [island_case]
+        assert ids(await get("/v1/queue?item_code=LS-002", headers=city_head)) == []
         assert ids(await get("/v1/queue?due_before=2026-10-26", headers=town_head)) == []
 
         r = await get("/v1/queue?office_id=ruian.dongshan.sbs", headers=town_head)

@@ -182,3 +182,11 @@ async def test_b_is_assigned_when_a_is_absent_and_both_are_recorded(
         ).json()
         assert "absences" not in tree["units"][0]
         assert {c["unit_id"] for c in tree["units"][0]["children"]} >= {MABEI}
+        # the town's head sees who is away and the kind, not the reason
+        town_head = rt.tokens.staff("ruian.mayu.head", "center_head")
+        tree = (await rt.client.get(f"/v1/org/tree?unit_id={MAYU}", headers=town_head)).json()
+        [away] = tree["units"][0]["absences"]
+        assert (away["staff_id"], away["kind"]) == (A, "training") and "reason" not in away
+        mabei_head = rt.tokens.staff("ruian.mayu.mabei.head", "center_head")
+        tree = (await rt.client.get(f"/v1/org/tree?unit_id={MAYU}", headers=mabei_head)).json()
+        assert "absences" not in tree["units"][0]

@@ -1021,7 +1021,8 @@ ROUTING: tuple[Action, ...] = (
                     "any",
                     "allow",
                     "the three tiers, their offices, hours and the staff directory are what "
-                    "staff and inspectors work with (absences only for administrators)",
+                    "staff and inspectors work with (absences: who is away and when for the "
+                    "heads of their centers, the reason only for administrators)",
                 )
                 for r in ROLES[2:]
             ),

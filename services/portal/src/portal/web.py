@@ -13,6 +13,7 @@ navigation of every audience the person may use.
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,9 @@ from .services_api import Api, ServiceClients
 from .session import Person, signed_in
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+_CSRF: ContextVar[str] = ContextVar("portal_csrf", default="")
+"""The CSRF token of the page being rendered: macros imported without context (the
+`guard` of _forms.html) read it through the `current_csrf()` global."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ def make_templates() -> Jinja2Templates:
     t = Jinja2Templates(directory=str(TEMPLATES_DIR))
     t.env.filters["yuan"] = yuan
     t.env.filters["pct"] = lambda v: "—" if v is None else f"{v:.1f}%"
+    t.env.globals["current_csrf"] = _CSRF.get
     return t
 
 
@@ -129,6 +134,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         "hx": request.headers.get("hx-request") == "true",
     }
     templates: Jinja2Templates = request.app.state.templates
+    _CSRF.set(base["csrf_token"])  # TemplateResponse renders now, in this context
     return templates.TemplateResponse(
         request, template, {**base, **context}, status_code=status_code
     )

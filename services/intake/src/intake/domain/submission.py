@@ -1,6 +1,7 @@
 """Submission at the window: the item in force, the applicant, the 一次性告知 one-time notice
-(`missing_materials`), acceptance with its receipt and promised date, and the promise counted
-again when a year's holiday schedule is published.
+(`contracts.materials.missing_materials`, the rule the window's checklist shows too),
+acceptance with its receipt and promised date, and the promise counted again when a year's
+holiday schedule is published.
 
 - 一次性告知 one-time notification: the first check names EVERY missing material in one
   `MaterialsMissingNotified` (not handed in, an original required, or fewer copies than the
@@ -17,9 +18,7 @@ again when a year's holiday schedule is published.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import datetime
-from typing import Literal
 
 from contracts.base import DomainEvent
 from contracts.intake import (
@@ -29,11 +28,9 @@ from contracts.intake import (
     CatalogItemVersion,
     FeeOverrideRecorded,
     MaterialsMissingNotified,
-    MissingMaterial,
     PromisedDateRevised,
-    ProvidedMaterial,
-    RequiredMaterial,
 )
+from contracts.materials import missing_materials
 from contracts.workdays import promised_deadline
 
 from .application_commands import (
@@ -177,44 +174,6 @@ def _checked_applicant(applicant: Applicant, now: datetime) -> Applicant:
             "address": applicant.address.strip(),
         }
     )
-
-
-def missing_materials(
-    required: Iterable[RequiredMaterial], provided: Iterable[ProvidedMaterial]
-) -> tuple[MissingMaterial, ...]:
-    """Every gap at once, in the item's list order. Materials that may be supplied later
-    (容缺) are never gaps; a copy where an original is required is one; so are fewer
-    copies (份) than the catalog asks, counted over everything handed in so far (an
-    original counts towards the copies of a material asked as a copy)."""
-    counts: dict[tuple[str, str], int] = {}
-    for p in provided:
-        counts[(p.code, p.form)] = counts.get((p.code, p.form), 0) + p.copies
-    gaps: list[MissingMaterial] = []
-    for m in required:
-        if m.may_supply_later:
-            continue
-        originals = counts.get((m.code, "original"), 0)
-        given = originals if m.form == "original" else originals + counts.get((m.code, "copy"), 0)
-        reason: Literal["not_provided", "original_required", "too_few_copies"]
-        if not originals and not counts.get((m.code, "copy"), 0):
-            reason = "not_provided"
-        elif not given:
-            reason = "original_required"
-        elif given < m.copies:
-            reason = "too_few_copies"
-        else:
-            continue
-        gaps.append(
-            MissingMaterial(
-                code=m.code,
-                name_zh=m.name_zh,
-                form=m.form,
-                copies=m.copies,
-                reason=reason,
-                copies_provided=given if reason == "too_few_copies" else 0,
-            )
-        )
-    return tuple(gaps)
 
 
 def accept(

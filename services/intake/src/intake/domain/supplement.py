@@ -9,6 +9,7 @@ from contracts.base import DomainEvent
 from contracts.intake import (
     MaterialsSupplemented,
 )
+from contracts.materials import missing_materials
 
 from .application_commands import (
     SupplementMaterials,
@@ -20,7 +21,7 @@ from .errors import (
     WrongStatus,
 )
 from .state import ApplicationState, submission_of
-from .submission import accept, missing_materials
+from .submission import accept
 
 
 def decide_supplement(

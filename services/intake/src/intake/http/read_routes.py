@@ -103,7 +103,8 @@ async def get_application(
 
 _SUMMARY = """a.case_id, a.status, a.item_code, a.item_name_zh, a.channel, a.accepting_center_id,
     a.accepting_staff_id, a.registered_community_id, a.submitted_at, a.receipt_no,
-    a.promised_completion_date, a.decision, a.applicant->>'name' AS applicant_name,
+    a.promised_completion_date, a.decision, a.evaluation_score,
+    a.applicant->>'name' AS applicant_name,
     p.handling_unit_id, p.assigned_to, p.result_ready_at IS NOT NULL AS result_ready"""
 
 

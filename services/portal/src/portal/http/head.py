@@ -1,17 +1,193 @@
-"""中心主任 pages (role `center_head`). Placeholder home until its pages land."""
+"""中心主任: the center's dashboard (role `center_head`).
+
+Overdue and warned cases (routing's queue, the head's center and those below it), the
+bad-review follow-ups (好差评督办) with their answer deadlines and the answer form, the
+on-time rate and ratings per service line and per staff member, reassigning a case to
+another officer of the handling center, and the center's staff, A/B posts, duty rosters
+and absences (routing's org tree). Figures are counted from what the head's own token
+reads: routing's queue (on time or late) joined with intake's list (the residents' scores).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import Response
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
 
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse, Response
+
+from .. import casework as cw
+from ..forms import FormState, read_form, refused
+from ..services_api import ServiceError
 from ..session import Person
-from ..web import Audience, render, require
+from ..web import Audience, person_api, render, require
+from .officer import queue_rows
 
 router = APIRouter(prefix="/head")
 AUDIENCE = Audience("head", "中心主任", router, roles={"center_head"}, home="/head")
+Head = Depends(require("center_head"))
+
+CASE_ID = re.compile(cw.CASE_ID)
+FOLLOWUP_ID = re.compile(r"^case-[0-9a-f]{32}\.followup\.[A-Za-z0-9_.:-]+$")
+ANSWER_MAX = 500
+CLOSED = ("decided", "result_returned")
+
+
+def _figures(rows: list[dict[str, Any]], scores: dict[str, int]) -> dict[str, Any]:
+    """Cases, decided, on time (of decided), late open cases, reviews and average score."""
+    decided = [r for r in rows if r["status"] in CLOSED]
+    on_time = [r for r in decided if not r["overdue"]]
+    rated = [scores[r["case_id"]] for r in rows if r["case_id"] in scores]
+    return {
+        "cases": len(rows),
+        "decided": len(decided),
+        "on_time_pct": (100.0 * len(on_time) / len(decided)) if decided else None,
+        "late_open": sum(1 for r in rows if r["status"] == "open" and r["overdue"]),
+        "reviews": len(rated),
+        "avg_score": (sum(rated) / len(rated)) if rated else None,
+    }
+
+
+def by_line_and_staff(
+    rows: list[dict[str, Any]], scores: dict[str, int], unit: dict[str, Any]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Per service line (the center's lines, by the categories each line takes) and per
+    staff member (the officer a case is assigned to)."""
+    lines = []
+    for line in unit.get("service_lines", []):
+        cats = set(line.get("categories", []))
+        mine = [r for r in rows if r["category"] in cats]
+        lines.append({"name_zh": line["name_zh"], **_figures(mine, scores)})
+    people: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        if r.get("assigned_to"):
+            people.setdefault(r["assigned_to"], []).append(r)
+    staff = [
+        {"staff_id": sid, "name_zh": rs[0]["assignee_name"], **_figures(rs, scores)}
+        for sid, rs in sorted(people.items())
+    ]
+    return lines, staff
+
+
+def _unit(tree: dict[str, Any], unit_id: str | None) -> dict[str, Any]:
+    return next((u for u in cw.units_of(tree) if u["unit_id"] == unit_id), {})
+
+
+async def _dashboard(
+    request: Request,
+    person: Person,
+    forms: dict[str, FormState] | None = None,
+    status_code: int = 200,
+) -> Response:
+    api = person_api(request, person)
+    tree = await api.get("routing", "/v1/org/tree", unit_id=person.org_id)
+    names = cw.staff_names(tree)
+    now = datetime.now(UTC)
+    queue = await api.get("routing", "/v1/queue", limit=500)
+    rows = queue_rows(queue["items"], tree, now)
+    listed = await api.get("intake", "/v1/applications", limit=500)
+    scores = {
+        c["case_id"]: c["evaluation_score"]
+        for c in listed["items"]
+        if c.get("evaluation_score") is not None
+    }
+    followups = await api.get("routing", "/v1/followups", limit=200)
+    unit = _unit(tree, person.org_id)
+    lines, staff = by_line_and_staff(rows, scores, unit)
+    open_rows = [r for r in rows if r["status"] == "open"]
+    officers = {
+        u["unit_id"]: [s for s in u.get("staff", []) if "officer" in s.get("roles", [])]
+        for u in cw.units_of(tree)
+    }
+    return render(
+        request,
+        "head/home.html",
+        status_code=status_code,
+        audience=AUDIENCE,
+        unit=unit,
+        units=cw.units_of(tree),
+        names=names,
+        overdue=[r for r in open_rows if r["overdue"]],
+        warned=[r for r in open_rows if r["warning_issued"] and not r["overdue"]],
+        followups=sorted(followups, key=lambda f: (f["answered"], f["answer_due_at"])),
+        total=_figures(rows, scores),
+        lines=lines,
+        staff=staff,
+        officers=officers,
+        forms=forms or {},
+        now=now,
+        status_zh=cw.QUEUE_STATUS_ZH,
+        case_type_zh=cw.CASE_TYPE_ZH,
+        score_zh=cw.SCORE_ZH,
+        uuid=lambda: str(uuid.uuid4()),
+    )
 
 
 @router.get("")
-async def home(request: Request, person: Person = Depends(require("center_head"))) -> Response:
-    return render(request, "head/home.html", audience=AUDIENCE)
+async def home(request: Request, person: Person = Head) -> Response:
+    return await _dashboard(request, person)
+
+
+@router.post("/followups/{followup_id}/answer")
+async def answer(request: Request, followup_id: str, person: Person = Head) -> Response:
+    """The head's answer to a bad review (only the head it was given to: routing says so)."""
+    form = await read_form(request)
+    text = str(form.values.get("answer", "")).strip()
+    if not FOLLOWUP_ID.match(followup_id):
+        raise ServiceError("routing", 404, "followup_id", "没有这个督办事项")
+    if not text:
+        form.error("answer", "请填写回复内容（回访情况与整改措施）")
+    elif len(text) > ANSWER_MAX:
+        form.error("answer", f"回复不超过{ANSWER_MAX}字")
+    if not form.ok:
+        kept = FormState(values=form.values, errors=form.errors)
+        return await _dashboard(request, person, {followup_id: kept}, status_code=422)
+    try:
+        await person_api(request, person).post(
+            "routing",
+            f"/v1/followups/{followup_id}/answer",
+            {"answer": text},
+            idempotency_key=form.idempotency_key,
+        )
+    except ServiceError as exc:
+        if exc.status == 401:
+            raise
+        again = refused(form, exc, {"answer": "answer", "actor": "answer"})
+        return await _dashboard(
+            request, person, {followup_id: again}, status_code=min(exc.status, 503)
+        )
+    return RedirectResponse("/head?done=answer#followups", status_code=303)
+
+
+@router.post("/cases/{case_id}/reassign")
+async def reassign(request: Request, case_id: str, person: Person = Head) -> Response:
+    """改派: to another officer of the handling center, with the reason (on the trail)."""
+    form = await read_form(request)
+    if not CASE_ID.match(case_id):
+        raise ServiceError("routing", 404, "case_id", "没有这个办件")
+    to = str(form.values.get("to_officer", "")).strip()
+    reason = str(form.values.get("reason", "")).strip()
+    if not to:
+        form.error("to_officer", "请选择改派给谁")
+    if not reason:
+        form.error("reason", "请写明改派原因")
+    if not form.ok:
+        kept = FormState(values=form.values, errors=form.errors)
+        return await _dashboard(request, person, {case_id: kept}, status_code=422)
+    try:
+        await person_api(request, person).post(
+            "routing",
+            f"/v1/cases/{case_id}/reassign",
+            {"to_officer": to, "reason": reason},
+            idempotency_key=form.idempotency_key,
+        )
+    except ServiceError as exc:
+        if exc.status == 401:
+            raise
+        again = refused(
+            form, exc, {"to_officer": "to_officer", "reason": "reason", "actor": "to_officer"}
+        )
+        return await _dashboard(request, person, {case_id: again}, status_code=min(exc.status, 503))
+    return RedirectResponse("/head?done=reassign", status_code=303)

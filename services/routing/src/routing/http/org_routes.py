@@ -458,7 +458,12 @@ def _directory_view(org: OrgState, unit_id: str) -> dict[str, Any]:
 
 
 def _unit_view(
-    org: OrgState, unit_id: str, children: dict[str, list[str]], admin: bool, people: bool
+    org: OrgState,
+    unit_id: str,
+    children: dict[str, list[str]],
+    admin: bool,
+    people: bool,
+    headed: frozenset[str] = frozenset(),
 ) -> Any:
     u = org.units[unit_id]
     view: dict[str, Any] = {
@@ -484,7 +489,10 @@ def _unit_view(
     }
     if people:
         view |= _directory_view(org, unit_id)
-    if admin:  # absences say why someone is away (sick leave...): reference-data admins only
+    # absences say why someone is away (sick leave...): the reason to reference-data admins
+    # only; the head of the center (or of one above it) sees who is away, when and the kind,
+    # to plan the A/B posts and rosters
+    if admin or unit_id in headed:
         ids = {s.staff_id for s in org.staff_of(unit_id)}
         view["absences"] = [
             {
@@ -493,14 +501,14 @@ def _unit_view(
                 "starts_at": a.starts_at.isoformat(),
                 "ends_at": a.ends_at.isoformat(),
                 "kind": a.kind,
-                "reason": a.reason,
+                **({"reason": a.reason} if admin else {}),
                 "cancelled": a.cancelled,
             }
             for a in sorted(org.absences.values(), key=lambda a: a.absence_id)
             if a.staff_id in ids
         ]
     view["children"] = [
-        _unit_view(org, ch, children, admin, people) for ch in children.get(unit_id, [])
+        _unit_view(org, ch, children, admin, people, headed) for ch in children.get(unit_id, [])
     ]
     return view
 
@@ -516,7 +524,8 @@ async def tree(
     """The org tree as it stands: units of the three tiers with their hours, service lines,
     offices and delegation rules, for any signed-in caller; for staff, inspectors and admins
     also each unit's staff, A/B posts and roster (the staff directory, `GET /v1/org/staff`).
-    A resident sees the centers, never the people who work there."""
+    A resident sees the centers, never the people who work there. Absences to admins (with
+    the reason) and to the head of the center or of one above it."""
     async with c.pool.acquire() as conn:
         org, version = await c.org.current(conn)
     if unit_id is not None and unit_id not in org.units:
@@ -529,9 +538,16 @@ async def tree(
     area = subtree(org, unit_id) if unit_id else frozenset(org.units)
     admin = principal.role == "admin"
     people = principal.role in DIRECTORY_READERS
+    headed = (
+        subtree(org, principal.org_id)
+        if principal.role == "center_head"
+        and principal.org_id is not None
+        and principal.org_id in org.units
+        else frozenset()
+    )
     return {
         "org_version": version,
-        "units": [_unit_view(org, r, children, admin, people) for r in roots],
+        "units": [_unit_view(org, r, children, admin, people, headed) for r in roots],
         "delegation_rules": [
             {
                 "rule_id": r.rule_id,

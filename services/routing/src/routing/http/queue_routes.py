@@ -1,7 +1,7 @@
 """Reading cases: the work queue and one case with its whole trail.
 
 `GET /v1/queue` filters the `case_queue` read model (kept in the append transaction, so it
-never disagrees with the trail) by office, unit, assignee, status and due time, within what
+never disagrees with the trail) by office, unit, assignee, item, status and due time, within what
 the caller may see (`access.case_scope`). `GET /v1/cases/{case_id}` folds the case stream
 and returns it with every event: who did what, when, and what caused it.
 """
@@ -54,6 +54,9 @@ async def queue(
     assignee: Identifier | None = Query(
         default=None, description="Staff id the case is assigned to."
     ),
+    item_code: Identifier | None = Query(
+        default=None, description="Service item (catalog code, e.g. FP-002)."
+    ),
     status: Annotated[list[Status] | None, Query()] = None,
     due_before: str | None = Query(
         default=None,
@@ -88,6 +91,7 @@ async def queue(
             ("handling_office_id", office_id),
             ("handling_unit_id", unit_id),
             ("assigned_to", assignee),
+            ("item_code", item_code),
         ):
             if value is not None:
                 args.append(value)

@@ -1,0 +1,134 @@
+"""The staff pages' helpers: the checklist read into the contract's materials, the notice it
+gives (the function intake applies), the working-day countdown, the A/B post, the trail's
+words, and the head's figures per service line and staff member."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from contracts.intake import ProvidedMaterial, RequiredMaterial
+from portal import casework as cw
+from portal.http.head import by_line_and_staff
+
+pytestmark = pytest.mark.unit
+
+FP002 = [
+    RequiredMaterial(code="APPLICATION_FORM", name_zh="申请表", form="original"),
+    RequiredMaterial(code="ID_CARD", name_zh="身份证复印件", form="copy", copies=2),
+    RequiredMaterial(code="MARRIAGE_CERT", name_zh="结婚证复印件", form="copy"),
+    RequiredMaterial(code="BIRTH", name_zh="出生证明", form="copy", may_supply_later=True),
+]
+
+
+def test_the_checklist_gives_the_notice_intake_would_send() -> None:
+    ticked = {
+        "m.APPLICATION_FORM": "1",
+        "form.APPLICATION_FORM": "copy",  # a copy where the original is required
+        "copies.APPLICATION_FORM": "1",
+        "m.ID_CARD": "1",
+        "form.ID_CARD": "copy",
+        "copies.ID_CARD": "1",  # one of two
+    }
+    provided, errors = cw.checked_materials(ticked, FP002)
+    assert errors == {}
+    assert provided == [
+        ProvidedMaterial(code="APPLICATION_FORM", form="copy", copies=1),
+        ProvidedMaterial(code="ID_CARD", form="copy", copies=1),
+    ]
+    gaps = cw.notice(FP002, provided)
+    assert [(g["code"], g["reason"]) for g in gaps] == [
+        ("APPLICATION_FORM", "original_required"),
+        ("ID_CARD", "too_few_copies"),
+        ("MARRIAGE_CERT", "not_provided"),
+    ]  # everything at once; the 容缺 material is never a gap
+    assert gaps[1]["copies_provided"] == 1
+
+
+def test_a_bad_number_of_copies_is_named_and_not_counted() -> None:
+    provided, errors = cw.checked_materials({"m.ID_CARD": "1", "copies.ID_CARD": "two"}, FP002)
+    assert provided == [] and errors == {"copies.ID_CARD": "份数应为1至20的整数"}
+    provided, errors = cw.checked_materials({"m.ID_CARD": "1", "copies.ID_CARD": "21"}, FP002)
+    assert provided == [] and "copies.ID_CARD" in errors
+
+
+def test_working_days_left_count_down_over_weekends_and_go_negative_when_late() -> None:
+    monday_morning = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)  # 10:00 in Rui'an
+    assert cw.working_days_left("2026-12-07", monday_morning) == 0
+    assert cw.working_days_left("2026-12-14", monday_morning) == 5  # over one weekend
+    assert cw.working_days_left("2026-12-04", monday_morning) == -1  # Friday: a day late
+    assert cw.working_days_left(None, monday_morning) is None
+
+
+def test_the_post_held_is_a_or_b() -> None:
+    post = ("x.jsb.a", "x.jsb.b")
+    assert cw.ab_role(post, "x.jsb.a") == "A岗"
+    assert cw.ab_role(post, "x.jsb.b") == "B岗"
+    assert cw.ab_role(post, "x.head") is None
+    assert cw.ab_role(None, "x.jsb.a") is None
+
+
+def test_a_hand_off_and_an_assignment_are_told_with_names() -> None:
+    names = {"u.c": "北麂社区", "u.t": "东山街道", "ag": "余锦程", "off": "杨丽娟"}
+    up = {
+        "event_type": "routing.case_handed_off",
+        "payload": {
+            "from_unit_id": "u.c",
+            "to_unit_id": "u.t",
+            "from_tier": "community",
+            "to_tier": "town",
+            "direction": "up",
+            "carried_by": "ag",
+        },
+    }
+    assert (
+        cw.trail_detail(up, names)
+        == "北麂社区（村（社区））上报至东山街道（乡镇（街道）），代办员 余锦程"
+    )
+    assigned = {
+        "event_type": "routing.case_assigned",
+        "payload": {"assigned_to": "off", "as_role": "B"},
+    }
+    assert cw.trail_detail(assigned, names) == "分派给 杨丽娟（B岗）"
+    again = {
+        "event_type": "routing.case_reassigned",
+        "payload": {"from_officer": "off", "to_officer": "ag", "reason": "外出培训"},
+    }
+    assert cw.trail_detail(again, names) == "杨丽娟 改派给 余锦程；原因：外出培训"
+    assert cw.event_zh("routing.case_escalated") == "督办升级"
+
+
+def row(case_id: str, category: str, status: str, overdue: bool, who: str) -> dict[str, Any]:
+    return {
+        "case_id": case_id,
+        "category": category,
+        "status": status,
+        "overdue": overdue,
+        "assigned_to": who,
+        "assignee_name": who.upper(),
+    }
+
+
+def test_the_heads_figures_per_service_line_and_staff_member() -> None:
+    rows = [
+        row("c1", "family_planning", "decided", False, "a"),
+        row("c2", "family_planning", "result_returned", True, "a"),
+        row("c3", "civil_affairs", "open", True, "b"),
+    ]
+    unit = {
+        "service_lines": [
+            {"name_zh": "计生", "categories": ["family_planning"]},
+            {"name_zh": "民政", "categories": ["civil_affairs"]},
+        ]
+    }
+    lines, staff = by_line_and_staff(rows, {"c1": 5, "c2": 2}, unit)
+    fp, ca = lines
+    assert (fp["name_zh"], fp["cases"], fp["decided"], fp["on_time_pct"]) == ("计生", 2, 2, 50.0)
+    assert (fp["reviews"], fp["avg_score"]) == (2, 3.5)
+    assert (ca["decided"], ca["on_time_pct"], ca["late_open"]) == (0, None, 1)
+    assert [(s["staff_id"], s["name_zh"], s["cases"]) for s in staff] == [
+        ("a", "A", 2),
+        ("b", "B", 1),
+    ]
