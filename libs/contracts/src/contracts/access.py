@@ -1265,6 +1265,14 @@ AUDIT: tuple[Action, ...] = (
         only({"inspector": INSPECT}, INSPECT),
     ),
     Action(
+        "audit.anomaly_rules",
+        "audit",
+        "GET",
+        "/v1/inspect/rules",
+        "the anomaly rules in force",
+        only({"inspector": INSPECT}, INSPECT),
+    ),
+    Action(
         "audit.board_catalog",
         "audit",
         "GET",
