@@ -1,0 +1,97 @@
+"""系统管理 in a real Chromium against the real stack: an admin publishes a year's holiday
+schedule and records an absence through the forms; bad input is shown beside its field in
+Chinese with what was typed kept (a date that is not a date, checked by the page; a make-up
+working day on a weekday, refused by routing itself), and what was accepted is in routing's
+own answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import shot
+from .signin import ADMIN, sign_in_staff
+from .stack import PortalStack
+
+YEAR = 2035  # far from the cases the other tests make: their deadlines do not move
+
+
+async def _error_beside(page: Any, name: str) -> str:
+    err = page.locator(f"#e-{name}")
+    await err.wait_for()
+    assert await page.locator(f"#f-{name}").get_attribute("aria-invalid") == "true"
+    return str(await err.inner_text())
+
+
+async def test_an_admin_publishes_a_holiday_schedule_and_records_an_absence(
+    page: Any, portal: PortalStack
+) -> None:
+    stack = portal.stack
+    await sign_in_staff(page, ADMIN, "/admin")
+    assert await page.get_by_role("heading", name="系统管理", exact=True).count() == 1
+    await shot(page, "admin-home")
+
+    # -- the holiday schedule ------------------------------------------------------------------
+    await page.goto("/admin/holidays")
+    notice = f"国办发明电〔{YEAR - 1}〕9号"
+    await page.get_by_label("年份").fill(str(YEAR))
+    await page.get_by_label("通知文号").fill(notice)
+    await page.get_by_label("放假日期").fill(f"{YEAR}-01-01, {YEAR}-02-30")
+    await page.get_by_role("button", name="提交").click()
+    err = await _error_beside(page, "holidays")
+    assert "第2项" in err and f"{YEAR}-02-30" in err and "不是日期" in err
+    assert await page.get_by_label("通知文号").input_value() == notice  # what was typed is kept
+
+    await page.get_by_label("放假日期").fill(f"{YEAR}-01-01\n{YEAR}-02-07~{YEAR}-02-13")
+    await page.get_by_label("调休上班日期").fill(f"{YEAR}-01-02")  # a Tuesday
+    await page.get_by_role("button", name="提交").click()
+    err = await _error_beside(page, "makeup_workdays")  # routing's refusal, beside the field
+    assert err.startswith("填写有误") and f"{YEAR}-01-02" in err
+    assert await page.get_by_label("放假日期").input_value() == (
+        f"{YEAR}-01-01\n{YEAR}-02-07~{YEAR}-02-13"
+    )
+
+    await page.get_by_label("调休上班日期").fill(f"{YEAR}-02-03")  # a Saturday
+    await page.get_by_role("button", name="提交").click()
+    await page.get_by_role("status").filter(has_text="已发布").wait_for()
+    published = (
+        await stack.routing.get(
+            "/v1/org/holiday-schedules", params={"year": YEAR}, headers=stack.admin()
+        )
+    ).json()["years"][0]
+    assert published["notice_no"] == notice and published["official"] is True
+    assert published["holidays"] == [f"{YEAR}-01-01"] + [f"{YEAR}-02-{d:02d}" for d in range(7, 14)]
+    assert published["makeup_workdays"] == [f"{YEAR}-02-03"]
+    assert notice in await page.locator("#h-now ~ table").inner_text()
+
+    # -- an absence ------------------------------------------------------------------------------
+    await page.goto("/admin/absences")
+    absence_id = await page.get_by_label("登记编号").input_value()
+    assert absence_id.startswith("abs-")
+    options = page.locator("#f-staff_id option")
+    staff_id = await options.nth(1).get_attribute("value")
+    assert staff_id
+    await page.select_option("#f-staff_id", value=staff_id)
+    await page.select_option("#f-kind", value="training")
+    await page.get_by_label("开始时间").fill(f"{YEAR}-03-05T08:30")
+    await page.get_by_label("结束时间").fill(f"{YEAR}-03-01T17:30")
+    await page.get_by_label("事由").fill("省级业务培训")
+    await page.get_by_role("button", name="提交").click()
+    assert "结束时间应晚于开始时间" in await _error_beside(page, "ends_at")
+    assert await page.get_by_label("事由").input_value() == "省级业务培训"
+    assert await page.locator("#f-staff_id").input_value() == staff_id
+
+    await page.get_by_label("结束时间").fill(f"{YEAR}-03-07T17:30")
+    await page.get_by_role("button", name="提交").click()
+    await page.get_by_role("status").filter(has_text="已发布").wait_for()
+    tree = (await stack.routing.get("/v1/org/tree", headers=stack.admin())).json()
+
+    def absences(u: dict[str, Any]) -> list[dict[str, Any]]:
+        mine = [a for a in u.get("absences", []) if a["absence_id"] == absence_id]
+        return mine + [a for ch in u.get("children", []) for a in absences(ch)]
+
+    found = [a for u in tree["units"] for a in absences(u)]
+    assert len(found) == 1, found
+    assert found[0]["staff_id"] == staff_id and found[0]["kind"] == "training"
+    assert found[0]["starts_at"].startswith(f"{YEAR}-03-05T") and not found[0]["cancelled"]
+    assert "省级业务培训" in await page.locator("#h-now ~ table").inner_text()
+    await shot(page, "admin-absences")
