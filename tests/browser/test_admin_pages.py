@@ -1,8 +1,9 @@
 """系统管理 in a real Chromium against the real stack: an admin publishes a year's holiday
-schedule and records an absence through the forms; bad input is shown beside its field in
-Chinese with what was typed kept (a date that is not a date, checked by the page; a make-up
-working day on a weekday, refused by routing itself), and what was accepted is in routing's
-own answers."""
+schedule, records an absence and publishes a new catalog version through the forms; bad input
+is shown beside its field in Chinese with what was typed kept (a date that is not a date,
+checked by the page; a make-up working day on a weekday, refused by routing itself; a promise
+above the statutory limit, refused by intake), and what was accepted is in the services' own
+answers."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ async def test_an_admin_publishes_a_holiday_schedule_and_records_an_absence(
 
     await page.get_by_label("调休上班日期").fill(f"{YEAR}-02-03")  # a Saturday
     await page.get_by_role("button", name="提交").click()
-    await page.get_by_role("status").filter(has_text="已发布").wait_for()
+    await page.get_by_role("status").filter(has_text="已生效").wait_for()
     published = (
         await stack.routing.get(
             "/v1/org/holiday-schedules", params={"year": YEAR}, headers=stack.admin()
@@ -82,7 +83,7 @@ async def test_an_admin_publishes_a_holiday_schedule_and_records_an_absence(
 
     await page.get_by_label("结束时间").fill(f"{YEAR}-03-07T17:30")
     await page.get_by_role("button", name="提交").click()
-    await page.get_by_role("status").filter(has_text="已发布").wait_for()
+    await page.get_by_role("status").filter(has_text="已生效").wait_for()
     tree = (await stack.routing.get("/v1/org/tree", headers=stack.admin())).json()
 
     def absences(u: dict[str, Any]) -> list[dict[str, Any]]:
@@ -95,3 +96,32 @@ async def test_an_admin_publishes_a_holiday_schedule_and_records_an_absence(
     assert found[0]["starts_at"].startswith(f"{YEAR}-03-05T") and not found[0]["cancelled"]
     assert "省级业务培训" in await page.locator("#h-now ~ table").inner_text()
     await shot(page, "admin-absences")
+
+
+async def test_an_admin_publishes_a_new_catalog_version_with_an_effective_date(
+    page: Any, portal: PortalStack
+) -> None:
+    intake = portal.stack.intake
+    code = "FP-002"
+    before = (await intake.get(f"/v1/catalog/{code}")).json()
+    item = before["item"]
+    await sign_in_staff(page, ADMIN, "/admin/catalog")
+    await page.select_option("#f-code", value=code)
+    await page.get_by_label("事项名称").fill(item["name_zh"])
+    await page.get_by_label("法定时限（工作日）").fill(str(item["statutory_limit_days"]))
+    await page.get_by_label("承诺时限（工作日）").fill(str(item["statutory_limit_days"] + 1))
+    await page.get_by_label("生效日期").fill(f"{YEAR}-01-01")
+    await page.get_by_role("button", name="提交").click()
+    err = await _error_beside(page, "promised_limit_days")  # intake's own rule
+    assert err.startswith("填写有误") and "exceeds the statutory" in err
+    assert await page.get_by_label("生效日期").input_value() == f"{YEAR}-01-01"
+
+    await page.get_by_label("承诺时限（工作日）").fill(str(item["promised_limit_days"]))
+    await page.get_by_role("button", name="提交").click()
+    await page.get_by_role("status").filter(has_text="已发布").wait_for()
+    after = (await intake.get(f"/v1/catalog/{code}")).json()
+    assert len(after["versions"]) == len(before["versions"]) + 1
+    newest = after["versions"][-1]
+    assert newest["effective_from"] == f"{YEAR}-01-01"
+    assert newest["item"]["materials"] == item["materials"]  # carried over as it was
+    assert after["item"]["version"] == item["version"]  # today's version is still in force

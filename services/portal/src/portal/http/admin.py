@@ -629,8 +629,15 @@ async def command_submit(request: Request, slug: str, person: Person = Admin) ->
     except ServiceError as exc:
         if exc.status >= 500 or exc.status in (401, 403):
             raise
-        again = refused(form, exc, {i.name: i.name for i in c.inputs} | {"entries": "staff_id"})
+        # routing names a body field as sent; intake's catalog names it inside the item
+        fields = {i.name: i.name for i in c.inputs} | {f"item.{i.name}": i.name for i in c.inputs}
+        again = refused(form, exc, fields | {"entries": "staff_id"})
         return _page(request, c, ref, again, status=exc.status if exc.status < 500 else 400)
-    version = result.get("org_version") or result.get("version")
-    done = f"已发布（版本 {version}）" if version is not None else "已提交"
+    if "org_version" in result:
+        done = f"已生效（机构版本 {result['org_version']}）"
+    else:
+        done = (
+            f"已发布（{result.get('code')} 第 {result.get('version')} 版，"
+            f"{result.get('effective_from')} 起适用）"
+        )
     return RedirectResponse(f"/admin/{slug}?done={quote(done)}", status_code=303)
