@@ -211,8 +211,8 @@ async def event_proof(
         pending=False,
         event_id=str(event_id),
         data=data,
-        # JSON inside <script>: "</" must not end the element
-        data_json=json.dumps(data, ensure_ascii=False).replace("</", "<\\/"),
+        # JSON inside <script>: no "<" at all, so no "</script" or "<!--" can end or bend it
+        data_json=json.dumps(data, ensure_ascii=False).replace("<", "\\u003c"),
         leaf=leaf,
         leaf_pretty=json.dumps(leaf, ensure_ascii=False, indent=2, sort_keys=True) if leaf else "",
     )
