@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import shot
+from .conftest import axe_violations, shot
 from .signin import ADMIN, sign_in_staff
 from .stack import PortalStack
 
@@ -125,3 +125,14 @@ async def test_an_admin_publishes_a_new_catalog_version_with_an_effective_date(
     assert newest["effective_from"] == f"{YEAR}-01-01"
     assert newest["item"]["materials"] == item["materials"]  # carried over as it was
     assert after["item"]["version"] == item["version"]  # today's version is still in force
+
+
+async def test_the_admin_pages_have_no_serious_accessibility_violations(
+    page: Any, portal: PortalStack
+) -> None:
+    await sign_in_staff(page, ADMIN, "/admin")
+    for path in ("/admin", "/admin/holidays", "/admin/absences", "/admin/roster", "/admin/units"):
+        r = await page.goto(path)
+        assert r is not None and r.status == 200, path
+        bad = [v for v in await axe_violations(page) if v["impact"] in ("serious", "critical")]
+        assert bad == [], (path, [(v["id"], v["help"], v["nodes"][0]["target"]) for v in bad])

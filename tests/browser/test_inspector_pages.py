@@ -13,7 +13,7 @@ from typing import Any
 from tlog.note import Verifier, open_checkpoint
 from tlog.proofs import root_from_inclusion_proof
 
-from .conftest import shot
+from .conftest import axe_violations, shot
 from .signin import INSPECTOR, sign_in_staff
 from .stack import PortalStack
 
@@ -106,3 +106,17 @@ async def test_an_inspector_reads_a_timeline_and_the_anomaly_rules(
     assert case_id in await page.locator("h1").inner_text()
     proofs = page.locator("#h-timeline ~ .table-wrap").get_by_role("link", name="验证")
     assert await proofs.count() >= 1
+
+
+async def test_the_inspector_pages_have_no_serious_accessibility_violations(
+    page: Any, portal: PortalStack
+) -> None:
+    await sign_in_staff(page, INSPECTOR, "/inspector")
+    await page.goto("/inspector?item_code=FP-002")
+    proof_link = page.get_by_role("link", name="验证").first
+    proof_path = await proof_link.get_attribute("href")
+    for path in ("/inspector?item_code=FP-002", "/inspector/anomalies", proof_path):
+        r = await page.goto(path)
+        assert r is not None and r.status == 200, path
+        bad = [v for v in await axe_violations(page) if v["impact"] in ("serious", "critical")]
+        assert bad == [], (path, [(v["id"], v["help"], v["nodes"][0]["target"]) for v in bad])
