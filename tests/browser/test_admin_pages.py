@@ -136,3 +136,73 @@ async def test_the_admin_pages_have_no_serious_accessibility_violations(
         assert r is not None and r.status == 200, path
         bad = [v for v in await axe_violations(page) if v["impact"] in ("serious", "critical")]
         assert bad == [], (path, [(v["id"], v["help"], v["nodes"][0]["target"]) for v in bad])
+
+
+async def test_an_admin_registers_a_village_a_staff_member_a_duty_and_a_delegation(
+    page: Any, portal: PortalStack
+) -> None:
+    stack = portal.stack
+    tree = (await stack.routing.get("/v1/org/tree", headers=stack.admin())).json()
+
+    def towns(u: dict[str, Any]) -> list[dict[str, Any]]:
+        mine = [u] if u["tier"] == "town" else []
+        return mine + [t for ch in u.get("children", []) for t in towns(ch)]
+
+    town = next(t for u in tree["units"] for t in towns(u))
+    village_id = f"{town['unit_id']}.portaltest"
+    staff_id = f"{village_id}.officer1"
+    await sign_in_staff(page, ADMIN, "/admin/units")
+
+    await page.get_by_label("中心编号").fill(village_id)
+    await page.get_by_label("名称").fill("门户测试村便民服务中心")
+    await page.select_option("#f-tier", value="community")
+    await page.select_option("#f-kind", value="村")
+    await page.select_option("#f-parent_id", value=town["unit_id"])
+    await page.get_by_label("周六办公时间").fill("08:30-11:30")
+    await page.get_by_role("button", name="提交").click()
+    await page.get_by_role("status").filter(has_text="已生效").wait_for()
+
+    await page.goto("/admin/staff")
+    await page.get_by_label("人员编号").fill(staff_id)
+    await page.get_by_label("姓名").fill("周测试")
+    await page.get_by_label("审批人员").check()
+    await page.select_option("#f-unit_id", value=village_id)
+    await page.get_by_label("工作手机").fill("13800000000")
+    await page.get_by_role("button", name="提交").click()
+    await page.get_by_role("status").filter(has_text="已生效").wait_for()
+
+    await page.goto("/admin/roster")
+    await page.select_option("#f-unit_id", value=village_id)
+    await page.select_option("#f-staff_id", value=staff_id)
+    await page.get_by_label("上岗时间").fill("08:30")
+    await page.get_by_label("下岗时间").fill("11:30")
+    await page.get_by_label("周六").check()
+    await page.get_by_label("起始日期").fill(f"{YEAR}-01-01")
+    await page.get_by_role("button", name="提交").click()
+    await page.get_by_role("status").filter(has_text="已生效").wait_for()
+
+    await page.goto("/admin/delegations")
+    rule_id = await page.get_by_label("规则编号").input_value()
+    await page.select_option("#f-item_code", value="FP-002")
+    await page.select_option("#f-area_unit_id", value=village_id)
+    await page.select_option("#f-handling_tier", value="town")
+    await page.select_option("#f-direction", value="up")
+    await page.get_by_label("生效日期").fill(f"{YEAR}-01-01")
+    await page.get_by_label("依据").fill("瑞政办〔2034〕1号")
+    await page.get_by_role("button", name="提交").click()
+    await page.get_by_role("status").filter(has_text="已生效").wait_for()
+
+    after = (
+        await stack.routing.get(
+            "/v1/org/tree", params={"unit_id": village_id}, headers=stack.admin()
+        )
+    ).json()
+    village = after["units"][0]
+    assert village["parent_id"] == town["unit_id"] and village["tier"] == "community"
+    assert village["office_hours"]["weekly"]["5"] == [{"opens": "08:30:00", "closes": "11:30:00"}]
+    assert [(s["staff_id"], s["roles"]) for s in village["staff"]] == [(staff_id, ["officer"])]
+    assert [(e["staff_id"], e["weekdays"], e["valid_from"]) for e in village["roster"]] == [
+        (staff_id, [5], f"{YEAR}-01-01")
+    ]
+    rules = [r for r in after["delegation_rules"] if r["rule_id"] == rule_id]
+    assert rules and rules[0]["direction"] == "up" and rules[0]["handling_tier"] == "town"
