@@ -206,6 +206,7 @@ def _req(w: World, a: Action, c: Cell, path: str | None = None, **kw: Any) -> Re
     "audit.keys",
     "routing.holiday_schedules",
     "audit.anomalies",
+    "audit.anomaly_rules",
     "audit.board_catalog",
     "audit.board_centers",
     "audit.board_tiers",

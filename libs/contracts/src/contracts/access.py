@@ -1319,6 +1319,14 @@ AUDIT: tuple[Action, ...] = (
         only({"inspector": INSPECT}, INSPECT),
     ),
     Action(
+        "audit.anomaly_rules",
+        "audit",
+        "GET",
+        "/v1/inspect/rules",
+        "the anomaly rules in force",
+        only({"inspector": INSPECT}, INSPECT),
+    ),
+    Action(
         "audit.board_catalog",
         "audit",
         "GET",

@@ -4,6 +4,7 @@
     GET /v1/inspect/events/export       every match, streamed (format=jsonl|csv)
     GET /v1/inspect/cases/{case_id}     the case's whole timeline across services and tiers
     GET /v1/inspect/anomalies           flagged anomalies (rule, case, time)
+    GET /v1/inspect/rules               the anomaly rules in force (id, kind, description)
 
 Filters (query parameters): case, correlation_id, staff, org_id, tier, item_code,
 event_type (repeatable; ``routing.*`` for a prefix), since, until (ISO 8601, on occurred_at),
@@ -29,6 +30,7 @@ from contracts.routing import Tier
 from eventkit.auth import Principal, require_roles
 from eventkit.edge import INT64_MAX
 
+from ..anomaly.rules import RuleSet, load_rules
 from ..inspector.queries import CSV_FIELDS, MAX_LIMIT, Filters, case_timeline, search
 from ..inspector.recorder import record_query
 from ..inspector.spreadsheet import neutralise
@@ -235,4 +237,26 @@ async def anomalies(
     return {
         "items": items,
         "next_after": items[-1]["seq"] if len(items) == limit else None,
+    }
+
+
+@router.get("/rules")
+async def rules(c: Ctx, _: Inspector) -> dict[str, Any]:
+    """The anomaly rules the projector applies (the ones that raise `/anomalies`), so a flag
+    can be shown with the rule's own description and severity."""
+    projector = c.extras.get("projector")
+    ruleset: RuleSet = (
+        projector.rules if projector is not None else load_rules(c.settings.anomaly_rules_file)
+    )
+    return {
+        "rules": [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "description": r.description,
+                "severity": r.severity,
+                "enabled": r.enabled,
+            }
+            for r in ruleset.rules
+        ]
     }
