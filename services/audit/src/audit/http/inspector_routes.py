@@ -34,8 +34,10 @@ from ..anomaly.rules import RuleSet, load_rules
 from ..inspector.queries import CSV_FIELDS, MAX_LIMIT, Filters, case_timeline, search
 from ..inspector.recorder import record_query
 from ..inspector.spreadsheet import neutralise
+from ..projector import Projector
 from ..runtime import AuditRuntime
 from .deps import ctx
+from .deps import projector as projector_of
 
 router = APIRouter(prefix="/v1/inspect", tags=["inspector"])
 
@@ -241,10 +243,11 @@ async def anomalies(
 
 
 @router.get("/rules")
-async def rules(c: Ctx, _: Inspector) -> dict[str, Any]:
+async def rules(
+    c: Ctx, _: Inspector, projector: Annotated[Projector | None, Depends(projector_of)]
+) -> dict[str, Any]:
     """The anomaly rules the projector applies (the ones that raise `/anomalies`), so a flag
     can be shown with the rule's own description and severity."""
-    projector = c.extras.get("projector")
     ruleset: RuleSet = (
         projector.rules if projector is not None else load_rules(c.settings.anomaly_rules_file)
     )
