@@ -59,7 +59,7 @@ async def test_the_board_is_computed_once_per_checkpoint(infra, pg_schema, topic
             assert len({r.content for r in answers}) == 1
             (row,) = answers[0].json()["rows"]
             assert (row["id"], row["received"]) == ("c-yucai", 1)
-            cache = app.state.audit.extras["board_cache"]
+            cache = app.state.audit.board_cache
             assert cache.computed == 1  # 40 requests, one aggregate
 
             # a new checkpoint: new figures, computed once more
