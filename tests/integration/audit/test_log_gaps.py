@@ -18,6 +18,7 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
 
 from devstack.topics import delete_topics, ensure_topics
+from eventkit.kafka_security import client_kwargs
 
 from ...polling import eventually
 from .support import (
@@ -173,7 +174,7 @@ async def test_a_forward_jump_of_offsets_halts_appending_until_an_operator_decid
         async with producer(infra.bootstrap) as p:
             await publish(p, notify_t, lost)
             await publish(p, notify_t, later)
-        admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=infra.bootstrap, **client_kwargs())
         await admin.start()
         try:
             await admin.delete_records({TopicPartition(notify_t, 0): RecordsToDelete(5)})

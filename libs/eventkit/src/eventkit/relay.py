@@ -1,8 +1,11 @@
 """Outbox relay: the events table is the outbox; this publishes it to the service's topic.
 
 - One active relay per service: a session-level advisory lock (the lease) is held on a
-  dedicated connection; a second instance waits for it. If that connection dies, PostgreSQL
-  releases the lock and the relay stops publishing (its next query fails).
+  dedicated connection; a second instance waits for it. Advisory locks belong to the whole
+  database while the events table is the schema's, so the lease is named after both
+  (`lease_key`): two services, two cities' deployments or two test stacks sharing one
+  database in separate schemas never wait for each other's relay. If that connection
+  dies, PostgreSQL releases the lock and the relay stops publishing (its next query fails).
 - Reads follow the xid8 rule (`PostgresEventStore.read_all_raw`), so nothing is skipped.
 - The idempotent producer (acks=all) sends a batch keyed by stream id (one case stays in one
   partition, in order); the checkpoint advances only after the broker acknowledged every
@@ -152,6 +155,11 @@ class OutboxRelay:
     def reader(self) -> str:
         return f"relay:{self.name}"
 
+    @property
+    def lease_key(self) -> str:
+        """The advisory lock's name: the schema's relay of this name (see the module doc)."""
+        return f"{self.schema}:{self.reader}"
+
     def wake(self) -> None:
         """Tell the relay new events were committed (saves waiting for the next poll)."""
         self._wake.set()
@@ -181,7 +189,7 @@ class OutboxRelay:
         try:
             while not stop.is_set():
                 got = await conn.fetchval(
-                    "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", self.reader
+                    "SELECT pg_try_advisory_lock(hashtextextended($1, 0))", self.lease_key
                 )
                 if got:
                     break
