@@ -165,13 +165,32 @@ async def send_error(send: Send, status: int, field: str, reason: str) -> None:
 class EdgeGuard:
     """ASGI middleware applying the rules of this module (see the module doc)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        streamed_paths: tuple[str, ...] = (),
+    ) -> None:
+        """`streamed_paths`: regular expressions of the paths whose multipart bodies go to the
+        route unbuffered (a document upload: the route streams it and holds it to its own
+        limits, `contracts.limits.MAX_DOCUMENT_BYTES`)."""
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.streamed = [re.compile(p) for p in streamed_paths]
 
     def _too_large(self) -> str:
         return (
             f"the request body is larger than the {self.max_body_bytes} bytes this service accepts"
+        )
+
+    def _streamed(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> bool:
+        if not self.streamed or scope.get("method") != "POST":
+            return False
+        if not any(p.fullmatch(scope.get("path", "")) for p in self.streamed):
+            return False
+        return any(
+            n == b"content-type" and v.lower().startswith(b"multipart/form-data")
+            for n, v in headers
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -183,6 +202,9 @@ class EdgeGuard:
             await send_error(send, 422, *bad)
             return
         headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+        if self._streamed(scope, headers):
+            await self.app(scope, receive, send)
+            return
         for name, value in headers:
             if name == b"content-length":
                 try:

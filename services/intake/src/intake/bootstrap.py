@@ -3,6 +3,8 @@
 What runs in an intake process:
 
 - the HTTP API (`intake.http.*`, OpenAPI at /docs), bearer JWT via `eventkit.auth`;
+- the document store (`intake.documents.store`: intake's PostgreSQL) behind the upload and
+  download routes (`http.documents_routes`), whose upload body is streamed past `EdgeGuard`;
 - the outbox relay publishing intake's event store to `INTAKE_TOPIC_INTAKE`;
 - the routing consumer (`EventConsumer` on `INTAKE_TOPIC_ROUTING`): centers, case progress,
   decisions, correction requests, returned results and published holiday schedules (the
@@ -37,11 +39,13 @@ from eventkit.store import ConcurrencyError
 
 from .catalog_view import CatalogView
 from .consumers.routing_events import CONSUMER_NAME, RoutingEventsHandler
+from .documents.store import PostgresDocumentStore
 from .holiday_calendar import CalendarView
 from .http import (
     case_routes,
     catalog_routes,
     centers_routes,
+    documents_routes,
     read_routes,
     status_routes,
     submit_routes,
@@ -81,6 +85,7 @@ def build(
             "officer, center_head, inspector, admin). The catalog, the centers and the "
             "resident status view are public. Every POST takes an optional `Idempotency-Key`."
         ),
+        streamed_paths=(documents_routes.UPLOAD_PATH,),
     )
     install(app, verifier)
     install_error_handlers(app)
@@ -94,6 +99,7 @@ def build(
         idempotency=IdempotencyStore(lambda: runtime.pool),
         producer=Producer(service=settings.service_name, instance=settings.instance_id),
         calendar=CalendarView(),
+        documents=PostgresDocumentStore(lambda: runtime.pool),
     )
     app.state.intake = core
 
@@ -102,6 +108,7 @@ def build(
         centers_routes,
         submit_routes,
         case_routes,
+        documents_routes,
         read_routes,
         status_routes,
     ):
