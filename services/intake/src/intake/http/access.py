@@ -179,7 +179,8 @@ def require_owner_if_resident(p: Principal, row: asyncpg.Record, secret: bytes) 
         raise refuse(403, "case_id", "this application belongs to another resident")
 
 
-def document_reader(
+async def document_reader(
+    conn: asyncpg.Connection,
     p: Principal,
     row: asyncpg.Record | dict[str, Any],
     progress: asyncpg.Record | dict[str, Any] | None,
@@ -198,18 +199,24 @@ def document_reader(
         if p.org_id == row["accepting_center_id"]:
             return "accepting center"
         if p.role == "officer" and progress is not None:
-            if p.sub == progress["assigned_to"] or p.org_id == progress["handling_office_id"]:
+            if p.sub == progress["assigned_to"]:
                 return "handling office"
+            office = progress["handling_office_id"]
+            if office is not None and p.org_id == progress["handling_unit_id"]:
+                member = await routing_view.staff_member(conn, p.sub)
+                if member is not None and member["office_id"] == office:
+                    return "handling office"
     return None
 
 
-def require_document_read(
+async def require_document_read(
+    conn: asyncpg.Connection,
     p: Principal,
     row: asyncpg.Record,
     progress: asyncpg.Record | None,
     secret: bytes,
 ) -> str:
-    why = document_reader(p, row, progress, secret)
+    why = await document_reader(conn, p, row, progress, secret)
     if why is not None:
         return why
     if p.role == "resident":

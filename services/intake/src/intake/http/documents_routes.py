@@ -375,7 +375,8 @@ async def _readable_case(
         progress = await conn.fetchrow("SELECT * FROM case_progress WHERE case_id = $1", case_id)
         if core.settings.require_known_center:
             await require_registered_actor(conn, principal)
-    return row, require_document_read(principal, row, progress, core.secret)
+        why = await require_document_read(conn, principal, row, progress, core.secret)
+    return row, why
 
 
 @router.get("/{case_id}/documents", summary="The case's documents (hashes, not bytes)")
