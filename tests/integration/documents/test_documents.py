@@ -6,16 +6,22 @@ streams (the process's traced allocations stay far below the file's size)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import io
+import socket
+import sys
 import tracemalloc
 from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import orjson
 import pytest
+from aiobotocore.session import get_session
 from PIL import Image
 
 from contracts.limits import MAX_DOCUMENT_BYTES
@@ -29,13 +35,68 @@ from ..intake.support import second_child
 pytestmark = pytest.mark.integration
 
 MABEI = "ruian.mayu.mabei"
+BUCKET = "city-documents"
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 
 
-@pytest.fixture(scope="module")
-async def st(infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack]:  # type: ignore[no-untyped-def]
-    async with running_stack(infra, Path(tmp_path_factory.mktemp("documents"))) as stack:
-        yield stack
+@asynccontextmanager
+async def s3_server() -> AsyncIterator[str]:
+    """A real S3-compatible HTTP server (moto's, from PyPI) on a free port; its endpoint."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = Path(sys.executable).with_name("moto_server")
+    proc = await asyncio.create_subprocess_exec(
+        str(server),
+        "-H",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+
+        async def up() -> bool:
+            try:
+                async with httpx.AsyncClient() as c:
+                    return (await c.get(endpoint + "/")).status_code < 500
+            except httpx.TransportError:
+                return False
+
+        await eventually(up, what="the S3 server to answer")
+        session = get_session()
+        async with session.create_client(
+            "s3",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        ) as s3:
+            await s3.create_bucket(Bucket=BUCKET)
+        yield endpoint
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+@pytest.fixture(scope="module", params=["postgres", "s3"])
+async def st(  # type: ignore[no-untyped-def]
+    request: pytest.FixtureRequest, infra, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    async with AsyncExitStack() as stack:
+        extra: dict[str, Any] = {"document_store": request.param}
+        if request.param == "s3":
+            endpoint = await stack.enter_async_context(s3_server())
+            extra |= {
+                "s3_endpoint_url": endpoint,
+                "s3_bucket": BUCKET,
+                "s3_access_key_id": "test",
+                "s3_secret_access_key": "test",
+            }
+        workdir = Path(tmp_path_factory.mktemp("documents"))
+        yield await stack.enter_async_context(running_stack(infra, workdir, extra))
 
 
 def h(st: Stack, who: str) -> dict[str, str]:
