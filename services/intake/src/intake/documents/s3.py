@@ -4,20 +4,24 @@ The same content addressing as `PostgresDocumentStore`: the bytes go to `blobs/<
 the index (hash, size, type, erased) stays in intake's PostgreSQL (`document_blobs`), so
 what the routes read and what erasure keeps is the same whichever store holds the bytes.
 
-Streaming: a file under `PART_BYTES` is one PUT once its hash is known; a larger one streams
-as a multipart upload to `uploads/<uuid>` (S3's smallest part is 5 MiB: that is the most a
-writer holds), then is copied server-side to its hash's key and the upload deleted.
+Streaming: bytes are spooled to a temporary file part by part (S3's smallest part is 5 MiB;
+held on disk, not in memory) and each part is sent from that file; a file under
+`PART_BYTES` is one PUT once its hash is known; a larger one is a multipart upload to
+`uploads/<uuid>`, copied server-side to its hash's key, the upload then deleted.
 Downloads stream the object's body in `CHUNK_BYTES`.
 """
 
 from __future__ import annotations
 
 import hashlib
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import asyncpg
 from aiobotocore.session import get_session
 from botocore.exceptions import ClientError
@@ -39,16 +43,31 @@ class _S3Writer:
         self._upload_key = f"uploads/{self._key}"
         self._hash = hashlib.sha256()
         self._size = 0
-        self._buffer = bytearray()
+        self._spool: Any = None
+        self._spooled = 0
         self._upload_id: str | None = None
         self._parts: list[dict[str, Any]] = []
 
     async def write(self, data: bytes) -> None:
         self._hash.update(data)
         self._size += len(data)
-        self._buffer += data
-        if len(self._buffer) >= PART_BYTES:
+        if self._spool is None:
+            self._spool = anyio.wrap_file(await anyio.to_thread.run_sync(tempfile.TemporaryFile))
+        await self._spool.write(data)
+        self._spooled += len(data)
+        if self._spooled >= PART_BYTES:
             await self._part()
+
+    async def _body(self) -> Any:
+        """The spooled part, rewound, as a file to send (botocore reads it in chunks)."""
+        await self._spool.flush()
+        await self._spool.seek(0)
+        return self._spool.wrapped
+
+    async def _reset(self) -> None:
+        await self._spool.seek(0)
+        await self._spool.truncate()
+        self._spooled = 0
 
     async def _part(self) -> None:
         if self._upload_id is None:
@@ -62,21 +81,25 @@ class _S3Writer:
             Key=self._upload_key,
             UploadId=self._upload_id,
             PartNumber=number,
-            Body=bytes(self._buffer),
+            Body=await self._body(),
+            ContentLength=self._spooled,
         )
         self._parts.append({"PartNumber": number, "ETag": sent["ETag"]})
-        self._buffer.clear()
+        await self._reset()
 
     async def finish(self, content_type: str) -> StoredBlob:
         sha = self._hash.hexdigest()
         bucket, key = self._store.bucket, blob_key(sha)
         if self._upload_id is None:
             await self._s3.put_object(
-                Bucket=bucket, Key=key, Body=bytes(self._buffer), ContentType=content_type
+                Bucket=bucket,
+                Key=key,
+                Body=await self._body() if self._spool is not None else b"",
+                ContentLength=self._spooled,
+                ContentType=content_type,
             )
-            self._buffer.clear()
         else:
-            if self._buffer:
+            if self._spooled:
                 await self._part()
             await self._s3.complete_multipart_upload(
                 Bucket=bucket,
@@ -93,11 +116,17 @@ class _S3Writer:
                 MetadataDirective="REPLACE",
             )
             await self._s3.delete_object(Bucket=bucket, Key=self._upload_key)
+        await self._close()
         created = await self._store.index(sha, self._size, content_type, self._key)
         return StoredBlob(sha, self._size, content_type, created)
 
+    async def _close(self) -> None:
+        if self._spool is not None:
+            await self._spool.aclose()
+            self._spool = None
+
     async def abort(self) -> None:
-        self._buffer.clear()
+        await self._close()
         if self._upload_id is not None:
             await self._s3.abort_multipart_upload(
                 Bucket=self._store.bucket, Key=self._upload_key, UploadId=self._upload_id
