@@ -6,7 +6,9 @@ types of `contracts.limits`):
 
 - **size**: a body over the service's limit (`<SVC>_MAX_BODY_BYTES`) is refused with 413
   before anything parses it, by its `Content-Length` and, for a chunked body, by counting
-  the bytes as they arrive (nothing past the limit is held in memory);
+  the bytes as they arrive (nothing past the limit is held in memory). The one exception is
+  a multipart POST to a path the service names as streamed (`streamed_paths`: intake's
+  document upload), passed on unbuffered: that route streams it under its own limits;
 - **text**: no string of a JSON body (keys included), no query value and no path may hold a
   control character (C0 other than tab, newline and carriage return in a body; any C0 in a
   query or path; DEL; C1) or a lone UTF-16 surrogate. PostgreSQL cannot store NUL at all
