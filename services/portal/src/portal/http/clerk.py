@@ -19,8 +19,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import segno
-from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from contracts.workdays import local_date
 
