@@ -12,7 +12,16 @@ import sys
 
 from .harness import Result, Stack, stack, write
 
-MODULES = ["kafka_raw", "eventstore", "relay", "audit_log", "replay", "pipeline", "portal"]
+MODULES = [
+    "kafka_raw",
+    "eventstore",
+    "relay",
+    "audit_log",
+    "replay",
+    "pipeline",
+    "portal",
+    "documents",
+]
 
 
 async def main(names: list[str]) -> int:

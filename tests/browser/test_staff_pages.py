@@ -39,6 +39,7 @@ FP002_TICKED = {  # everything but the marriage certificate (and the 容缺 birt
     "HOUSEHOLD_REG",
     "PHOTO_1IN",
 }
+SCAN = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
 CASE_URL = re.compile(r".*/clerk/cases/(case-[0-9a-f]{32})$")
 
 
@@ -117,7 +118,7 @@ async def test_the_islanders_second_child_case_from_the_window_to_the_evaluator(
     # the fee standard and the deposit beside what is paid
     text = await clerk.locator("main").inner_text()
     assert "不收费" in text and "3000元" in text
-    assert "扫描件" in text  # scans come with the documents issue: the page says so
+    assert "扫描件" in text  # the page says the scans are taken on the case page
     await clerk.fill("#f-deposit_paid", "3000")
     await clerk.fill("#f-payment_receipt_no", "DS-2026-000321")
     await fits_the_window(clerk)
@@ -143,6 +144,14 @@ async def test_the_islanders_second_child_case_from_the_window_to_the_evaluator(
     await clerk.get_by_role("button", name="登记补交材料").click()
     await clerk.wait_for_url(f"**/clerk/cases/{case_id}?done=supplement")
     assert await clerk.locator("#case-status").inner_text() == "已受理，办理中"
+    # the scan of the marriage certificate, attached at the window
+    await clerk.select_option("#doc-material", "MARRIAGE_CERT")
+    await clerk.set_input_files(
+        "#doc-file", {"name": "结婚证.pdf", "mimeType": "application/pdf", "buffer": SCAN}
+    )
+    await clerk.get_by_role("button", name="上传扫描件").click()
+    await clerk.wait_for_url(f"**/clerk/cases/{case_id}?done=documents")
+    assert "结婚证.pdf" in await clerk.locator("#documents").inner_text()
     await clerk.get_by_role("link", name="打印受理回执").click()
     await clerk.wait_for_url(f"**/clerk/cases/{case_id}/receipt")
     accepted = await stack.intake_case(
@@ -185,6 +194,14 @@ async def test_the_islanders_second_child_case_from_the_window_to_the_evaluator(
     await officer.wait_for_url(f"**/officer/cases/{case_id}")
     trail = await officer.locator("ol.trail").inner_text()
     assert "分派审批人员" in trail and "A岗" in trail and "计算承诺时限" in trail
+    # the officer sees the scan and opens it: the same bytes, through the portal
+    link = officer.locator("#documents a", has_text="结婚证.pdf")
+    href = await link.get_attribute("href")
+    assert href is not None
+    got = await officer.request.get(href)
+    assert got.status == 200 and await got.body() == SCAN
+    assert got.headers["content-type"] == "application/pdf"
+    assert got.headers["content-disposition"].startswith("attachment;")
     await officer.locator("input[name=decision][value=approve]").check()
     await officer.fill("#f-reason", "材料齐全，符合再生育条件")
     await officer.evaluate("window.scrollTo(0, 0)")

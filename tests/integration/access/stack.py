@@ -76,7 +76,10 @@ class Stack:
 
 
 @asynccontextmanager
-async def running_stack(infra: Any, workdir: Path) -> AsyncIterator[Stack]:
+async def running_stack(
+    infra: Any, workdir: Path, intake_settings: dict[str, Any] | None = None
+) -> AsyncIterator[Stack]:
+    """`intake_settings`: more settings for intake (the documents tests' S3 store)."""
     tag = uuid.uuid4().hex[:8]
     topics = {n: f"access_{n}_{tag}.events" for n in ("intake", "routing", "notify")}
     made = await ensure_topics(infra.bootstrap, list(topics.values()), partitions=3)
@@ -103,6 +106,7 @@ async def running_stack(infra: Any, workdir: Path) -> AsyncIterator[Stack]:
         topic_routing=topics["routing"],
         consumer_group=f"intake-access-{tag}",
         verification_secret=f"access-matrix-secret-{tag}-0123456789",  # type: ignore[arg-type]
+        **(intake_settings or {}),
     )
     s_routing = routing.settings.Settings(
         **common,

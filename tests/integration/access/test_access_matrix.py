@@ -113,6 +113,7 @@ class Req:
     json: Any = None
     params: dict[str, Any] | None = None
     content: bytes | None = None
+    files: Any = None  # multipart parts (a document upload)
     stream: str | None = None  # the stream this request would write to, in `service`
 
 
@@ -131,6 +132,8 @@ class World:
     d: Case  # decided, result not yet returned
     f: Case  # delivered and rated badly: a follow-up for 马北's head
     followup_id: str
+    document_id: str = ""  # a scan attached to A by 马北's agent
+    document_event_id: str = ""
 
     @property
     def intake(self) -> httpx.AsyncClient:
@@ -531,6 +534,34 @@ async def _identity(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, path, json={"household_no": "330381-MY-0007"})
 
 
+SCAN = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+
+
+@builds("intake.documents_attach")
+async def _attach(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    """On case A; allowed ones send a text file, refused for its type (415) after the access
+    check passed: nothing is attached to the fixture case."""
+    return _req(
+        w,
+        a,
+        c,
+        _case_path(a, w.a),
+        params={"material_code": "ID_CARD"},
+        files=[("file", ("身份证.txt", b"not a scan", "application/pdf"))],
+        stream=w.a.case_id,
+    )
+
+
+@builds("intake.documents")
+async def _documents(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    return _req(w, a, c, _case_path(a, w.a))
+
+
+@builds("intake.document")
+async def _document(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    return _req(w, a, c, _case_path(a, w.a).replace("{document_id}", w.document_id))
+
+
 # -- the fixture cases ------------------------------------------------------------------------
 async def build_world(st: Stack) -> World:
     w = World(st, Case("", "", ""), Case("", "", ""), Case("", "", ""), "")
@@ -544,6 +575,15 @@ async def build_world(st: Stack) -> World:
             )
         )["event_id"]
     )
+    r = await st.clients["intake"].post(
+        f"/v1/applications/{w.a.case_id}/documents",
+        params={"material_code": "ID_CARD"},
+        files=[("file", ("id-card.pdf", SCAN, "application/pdf"))],
+        headers=st.headers(PEOPLE["agent"]),
+    )
+    assert r.status_code == 201, r.text
+    w.document_id = r.json()["documents"][0]["document_id"]
+    w.document_event_id = r.json()["documents"][0]["event_id"]
     w.d = await w.fresh_case()
     await w.post("routing", f"/v1/cases/{w.d.case_id}/decision", "officer", {"decision": "approve"})
     w.f = await w.fresh_case()
@@ -578,11 +618,15 @@ async def build_world(st: Stack) -> World:
         leaf = await st.clients["audit"].get(
             f"/v1/log/events/{w.a.submitted_event_id}", headers=st.headers(PEOPLE["admin"])
         )
+        scan = await st.clients["audit"].get(
+            f"/v1/log/events/{w.document_event_id}", headers=st.headers(PEOPLE["admin"])
+        )
         return (
             (a["progress"] or {}).get("assigned_to") == PEOPLE["officer"][0]
             and d["application"]["decision"] == "approve"
             and delivered.status_code == 200
             and leaf.status_code == 200
+            and scan.status_code == 200
         )
 
     await eventually(settled, what="the fixture cases in every service")
@@ -629,8 +673,9 @@ async def send(st: Stack, req: Req) -> httpx.Response:
         req.method,
         req.path,
         headers=st.headers(req.who),
-        json=req.json if req.content is None else None,
+        json=req.json if req.content is None and req.files is None else None,
         content=req.content,
+        files=req.files,
         params=req.params,
     )
 

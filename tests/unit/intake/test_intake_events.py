@@ -34,6 +34,7 @@ EXPECTED_TYPES = {
     "intake.case_archived",
     "intake.service_evaluated",
     "intake.promised_date_revised",
+    "intake.document_attached",
 }
 
 

@@ -154,6 +154,10 @@ CATALOG_NOT_YOURS = (
     "the published items and fee standards change only through the administrators, each "
     "change on the trail (阳光运作, 责任追究制)"
 )
+DOCUMENTS_NARROW = (
+    "a resident's papers are read by the accepting center, the handling office, the resident "
+    "and inspectors; nobody else"
+)
 NOT_AT_WINDOW = "heads supervise their center (督办); applications are taken at the window"
 CASE_STAFF_ROLES = "handled by residents and the staff at the windows and offices"
 
@@ -410,6 +414,158 @@ INTAKE: tuple[Action, ...] = (
             ),
             ("center_head", "any", "refuse", NOT_AT_WINDOW),
             ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.documents_attach",
+        "intake",
+        "POST",
+        "/v1/applications/{case_id}/documents",
+        "attach scans or photos of a material (at intake, supplement or correction)",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            (
+                "resident",
+                "own_case",
+                "allow",
+                "一次性告知: the resident hands in the papers of their own case online",
+            ),
+            ("resident", "other_resident", "refuse", "a case belongs to its applicant"),
+            ("community_agent", "own_center", "allow", "the accepting window scans the papers"),
+            (
+                "community_agent",
+                "other_center",
+                "allow",
+                "intake is location-independent: papers are handed in at whichever center "
+                "is nearest, and the case carries them (全程代理)",
+            ),
+            (
+                "officer",
+                "other_center",
+                "allow",
+                "intake is location-independent: any window scans papers in",
+            ),
+            ("center_head", "any", "refuse", NOT_AT_WINDOW),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.documents",
+        "intake",
+        "GET",
+        "/v1/applications/{case_id}/documents",
+        "the case's documents: material, hash, size and type of each",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "allow", "a resident reads the papers of their own case"),
+            ("resident", "other_resident", "refuse", "a case belongs to its applicant"),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "首问负责: the accepting center took the papers in and carries the case",
+            ),
+            (
+                "community_agent",
+                "not_in_directory",
+                "refuse",
+                "staff read as who the org tree lists at their center: a name it does not "
+                "know sees no resident's papers",
+            ),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                DOCUMENTS_NARROW,
+            ),
+            (
+                "officer",
+                "assigned",
+                "allow",
+                "the handling office's officer decides the case on its papers",
+            ),
+            (
+                "officer",
+                "not_assigned",
+                "allow",
+                "AB岗: the other post of the handling office stands in and reads the papers",
+            ),
+            ("officer", "other_center", "refuse", DOCUMENTS_NARROW),
+            (
+                "center_head",
+                "below",
+                "refuse",
+                "督办 watches progress, not a resident's papers: only the accepting center "
+                "and the handling office read them",
+            ),
+            ("center_head", "other_center", "refuse", DOCUMENTS_NARROW),
+            (
+                "inspector",
+                "any",
+                "allow",
+                "纪检监察 reads every case's papers and changes nothing; every read is recorded",
+            ),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.document",
+        "intake",
+        "GET",
+        "/v1/applications/{case_id}/documents/{document_id}",
+        "download one document (streamed; the read is recorded)",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "allow", "a resident reads the papers of their own case"),
+            ("resident", "other_resident", "refuse", "a case belongs to its applicant"),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "首问负责: the accepting center took the papers in and carries the case",
+            ),
+            (
+                "community_agent",
+                "not_in_directory",
+                "refuse",
+                "staff read as who the org tree lists at their center: a name it does not "
+                "know sees no resident's papers",
+            ),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                DOCUMENTS_NARROW,
+            ),
+            (
+                "officer",
+                "assigned",
+                "allow",
+                "the handling office's officer decides the case on its papers",
+            ),
+            (
+                "officer",
+                "not_assigned",
+                "allow",
+                "AB岗: the other post of the handling office stands in and reads the papers",
+            ),
+            ("officer", "other_center", "refuse", DOCUMENTS_NARROW),
+            (
+                "center_head",
+                "below",
+                "refuse",
+                "督办 watches progress, not a resident's papers: only the accepting center "
+                "and the handling office read them",
+            ),
+            ("center_head", "other_center", "refuse", DOCUMENTS_NARROW),
+            (
+                "inspector",
+                "any",
+                "allow",
+                "纪检监察 reads every case's papers and changes nothing; every read is recorded",
+            ),
             ("admin", "any", "refuse", ADMIN_NO_CASES),
         ),
     ),

@@ -477,3 +477,8 @@ class ServiceEvaluated(DomainEvent):
     accepting_center_id: Identifier
     accepting_staff_id: ActorId | None
     evaluated_by: ActorId
+
+
+# Documents are intake's events too (their own module: sniffing and the hash type live there);
+# importing intake's language registers them.
+from .documents import DocumentAttached as DocumentAttached  # noqa: E402

@@ -68,6 +68,18 @@ MAX_SEARCH: Final = 200
 MAX_MATERIALS: Final = 50
 """Materials in one list (an item's, a submission's, a correction's): the seeded catalog's
 longest list is 6; 50 leaves room for the most demanding items."""
+MAX_DOCUMENT_BYTES: Final = 25 * 1024 * 1024
+"""One uploaded file (a scan or a photo): a 300 dpi colour scan of a 20-page contract is
+about 20 MB as a PDF; a phone photo is 2-8 MB."""
+MAX_CASE_DOCUMENT_BYTES: Final = 100 * 1024 * 1024
+"""All the files of one case together: the most demanding item lists six materials."""
+MAX_CASE_DOCUMENTS: Final = 50
+"""Files attached to one case."""
+MAX_FILE_NAME: Final = 200
+"""An uploaded file's name, kept for the download's Content-Disposition."""
+MAX_IMAGE_PIXELS: Final = 60_000_000
+"""A photo's pixels: a 50-megapixel phone camera with room; a larger image (a decompression
+bomb) is refused before it is decoded."""
 MAX_CATEGORIES: Final = 20
 """Categories of an office, post or service line (there are 9, and `*`)."""
 MAX_ITEM_CODES: Final = 1000

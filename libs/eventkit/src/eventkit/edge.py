@@ -6,7 +6,9 @@ types of `contracts.limits`):
 
 - **size**: a body over the service's limit (`<SVC>_MAX_BODY_BYTES`) is refused with 413
   before anything parses it, by its `Content-Length` and, for a chunked body, by counting
-  the bytes as they arrive (nothing past the limit is held in memory);
+  the bytes as they arrive (nothing past the limit is held in memory). The one exception is
+  a multipart POST to a path the service names as streamed (`streamed_paths`: intake's
+  document upload), passed on unbuffered: that route streams it under its own limits;
 - **text**: no string of a JSON body (keys included), no query value and no path may hold a
   control character (C0 other than tab, newline and carriage return in a body; any C0 in a
   query or path; DEL; C1) or a lone UTF-16 surrogate. PostgreSQL cannot store NUL at all
@@ -165,13 +167,32 @@ async def send_error(send: Send, status: int, field: str, reason: str) -> None:
 class EdgeGuard:
     """ASGI middleware applying the rules of this module (see the module doc)."""
 
-    def __init__(self, app: ASGIApp, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        streamed_paths: tuple[str, ...] = (),
+    ) -> None:
+        """`streamed_paths`: regular expressions of the paths whose multipart bodies go to the
+        route unbuffered (a document upload: the route streams it and holds it to its own
+        limits, `contracts.limits.MAX_DOCUMENT_BYTES`)."""
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.streamed = [re.compile(p) for p in streamed_paths]
 
     def _too_large(self) -> str:
         return (
             f"the request body is larger than the {self.max_body_bytes} bytes this service accepts"
+        )
+
+    def _streamed(self, scope: Scope, headers: list[tuple[bytes, bytes]]) -> bool:
+        if not self.streamed or scope.get("method") != "POST":
+            return False
+        if not any(p.fullmatch(scope.get("path", "")) for p in self.streamed):
+            return False
+        return any(
+            n == b"content-type" and v.lower().startswith(b"multipart/form-data")
+            for n, v in headers
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -183,6 +204,9 @@ class EdgeGuard:
             await send_error(send, 422, *bad)
             return
         headers: list[tuple[bytes, bytes]] = scope.get("headers", [])
+        if self._streamed(scope, headers):
+            await self.app(scope, receive, send)
+            return
         for name, value in headers:
             if name == b"content-length":
                 try:

@@ -275,7 +275,13 @@ def _ended(task: asyncio.Task[Any]) -> str:
     return f"stopped: {exc!r}" if exc is not None else "stopped"
 
 
-def create_app(runtime: ServiceRuntime, title: str, description: str = "") -> FastAPI:
+def create_app(
+    runtime: ServiceRuntime,
+    title: str,
+    description: str = "",
+    *,
+    streamed_paths: tuple[str, ...] = (),
+) -> FastAPI:
     """A FastAPI app whose lifespan starts and stops the runtime; /healthz and /readyz.
 
     The edge every service shares comes with it: `EdgeGuard` (body size, control characters,
@@ -304,7 +310,11 @@ def create_app(runtime: ServiceRuntime, title: str, description: str = "") -> Fa
         swagger_ui_parameters={"persistAuthorization": True},
     )
     app.state.runtime = runtime
-    app.add_middleware(EdgeGuard, max_body_bytes=runtime.settings.max_body_bytes)
+    app.add_middleware(
+        EdgeGuard,
+        max_body_bytes=runtime.settings.max_body_bytes,
+        streamed_paths=streamed_paths,
+    )
     install_common_handlers(app)
     install_size_handler(app)  # an event too large to publish is the caller's 413
     install_openapi(app)

@@ -3,6 +3,9 @@
 What runs in an intake process:
 
 - the HTTP API (`intake.http.*`, OpenAPI at /docs), bearer JWT via `eventkit.auth`;
+- the document store (`intake.documents.store`: intake's PostgreSQL; `documents.s3` when
+  `INTAKE_DOCUMENT_STORE=s3`) behind the upload and
+  download routes (`http.documents_routes`), whose upload body is streamed past `EdgeGuard`;
 - the outbox relay publishing intake's event store to `INTAKE_TOPIC_INTAKE`;
 - the routing consumer (`EventConsumer` on `INTAKE_TOPIC_ROUTING`): centers, case progress,
   decisions, correction requests, returned results and published holiday schedules (the
@@ -37,11 +40,14 @@ from eventkit.store import ConcurrencyError
 
 from .catalog_view import CatalogView
 from .consumers.routing_events import CONSUMER_NAME, RoutingEventsHandler
+from .documents.s3 import S3DocumentStore
+from .documents.store import DocumentStore, PostgresDocumentStore
 from .holiday_calendar import CalendarView
 from .http import (
     case_routes,
     catalog_routes,
     centers_routes,
+    documents_routes,
     read_routes,
     status_routes,
     submit_routes,
@@ -81,6 +87,7 @@ def build(
             "officer, center_head, inspector, admin). The catalog, the centers and the "
             "resident status view are public. Every POST takes an optional `Idempotency-Key`."
         ),
+        streamed_paths=(documents_routes.UPLOAD_PATH,),
     )
     install(app, verifier)
     install_error_handlers(app)
@@ -94,6 +101,7 @@ def build(
         idempotency=IdempotencyStore(lambda: runtime.pool),
         producer=Producer(service=settings.service_name, instance=settings.instance_id),
         calendar=CalendarView(),
+        documents=_document_store(settings, runtime),
     )
     app.state.intake = core
 
@@ -102,6 +110,7 @@ def build(
         centers_routes,
         submit_routes,
         case_routes,
+        documents_routes,
         read_routes,
         status_routes,
     ):
@@ -149,6 +158,32 @@ def build(
     runtime.on_start.append(start)
     runtime.on_stop.append(stop)
     return app
+
+
+def _document_store(settings: Settings, runtime: ServiceRuntime) -> DocumentStore:
+    """PostgreSQL by default; S3-compatible storage when configured (its client opened and
+    closed with the runtime)."""
+    if settings.document_store == "postgres":
+        return PostgresDocumentStore(lambda: runtime.pool)
+    secret = settings.s3_secret_access_key
+    store = S3DocumentStore(
+        lambda: runtime.pool,
+        bucket=settings.s3_bucket,
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret is not None else None,
+    )
+
+    async def start(_: ServiceRuntime) -> None:
+        await store.start()
+
+    async def stop(_: ServiceRuntime) -> None:
+        await store.close()
+
+    runtime.on_start.append(start)
+    runtime.on_stop.append(stop)
+    return store
 
 
 async def _purge_keys(core: IntakeRuntime, health: LoopHealth) -> None:

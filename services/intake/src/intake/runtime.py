@@ -35,6 +35,7 @@ from eventkit.service import ServiceRuntime
 from eventkit.store import PostgresEventStore
 
 from .catalog_view import CatalogView
+from .documents.store import DocumentStore
 from .domain import application, catalog
 from .domain.application import ApplicationState, IntakeContext, decider_for
 from .domain.application_commands import (
@@ -124,6 +125,8 @@ class IntakeRuntime:
     idempotency: IdempotencyStore
     producer: Producer
     calendar: CalendarView
+    documents: DocumentStore
+    """Where document bytes live (`documents.store`): intake's PostgreSQL by default."""
 
     @property
     def store(self) -> PostgresEventStore:

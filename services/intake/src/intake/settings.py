@@ -30,6 +30,15 @@ Residents and centers
     INTAKE_STATUS_CASE_PACE_SECONDS     ... this many seconds (20 and 120: at most 50
                                   checks an hour, 10,000 hours to an even chance)
     INTAKE_IDEMPOTENCY_TTL_HOURS  how long Idempotency-Keys are remembered (72)
+Documents (issue 16: `intake.documents.store`)
+    INTAKE_DOCUMENT_STORE         where document bytes live: postgres (default: intake's own
+                                  database, nothing extra to run) or s3 (a city's
+                                  S3-compatible object storage)
+    INTAKE_S3_ENDPOINT_URL        the S3 endpoint (unset: AWS's own)
+    INTAKE_S3_BUCKET              the bucket (it must exist)
+    INTAKE_S3_REGION              the region (us-east-1)
+    INTAKE_S3_ACCESS_KEY_ID, INTAKE_S3_SECRET_ACCESS_KEY
+                                  the credentials (unset: botocore's own chain)
 Authentication (each falls back to the shared `AUTH_*` variable of `eventkit.auth`)
     INTAKE_AUTH_PUBLIC_KEY, INTAKE_AUTH_PUBLIC_KEY_FILE, INTAKE_AUTH_JWKS_URL,
     INTAKE_AUTH_ISSUER, INTAKE_AUTH_AUDIENCE
@@ -39,6 +48,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -75,6 +85,13 @@ class Settings(ServiceSettings):
     status_case_pace_seconds: int = 120
     idempotency_ttl_hours: int = 72
     clock_offset_days: float = 0.0  # drills/tests only; logged loudly when set
+
+    document_store: Literal["postgres", "s3"] = "postgres"
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "bianmin-documents"
+    s3_region: str = "us-east-1"
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
 
     auth_public_key: str | None = None
     auth_public_key_file: Path | None = None

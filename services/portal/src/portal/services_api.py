@@ -115,6 +115,42 @@ class Api:
             raise _error(service, r)
         return r
 
+    async def upload(
+        self, service: str, path: str, params: dict[str, Any], files: list[Any]
+    ) -> Any:
+        """A multipart POST (document scans): `files` as httpx takes them, file objects
+        streamed from the portal's spooled copies."""
+        client = self.clients.clients[service]
+        try:
+            r = await client.post(
+                path, params=params, files=files, headers=self._headers(), timeout=120
+            )
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(
+                service, 503, None, f"{service} does not answer: {exc}"
+            ) from exc
+        if r.status_code >= 400:
+            raise _error(service, r)
+        return r.json()
+
+    async def open_stream(self, service: str, path: str) -> httpx.Response:
+        """A GET whose body is read as it arrives (a document download); the caller closes
+        the response (`aclose`)."""
+        client = self.clients.clients[service]
+        try:
+            r = await client.send(
+                client.build_request("GET", path, headers=self._headers()), stream=True
+            )
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(
+                service, 503, None, f"{service} does not answer: {exc}"
+            ) from exc
+        if r.status_code >= 400:
+            await r.aread()
+            await r.aclose()
+            raise _error(service, r)
+        return r
+
     async def get(self, service: str, path: str, **params: Any) -> Any:
         return (await self.request(service, "GET", path, params=params)).json()
 

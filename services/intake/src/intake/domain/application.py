@@ -38,6 +38,7 @@ from contracts.base import DomainEvent
 from .application_commands import (
     ApplicationCommand,
     ArchiveCase,
+    AttachDocument,
     DeliverResult,
     EvaluateService,
     RecordCorrectionRequested,
@@ -54,6 +55,7 @@ from .closing import decide_archive, decide_deliver
 from .context import IntakeContext
 from .correction import decide_correction_request, decide_supply_correction
 from .decision import decide_record_decision
+from .documents import decide_attach
 from .errors import CaseNotFound, InvalidField
 from .evaluation import COMMENT_MAX, decide_evaluate
 from .state import ApplicationState, Status, evolve, initial_state
@@ -91,6 +93,8 @@ def decide(
     match command:
         case SupplementMaterials():
             return decide_supplement(command, state, now, ctx)
+        case AttachDocument():
+            return decide_attach(command, state)
         case WithdrawApplication():
             return decide_withdraw(command, state)
         case RecordDecisionReceived():

@@ -55,6 +55,17 @@ class SupplementMaterials(_Command):
     received_center_id: str
 
 
+class AttachDocument(_Command):
+    """Attach a stored scan or photo (by its SHA-256) to one material of the case."""
+
+    document_id: str
+    material_code: str
+    sha256: str
+    size: int
+    content_type: str
+    received_center_id: str | None = None
+
+
 class WithdrawApplication(_Command):
     """The resident takes the application back; possible any time before the decision.
 
@@ -128,6 +139,7 @@ class EvaluateService(_Command):
 ApplicationCommand = (
     SubmitApplication
     | SupplementMaterials
+    | AttachDocument
     | WithdrawApplication
     | RecordDecisionReceived
     | RecordCorrectionRequested

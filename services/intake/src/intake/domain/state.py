@@ -14,6 +14,7 @@ from datetime import date
 from typing import Literal
 
 from contracts.base import DomainEvent
+from contracts.documents import DocumentAttached
 from contracts.intake import (
     ApplicationAccepted,
     ApplicationSubmitted,
@@ -74,6 +75,7 @@ class ApplicationState:
     evaluated: bool = False
     promised: date | None = None  # the receipt's promised date, as last revised
     provisional_years: tuple[int, ...] | None = ()
+    documents: tuple[DocumentAttached, ...] = ()
 
 
 def initial_state() -> ApplicationState:
@@ -129,6 +131,8 @@ def evolve(state: ApplicationState, evt: DomainEvent) -> ApplicationState:
             return replace(s, status="archived")
         case ServiceEvaluated():
             return replace(s, evaluated=True)
+        case DocumentAttached():
+            return replace(s, documents=(*s.documents, evt))
         case ApplicationWithdrawn():
             return replace(s, status="withdrawn", pending_correction=None)
     return state

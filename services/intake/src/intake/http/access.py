@@ -177,3 +177,54 @@ def require_owner_if_resident(p: Principal, row: asyncpg.Record, secret: bytes) 
     """Residents act only on their own cases; staff may act at any center."""
     if p.role == "resident" and not resident_owns(p, row, secret):
         raise refuse(403, "case_id", "this application belongs to another resident")
+
+
+async def document_reader(
+    conn: asyncpg.Connection,
+    p: Principal,
+    row: asyncpg.Record | dict[str, Any],
+    progress: asyncpg.Record | dict[str, Any] | None,
+    secret: bytes,
+) -> str | None:
+    """Why `p` may read the case's documents (scans of a resident's papers: narrower than the
+    case itself), or None: the handling office's officers (and the assigned officer), the
+    accepting center's staff (首问负责: it took the papers), the resident (own case) and
+    inspectors (read-only, every read recorded). Nobody else: not another center, not a
+    center head above the case."""
+    if p.role == "inspector":
+        return "inspector"
+    if p.role == "resident":
+        return "own case" if resident_owns(p, row, secret) else None
+    if p.role in STAFF_ROLES and p.org_id is not None:
+        if p.org_id == row["accepting_center_id"]:
+            return "accepting center"
+        if p.role == "officer" and progress is not None:
+            if p.sub == progress["assigned_to"]:
+                return "handling office"
+            office = progress["handling_office_id"]
+            if office is not None and p.org_id == progress["handling_unit_id"]:
+                member = await routing_view.staff_member(conn, p.sub)
+                if member is not None and member["office_id"] == office:
+                    return "handling office"
+    return None
+
+
+async def require_document_read(
+    conn: asyncpg.Connection,
+    p: Principal,
+    row: asyncpg.Record,
+    progress: asyncpg.Record | None,
+    secret: bytes,
+) -> str:
+    why = await document_reader(conn, p, row, progress, secret)
+    if why is not None:
+        return why
+    if p.role == "resident":
+        raise refuse(403, "case_id", "this application belongs to another resident")
+    raise refuse(
+        403,
+        "case_id",
+        "a case's documents are read by the handling office's officers, the accepting "
+        f"center ({row['accepting_center_id']}), the resident and inspectors; "
+        f"not by {p.role} of {p.org_id or '(no center)'}",
+    )

@@ -21,10 +21,12 @@ from typing import Any
 import segno
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import UploadFile
 
 from contracts.workdays import local_date
 
 from .. import casework as cw
+from .. import documents
 from ..forms import FormState, form_state, read_form, refused
 from ..services_api import Api, ServiceError
 from ..session import Person
@@ -270,6 +272,7 @@ async def _case_page(
     case_id: str,
     supplement: FormState | None = None,
     delivery: FormState | None = None,
+    attach: FormState | None = None,
     status_code: int = 200,
 ) -> Response:
     api = person_api(request, person)
@@ -286,6 +289,8 @@ async def _case_page(
         gaps=gaps,
         supplement=supplement or form_state(),
         delivery=delivery or form_state(method="picked_up"),
+        attach=attach or form_state(),
+        documents=await documents.listed(api, case_id),
         has_code=case_id in (request.session.get("receipt_codes") or {}),
         names=await _names(api, person),
         status_zh=cw.APPLICATION_STATUS_ZH,
@@ -336,6 +341,58 @@ async def supplement(request: Request, case_id: str, person: Person = Clerk) -> 
         )
     _remember_code(request, case_id, got.get("verification_code"))
     return RedirectResponse(f"/clerk/cases/{case_id}?done=supplement", status_code=303)
+
+
+@router.post("/cases/{case_id}/documents")
+async def attach_documents(request: Request, case_id: str, person: Person = Clerk) -> Response:
+    """扫描件: scans or photos of one material, forwarded to intake as they were spooled."""
+    form = await read_form(request)
+    api = person_api(request, person)
+    code = form.values.get("material_code")
+    raw = form.values.get("file")
+    uploads = [f for f in (raw if isinstance(raw, list) else [raw]) if isinstance(f, UploadFile)]
+    uploads = [f for f in uploads if f.filename]
+    if not isinstance(code, str) or not code:
+        form.error("material_code", "请选择材料")
+    if not uploads:
+        form.error("file", "请选择要上传的扫描件")
+    if not form.ok:
+        kept = FormState(values={"material_code": code}, errors=form.errors)
+        return await _case_page(request, person, case_id, attach=kept, status_code=422)
+    try:
+        await api.upload(
+            "intake",
+            f"/v1/applications/{case_id}/documents",
+            {"material_code": code},
+            [
+                ("file", (f.filename, f.file, f.content_type or "application/octet-stream"))
+                for f in uploads
+            ],
+        )
+    except ServiceError as exc:
+        if exc.status == 401:
+            raise
+        again = refused(
+            FormState(values={"material_code": code}),
+            exc,
+            {"material_code": "material_code", "file": "file", "status": "file"},
+        )
+        return await _case_page(
+            request, person, case_id, attach=again, status_code=min(exc.status, 503)
+        )
+    finally:
+        for f in uploads:
+            await f.close()
+    return RedirectResponse(f"/clerk/cases/{case_id}?done=documents", status_code=303)
+
+
+@router.get("/cases/{case_id}/documents/{document_id}")
+async def document(
+    request: Request, case_id: str, document_id: str, person: Person = Clerk
+) -> Response:
+    if not CASE_ID.match(case_id):
+        raise ServiceError("intake", 404, "case_id", "没有这个办件")
+    return await documents.download(person_api(request, person), case_id, document_id)
 
 
 @router.post("/cases/{case_id}/delivery")

@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 from contracts.corrections import CorrectionRequestRefused, correction_request
 
 from .. import casework as cw
+from .. import documents
 from ..forms import FormState, form_state, read_form, refused
 from ..services_api import Api, ServiceError
 from ..session import Person
@@ -155,6 +156,7 @@ async def _case_page(
         state=state,
         app=app,
         trail=trail,
+        documents=await documents.listed(api, case_id),
         names=names,
         ab=cw.ab_role(cw.post_roles(tree).get(state.get("post_id") or ""), state["assigned_to"]),
         left=cw.working_days_left(state.get("due_date"), now)
@@ -175,6 +177,16 @@ async def _case_page(
 @router.get("/cases/{case_id}")
 async def case_page(request: Request, case_id: str, person: Person = Officer) -> Response:
     return await _case_page(request, person, case_id)
+
+
+@router.get("/cases/{case_id}/documents/{document_id}")
+async def document(
+    request: Request, case_id: str, document_id: str, person: Person = Officer
+) -> Response:
+    """A scan of the case, streamed from intake (intake decides who may read it)."""
+    if not CASE_ID.match(case_id):
+        raise ServiceError("intake", 404, "case_id", "没有这个办件")
+    return await documents.download(person_api(request, person), case_id, document_id)
 
 
 @router.post("/cases/{case_id}/decision")

@@ -1,0 +1,2 @@
+"""Documents at intake: the store (`store`), photo metadata stripping (`photos`) and the
+streamed multipart reader (`multipart`)."""
