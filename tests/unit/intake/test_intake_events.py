@@ -34,6 +34,9 @@ EXPECTED_TYPES = {
     "intake.case_archived",
     "intake.service_evaluated",
     "intake.promised_date_revised",
+    "intake.joint_bundle_published",
+    "intake.joint_materials_missing_notified",
+    "intake.joint_application_accepted",
 }
 
 
