@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .base import DomainEvent, event
-from .intake import Decision, MissingMaterial, ProvidedMaterial
+from .intake import CaseType, Category, Decision, MissingMaterial, ProvidedMaterial
 from .limits import MAX_MATERIALS, MAX_SHORT_LIST, ActorId, Code, Identifier, Int32, Title
 from .workdays import OfficeHours, Promise, WorkingCalendar, promised_deadline
 
@@ -90,8 +90,13 @@ class JointMember(_Value):
     case_id: Identifier
     item_code: Code
     item_version: Int32
+    item_name_zh: Title
+    category: Category
     handling_tier: Literal["community", "town", "city"]
+    """The catalog's tier: routing sends the member to the office that holds its authority."""
+    case_type: CaseType
     promised_limit_days: Int32
+    material_codes: Annotated[tuple[Code, ...], Field(max_length=MAX_MATERIALS)] = ()
 
 
 class MemberOutcome(_Value):
@@ -146,8 +151,21 @@ class JointApplicationAccepted(DomainEvent):
     promised_completion_date: date
     registered_community_id: Identifier
     accepting_center_id: Identifier
+    accepting_staff_id: ActorId | None
     accepted_at: AwareDatetime
     accepted_by: ActorId
+
+
+@event
+class JointMemberDecided(DomainEvent):
+    """A member's decision as the joint case learns it (from the member's own case)."""
+
+    event_type = "routing.joint_member_decided"
+
+    joint_case_id: Identifier
+    case_id: Identifier
+    item_code: Code
+    decision: Decision
 
 
 @event

@@ -148,8 +148,12 @@ def decide_submit_joint(
                     case_id=member_case_id(cmd.joint_case_id, i.code),
                     item_code=i.code,
                     item_version=i.version,
+                    item_name_zh=i.name_zh,
+                    category=i.category,
                     handling_tier=i.handling_tier,
+                    case_type=i.case_type,
                     promised_limit_days=i.promised_limit_days,
+                    material_codes=tuple(m.code for m in i.materials),
                 )
                 for i in items
             ),
@@ -160,6 +164,7 @@ def decide_submit_joint(
             promised_completion_date=promise.due_date,
             registered_community_id=applicant.registered_community_id,
             accepting_center_id=cmd.accepting_center_id,
+            accepting_staff_id=(cmd.accepting_staff_id or "").strip() or None,
             accepted_at=now,
             accepted_by=cmd.actor.id,
         )
