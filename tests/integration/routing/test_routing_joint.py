@@ -1,0 +1,94 @@
+"""联办 through routing on the real Kafka and PostgreSQL: one joint acceptance from intake,
+its members routed each to the office holding its authority, at two tiers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+
+from contracts.joint import JointApplicationAccepted, JointMember, joint_promise, member_case_id
+from contracts.workdays import OfficeHours, default_calendar
+from intake.seed_catalog import seed_bundles, seed_items
+
+from .support import at, intake_envelope, running_routing
+
+pytestmark = pytest.mark.integration
+
+MABEI, MAYU = "ruian.mayu.mabei", "ruian.mayu"
+AGENT = "ruian.mayu.mabei.agent1"
+ACCEPTED_AT = at(2026, 9, 29, 9, 30)
+
+
+def birth_bundle_accepted(joint_id: str) -> JointApplicationAccepted:
+    bundle = next(b for b in seed_bundles() if b.code == "LB-001")
+    items = {i.code: i for i in seed_items()}
+    members = tuple(
+        JointMember(
+            case_id=member_case_id(joint_id, code),
+            item_code=code,
+            item_version=1,
+            item_name_zh=items[code].name_zh,
+            category=items[code].category,
+            handling_tier=items[code].handling_tier,
+            case_type=items[code].case_type,
+            promised_limit_days=items[code].promised_limit_days,
+            material_codes=tuple(m.code for m in items[code].materials),
+        )
+        for code in bundle.members
+    )
+    promise = joint_promise(
+        ACCEPTED_AT,
+        [m.promised_limit_days for m in members],
+        bundle.approval_order,
+        OfficeHours.standard(),
+        calendar=default_calendar(),
+    )
+    return JointApplicationAccepted(
+        joint_case_id=joint_id,
+        receipt_no="RA20260929JOINT1",
+        bundle_code=bundle.code,
+        bundle_version=bundle.version,
+        bundle_name_zh=bundle.name_zh,
+        members=members,
+        approval_order=bundle.approval_order,
+        on_refusal=bundle.on_refusal,
+        result_return=bundle.result_return,
+        accepted_on=date(2026, 9, 29),
+        promised_completion_date=promise.due_date,
+        registered_community_id=MABEI,
+        accepting_center_id=MABEI,
+        accepting_staff_id=AGENT,
+        accepted_at=ACCEPTED_AT,
+        accepted_by=AGENT,
+    )
+
+
+async def test_one_joint_acceptance_routes_each_member_at_its_own_tier(
+    infra, pg_schema, topics
+) -> None:
+    async with running_routing(infra, pg_schema.schema, topics, now=at(2026, 9, 29, 9, 31)) as rt:
+        joint_id = f"joint-{uuid.uuid4().hex}"
+        accepted = birth_bundle_accepted(joint_id)
+        await rt.publish(intake_envelope(accepted, joint_id, at_time=ACCEPTED_AT, actor=AGENT))
+
+        where: dict[str, tuple[str, str]] = {}
+        dues: list[str] = []
+        for member in accepted.members:
+            detail = await rt.wait_case(member.case_id)
+            state = detail["state"]
+            assert state["status"] == "open"
+            where[member.item_code] = (state["handling_tier"], state["handling_unit_id"])
+            deadline = next(e for e in detail["trail"] if e["event_type"] == "routing.deadline_set")
+            dues.append(deadline["payload"]["due_date"])
+            assert all(e["causation_id"] for e in detail["trail"])
+
+        assert where == {
+            "FP-003": ("community", MABEI),
+            "OT-004": ("town", MAYU),
+            "LS-003": ("town", MAYU),
+            "FP-001": ("town", MAYU),
+        }
+        # the one receipt's promise is the latest member's deadline
+        assert accepted.promised_completion_date.isoformat() == max(dues)
