@@ -12,7 +12,7 @@ from contracts.joint import JointApplicationAccepted, JointMember, joint_promise
 from contracts.workdays import OfficeHours, default_calendar
 from intake.seed_catalog import seed_bundles, seed_items
 
-from .support import at, intake_envelope, running_routing
+from .support import at, intake_envelope, read_topic_until, running_routing
 
 pytestmark = pytest.mark.integration
 
@@ -92,3 +92,58 @@ async def test_one_joint_acceptance_routes_each_member_at_its_own_tier(
         }
         # the one receipt's promise is the latest member's deadline
         assert accepted.promised_completion_date.isoformat() == max(dues)
+
+
+async def test_members_decided_at_two_tiers_give_one_result(infra, pg_schema, topics) -> None:
+    """LB-001 (parallel, continue, once): each member decided by its own office's officer at
+    the community and the town; one refusal does not stop the others; ONE joint result,
+    published once every member is done."""
+    async with running_routing(infra, pg_schema.schema, topics, now=at(2026, 9, 29, 9, 31)) as rt:
+        joint_id = f"joint-{uuid.uuid4().hex}"
+        accepted = birth_bundle_accepted(joint_id)
+        await rt.publish(intake_envelope(accepted, joint_id, at_time=ACCEPTED_AT, actor=AGENT))
+        officers = {}
+        for member in accepted.members:
+            detail = await rt.wait_case(member.case_id)
+            officers[member.case_id] = detail["state"]["assigned_to"]
+
+        decisions = {"OT-004": {"decision": "refuse", "reason": "出生医学证明与户口簿信息不符"}}
+        for member in accepted.members:
+            officer = officers[member.case_id]
+            body = decisions.get(member.item_code, {"decision": "approve"})
+            r = await rt.post(
+                f"/v1/cases/{member.case_id}/decision", rt.tokens.staff(officer), body
+            )
+            assert r.status_code == 200, r.text
+
+        def joint_events(envs: list[dict[str, object]]) -> list[dict[str, object]]:
+            return [e for e in envs if e["stream_id"] == joint_id]
+
+        published = await read_topic_until(
+            infra.bootstrap,
+            rt.routing_topic,
+            lambda envs: any(
+                e["event_type"] == "routing.joint_result_ready" for e in joint_events(envs)
+            ),
+            what="the joint result",
+        )
+        trail = joint_events(published)
+        assert [e["event_type"] for e in trail] == [
+            "routing.joint_member_decided",
+            "routing.joint_member_decided",
+            "routing.joint_member_decided",
+            "routing.joint_member_decided",
+            "routing.joint_result_ready",
+        ]
+        result = trail[-1]["payload"]
+        assert isinstance(result, dict) and result["final"] is True
+        assert [(o["item_code"], o["status"]) for o in result["outcomes"]] == [
+            ("FP-003", "approved"),
+            ("OT-004", "refused"),
+            ("LS-003", "approved"),
+            ("FP-001", "approved"),
+        ]
+        tiers = {
+            (await rt.wait_case(m.case_id))["state"]["handling_tier"] for m in accepted.members
+        }
+        assert tiers == {"community", "town"}

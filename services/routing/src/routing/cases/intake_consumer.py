@@ -55,6 +55,7 @@ from ..domain.case import (
 from ..domain.errors import DomainError
 from ..domain.joint_case import member_routes
 from ..runtime import SYSTEM_ACTOR, RoutingRuntime
+from .joint import record_joint_case
 from .service import CaseService
 
 log = logging.getLogger("routing.intake_consumer")
@@ -236,6 +237,7 @@ class IntakeHandler:
     async def _joint_accepted(
         self, conn: asyncpg.Connection, env: Envelope, evt: JointApplicationAccepted, now: datetime
     ) -> None:
+        await record_joint_case(conn, evt, env.payload)
         names = {m.case_id: m.item_name_zh for m in evt.members}
         for command in member_routes(evt, SYSTEM_ACTOR):
             try:
