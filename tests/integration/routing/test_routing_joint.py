@@ -147,3 +147,88 @@ async def test_members_decided_at_two_tiers_give_one_result(infra, pg_schema, to
             (await rt.wait_case(m.case_id))["state"]["handling_tier"] for m in accepted.members
         }
         assert tiers == {"community", "town"}
+
+
+def ebike_bundle_accepted(joint_id: str) -> JointApplicationAccepted:
+    """LB-002 (sequential, stop_others, per member) for a non-local resident of 马北."""
+    base = birth_bundle_accepted(joint_id)
+    bundle = next(b for b in seed_bundles() if b.code == "LB-002")
+    items = {i.code: i for i in seed_items()}
+    members = tuple(
+        JointMember(
+            case_id=member_case_id(joint_id, code),
+            item_code=code,
+            item_version=1,
+            item_name_zh=items[code].name_zh,
+            category=items[code].category,
+            handling_tier=items[code].handling_tier,
+            case_type=items[code].case_type,
+            promised_limit_days=items[code].promised_limit_days,
+            material_codes=tuple(m.code for m in items[code].materials),
+        )
+        for code in bundle.members
+    )
+    return base.model_copy(
+        update={
+            "bundle_code": bundle.code,
+            "bundle_name_zh": bundle.name_zh,
+            "members": members,
+            "approval_order": bundle.approval_order,
+            "on_refusal": bundle.on_refusal,
+            "result_return": bundle.result_return,
+        }
+    )
+
+
+async def test_a_sequential_bundle_waits_its_turn_and_a_refusal_stops_the_rest(
+    infra, pg_schema, topics
+) -> None:
+    async with running_routing(infra, pg_schema.schema, topics, now=at(2026, 9, 29, 9, 31)) as rt:
+        joint_id = f"joint-{uuid.uuid4().hex}"
+        accepted = ebike_bundle_accepted(joint_id)
+        await rt.publish(intake_envelope(accepted, joint_id, at_time=ACCEPTED_AT, actor=AGENT))
+        residence, plate = accepted.members
+        first = await rt.wait_case(residence.case_id)
+        second = await rt.wait_case(plate.case_id)
+        assert (first["state"]["handling_tier"], second["state"]["handling_tier"]) == (
+            "town",
+            "community",
+        )
+
+        # the plate before the residence registration: refused, nothing written
+        r = await rt.post(
+            f"/v1/cases/{plate.case_id}/decision",
+            rt.tokens.staff(second["state"]["assigned_to"]),
+            {"decision": "approve"},
+        )
+        assert r.status_code == 409 and r.json()["detail"]["field"] == "case_id"
+        assert (await rt.case(plate.case_id)).json()["state"]["status"] == "open"
+
+        r = await rt.post(
+            f"/v1/cases/{residence.case_id}/decision",
+            rt.tokens.staff(first["state"]["assigned_to"]),
+            {"decision": "refuse", "reason": "住所证明不实"},
+        )
+        assert r.status_code == 200, r.text
+
+        published = await read_topic_until(
+            infra.bootstrap,
+            rt.routing_topic,
+            lambda envs: any(
+                e["event_type"] == "routing.joint_result_ready" and e["stream_id"] == joint_id
+                for e in envs
+            ),
+            what="the joint result",
+        )
+        trail = [e for e in published if e["stream_id"] == joint_id]
+        assert [e["event_type"] for e in trail] == [
+            "routing.joint_member_decided",
+            "routing.joint_member_stopped",
+            "routing.joint_result_ready",
+        ]
+        assert trail[1]["payload"]["case_id"] == plate.case_id
+        assert trail[2]["payload"]["final"] is True
+        assert [(o["item_code"], o["status"]) for o in trail[2]["payload"]["outcomes"]] == [
+            ("FL-001", "refused"),
+            ("OT-001", "stopped"),
+        ]
