@@ -269,6 +269,41 @@ INTAKE: tuple[Action, ...] = (
         ),
     ),
     Action(
+        "intake.submit_joint",
+        "intake",
+        "POST",
+        "/v1/joint-applications",
+        "submit a joint bundle (联办): one notice or one receipt for every member",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            (
+                "resident",
+                "any",
+                "refuse",
+                "a joint bundle is handed in at a center's window, where the shared "
+                "materials are checked once",
+            ),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "首问负责: the staff member asked at the window accepts the whole bundle, at "
+                "their own center, and stays accountable for it",
+            ),
+            (
+                "community_agent",
+                "not_in_directory",
+                "refuse",
+                "首问责任人 is a staff member the org tree lists at that center",
+            ),
+            ("community_agent", "no_center", "sign_in", STAFF_SIGN_IN),
+            ("officer", "own_center", "allow", "an officer at a window accepts like an agent"),
+            ("center_head", "any", "refuse", NOT_AT_WINDOW),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
         "intake.list",
         "intake",
         "GET",
