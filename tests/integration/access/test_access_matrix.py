@@ -231,6 +231,11 @@ async def _catalog_publish(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, json={})  # the admin's empty draft is refused for what it lacks (422)
 
 
+@builds("intake.catalog_bundle_publish")
+async def _bundle_publish(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    return _req(w, a, c, json={})  # the admin's empty bundle is refused for what it lacks (422)
+
+
 @builds("intake.catalog_retire")
 async def _catalog_retire(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     body = {"retired_from": "2027-01-01", "reason": "自来水缴费改由水务公司办理"}

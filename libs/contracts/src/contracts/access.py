@@ -183,6 +183,14 @@ INTAKE: tuple[Action, ...] = (
         _admin_only(CATALOG_ADMIN, CATALOG_NOT_YOURS),
     ),
     Action(
+        "intake.catalog_bundle_publish",
+        "intake",
+        "POST",
+        "/v1/catalog/bundles",
+        "publish a joint bundle version (联办事项)",
+        _admin_only(CATALOG_ADMIN, CATALOG_NOT_YOURS),
+    ),
+    Action(
         "intake.catalog_retire",
         "intake",
         "POST",
