@@ -11,6 +11,7 @@ import orjson
 import pytest
 
 import contracts.intake
+import contracts.joint
 import contracts.notify
 import contracts.routing  # noqa: F401  (registers every published event type)
 from contracts.upcasters import UPCASTERS

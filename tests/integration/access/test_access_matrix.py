@@ -92,6 +92,7 @@ DEFAULT: dict[tuple[str, str], str] = {
 OVERRIDE: dict[tuple[str, str, str], str] = {
     # staff accept at their own center: the officer at 马北's window
     ("intake.submit", "officer", "own_center"): "window_officer",
+    ("intake.submit_joint", "officer", "own_center"): "window_officer",
     # a center's list, asked for by someone whose own it is not
     ("intake.list", "resident", "other_resident"): "resident_a",
     ("intake.list", "community_agent", "other_center"): "agent",
@@ -233,6 +234,11 @@ async def _catalog_publish(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, json={})  # the admin's empty draft is refused for what it lacks (422)
 
 
+@builds("intake.catalog_bundle_publish")
+async def _bundle_publish(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    return _req(w, a, c, json={})  # the admin's empty bundle is refused for what it lacks (422)
+
+
 @builds("intake.catalog_retire")
 async def _catalog_retire(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     body = {"retired_from": "2027-01-01", "reason": "自来水缴费改由水务公司办理"}
@@ -246,6 +252,12 @@ async def _submit(w: World, a: Action, c: Cell, allowed: bool) -> Req:
         body["accepting_center_id"] = MABEI
     if c.scope == "fee_override":
         body |= {"deposit_paid_fen": 100_000, "fee_override": {"reason": "低保家庭,押金减收"}}
+    return _req(w, a, c, json=body)
+
+
+@builds("intake.submit_joint")
+async def _submit_joint(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    body = {"bundle_code": "LB-001", "applicant": applicant(id_number=ID_MABEI)}
     return _req(w, a, c, json=body)
 
 

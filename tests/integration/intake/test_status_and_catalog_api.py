@@ -98,7 +98,7 @@ async def test_the_published_catalog_is_public(intake: Harness) -> None:
     assert items["OT-001"]["fee"]["amount_fen"] == 1_000
 
     family = await intake.client.get("/v1/catalog", params={"category": "family_planning"})
-    assert {i["code"] for i in family.json()["items"]} == {"FP-001", "FP-002"}
+    assert {i["code"] for i in family.json()["items"]} == {"FP-001", "FP-002", "FP-003"}
     one = await intake.client.get("/v1/catalog/CA-001")
     assert one.status_code == 200
     assert one.json()["item"]["name_zh"] == "老年优待证办理"

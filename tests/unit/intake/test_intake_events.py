@@ -35,6 +35,9 @@ EXPECTED_TYPES = {
     "intake.service_evaluated",
     "intake.promised_date_revised",
     "intake.document_attached",
+    "intake.joint_bundle_published",
+    "intake.joint_materials_missing_notified",
+    "intake.joint_application_accepted",
 }
 
 

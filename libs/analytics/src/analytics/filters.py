@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from contracts import intake as _intake  # noqa: F401  (registers the event types)
+from contracts import joint as _joint  # noqa: F401
 from contracts import notify as _notify  # noqa: F401
 from contracts import routing as _routing  # noqa: F401
 from contracts.base import REGISTRY

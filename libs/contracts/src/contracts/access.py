@@ -187,6 +187,14 @@ INTAKE: tuple[Action, ...] = (
         _admin_only(CATALOG_ADMIN, CATALOG_NOT_YOURS),
     ),
     Action(
+        "intake.catalog_bundle_publish",
+        "intake",
+        "POST",
+        "/v1/catalog/bundles",
+        "publish a joint bundle version (联办事项)",
+        _admin_only(CATALOG_ADMIN, CATALOG_NOT_YOURS),
+    ),
+    Action(
         "intake.catalog_retire",
         "intake",
         "POST",
@@ -267,6 +275,41 @@ INTAKE: tuple[Action, ...] = (
                 "an officer may accept a fee other than the standard, with a reason; the "
                 "override is an event naming them (阳光运作)",
             ),
+            ("center_head", "any", "refuse", NOT_AT_WINDOW),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
+        "intake.submit_joint",
+        "intake",
+        "POST",
+        "/v1/joint-applications",
+        "submit a joint bundle (联办): one notice or one receipt for every member",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            (
+                "resident",
+                "any",
+                "refuse",
+                "a joint bundle is handed in at a center's window, where the shared "
+                "materials are checked once",
+            ),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "首问负责: the staff member asked at the window accepts the whole bundle, at "
+                "their own center, and stays accountable for it",
+            ),
+            (
+                "community_agent",
+                "not_in_directory",
+                "refuse",
+                "首问责任人 is a staff member the org tree lists at that center",
+            ),
+            ("community_agent", "no_center", "sign_in", STAFF_SIGN_IN),
+            ("officer", "own_center", "allow", "an officer at a window accepts like an agent"),
             ("center_head", "any", "refuse", NOT_AT_WINDOW),
             ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
             ("admin", "any", "refuse", ADMIN_NO_CASES),

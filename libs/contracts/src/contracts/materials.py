@@ -7,10 +7,11 @@ shown before submitting is exactly the one intake will send.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 from .intake import MissingMaterial, ProvidedMaterial, RequiredMaterial
+from .joint import JointMissing, MemberMissing
 
 
 def missing_materials(
@@ -49,3 +50,56 @@ def missing_materials(
             )
         )
     return tuple(gaps)
+
+
+def shared_requirement(
+    members: Sequence[Sequence[RequiredMaterial]], shared_codes: Iterable[str]
+) -> tuple[RequiredMaterial, ...]:
+    """联办: a shared material is asked once, as strictly as any member asks it (an
+    original if one member wants the original, the largest number of copies), and may be
+    supplied later only if every member allows it. Codes no member lists are skipped."""
+    out: list[RequiredMaterial] = []
+    for code in dict.fromkeys(shared_codes):
+        asks = [m for materials in members for m in materials if m.code == code]
+        if not asks:
+            continue
+        form: Literal["original", "copy"] = (
+            "original" if any(a.form == "original" for a in asks) else "copy"
+        )
+        out.append(
+            asks[0].model_copy(
+                update={
+                    "form": form,
+                    "copies": max(a.copies for a in asks),
+                    "may_supply_later": all(a.may_supply_later for a in asks),
+                }
+            )
+        )
+    return tuple(out)
+
+
+def joint_missing_materials(
+    members: Sequence[tuple[str, Sequence[RequiredMaterial]]],
+    shared_codes: Iterable[str],
+    shared_provided: Iterable[ProvidedMaterial],
+    member_provided: Mapping[str, Iterable[ProvidedMaterial]],
+) -> JointMissing:
+    """The one notice of a joint intake (六证联办): the shared materials checked once against
+    what was handed in once, each member's own materials against what was handed in for it
+    (`missing_materials` for both, so the rule is the same as for a single item)."""
+    shared = tuple(dict.fromkeys(shared_codes))
+    return JointMissing(
+        shared=missing_materials(
+            shared_requirement([m for _, m in members], shared), shared_provided
+        ),
+        members=tuple(
+            MemberMissing(
+                item_code=code,
+                missing=missing_materials(
+                    [m for m in required if m.code not in shared],
+                    member_provided.get(code, ()),
+                ),
+            )
+            for code, required in members
+        ),
+    )

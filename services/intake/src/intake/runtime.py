@@ -45,6 +45,12 @@ from .domain.application_commands import (
     SupplementMaterials,
 )
 from .domain.catalog import CATALOG_STREAM, Catalog, CatalogCommand
+from .domain.joint_submission import (
+    JointState,
+    SubmitJointApplication,
+    decide_submit_joint,
+    evolve_joint,
+)
 from .holiday_calendar import CalendarView
 from .projections import applications, routing_view
 from .settings import Settings
@@ -228,6 +234,50 @@ class IntakeRuntime:
     async def load_case(self, conn: asyncpg.Connection, case_id: str) -> list[Envelope]:
         """The case's whole stream (its trail), in order."""
         return await self.store.read_stream(case_id, conn=conn)
+
+    # -- joint cases (联办) ----------------------------------------------------------------------
+    async def handle_joint(
+        self, conn: asyncpg.Connection, command: SubmitJointApplication, *, tiers: CenterTiers
+    ) -> Outcome[JointState]:
+        """Decide a joint intake on its stream (`joint-<hex>`) inside `conn`'s transaction:
+        judged by the catalog as it stands (its bundles and items in force), promised by the
+        accepting center's hours and the calendar, like a single acceptance."""
+        read = await self.store.read_streams(
+            {CATALOG_STREAM: self.catalog.version, command.joint_case_id: 0}, conn=conn
+        )
+        cat = self.catalog.fold(read[CATALOG_STREAM])
+        center_id = command.accepting_center_id
+        tier = await tiers.tier(conn, center_id)
+        hours, calendar = await self.calendar.acceptance_inputs(conn, center_id)
+        ctx = IntakeContext(
+            catalog=cat,
+            verification_secret=self.secret,
+            office_hours=hours or OfficeHours.standard(),
+            calendar=calendar or self.calendar.folded,
+        )
+
+        def decide(cmd: SubmitJointApplication, state: JointState, now: Any) -> list[Any]:
+            return decide_submit_joint(cmd, state, now, ctx)
+
+        org = (center_id, tier)
+        runner: CommandRunner[JointState, SubmitJointApplication] = CommandRunner(
+            store=self.store,
+            decide=decide,
+            evolve=evolve_joint,
+            initial=JointState,
+            from_envelope=payload_of,
+            to_payload=to_payload,
+            producer=self.producer,
+            meta=lambda _evt: org,
+        )
+        return await runner.handle(
+            command.joint_case_id,
+            command,
+            actor=command.actor,
+            now=self.clock(),
+            conn=conn,
+            stream=read[command.joint_case_id],
+        )
 
     # -- the catalog ---------------------------------------------------------------------------
     def catalog_runner(self) -> CommandRunner[Catalog, CatalogCommand]:

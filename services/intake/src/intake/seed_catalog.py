@@ -28,9 +28,10 @@ from contracts.intake import (
     MaterialForm,
     RequiredMaterial,
 )
+from contracts.joint import JointBundle
 from eventkit.envelope import Actor
 
-from .domain.catalog import PublishCatalogItem
+from .domain.catalog import PublishCatalogItem, PublishJointBundle
 
 SEED_ACTOR = Actor(id="seed", role="admin", org_id="ruian")
 SEED_EFFECTIVE_FROM = date(2026, 1, 1)
@@ -53,6 +54,7 @@ _SELF_EMPLOYED_REG = "《个体工商户条例》"
 _ROAD_TRAFFIC_LAW = "《中华人民共和国道路交通安全法》"
 _WATER_SUPPLY_REG = "《城市供水条例》"
 _ID_CARD_LAW = "《中华人民共和国居民身份证法》"
+_HUKOU_REG = "《中华人民共和国户口登记条例》"
 
 
 def _m(
@@ -414,6 +416,62 @@ def seed_items(effective_from: date = SEED_EFFECTIVE_FROM) -> list[CatalogItemVe
             "result_type": "证件",
             "agency_allowed": False,
         },
+        # -- 出生一件事: the birth-related items of the joint bundle LB-001 ----------------------
+        {
+            "code": "FP-003",
+            "name_zh": "生育登记",
+            "category": "family_planning",
+            "legal_basis": f"{_POPULATION_LAW}；{_ZJ_POPULATION_REG}",
+            "implementing_body": "村(社区)计划生育服务室",
+            "handling_tier": "community",
+            "case_type": "promised",
+            "statutory_limit_days": 5,
+            "promised_limit_days": 2,
+            "materials": (
+                _m("APPLICATION_FORM", "生育登记表", "original"),
+                _m("ID_CARD", "夫妻双方居民身份证复印件", copies=2),
+                _HOUSEHOLD_COPY,
+                _MARRIAGE_COPY,
+            ),
+            "result_type": "回执",
+        },
+        {
+            "code": "OT-004",
+            "name_zh": "新生儿出生登记(申报户口)",
+            "category": "other",
+            # 《户口登记条例》第七条: 婴儿出生后一个月以内申报出生登记.
+            "legal_basis": _HUKOU_REG,
+            "implementing_body": "瑞安市公安局派出所(户籍窗口)",
+            "handling_tier": "town",
+            "case_type": "promised",
+            "statutory_limit_days": 10,
+            "promised_limit_days": 3,
+            "materials": (
+                _m("CHILD_BIRTH_CERT", "出生医学证明", "original"),
+                _HOUSEHOLD_ORIGINAL,
+                _m("ID_CARD", "父母双方居民身份证复印件", copies=2),
+                _MARRIAGE_COPY,
+            ),
+            "result_type": "户口簿登记",
+            "agency_allowed": False,
+        },
+        {
+            "code": "LS-003",
+            "name_zh": "新生儿城乡居民基本医疗保险参保登记",
+            "category": "labour_social_security",
+            "legal_basis": _SOCIAL_INSURANCE_LAW,
+            "implementing_body": "镇(街道)劳动保障所",
+            "handling_tier": "town",
+            "case_type": "promised",
+            "statutory_limit_days": 10,
+            "promised_limit_days": 5,
+            "materials": (
+                _m("APPLICATION_FORM", "城乡居民基本医疗保险参保登记表", "original"),
+                _HOUSEHOLD_COPY,
+                _m("CHILD_BIRTH_CERT", "出生医学证明复印件"),
+            ),
+            "result_type": "参保凭证",
+        },
     ]
     return [
         CatalogItemVersion.model_validate({"version": 1, "effective_from": effective_from, **r})
@@ -426,3 +484,49 @@ def seed_commands(
 ) -> list[PublishCatalogItem]:
     """The admin commands that publish the seed, in code order."""
     return [PublishCatalogItem(item=item, actor=actor) for item in seed_items(effective_from)]
+
+
+def seed_bundles(effective_from: date = SEED_EFFECTIVE_FROM) -> list[JointBundle]:
+    """The seeded joint bundles (联办事项), version 1.
+
+    - LB-001 出生一件事联办 (the report's 六证联办 kind): the birth-related certificates,
+      decided side by side at the community (生育登记) and the town (户口, 医保, 光荣证); the
+      parents' ID cards, the household register, the marriage and birth certificates are
+      handed in once; a refusal of one does not stop the others; one result when all are done.
+    - LB-002 流动人口电动自行车登记上牌联办: a non-local resident's residence registration
+      (暂口管理, town) first, then the e-bike registration with its plate at the community
+      police room; the ID card is shown once; no plate without the registration (a refusal
+      stops the rest); each result goes back as it is decided.
+    Which items a local bundle holds is a plausible reading of the report, not a citation.
+    """
+    return [
+        JointBundle(
+            code="LB-001",
+            version=1,
+            name_zh="出生一件事联办(生育登记、出生落户、新生儿医保、独生子女父母光荣证)",
+            members=("FP-003", "OT-004", "LS-003", "FP-001"),
+            shared_materials=("ID_CARD", "HOUSEHOLD_REG", "MARRIAGE_CERT", "CHILD_BIRTH_CERT"),
+            approval_order="parallel",
+            on_refusal="continue",
+            result_return="once",
+            effective_from=effective_from,
+        ),
+        JointBundle(
+            code="LB-002",
+            version=1,
+            name_zh="流动人口电动自行车登记上牌联办(居住登记、防盗登记及号牌)",
+            members=("FL-001", "OT-001"),
+            shared_materials=("ID_CARD",),
+            approval_order="sequential",
+            on_refusal="stop_others",
+            result_return="per_member",
+            effective_from=effective_from,
+        ),
+    ]
+
+
+def seed_bundle_commands(
+    effective_from: date = SEED_EFFECTIVE_FROM, actor: Actor = SEED_ACTOR
+) -> list[PublishJointBundle]:
+    """The admin commands that publish the seeded bundles (after the items they name)."""
+    return [PublishJointBundle(bundle=b, actor=actor) for b in seed_bundles(effective_from)]

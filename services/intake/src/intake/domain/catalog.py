@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 
 from contracts.base import DomainEvent
 from contracts.intake import CatalogItemPublished, CatalogItemRetired, CatalogItemVersion
+from contracts.joint import JointBundle, JointBundlePublished
 from eventkit.envelope import Actor
 
 from .errors import AlreadyExists, Conflict, InvalidField, UnknownItem
@@ -69,7 +70,14 @@ class RetireCatalogItem(_Command):
     actor: Actor
 
 
-CatalogCommand = PublishCatalogItem | RetireCatalogItem
+class PublishJointBundle(_Command):
+    """Publish a whole new version of a joint bundle (联办事项); admins only."""
+
+    bundle: JointBundle
+    actor: Actor
+
+
+CatalogCommand = PublishCatalogItem | RetireCatalogItem | PublishJointBundle
 
 
 # -- state -----------------------------------------------------------------------------------------
@@ -142,6 +150,20 @@ class Catalog:
     """All items of the catalog. Pure: rebuilt by folding catalog events."""
 
     items: Mapping[str, ItemHistory] = field(default_factory=dict)
+    bundles: Mapping[str, tuple[tuple[JointBundle, datetime], ...]] = field(default_factory=dict)
+    """Every published version of each joint bundle with the moment it was recorded."""
+
+    def bundle_in_force(self, code: str, at: datetime) -> JointBundle | None:
+        """The bundle version a joint intake at `at` is judged by (as for items)."""
+        day = local_date(at)
+        live = [
+            b for b, when in self.bundles.get(code, ()) if when <= at and b.effective_from <= day
+        ]
+        return max(live, key=lambda b: (b.effective_from, b.version)) if live else None
+
+    def bundles_in_force(self, at: datetime) -> list[JointBundle]:
+        out = [self.bundle_in_force(code, at) for code in sorted(self.bundles)]
+        return [b for b in out if b is not None]
 
     def history(self, code: str) -> ItemHistory | None:
         return self.items.get(code)
@@ -186,6 +208,8 @@ def decide(command: CatalogCommand, state: Catalog, now: datetime) -> list[Domai
             return _publish(command, state, now)
         case RetireCatalogItem():
             return _retire(command, state, now)
+        case PublishJointBundle():
+            return _publish_bundle(command, state, now)
     raise TypeError(f"not a catalog command: {type(command).__name__}")
 
 
@@ -242,6 +266,57 @@ def _retire(cmd: RetireCatalogItem, state: Catalog, now: datetime) -> list[Domai
             retired_by=cmd.actor.id,
         )
     ]
+
+
+def _publish_bundle(cmd: PublishJointBundle, state: Catalog, now: datetime) -> list[DomainEvent]:
+    """A bundle names published items not retired, each once (an intake checks each is in
+    force when it is handed in); a shared material is one at least two members list in
+    their latest version (else there is nothing to share)."""
+    bundle = cmd.bundle
+    if not ITEM_CODE.match(bundle.code):
+        raise InvalidField("bundle.code", "must look like LB-001: 2-4 capitals, '-', 3 digits")
+    if state.history(bundle.code) is not None:
+        raise Conflict("bundle.code", f"{bundle.code} is an item's code, not a bundle's")
+    if not bundle.name_zh.strip():
+        raise InvalidField("bundle.name_zh", "must not be blank")
+    versions = state.bundles.get(bundle.code, ())
+    if versions:
+        latest = versions[-1][0]
+        if bundle.version <= latest.version:
+            raise InvalidField(
+                "bundle.version", f"must be greater than the latest version {latest.version}"
+            )
+        if bundle.effective_from < latest.effective_from:
+            raise InvalidField(
+                "bundle.effective_from",
+                f"{bundle.effective_from.isoformat()} is before version {latest.version}",
+            )
+    elif bundle.version != 1:
+        raise InvalidField("bundle.version", "versions start at 1")
+    materials: dict[str, list[str]] = {}
+    for i, code in enumerate(bundle.members):
+        if code in bundle.members[:i]:
+            raise InvalidField(f"bundle.members[{i}]", f"member {code} appears twice")
+        history = state.history(code)
+        latest = history.latest if history else None
+        if history is None or latest is None:
+            raise UnknownItem(f"bundle.members[{i}]", f"no service item with code {code}")
+        if history.retired is not None:
+            raise InvalidField(
+                f"bundle.members[{i}]",
+                f"item {code} is retired from {history.retired.effective_from.isoformat()}",
+            )
+        for m in latest.item.materials:
+            materials.setdefault(m.code, []).append(code)
+    for i, code in enumerate(bundle.shared_materials):
+        if code in bundle.shared_materials[:i]:
+            raise InvalidField(f"bundle.shared_materials[{i}]", f"{code} appears twice")
+        if len(materials.get(code, ())) < 2:
+            raise InvalidField(
+                f"bundle.shared_materials[{i}]",
+                f"{code} is not listed by two members: nothing to share",
+            )
+    return [JointBundlePublished(bundle=bundle, published_at=now, published_by=cmd.actor.id)]
 
 
 def validate_item(item: CatalogItemVersion) -> None:
@@ -309,6 +384,10 @@ def evolve(state: Catalog, evt: DomainEvent) -> Catalog:
             return _append(state, item.code, PublishedVersion(item=item, recorded_at=at))
         case CatalogItemRetired(code=code, retired_from=d, retired_at=at, reason=reason):
             return _append(state, code, Retirement(effective_from=d, recorded_at=at, reason=reason))
+        case JointBundlePublished(bundle=bundle, published_at=at):
+            bundles = dict(state.bundles)
+            bundles[bundle.code] = (*bundles.get(bundle.code, ()), (bundle, at))
+            return Catalog(items=state.items, bundles=bundles)
     return state
 
 
@@ -316,4 +395,4 @@ def _append(state: Catalog, code: str, entry: TimelineEntry) -> Catalog:
     history = state.items.get(code, ItemHistory(code=code))
     items = dict(state.items)
     items[code] = ItemHistory(code=code, timeline=(*history.timeline, entry))
-    return Catalog(items=items)
+    return Catalog(items=items, bundles=state.bundles)

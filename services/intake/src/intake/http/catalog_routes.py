@@ -16,11 +16,12 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from contracts.intake import CATEGORY_NAMES_ZH, CatalogItemVersion, Category
+from contracts.joint import JointBundle
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key, request_fingerprint
 from eventkit.openapi import errors
 
-from ..domain.catalog import SHANGHAI, PublishCatalogItem, RetireCatalogItem
+from ..domain.catalog import SHANGHAI, PublishCatalogItem, PublishJointBundle, RetireCatalogItem
 from ..domain.errors import parse_command
 from .access import actor_of
 from .case_flow import core_of
@@ -200,5 +201,31 @@ async def retire_item(
             },
         )
         return cmd, {"code": code, "retired_from": body.retired_from}
+
+    return await _write(request, principal, key, body, build)
+
+
+@router.post(
+    "/bundles",
+    status_code=201,
+    response_model=CatalogWriteResult,
+    summary="Publish a version of a joint bundle (联办事项, admins)",
+)
+async def publish_bundle(
+    body: JointBundle,
+    request: Request,
+    principal: Principal = Depends(require_roles("admin")),
+    key: str | None = Depends(idempotency_key),
+) -> Response:
+    """The members, the materials they share, the approval order, what a refusal does and
+    how the result goes back; the members must be published items, not retired."""
+
+    async def build(_conn: asyncpg.Connection) -> tuple[PublishJointBundle, dict[str, Any]]:
+        cmd = PublishJointBundle(bundle=body, actor=actor_of(principal))
+        return cmd, {
+            "code": body.code,
+            "version": body.version,
+            "effective_from": body.effective_from,
+        }
 
     return await _write(request, principal, key, body, build)

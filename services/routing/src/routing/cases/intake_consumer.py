@@ -10,6 +10,10 @@ models and the inbox claim commit together.
   tier, category, case type and promise travel with it, so routing never waits for the
   catalog). An acceptance that cannot be routed (a center or office missing from the tree)
   is kept in `unrouted_cases` with the reason, not retried in a loop and not lost;
+- `intake.joint_application_accepted` (联办) -> one `RouteAcceptedCase` per member
+  (`domain.joint_case.member_routes`): each member is an ordinary case, routed by the same
+  rule to the office holding its own item's authority, whatever its tier; a member that
+  cannot be routed is kept in `unrouted_cases` like a single acceptance;
 - `intake.application_withdrawn` -> `RecordWithdrawal`;
 - `intake.correction_supplied` -> `RecordCorrectionSupplied` (supplied at the event's time);
 - `intake.service_evaluated` with a score of at most 2 -> `RecordServiceEvaluation`, the
@@ -39,6 +43,7 @@ from contracts.intake import (
     CorrectionSupplied,
     ServiceEvaluated,
 )
+from contracts.joint import JointApplicationAccepted
 from eventkit.envelope import Actor, Envelope
 
 from ..domain.case import (
@@ -48,7 +53,9 @@ from ..domain.case import (
     RouteAcceptedCase,
 )
 from ..domain.errors import DomainError
+from ..domain.joint_case import member_routes
 from ..runtime import SYSTEM_ACTOR, RoutingRuntime
+from .joint import record_joint_case
 from .service import CaseService
 
 log = logging.getLogger("routing.intake_consumer")
@@ -58,6 +65,7 @@ HANDLED = frozenset(
         "intake.catalog_item_published",
         "intake.catalog_item_retired",
         "intake.application_accepted",
+        "intake.joint_application_accepted",
         "intake.application_withdrawn",
         "intake.correction_supplied",
         "intake.service_evaluated",
@@ -138,6 +146,9 @@ class IntakeHandler:
             match evt:
                 case ApplicationAccepted():
                     await self._accepted(conn, env, evt, now)
+                    return
+                case JointApplicationAccepted():
+                    await self._joint_accepted(conn, env, evt, now)
                     return
                 case ApplicationWithdrawn():
                     command: Recording = RecordWithdrawal(
@@ -222,6 +233,40 @@ class IntakeHandler:
                 reason,
                 orjson.dumps(env.payload).decode(),
             )
+
+    async def _joint_accepted(
+        self, conn: asyncpg.Connection, env: Envelope, evt: JointApplicationAccepted, now: datetime
+    ) -> None:
+        await record_joint_case(conn, evt, env.payload)
+        names = {m.case_id: m.item_name_zh for m in evt.members}
+        for command in member_routes(evt, SYSTEM_ACTOR):
+            try:
+                async with conn.transaction():  # a savepoint per member
+                    await self.cases.handle_in(
+                        conn,
+                        command,
+                        now=now,
+                        correlation_id=env.correlation_id,
+                        causation_id=env.event_id,
+                        item_name_zh=names[command.case_id],
+                    )
+            except DomainError as exc:
+                log.error(
+                    "a joint case's member could not be routed; kept in unrouted_cases",
+                    extra={"case_id": command.case_id, "joint_case_id": evt.joint_case_id},
+                )
+                await conn.execute(
+                    """INSERT INTO unrouted_cases (case_id, event_id, field, reason, accepted)
+                       VALUES ($1, $2, $3, $4, $5::jsonb)
+                       ON CONFLICT (case_id) DO UPDATE SET event_id = EXCLUDED.event_id,
+                           field = EXCLUDED.field, reason = EXCLUDED.reason,
+                           accepted = EXCLUDED.accepted, recorded_at = now()""",
+                    command.case_id,
+                    env.event_id,
+                    exc.field,
+                    exc.reason,
+                    orjson.dumps(env.payload).decode(),
+                )
 
 
 def _check_catalog(evt: ApplicationAccepted, row: asyncpg.Record | None) -> None:

@@ -26,6 +26,7 @@ from ..domain.case import CaseCommandType, CaseDecider, CaseState, evolve_case
 from ..domain.case_state import initial_case_state
 from ..domain.context import CaseContext
 from ..runtime import RoutingRuntime
+from .joint import after_member_decided
 from .projection import project_case
 
 log = logging.getLogger("routing.cases")
@@ -119,4 +120,16 @@ class CaseService:
                 now,
                 item_name_zh=item_name_zh,
             )
+        for env in outcome.envelopes:
+            if env.event_type == "routing.case_decided":
+                # a joint case's member (联办): the bundle's rule, in this same transaction
+                await after_member_decided(
+                    self.ctx,
+                    conn,
+                    command.case_id,
+                    str(env.payload["decision"]),
+                    command.actor,
+                    now,
+                    env.event_id,
+                )
         return outcome

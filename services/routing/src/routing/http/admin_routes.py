@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import AwareDatetime, BaseModel
 
 from contracts.intake import ApplicationAccepted
+from contracts.joint import JointApplicationAccepted
 from eventkit.auth import Principal, require_roles
+from eventkit.envelope import Actor
 from eventkit.openapi import errors
 
 from ..cases.deadlines import DeadlineChecker
 from ..cases.intake_consumer import route_command
 from ..cases.service import CaseService
 from ..domain.case_state import CASE_ID_PATTERN
+from ..domain.joint_case import member_routes
 from ..runtime import RoutingRuntime
 from .access import actor_of
 from .deps import case_service, ctx, deadline_checker
@@ -108,13 +111,13 @@ async def retry_unrouted(
         )
         if row is None:
             raise refuse(404, "case_id", f"{case_id!r} is not waiting to be routed")
-        evt = ApplicationAccepted.model_validate(orjson.loads(row["accepted"]))
+        command, name = _kept_route(orjson.loads(row["accepted"]), case_id, actor_of(principal))
         outcome = await cases.handle_in(
             conn,
-            route_command(evt, actor_of(principal)),
+            command,
             now=c.clock(),
             causation_id=uuid.UUID(str(row["event_id"])),
-            item_name_zh=evt.item_name_zh,
+            item_name_zh=name,
         )
         await conn.execute("DELETE FROM unrouted_cases WHERE case_id = $1", case_id)
     c.runtime.wake_relay()
@@ -124,3 +127,15 @@ async def retry_unrouted(
         events=event_refs(outcome.envelopes),
         state=CaseView.of(outcome.state),
     )
+
+
+def _kept_route(payload: dict[str, Any], case_id: str, actor: Actor) -> tuple[Any, str]:
+    """The routing command of a kept acceptance: a single case's, or one member's of a
+    joint acceptance (联办, kept per member)."""
+    if "joint_case_id" in payload:
+        joint = JointApplicationAccepted.model_validate(payload)
+        command = next(r for r in member_routes(joint, actor) if r.case_id == case_id)
+        name = next(m.item_name_zh for m in joint.members if m.case_id == case_id)
+        return command, name
+    evt = ApplicationAccepted.model_validate(payload)
+    return route_command(evt, actor), evt.item_name_zh

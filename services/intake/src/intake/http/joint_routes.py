@@ -1,0 +1,140 @@
+"""`POST /v1/joint-applications`: hand a joint bundle in (联办, e.g. 六证联办) at the window.
+
+One visit, one set of materials: the shared materials once, each member's own forms apart.
+The answer is ONE one-time notice covering every member (status `awaiting_materials`) or ONE
+receipt whose promise is the latest member's, with each member's case id (status
+`accepted`); routing then sends each member to the office holding its authority.
+
+Who: community agents and officers at their own center (the token's), first-inquiry
+responsible (首问责任人) themselves. The joint case id is made here, so a retry with the
+same `Idempotency-Key` answers the same joint case.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from pydantic import Field
+
+from contracts.intake import Applicant, ProvidedMaterial
+from contracts.joint import JointApplicationAccepted, JointMaterialsMissingNotified, MemberMaterials
+from contracts.limits import MAX_MATERIALS
+from eventkit.auth import Principal, require_roles
+from eventkit.idempotency import idempotency_key
+from eventkit.idempotent_post import run_idempotent
+from eventkit.openapi import errors
+
+from ..domain.errors import parse_command
+from ..domain.joint_submission import SubmitJointApplication
+from ..runtime import CenterTiers
+from .access import actor_of, require_registered_actor
+from .case_flow import core_of, require_center
+from .errors import refuse
+from .models import ApplicantIn, MaterialIn, _In
+
+router = APIRouter(prefix="/v1/joint-applications", tags=["joint"], responses=errors(403, 409))
+
+
+class MemberMaterialsIn(_In):
+    item_code: str = Field(pattern=r"^[A-Z]{2,4}-[0-9]{3}$", examples=["OT-004"])
+    provided: list[MaterialIn] = Field(default_factory=list, max_length=MAX_MATERIALS)
+
+
+class JointSubmitRequest(_In):
+    bundle_code: str = Field(pattern=r"^[A-Z]{2,4}-[0-9]{3}$", examples=["LB-001"])
+    applicant: ApplicantIn
+    shared_provided: list[MaterialIn] = Field(default_factory=list, max_length=MAX_MATERIALS)
+    member_provided: list[MemberMaterialsIn] = Field(default_factory=list, max_length=12)
+
+
+def _materials(given: list[MaterialIn]) -> tuple[ProvidedMaterial, ...]:
+    return tuple(ProvidedMaterial(code=m.code, form=m.form, copies=m.copies) for m in given)
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Submit a joint bundle (联办)",
+    responses={422: {"description": "a field is wrong: unknown bundle, material not listed..."}},
+)
+async def submit_joint(
+    body: JointSubmitRequest,
+    request: Request,
+    principal: Principal = Depends(require_roles("community_agent", "officer")),
+    key: str | None = Depends(idempotency_key),
+) -> Response:
+    """201 with status `accepted` (one receipt, members) or `awaiting_materials` (the one
+    notice: shared gaps once, each member's own)."""
+    core = core_of(request)
+    joint_case_id = f"joint-{uuid.uuid4().hex}"
+    center = principal.org_id or ""
+    if not center:
+        raise refuse(422, "accepting_center_id", "required (the token names no center)")
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        tiers = CenterTiers()
+        await require_center(core, conn, tiers, "accepting_center_id", center)
+        await require_center(
+            core,
+            conn,
+            tiers,
+            "applicant.registered_community_id",
+            body.applicant.registered_community_id,
+            community=True,
+        )
+        if core.settings.require_known_center:
+            await require_registered_actor(conn, principal)
+        command = parse_command(
+            SubmitJointApplication,
+            {
+                "joint_case_id": joint_case_id,
+                "bundle_code": body.bundle_code,
+                "applicant": Applicant(**body.applicant.model_dump()),
+                "shared_provided": _materials(body.shared_provided),
+                "member_provided": tuple(
+                    MemberMaterials(item_code=m.item_code, provided=_materials(m.provided))
+                    for m in body.member_provided
+                ),
+                "accepting_center_id": center,
+                "accepting_staff_id": principal.sub,
+                "channel": "window",
+                "actor": actor_of(principal),
+            },
+        )
+        outcome = await core.handle_joint(conn, command, tiers=tiers)
+        return 201, _answer(joint_case_id, outcome.envelopes)
+
+    return await run_idempotent(
+        core.idempotency,
+        service="intake",
+        principal=principal,
+        key=key,
+        request=request,
+        body=body,
+        work=work,
+        on_commit=core.runtime.wake_relay,
+    )
+
+
+def _answer(joint_case_id: str, envelopes: list[Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "joint_case_id": joint_case_id,
+        "events": [{"event_id": str(e.event_id), "event_type": e.event_type} for e in envelopes],
+    }
+    for env in envelopes:
+        payload = env.payload
+        if env.event_type == JointMaterialsMissingNotified.event_type:
+            out.update(status="awaiting_materials", missing=payload["missing"])
+        elif env.event_type == JointApplicationAccepted.event_type:
+            out.update(
+                status="accepted",
+                receipt_no=payload["receipt_no"],
+                accepted_on=payload["accepted_on"],
+                promised_completion_date=payload["promised_completion_date"],
+                members=payload["members"],
+            )
+    return out

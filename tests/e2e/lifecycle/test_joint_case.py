@@ -1,0 +1,140 @@
+"""联办 end to end (intake, routing and notify as separate processes on the real Kafka and
+PostgreSQL): an admin publishes the birth bundle; a joint intake with gaps gets ONE notice
+covering every member; a complete one gets one receipt; its members are routed to the
+community and the town and decided there; ONE joint result comes back when all are done."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from intake.domain.id_number import check_digit
+from intake.seed_catalog import seed_bundles, seed_items
+
+from .stack import MABEI, Stack, Who
+
+pytestmark = pytest.mark.e2e
+
+AGENT: Who = ("ruian.mayu.mabei.agent1", "community_agent", MABEI, "community")
+
+
+def applicant() -> dict[str, Any]:
+    return {
+        "name": "陈小芳",
+        "id_number": "33038119900415123" + check_digit("33038119900415123"),
+        "phone": "13957712345",
+        "household_no": "330381-MB-0421",
+        "registered_community_id": MABEI,
+        "address": "瑞安市马屿镇马北社区新街12号",
+    }
+
+
+def everything(code: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    bundle = next(b for b in seed_bundles() if b.code == code)
+    items = {i.code: i for i in seed_items()}
+    shared: dict[str, dict[str, Any]] = {}
+    own = []
+    for member in bundle.members:
+        mine = []
+        for m in items[member].materials:
+            if m.may_supply_later:
+                continue
+            given = {"code": m.code, "form": m.form, "copies": m.copies}
+            if m.code in bundle.shared_materials:
+                held = shared.setdefault(m.code, given)
+                held["copies"] = max(held["copies"], m.copies)
+                if m.form == "original":
+                    held["form"] = "original"
+            else:
+                mine.append(given)
+        own.append({"item_code": member, "provided": mine})
+    return list(shared.values()), own
+
+
+async def test_a_joint_case_one_notice_two_tiers_one_result(stack: Stack) -> None:
+    today = stack.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
+    birth = seed_bundles(effective_from=today)[0]
+    r = await stack.post(
+        stack.intake, "/v1/catalog/bundles", stack.admin(), birth.model_dump(mode="json")
+    )
+    assert r.status_code == 201, r.text
+
+    # nothing handed in: ONE notice naming the shared gaps once and each member's own
+    r = await stack.post(
+        stack.intake,
+        "/v1/joint-applications",
+        AGENT,
+        {"bundle_code": "LB-001", "applicant": applicant()},
+    )
+    assert r.status_code == 201, r.text
+    notice = r.json()
+    assert notice["status"] == "awaiting_materials"
+    notified = await stack.logs["intake"].wait_case(notice["joint_case_id"], lambda es: bool(es))
+    assert [e["event_type"] for e in notified] == ["intake.joint_materials_missing_notified"]
+    assert len(notified[0]["payload"]["missing"]["members"]) == 4
+
+    # everything handed in once: one receipt, the latest member's promise
+    shared, own = everything("LB-001")
+    r = await stack.post(
+        stack.intake,
+        "/v1/joint-applications",
+        AGENT,
+        {
+            "bundle_code": "LB-001",
+            "applicant": applicant(),
+            "shared_provided": shared,
+            "member_provided": own,
+        },
+    )
+    assert r.status_code == 201, r.text
+    joint = r.json()
+    assert joint["status"] == "accepted"
+    joint_id = joint["joint_case_id"]
+
+    # each member routed by routing to the office holding its authority, at two tiers
+    tiers = set()
+    dues = []
+    for member in joint["members"]:
+        detail = await stack.routing_case(member["case_id"])
+        state = detail["state"]
+        tiers.add(state["handling_tier"])
+        dues.append(
+            next(
+                e["payload"]["due_date"]
+                for e in detail["trail"]
+                if e["event_type"] == "routing.deadline_set"
+            )
+        )
+        officer: Who = (
+            state["assigned_to"],
+            "officer",
+            state["handling_unit_id"],
+            state["handling_tier"],
+        )
+        body = (
+            {"decision": "refuse", "reason": "出生医学证明与户口簿信息不符"}
+            if member["item_code"] == "OT-004"
+            else {"decision": "approve"}
+        )
+        r = await stack.post(
+            stack.routing, f"/v1/cases/{member['case_id']}/decision", officer, body
+        )
+        assert r.status_code == 200, r.text
+    assert tiers == {"community", "town"}
+    assert joint["promised_completion_date"] >= max(dues)
+
+    # ONE result, when every member is done
+    trail = await stack.logs["routing"].wait_case(
+        joint_id,
+        lambda es: any(e["event_type"] == "routing.joint_result_ready" for e in es),
+    )
+    results = [e for e in trail if e["event_type"] == "routing.joint_result_ready"]
+    assert len(results) == 1 and results[0]["payload"]["final"] is True
+    assert [(o["item_code"], o["status"]) for o in results[0]["payload"]["outcomes"]] == [
+        ("FP-003", "approved"),
+        ("OT-004", "refused"),
+        ("LS-003", "approved"),
+        ("FP-001", "approved"),
+    ]

@@ -1,0 +1,142 @@
+"""联办 through intake's HTTP API (in-process app with its lifespan, real PostgreSQL and
+Kafka): an admin publishes the bundles; one joint intake answers ONE notice or ONE receipt."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from intake.seed_catalog import seed_bundles, seed_items
+
+from .support import ADMIN, AGENT_MABEI, Harness, applicant, read_topic_until
+
+pytestmark = pytest.mark.integration
+
+
+def today() -> Any:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+async def publish_bundles(intake: Harness) -> None:
+    for bundle in seed_bundles(effective_from=today()):
+        r = await intake.client.post(
+            "/v1/catalog/bundles",
+            json=bundle.model_dump(mode="json"),
+            headers=intake.keys.headers(ADMIN),
+        )
+        if r.status_code == 422 and r.json()["detail"]["field"] == "bundle.version":
+            continue  # published by an earlier test of this module
+        assert r.status_code == 201, r.text
+
+
+def everything(code: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    bundle = next(b for b in seed_bundles() if b.code == code)
+    items = {i.code: i for i in seed_items()}
+    shared: dict[str, dict[str, Any]] = {}
+    own = []
+    for member in bundle.members:
+        mine = []
+        for m in items[member].materials:
+            if m.may_supply_later:
+                continue
+            given = {"code": m.code, "form": m.form, "copies": m.copies}
+            if m.code in bundle.shared_materials:
+                held = shared.setdefault(m.code, given)
+                held["copies"] = max(held["copies"], m.copies)
+                if m.form == "original":
+                    held["form"] = "original"
+            else:
+                mine.append(given)
+        own.append({"item_code": member, "provided": mine})
+    return list(shared.values()), own
+
+
+async def test_an_admin_publishes_bundles_and_a_bad_one_is_refused(intake: Harness) -> None:
+    await publish_bundles(intake)
+    before = len(await intake.stream("catalog"))
+    bad = seed_bundles(effective_from=today())[0].model_copy(
+        update={"code": "LB-099", "shared_materials": ("VEHICLE",)}
+    )
+    r = await intake.client.post(
+        "/v1/catalog/bundles", json=bad.model_dump(mode="json"), headers=intake.keys.headers(ADMIN)
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"]["field"] == "bundle.shared_materials[0]"
+    assert len(await intake.stream("catalog")) == before  # nothing written
+    r = await intake.client.post(
+        "/v1/catalog/bundles",
+        json=bad.model_dump(mode="json"),
+        headers=intake.keys.headers(AGENT_MABEI),
+    )
+    assert r.status_code == 403
+
+
+async def test_one_joint_intake_gives_one_notice_covering_every_member(intake: Harness) -> None:
+    await publish_bundles(intake)
+    r = await intake.client.post(
+        "/v1/joint-applications",
+        json={"bundle_code": "LB-001", "applicant": applicant()},
+        headers=intake.keys.headers(AGENT_MABEI),
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "awaiting_materials"
+    assert [s["code"] for s in body["missing"]["shared"]] == [
+        "ID_CARD",
+        "HOUSEHOLD_REG",
+        "MARRIAGE_CERT",
+        "CHILD_BIRTH_CERT",
+    ]
+    assert [m["item_code"] for m in body["missing"]["members"]] == [
+        "FP-003",
+        "OT-004",
+        "LS-003",
+        "FP-001",
+    ]
+    stored = await intake.stream(body["joint_case_id"])
+    assert [e["event_type"] for e in stored] == ["intake.joint_materials_missing_notified"]
+    assert stored[0]["org_id"] == "ruian.mayu.mabei"
+
+
+async def test_a_complete_joint_intake_gets_one_receipt_published_once(intake: Harness) -> None:
+    await publish_bundles(intake)
+    shared, own = everything("LB-001")
+    payload = {
+        "bundle_code": "LB-001",
+        "applicant": applicant(),
+        "shared_provided": shared,
+        "member_provided": own,
+    }
+    headers = {
+        **intake.keys.headers(AGENT_MABEI),
+        "Idempotency-Key": "5b0e7c1a-3d2f-4a6b-8c9d-0e1f2a3b4c5d",
+    }
+    r = await intake.client.post("/v1/joint-applications", json=payload, headers=headers)
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["status"] == "accepted" and body["receipt_no"].startswith("RA")
+    assert {m["handling_tier"] for m in body["members"]} == {"community", "town"}
+    again = await intake.client.post("/v1/joint-applications", json=payload, headers=headers)
+    assert again.json()["joint_case_id"] == body["joint_case_id"]  # the same joint case
+
+    joint_id = body["joint_case_id"]
+    published = await read_topic_until(
+        intake.bootstrap,
+        intake.intake_topic,
+        lambda envs: any(e["stream_id"] == joint_id for e in envs),
+        what="the joint acceptance on intake's topic",
+    )
+    mine = [e for e in published if e["stream_id"] == joint_id]
+    assert [e["event_type"] for e in mine] == ["intake.joint_application_accepted"]
+
+
+async def test_a_resident_may_not_hand_in_a_bundle(intake: Harness) -> None:
+    r = await intake.client.post(
+        "/v1/joint-applications",
+        json={"bundle_code": "LB-001", "applicant": applicant()},
+        headers=intake.keys.resident(),
+    )
+    assert r.status_code == 403

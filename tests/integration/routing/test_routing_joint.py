@@ -1,0 +1,234 @@
+"""联办 through routing on the real Kafka and PostgreSQL: one joint acceptance from intake,
+its members routed each to the office holding its authority, at two tiers."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import pytest
+
+from contracts.joint import JointApplicationAccepted, JointMember, joint_promise, member_case_id
+from contracts.workdays import OfficeHours, default_calendar
+from intake.seed_catalog import seed_bundles, seed_items
+
+from .support import at, intake_envelope, read_topic_until, running_routing
+
+pytestmark = pytest.mark.integration
+
+MABEI, MAYU = "ruian.mayu.mabei", "ruian.mayu"
+AGENT = "ruian.mayu.mabei.agent1"
+ACCEPTED_AT = at(2026, 9, 29, 9, 30)
+
+
+def birth_bundle_accepted(joint_id: str) -> JointApplicationAccepted:
+    bundle = next(b for b in seed_bundles() if b.code == "LB-001")
+    items = {i.code: i for i in seed_items()}
+    members = tuple(
+        JointMember(
+            case_id=member_case_id(joint_id, code),
+            item_code=code,
+            item_version=1,
+            item_name_zh=items[code].name_zh,
+            category=items[code].category,
+            handling_tier=items[code].handling_tier,
+            case_type=items[code].case_type,
+            promised_limit_days=items[code].promised_limit_days,
+            material_codes=tuple(m.code for m in items[code].materials),
+        )
+        for code in bundle.members
+    )
+    promise = joint_promise(
+        ACCEPTED_AT,
+        [m.promised_limit_days for m in members],
+        bundle.approval_order,
+        OfficeHours.standard(),
+        calendar=default_calendar(),
+    )
+    return JointApplicationAccepted(
+        joint_case_id=joint_id,
+        receipt_no="RA20260929JOINT1",
+        bundle_code=bundle.code,
+        bundle_version=bundle.version,
+        bundle_name_zh=bundle.name_zh,
+        members=members,
+        approval_order=bundle.approval_order,
+        on_refusal=bundle.on_refusal,
+        result_return=bundle.result_return,
+        accepted_on=date(2026, 9, 29),
+        promised_completion_date=promise.due_date,
+        registered_community_id=MABEI,
+        accepting_center_id=MABEI,
+        accepting_staff_id=AGENT,
+        accepted_at=ACCEPTED_AT,
+        accepted_by=AGENT,
+    )
+
+
+async def test_one_joint_acceptance_routes_each_member_at_its_own_tier(
+    infra, pg_schema, topics
+) -> None:
+    async with running_routing(infra, pg_schema.schema, topics, now=at(2026, 9, 29, 9, 31)) as rt:
+        joint_id = f"joint-{uuid.uuid4().hex}"
+        accepted = birth_bundle_accepted(joint_id)
+        await rt.publish(intake_envelope(accepted, joint_id, at_time=ACCEPTED_AT, actor=AGENT))
+
+        where: dict[str, tuple[str, str]] = {}
+        dues: list[str] = []
+        for member in accepted.members:
+            detail = await rt.wait_case(member.case_id)
+            state = detail["state"]
+            assert state["status"] == "open"
+            where[member.item_code] = (state["handling_tier"], state["handling_unit_id"])
+            deadline = next(e for e in detail["trail"] if e["event_type"] == "routing.deadline_set")
+            dues.append(deadline["payload"]["due_date"])
+            assert all(e["causation_id"] for e in detail["trail"])
+
+        assert where == {
+            "FP-003": ("community", MABEI),
+            "OT-004": ("town", MAYU),
+            "LS-003": ("town", MAYU),
+            "FP-001": ("town", MAYU),
+        }
+        # the one receipt's promise is the latest member's deadline
+        assert accepted.promised_completion_date.isoformat() == max(dues)
+
+
+async def test_members_decided_at_two_tiers_give_one_result(infra, pg_schema, topics) -> None:
+    """LB-001 (parallel, continue, once): each member decided by its own office's officer at
+    the community and the town; one refusal does not stop the others; ONE joint result,
+    published once every member is done."""
+    async with running_routing(infra, pg_schema.schema, topics, now=at(2026, 9, 29, 9, 31)) as rt:
+        joint_id = f"joint-{uuid.uuid4().hex}"
+        accepted = birth_bundle_accepted(joint_id)
+        await rt.publish(intake_envelope(accepted, joint_id, at_time=ACCEPTED_AT, actor=AGENT))
+        officers = {}
+        for member in accepted.members:
+            detail = await rt.wait_case(member.case_id)
+            officers[member.case_id] = detail["state"]["assigned_to"]
+
+        decisions = {"OT-004": {"decision": "refuse", "reason": "出生医学证明与户口簿信息不符"}}
+        for member in accepted.members:
+            officer = officers[member.case_id]
+            body = decisions.get(member.item_code, {"decision": "approve"})
+            r = await rt.post(
+                f"/v1/cases/{member.case_id}/decision", rt.tokens.staff(officer), body
+            )
+            assert r.status_code == 200, r.text
+
+        def joint_events(envs: list[dict[str, object]]) -> list[dict[str, object]]:
+            return [e for e in envs if e["stream_id"] == joint_id]
+
+        published = await read_topic_until(
+            infra.bootstrap,
+            rt.routing_topic,
+            lambda envs: any(
+                e["event_type"] == "routing.joint_result_ready" for e in joint_events(envs)
+            ),
+            what="the joint result",
+        )
+        trail = joint_events(published)
+        assert [e["event_type"] for e in trail] == [
+            "routing.joint_member_decided",
+            "routing.joint_member_decided",
+            "routing.joint_member_decided",
+            "routing.joint_member_decided",
+            "routing.joint_result_ready",
+        ]
+        result = trail[-1]["payload"]
+        assert isinstance(result, dict) and result["final"] is True
+        assert [(o["item_code"], o["status"]) for o in result["outcomes"]] == [
+            ("FP-003", "approved"),
+            ("OT-004", "refused"),
+            ("LS-003", "approved"),
+            ("FP-001", "approved"),
+        ]
+        tiers = {
+            (await rt.wait_case(m.case_id))["state"]["handling_tier"] for m in accepted.members
+        }
+        assert tiers == {"community", "town"}
+
+
+def ebike_bundle_accepted(joint_id: str) -> JointApplicationAccepted:
+    """LB-002 (sequential, stop_others, per member) for a non-local resident of 马北."""
+    base = birth_bundle_accepted(joint_id)
+    bundle = next(b for b in seed_bundles() if b.code == "LB-002")
+    items = {i.code: i for i in seed_items()}
+    members = tuple(
+        JointMember(
+            case_id=member_case_id(joint_id, code),
+            item_code=code,
+            item_version=1,
+            item_name_zh=items[code].name_zh,
+            category=items[code].category,
+            handling_tier=items[code].handling_tier,
+            case_type=items[code].case_type,
+            promised_limit_days=items[code].promised_limit_days,
+            material_codes=tuple(m.code for m in items[code].materials),
+        )
+        for code in bundle.members
+    )
+    return base.model_copy(
+        update={
+            "bundle_code": bundle.code,
+            "bundle_name_zh": bundle.name_zh,
+            "members": members,
+            "approval_order": bundle.approval_order,
+            "on_refusal": bundle.on_refusal,
+            "result_return": bundle.result_return,
+        }
+    )
+
+
+async def test_a_sequential_bundle_waits_its_turn_and_a_refusal_stops_the_rest(
+    infra, pg_schema, topics
+) -> None:
+    async with running_routing(infra, pg_schema.schema, topics, now=at(2026, 9, 29, 9, 31)) as rt:
+        joint_id = f"joint-{uuid.uuid4().hex}"
+        accepted = ebike_bundle_accepted(joint_id)
+        await rt.publish(intake_envelope(accepted, joint_id, at_time=ACCEPTED_AT, actor=AGENT))
+        residence, plate = accepted.members
+        first = await rt.wait_case(residence.case_id)
+        second = await rt.wait_case(plate.case_id)
+        assert (first["state"]["handling_tier"], second["state"]["handling_tier"]) == (
+            "town",
+            "community",
+        )
+
+        # the plate before the residence registration: refused, nothing written
+        r = await rt.post(
+            f"/v1/cases/{plate.case_id}/decision",
+            rt.tokens.staff(second["state"]["assigned_to"]),
+            {"decision": "approve"},
+        )
+        assert r.status_code == 409 and r.json()["detail"]["field"] == "case_id"
+        assert (await rt.case(plate.case_id)).json()["state"]["status"] == "open"
+
+        r = await rt.post(
+            f"/v1/cases/{residence.case_id}/decision",
+            rt.tokens.staff(first["state"]["assigned_to"]),
+            {"decision": "refuse", "reason": "住所证明不实"},
+        )
+        assert r.status_code == 200, r.text
+
+        published = await read_topic_until(
+            infra.bootstrap,
+            rt.routing_topic,
+            lambda envs: any(
+                e["event_type"] == "routing.joint_result_ready" and e["stream_id"] == joint_id
+                for e in envs
+            ),
+            what="the joint result",
+        )
+        trail = [e for e in published if e["stream_id"] == joint_id]
+        assert [e["event_type"] for e in trail] == [
+            "routing.joint_member_decided",
+            "routing.joint_member_stopped",
+            "routing.joint_result_ready",
+        ]
+        assert trail[1]["payload"]["case_id"] == plate.case_id
+        assert trail[2]["payload"]["final"] is True
+        assert [(o["item_code"], o["status"]) for o in trail[2]["payload"]["outcomes"]] == [
+            ("FL-001", "refused"),
+            ("OT-001", "stopped"),
+        ]
