@@ -174,3 +174,13 @@ def test_a_report_generated_after_its_deadline_is_late_at_once() -> None:
     d = due(local(2026, 10, 20), OCT, TREE, done=[])[0]
     evs = decide(Generate(d, FIG, "ab" * 32), ReportState(), local(2026, 10, 20))
     assert [type(e) for e in evs] == [SituationReportGenerated, SituationReportLate]
+
+
+def test_without_a_start_day_only_the_latest_closed_periods_are_due() -> None:
+    # given a deployment with no start day, when it first runs on Wednesday 9 December 2026
+    got = due(local(2026, 12, 9, 10), ScheduleConfig(start=None), TREE, done=[])
+    # then the week of 30 Nov - 6 Dec and November, not a year of reports
+    assert sorted({(d.period, d.first.isoformat()) for d in got}) == [
+        ("monthly", "2026-11-01"),
+        ("weekly", "2026-11-30"),
+    ]

@@ -38,6 +38,7 @@ from .http.inspector_routes import router as inspector_router
 from .http.key_routes import router as key_router
 from .http.log_routes import router as log_router
 from .http.pacing import Pacer
+from .http.sitreport_routes import router as sitreport_router
 from .log.append import AppendOutcome, BeforeCommit, OnHalt
 from .log.appender import Appender
 from .log.checkpoint import Checkpointer
@@ -149,6 +150,7 @@ def build(
     app.include_router(inspector_router)
     app.include_router(board_router)
     app.include_router(admin_router)
+    app.include_router(sitreport_router)
 
     mine: list[asyncio.Task[Any]] = []
 

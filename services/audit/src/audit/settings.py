@@ -46,7 +46,8 @@ Anomalies
 Situation reports (情况报告制, `audit.sitreport`)
     AUDIT_SITREPORT_ENABLED      false: no scheduler (true)
     AUDIT_SITREPORT_PERIODS      which reports, "weekly,monthly" (either or both)
-    AUDIT_SITREPORT_START        no report for a period that began before this day (2026-01-01)
+    AUDIT_SITREPORT_START        no report for a period that began before this day (unset: no
+                                 back-filling, the latest closed week and month on)
     AUDIT_SITREPORT_SUBMIT_DAYS  days after a period closes to send its report up (2)
     AUDIT_SITREPORT_INTERVAL_SECONDS  how often the scheduler looks at the clock (60)
     AUDIT_SITREPORT_CHARTS       false: HTML without the PNG charts (true)
@@ -114,7 +115,7 @@ class Settings(ServiceSettings):
     integrity_sample_size: int = 256
     sitreport_enabled: bool = True
     sitreport_periods: str = "weekly,monthly"
-    sitreport_start: date = date(2026, 1, 1)
+    sitreport_start: date | None = None
     sitreport_submit_days: int = Field(default=2, ge=0, le=31)
     sitreport_interval_seconds: float = Field(default=60.0, gt=0)
     sitreport_charts: bool = True

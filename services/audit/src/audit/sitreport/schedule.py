@@ -26,8 +26,10 @@ TIER_ORDER: dict[str, int] = {"community": 0, "town": 1, "city": 2}
 @dataclass(frozen=True)
 class ScheduleConfig:
     periods: tuple[Period, ...] = ("weekly", "monthly")
-    start: date = date(2026, 1, 1)
-    """No report for a period that began before this day (a deployment's first day)."""
+    start: date | None = None
+    """No report for a period that began before this day. None: no back-filling — only the
+    latest closed period of each kind and those after it (a new deployment, or one whose
+    scheduler was off, does not generate a year of reports at once)."""
     submit_days: int = 2
 
 
@@ -88,7 +90,10 @@ def due(
             children.setdefault(u.parent_id, []).append(u)
     out = []
     for kind in config.periods:
-        for first, last in closed_periods(kind, config.start, today):
+        start = config.start
+        if start is None:
+            start = period_of(kind, period_of(kind, today)[0] - timedelta(days=1))[0]
+        for first, last in closed_periods(kind, start, today):
             for u in ordered:
                 rid = report_id(u.unit_id, kind, first)
                 if rid in made:
