@@ -214,6 +214,7 @@ def _req(w: World, a: Action, c: Cell, path: str | None = None, **kw: Any) -> Re
     "audit.board_catalog",
     "audit.board_centers",
     "audit.board_tiers",
+    "audit.board_lines",
 )
 async def _plain(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c)

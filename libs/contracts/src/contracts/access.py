@@ -1354,6 +1354,14 @@ AUDIT: tuple[Action, ...] = (
         everyone(BOARD),
     ),
     Action(
+        "audit.board_lines",
+        "audit",
+        "GET",
+        "/v1/board/lines",
+        "per service line of each center: cases, on-time rate, ratings",
+        everyone(BOARD),
+    ),
+    Action(
         "audit.staff_identity",
         "audit",
         "PUT",
