@@ -13,7 +13,8 @@ import pytest
 import contracts.intake
 import contracts.joint
 import contracts.notify
-import contracts.routing  # noqa: F401  (registers every published event type)
+import contracts.routing
+import contracts.sitreports  # noqa: F401  (registers every published event type)
 from contracts.upcasters import UPCASTERS
 from eventkit.envelope import Envelope
 from eventkit.upcasting import UpcasterRegistry

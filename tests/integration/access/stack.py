@@ -141,6 +141,7 @@ async def running_stack(
         checkpoint_seconds=0.5,
         append_poll_ms=100,
         anomaly_interval_seconds=3600.0,
+        sitreport_enabled=False,  # the routes answer without it; the matrix needs no reports
         personal_hmac_key=f"access-matrix-hmac-{tag}",  # type: ignore[arg-type]
         outbox_topic="",
         checkpoint_store=str(workdir / "published-checkpoints"),

@@ -88,6 +88,10 @@ DEFAULT: dict[tuple[str, str], str] = {
     ("center_head", "other_center"): "head_other",
     ("center_head", "assigned"): "head_mabei",
     ("center_head", "not_assigned"): "head_mayu",
+    # a situation report of 马屿镇: its own head, the city's above it, 东山's beside it
+    ("center_head", "own_report"): "head_mayu",
+    ("center_head", "report_below"): "head_city",
+    ("center_head", "report_other"): "head_other",
 }
 OVERRIDE: dict[tuple[str, str, str], str] = {
     # staff accept at their own center: the officer at 马北's window
@@ -214,6 +218,7 @@ def _req(w: World, a: Action, c: Cell, path: str | None = None, **kw: Any) -> Re
     "audit.board_catalog",
     "audit.board_centers",
     "audit.board_tiers",
+    "audit.board_lines",
 )
 async def _plain(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c)
@@ -572,6 +577,34 @@ async def _documents(w: World, a: Action, c: Cell, allowed: bool) -> Req:
 @builds("intake.document")
 async def _document(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, _case_path(a, w.a).replace("{document_id}", w.document_id))
+
+
+SITREP = "sitrep:ruian.mayu:weekly:2026-10-05"  # none is generated here: allowed reads get 404
+
+
+async def _audit_knows_mayu(w: World) -> None:
+    """Whose report it is comes from the org tree in the audit's log: wait until it is there."""
+
+    async def logged() -> bool:
+        n = await w.st.fetchval(
+            "audit",
+            """SELECT count(*) FROM leaves WHERE event_type = 'routing.org_unit_registered'
+               AND convert_from(leaf, 'UTF8') LIKE '%"unit_id":"ruian.mayu"%'""",
+        )
+        return bool(n)
+
+    await eventually(logged, what="马屿镇 registered in the audit's log")
+
+
+@builds("audit.sitreports", "audit.sitreport", "audit.sitreport_document", "audit.sitreport_submit")
+async def _sitreport(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    await _audit_knows_mayu(w)
+    if a.id == "audit.sitreports":
+        return _req(w, a, c, params={"unit_id": MAYU})
+    path = a.path.replace("{report_id}", SITREP).replace("{name}", "report.html")
+    if a.id == "audit.sitreport_submit":
+        return _req(w, a, c, path, json={"comment": "访问测试"}, stream=SITREP)
+    return _req(w, a, c, path)
 
 
 # -- the fixture cases ------------------------------------------------------------------------

@@ -197,6 +197,7 @@ def settings_for(infra, schema: str, topics: Iterable[str], keys: Keys | None, *
         db_pool_min=1,
         db_pool_max=5,
         outbox_topic="",
+        sitreport_enabled=False,  # on where a test is about it (test_situation_reports)
     )
     base.update(kw)
     return Settings(**base)

@@ -361,6 +361,67 @@ class StoreSource:
 
 
 @dataclass
+class AuditLogSource:
+    """The audit log's accepted leaves (every service's events, personal values salt-hashed),
+    in log order, up to the log's size when the replay starts: what the audit's situation
+    reports are generated from (`audit.sitreport`). Read-only, like every source."""
+
+    dsn: str
+    schema: str = "public"
+    batch: int = 20_000
+    _conn: Any = None
+    total: int = 0
+    _size: int = 0
+
+    def describe(self) -> dict[str, Any]:
+        return {"kind": "audit_log", "schema": self.schema}
+
+    async def open(self) -> int:
+        import asyncpg
+
+        try:
+            conn = await asyncpg.connect(self.dsn, server_settings={"search_path": self.schema})
+        except (OSError, asyncpg.PostgresError, ValueError) as exc:
+            raise BadInput("--from-audit-log", f"cannot open the audit log: {exc}") from None
+        self._conn = conn
+        if not await conn.fetchval("SELECT to_regclass('leaves') IS NOT NULL"):
+            await self.close()
+            raise BadInput("--from-audit-log", f"no `leaves` table in schema {self.schema!r}")
+        self._size = int(await conn.fetchval("SELECT size FROM tree_state"))
+        self.total = int(
+            await conn.fetchval(
+                "SELECT count(*) FROM leaves WHERE idx < $1 AND status = 'accepted'", self._size
+            )
+        )
+        return self.total
+
+    async def read(self, spool: Any, advance: Advance) -> int:
+        assert self._conn is not None, "open() first"
+        after, count = -1, 0
+        while after + 1 < self._size:
+            rows = await self._conn.fetch(
+                """SELECT idx, leaf FROM leaves WHERE idx > $1 AND idx < $2
+                   AND status = 'accepted' ORDER BY idx LIMIT $3""",
+                after,
+                self._size,
+                self.batch,
+            )
+            if not rows:
+                break
+            spool.write([bytes(r["leaf"]) for r in rows])
+            count += len(rows)
+            advance(len(rows))
+            await spool.pause_point()
+            after = rows[-1]["idx"]
+        return count
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            await conn.close()
+
+
+@dataclass
 class FileSource:
     """An NDJSON file of envelopes (what `bianmin generate --out` writes)."""
 

@@ -75,6 +75,9 @@ SCOPES: dict[str, str] = {
     "fee_override": "accepting a fee other than the published standard",
     "right_code": "with the receipt number and its verification code",
     "wrong_code": "with a receipt number and a wrong code",
+    "own_report": "a situation report of their own center",
+    "report_below": "a situation report of a center below theirs (it came up to them)",
+    "report_other": "a situation report of a center neither theirs nor below it",
 }
 
 
@@ -1550,6 +1553,14 @@ AUDIT: tuple[Action, ...] = (
         everyone(BOARD),
     ),
     Action(
+        "audit.board_lines",
+        "audit",
+        "GET",
+        "/v1/board/lines",
+        "per service line of each center: cases, on-time rate, ratings",
+        everyone(BOARD),
+    ),
+    Action(
         "audit.staff_identity",
         "audit",
         "PUT",
@@ -1596,7 +1607,79 @@ AUDIT: tuple[Action, ...] = (
     ),
 )
 
-TABLE: tuple[Action, ...] = INTAKE + ROUTING + NOTIFY + AUDIT
+SITREP_READ = (
+    "情况报告制: a center's report goes up its tiers; its own head and the heads above it read "
+    "it (with the figures and charts)"
+)
+SITREP_NOT_YOURS = "a report goes up its own tiers only, not sideways to another town"
+SITREP_STAFF = "situation reports are between center heads and the tiers above them"
+SITREP_INSPECT = "纪检监察 reads every report and changes none"
+
+
+def _sitrep_read(id_: str, path: str, summary: str) -> Action:
+    return Action(
+        id_,
+        "audit",
+        "GET",
+        path,
+        summary,
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "any", "refuse", SITREP_STAFF),
+            ("community_agent", "any", "refuse", SITREP_STAFF),
+            ("officer", "any", "refuse", SITREP_STAFF),
+            ("center_head", "own_report", "allow", SITREP_READ),
+            ("center_head", "report_below", "allow", SITREP_READ),
+            ("center_head", "report_other", "refuse", SITREP_NOT_YOURS),
+            ("inspector", "any", "allow", SITREP_INSPECT),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    )
+
+
+SITREPORTS: tuple[Action, ...] = (
+    _sitrep_read(
+        "audit.sitreports",
+        "/v1/sitreports",
+        "the situation reports of a center and those that came up to it",
+    ),
+    _sitrep_read("audit.sitreport", "/v1/sitreports/{report_id}", "one report: figures, status"),
+    _sitrep_read(
+        "audit.sitreport_document",
+        "/v1/sitreports/{report_id}/document/{name}",
+        "a report's HTML document or one of its charts",
+    ),
+    Action(
+        "audit.sitreport_submit",
+        "audit",
+        "POST",
+        "/v1/sitreports/{report_id}/submit",
+        "the head adds their comment and sends the report up",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "any", "refuse", SITREP_STAFF),
+            ("community_agent", "any", "refuse", SITREP_STAFF),
+            ("officer", "any", "refuse", "the center head answers for the center's report"),
+            (
+                "center_head",
+                "own_report",
+                "allow",
+                "the head comments and sends it up (情况报告制)",
+            ),
+            (
+                "center_head",
+                "report_below",
+                "refuse",
+                "the tier above reads a report; its own head writes and sends it",
+            ),
+            ("center_head", "report_other", "refuse", SITREP_NOT_YOURS),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+)
+
+TABLE: tuple[Action, ...] = INTAKE + ROUTING + NOTIFY + AUDIT + SITREPORTS
 
 
 def all_cells() -> Iterable[tuple[Action, Cell]]:

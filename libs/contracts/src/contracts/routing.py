@@ -17,8 +17,9 @@ put them on the envelope and per-center statistics need no join.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import date, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -75,6 +76,19 @@ class ServiceLine(_Value):
     name_zh: UnitName
     categories: tuple[Category, ...] = Field(min_length=1, max_length=MAX_CATEGORIES)
     duties_zh: Annotated[tuple[Title, ...], Field(max_length=MAX_SHORT_LIST)] = ()
+
+
+def lines_taking(lines: Sequence[Mapping[str, Any]], category: str | None) -> list[str]:
+    """The ids of the service lines that take a case of `category`: each line whose
+    categories list it (or ``*``, every category). A case counts in each of them (the
+    board's per-line figures); none when the center has no line for it. Lines as JSON."""
+    if category is None:
+        return []
+    return [
+        str(line["line_id"])
+        for line in lines
+        if category in line.get("categories", ()) or "*" in line.get("categories", ())
+    ]
 
 
 class RosterEntry(_Value):

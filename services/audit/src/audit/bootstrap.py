@@ -9,7 +9,9 @@ in `/readyz`), only when ``AUDIT_RUN_WRITER`` is true (the default):
 * the checkpointer (needs ``AUDIT_SIGNING_KEY``/``_FILE``; without a key it is off and a
   warning is logged);
 * the projector (inspector-facing read models, anomaly rules, transparency figures), fed
-  from the leaves table in log order.
+  from the leaves table in log order;
+* the situation-report scheduler (`audit.sitreport.service`, leader only; off with
+  ``AUDIT_SITREPORT_ENABLED=false``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from .http.inspector_routes import router as inspector_router
 from .http.key_routes import router as key_router
 from .http.log_routes import router as log_router
 from .http.pacing import Pacer
+from .http.sitreport_routes import router as sitreport_router
 from .log.append import AppendOutcome, BeforeCommit, OnHalt
 from .log.appender import Appender
 from .log.checkpoint import Checkpointer
@@ -45,6 +48,7 @@ from .log.roles import grant_runtime_role, rewrite_powers
 from .projector import Projector
 from .runtime import AuditRuntime, load_keys, make_builder
 from .settings import Settings
+from .sitreport.service import Scheduler
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 
@@ -132,11 +136,13 @@ def build(
             log.warning("no AUDIT_SIGNING_KEY: checkpoints will not be signed")
         projector = Projector(c)
         appender.on_commit.append(projector.notify)
+    scheduler = Scheduler(c) if settings.run_writer and settings.sitreport_enabled else None
     # what the routes are handed (`http.deps`), each whole before the app serves anything
     app.state.audit = c
     app.state.appender = appender
     app.state.checkpointer = checkpointer
     app.state.projector = projector
+    app.state.sitreport_scheduler = scheduler
     app.state.cosign_pacer = Pacer(settings.cosign_burst, settings.cosign_per_second)
 
     app.include_router(log_router)
@@ -144,6 +150,7 @@ def build(
     app.include_router(inspector_router)
     app.include_router(board_router)
     app.include_router(admin_router)
+    app.include_router(sitreport_router)
 
     mine: list[asyncio.Task[Any]] = []
 
@@ -179,6 +186,8 @@ def build(
             supervise(rt, "checkpointer", _when_leader(appender, checkpointer.rounds))
         supervise(rt, "appender", appender.session)
         supervise(rt, "projector", _when_leader(appender, projector.rounds))
+        if scheduler is not None:
+            supervise(rt, "sitreports", _when_leader(appender, scheduler.rounds))
 
     async def stop(rt: ServiceRuntime) -> None:
         # our loops hold no work worth finishing (every append is one transaction): cut them

@@ -43,12 +43,23 @@ Anomalies
     AUDIT_ANOMALY_INTERVAL_SECONDS  sweep interval (5)
     AUDIT_ANOMALY_GRACE_SECONDS  a case is evaluated once it has been quiet this long (5), so
                                  events from other topics that are still in flight arrive first
+Situation reports (情况报告制, `audit.sitreport`)
+    AUDIT_SITREPORT_ENABLED      false: no scheduler (true)
+    AUDIT_SITREPORT_PERIODS      which reports, "weekly,monthly" (either or both)
+    AUDIT_SITREPORT_START        no report for a period that began before this day (unset: no
+                                 back-filling, the latest closed week and month on)
+    AUDIT_SITREPORT_SUBMIT_DAYS  days after a period closes to send its report up (2)
+    AUDIT_SITREPORT_INTERVAL_SECONDS  how often the scheduler looks at the clock (60)
+    AUDIT_SITREPORT_CHARTS       false: HTML without the PNG charts (true)
+    AUDIT_SITREPORT_WORK_DIR     where the analytics store is built (a temporary folder)
 Authentication: `AUTH_*` (see `eventkit.auth`).
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
@@ -102,6 +113,13 @@ class Settings(ServiceSettings):
     anomaly_interval_seconds: float = 5.0
     anomaly_grace_seconds: float = 5.0
     integrity_sample_size: int = 256
+    sitreport_enabled: bool = True
+    sitreport_periods: str = "weekly,monthly"
+    sitreport_start: date | None = None
+    sitreport_submit_days: int = Field(default=2, ge=0, le=31)
+    sitreport_interval_seconds: float = Field(default=60.0, gt=0)
+    sitreport_charts: bool = True
+    sitreport_work_dir: Path | None = None
 
     def production_problems(self) -> list[str]:
         """What a production start lacks to keep the past safe (see `audit.log.roles`,
@@ -121,6 +139,14 @@ class Settings(ServiceSettings):
 
     def keyed_field_set(self) -> frozenset[str]:
         return frozenset(_csv(self.keyed_fields))
+
+    def sitreport_period_list(self) -> tuple[Literal["weekly", "monthly"], ...]:
+        out: list[Literal["weekly", "monthly"]] = []
+        for p in _csv(self.sitreport_periods):
+            if p not in ("weekly", "monthly"):
+                raise ValueError(f"AUDIT_SITREPORT_PERIODS: {p!r} is not weekly or monthly")
+            out.append(p)  # type: ignore[arg-type]
+        return tuple(out)
 
     def witness_key_list(self) -> list[str]:
         return _csv(self.witness_keys)

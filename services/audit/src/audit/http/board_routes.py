@@ -7,6 +7,9 @@
                              how many on-time verdicts and open promised dates rest on a
                              provisional holiday estimate (a year not yet published)
     GET /v1/board/tiers      the same per handling tier (community, town, city)
+    GET /v1/board/lines      the same per service line (服务条线) of each accepting center:
+                             cases, on-time %, ratings; a case counts in each line taking
+                             its item's category (`contracts.routing.lines_taking`)
 
 Figures come from `board_cases`, projected from the log; `as_of` says up to which log index
 and which signed checkpoint they are computed. Each answer is computed once per signed
@@ -23,6 +26,7 @@ import orjson
 from fastapi import APIRouter, Depends, Query
 
 from contracts.limits import Instant
+from contracts.routing import lines_taking
 
 from ..runtime import AuditRuntime
 from .deps import ctx
@@ -137,4 +141,93 @@ async def centers(c: Ctx, since: Since = None, until: Until = None) -> dict[str,
 async def tiers(c: Ctx, since: Since = None, until: Until = None) -> dict[str, Any]:
     return await _cached(  # type: ignore[no-any-return]
         c, ("tiers", since, until), lambda: _grouped(c, "handling_tier", since, until)
+    )
+
+
+LINE_TYPES = ("routing.org_unit_registered", "routing.service_lines_set")
+
+
+async def _lines(c: AuditRuntime, since: datetime | None, until: datetime | None) -> dict[str, Any]:
+    """Per (accepting center, service line): the centers' figures, bucketed by line."""
+    from ..decoding import read_leaf
+
+    async with c.pool.acquire() as conn:
+        rows = await conn.fetch(
+            """SELECT b.accepting_center_id AS center, b.item_code,
+                      count(*) FILTER (WHERE accepted_at IS NOT NULL) AS received,
+                      count(decided_at) AS decided,
+                      count(*) FILTER (WHERE on_time) AS on_time,
+                      sum(working_days) AS sum_days, count(working_days) AS n_days,
+                      sum(score) AS sum_score, count(score) AS reviews,
+                      count(*) FILTER (WHERE withdrawn) AS withdrawn
+               FROM board_cases b
+               WHERE b.accepting_center_id IS NOT NULL
+                 AND ($1::timestamptz IS NULL OR accepted_at >= $1)
+                 AND ($2::timestamptz IS NULL OR accepted_at < $2)
+               GROUP BY 1, 2""",
+            since,
+            until,
+        )
+        categories = {
+            r["code"]: r["category"]
+            for r in await conn.fetch(
+                """SELECT DISTINCT ON (code) code, item->>'category' AS category
+                   FROM catalog_items ORDER BY code, version DESC"""
+            )
+        }
+        lines: dict[str, list[dict[str, Any]]] = {}
+        for r in await conn.fetch(
+            "SELECT leaf FROM leaves WHERE event_type = ANY($1::text[]) "
+            "AND status = 'accepted' ORDER BY idx",
+            list(LINE_TYPES),
+        ):
+            p = read_leaf(r["leaf"])["payload"]
+            if "service_lines" in p:
+                lines[p["unit_id"]] = list(p["service_lines"])
+        as_of = await _as_of(conn)
+    sums: dict[tuple[str, str], dict[str, int]] = {}
+    for r in rows:
+        center_lines = lines.get(r["center"], [])
+        for line_id in lines_taking(center_lines, categories.get(r["item_code"])):
+            acc = sums.setdefault((r["center"], line_id), dict.fromkeys(_SUMS, 0))
+            for k in _SUMS:
+                acc[k] += int(r[k] or 0)
+    names = {(u, ln["line_id"]): ln.get("name_zh") for u, ls in lines.items() for ln in ls}
+    out = []
+    for (center, line_id), a in sorted(sums.items()):
+        decided = a["decided"]
+        out.append(
+            {
+                "center_id": center,
+                "line_id": line_id,
+                "name_zh": names.get((center, line_id)),
+                "received": a["received"],
+                "decided": decided,
+                "on_time": a["on_time"],
+                "on_time_pct": round(100.0 * a["on_time"] / decided, 1) if decided else None,
+                "avg_working_days": round(a["sum_days"] / a["n_days"], 2) if a["n_days"] else None,
+                "satisfaction": round(a["sum_score"] / a["reviews"], 2) if a["reviews"] else None,
+                "reviews": a["reviews"],
+                "withdrawn": a["withdrawn"],
+            }
+        )
+    return {"rows": out, "as_of": as_of}
+
+
+_SUMS = (
+    "received",
+    "decided",
+    "on_time",
+    "sum_days",
+    "n_days",
+    "sum_score",
+    "reviews",
+    "withdrawn",
+)
+
+
+@router.get("/lines")
+async def service_lines(c: Ctx, since: Since = None, until: Until = None) -> dict[str, Any]:
+    return await _cached(  # type: ignore[no-any-return]
+        c, ("lines", since, until), lambda: _lines(c, since, until)
     )
