@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import AsyncIterator
 
+import asyncpg
 import orjson
 import pytest
 
@@ -12,6 +14,7 @@ from eventkit.envelope import Envelope
 from eventkit.relay import OutboxRelay, RelaySettings
 from eventkit.store import PostgresEventStore
 
+from ...conftest import PgSchema, unique
 from ...polling import eventually
 from .factories import make_event
 from .kafka_reading import read_topic
@@ -26,6 +29,27 @@ async def _fill(store: PostgresEventStore, streams: int, per_stream: int) -> lis
         await store.append(f"case-{s}", 0, batch)
         events.extend(batch)
     return events
+
+
+@pytest.fixture
+async def another_eventkit_schema(infra) -> AsyncIterator[PgSchema]:  # type: ignore[no-untyped-def]
+    """A second fresh schema with eventkit's tables, beside `eventkit_schema`."""
+    from eventkit import migrate
+
+    schema = unique("t")
+    conn = await asyncpg.connect(infra.database_url)
+    try:
+        await conn.execute(f'CREATE SCHEMA "{schema}"')
+        await conn.execute(f'SET search_path TO "{schema}"')
+        await migrate.apply(conn, migrate.eventkit_migrations())
+    finally:
+        await conn.close()
+    yield PgSchema(infra.database_url, schema)
+    conn = await asyncpg.connect(infra.database_url)
+    try:
+        await conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    finally:
+        await conn.close()
 
 
 async def _wait_published(relay: OutboxRelay, n: int) -> None:
@@ -160,3 +184,50 @@ async def _fill_more(store: PostgresEventStore, n: int) -> list[Envelope]:
     batch = [make_event("late", i) for i in range(n)]
     await store.append("late", 0, batch)
     return batch
+
+
+async def test_relays_of_two_schemas_with_one_name_both_publish(
+    infra, eventkit_schema, another_eventkit_schema, topics
+) -> None:
+    """Two stacks (two cities' deployments, two test stacks) share one database, each with
+    its own schema and a relay named 'intake': the lease is named after the schema too, so
+    neither waits for the other."""
+    other = another_eventkit_schema
+    topic_a, topic_b = await topics("relay_two_a", "relay_two_b")
+    pool_a, pool_b = await eventkit_schema.pool(), await other.pool()
+    a_events = await _fill(PostgresEventStore(pool_a), streams=5, per_stream=4)
+    b_events = await _fill(PostgresEventStore(pool_b), streams=4, per_stream=5)
+    settings = RelaySettings(batch_size=50, lease_retry_s=0.1)
+    a = OutboxRelay(
+        infra.database_url,
+        infra.bootstrap,
+        topic_a,
+        "intake",
+        schema=eventkit_schema.schema,
+        settings=settings,
+    )
+    b = OutboxRelay(
+        infra.database_url,
+        infra.bootstrap,
+        topic_b,
+        "intake",
+        schema=other.schema,
+        settings=settings,
+    )
+    assert a.lease_key != b.lease_key
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(r.run(stop)) for r in (a, b)]
+    try:
+        await _wait_published(a, len(a_events))
+        await _wait_published(b, len(b_events))
+        assert a.has_lease and b.has_lease
+    finally:
+        stop.set()
+        await asyncio.gather(*tasks)
+        await pool_a.close()
+        await pool_b.close()
+    for topic, events in ((topic_a, a_events), (topic_b, b_events)):
+        records = await read_topic(infra.bootstrap, topic, len(events))
+        assert sorted(orjson.loads(r.value)["event_id"] for r in records) == sorted(
+            str(e.event_id) for e in events
+        )
