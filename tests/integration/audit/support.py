@@ -274,6 +274,53 @@ async def wait_checkpoint(conn: asyncpg.Connection, n: int, timeout: float = TIM
     return size
 
 
+# -- the log's leaves and a witness watching it -----------------------------------------------
+
+
+async def append_leaves(conn: asyncpg.Connection, n: int, start: int = 0) -> None:
+    """Append `n` intake records (offsets `start`..) straight to the log, as the writer does."""
+    from audit.log.append import RawRecord, append_records
+
+    recs = [
+        RawRecord(
+            "intake.events",
+            0,
+            start + i,
+            envelope("intake.x_done", f"case-{start + i}").canonical(),
+        )
+        for i in range(n)
+    ]
+    await append_records(conn, builder(), recs)
+
+
+def asgi(client: httpx.AsyncClient):  # type: ignore[no-untyped-def]
+    """The witness's transport, speaking to an audit app in the same process."""
+
+    async def transport(method, path, query, body):  # type: ignore[no-untyped-def]
+        r = await client.request(method, path, params=query, content=body)
+        return r.status_code, r.text
+
+    return transport
+
+
+def witness_for(  # type: ignore[no-untyped-def]
+    client: httpx.AsyncClient, keys: Keys, witness_key: str, state_dir, clock=None
+):
+    """A witness (signing with `witness_key`) watching the audit app behind `client`."""
+    from audit.witness.core import Witness
+    from eventkit.clock import system_clock
+    from tlog.note import Signer
+
+    return Witness(
+        asgi(client),
+        keys.log_verifier,
+        ORIGIN,
+        Signer.from_key(witness_key),
+        state_dir,
+        clock=clock or system_clock(),
+    )
+
+
 # -- a realistic scenario: the second-child application (二胎申请) ---------------------------
 
 STAFF_ID_NUMBER = "330381198505050011"

@@ -9,30 +9,23 @@ from pathlib import Path
 
 import pytest
 
-from audit.log.append import RawRecord, append_records
 from audit.log.checkpoint import CheckpointRefused, latest_checkpoint, make_checkpoint
 from audit.witness.core import EXIT_ALARM, Alarm, Witness
 from tlog.note import Checkpoint, Signer, Verifier, generate_key, open_checkpoint, sign_checkpoint
 
-from .support import ORIGIN, builder, envelope, make_keys, running_audit, settings_for
+from .support import (
+    ORIGIN,
+    append_leaves,
+    make_keys,
+    running_audit,
+    settings_for,
+    witness_for,
+)
 
 pytestmark = pytest.mark.integration
 
 WITNESS_NOW = datetime(2026, 12, 7, 9, 30, tzinfo=UTC)
 """The witness's clock in these tests: what it records is stamped by the clock it is given."""
-
-
-async def _append(conn, n: int, start: int = 0) -> None:  # type: ignore[no-untyped-def]
-    recs = [
-        RawRecord(
-            "intake.events",
-            0,
-            start + i,
-            envelope("intake.x_done", f"case-{start + i}").canonical(),
-        )
-        for i in range(n)
-    ]
-    await append_records(conn, builder(), recs)
 
 
 async def _tamper(conn, sql: str, *args) -> None:  # type: ignore[no-untyped-def]
@@ -51,13 +44,13 @@ def signer() -> Signer:
 
 async def test_checkpoints_are_signed_when_consistent(audit_conn, signer) -> None:
     assert await make_checkpoint(audit_conn, signer, ORIGIN) is None  # empty: nothing to sign
-    await _append(audit_conn, 13)
+    await append_leaves(audit_conn, 13)
     cp = await make_checkpoint(audit_conn, signer, ORIGIN)
     assert cp is not None and cp.size == 13
     parsed, _ = open_checkpoint(cp.note, [signer.verifier()], ORIGIN)
     assert parsed.size == 13 and parsed.root_hash == cp.root
     assert await make_checkpoint(audit_conn, signer, ORIGIN) is None  # nothing new
-    await _append(audit_conn, 20, start=13)
+    await append_leaves(audit_conn, 20, start=13)
     cp2 = await make_checkpoint(audit_conn, signer, ORIGIN)
     assert cp2 is not None and cp2.size == 33
 
@@ -93,10 +86,10 @@ async def _rewrite_history(conn) -> None:  # type: ignore[no-untyped-def]
 async def test_checkpointer_refuses_to_sign_an_inconsistent_tree(
     audit_conn, signer, attack: str
 ) -> None:
-    await _append(audit_conn, 8)
+    await append_leaves(audit_conn, 8)
     first = await make_checkpoint(audit_conn, signer, ORIGIN)
     assert first is not None
-    await _append(audit_conn, 5, start=8)
+    await append_leaves(audit_conn, 5, start=8)
     if attack == "rewritten_history":
         await _rewrite_history(audit_conn)
     elif attack == "frontier_node":
@@ -112,14 +105,6 @@ async def test_checkpointer_refuses_to_sign_an_inconsistent_tree(
         await make_checkpoint(audit_conn, signer, ORIGIN)
     latest = await latest_checkpoint(audit_conn)
     assert latest is not None and latest.size == 8  # nothing new was signed
-
-
-def asgi(client):  # type: ignore[no-untyped-def]
-    async def transport(method, path, query, body):  # type: ignore[no-untyped-def]
-        r = await client.request(method, path, params=query, content=body)
-        return r.status_code, r.text
-
-    return transport
 
 
 def canned(responses: dict[str, tuple[int, str]]):  # type: ignore[no-untyped-def]
@@ -144,22 +129,15 @@ async def test_witness_cosigns_and_the_log_serves_the_cosignature(
         conn = await pg_schema.connect()
         try:
             log_signer = Signer.from_key(keys.signer)
-            await _append(conn, 5)
+            await append_leaves(conn, 5)
             await make_checkpoint(conn, log_signer, ORIGIN)
-            w = Witness(
-                asgi(client),
-                keys.log_verifier,
-                ORIGIN,
-                Signer.from_key(w_signer_key),
-                tmp_path / "w",
-                clock=lambda: WITNESS_NOW,
-            )
+            w = witness_for(client, keys, w_signer_key, tmp_path / "w", clock=lambda: WITNESS_NOW)
             r1 = await w.poll_once()
             assert (r1.status, r1.size, r1.published) == ("first", 5, True)
             state = json.loads((tmp_path / "w" / "state.json").read_text())
             assert state["verified_at"] == WITNESS_NOW.isoformat()
             assert (await w.poll_once()).status == "unchanged"
-            await _append(conn, 7, start=5)
+            await append_leaves(conn, 7, start=5)
             await make_checkpoint(conn, log_signer, ORIGIN)
             r2 = await w.poll_once()
             assert (r2.status, r2.size, r2.published) == ("new", 12, True)

@@ -18,12 +18,9 @@ from pathlib import Path
 import pytest
 
 from audit.log.checkpoint import make_checkpoint
-from audit.witness.core import Witness
-from eventkit.clock import system_clock
 from tlog.note import Signature, Signer, Verifier, add_signatures, generate_key, open_checkpoint
 
-from .support import ORIGIN, make_keys, running_audit, settings_for
-from .test_checkpoints_witness import _append, asgi
+from .support import ORIGIN, append_leaves, make_keys, running_audit, settings_for, witness_for
 
 pytestmark = pytest.mark.integration
 
@@ -61,16 +58,9 @@ async def test_junk_cosignature_lines_are_refused_and_the_checkpoint_stays_verif
         conn = await pg_schema.connect()
         try:
             log_signer = Signer.from_key(keys.signer)
-            await _append(conn, 5)
+            await append_leaves(conn, 5)
             await make_checkpoint(conn, log_signer, ORIGIN)
-            witness = Witness(
-                asgi(client),
-                keys.log_verifier,
-                ORIGIN,
-                Signer.from_key(w_skey),
-                tmp_path / "w",
-                clock=system_clock(),
-            )
+            witness = witness_for(client, keys, w_skey, tmp_path / "w")
             first = await witness.poll_once()
             assert first.published and first.cosigned is not None
 
@@ -109,7 +99,7 @@ async def test_junk_cosignature_lines_are_refused_and_the_checkpoint_stays_verif
             assert verified.returncode == 0, verified.stderr
 
             # the witness keeps working
-            await _append(conn, 4, start=5)
+            await append_leaves(conn, 4, start=5)
             await make_checkpoint(conn, log_signer, ORIGIN)
             nxt = await witness.poll_once()
             assert (nxt.status, nxt.size, nxt.published) == ("new", 9, True)
@@ -130,7 +120,7 @@ async def test_cosignature_posts_are_rate_limited_per_client(
         stranger = Signer.from_key(generate_key("stranger.example/w")[0])
         conn = await pg_schema.connect()
         try:
-            await _append(conn, 3)
+            await append_leaves(conn, 3)
             await make_checkpoint(conn, Signer.from_key(keys.signer), ORIGIN)
         finally:
             await conn.close()

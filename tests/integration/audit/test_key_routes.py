@@ -13,8 +13,7 @@ from audit.log.checkpoint import make_checkpoint
 from tlog.note import Signer, Verifier, add_signatures, generate_key
 from tlog.verify_cli import app as tlog_app
 
-from .support import ORIGIN, make_keys, running_audit, settings_for
-from .test_checkpoints_witness import _append
+from .support import ORIGIN, append_leaves, make_keys, running_audit, settings_for
 
 pytestmark = pytest.mark.integration
 
@@ -49,7 +48,7 @@ async def test_the_keys_are_served_and_verify_a_cosigned_checkpoint(
         # a checkpoint, cosigned by the witness through the log's own route
         conn = await pg_schema.connect()
         try:
-            await _append(conn, 3)
+            await append_leaves(conn, 3)
             await make_checkpoint(conn, Signer.from_key(keys.signer), ORIGIN)
         finally:
             await conn.close()

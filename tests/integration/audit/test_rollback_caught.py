@@ -20,14 +20,12 @@ from pathlib import Path
 import asyncpg
 import pytest
 
-from audit.witness.core import EXIT_ALARM, Witness
-from eventkit.clock import system_clock
-from tlog.note import Signer, generate_key
+from audit.witness.core import EXIT_ALARM
+from tlog.note import generate_key
 from tlog.tree import MemoryTree, frontier_addresses
 
 from ...polling import eventually
 from .support import (
-    ORIGIN,
     case_events,
     make_keys,
     producer,
@@ -36,8 +34,8 @@ from .support import (
     runtime_url,
     settings_for,
     wait_checkpoint,
+    witness_for,
 )
-from .test_checkpoints_witness import asgi
 
 pytestmark = pytest.mark.integration
 
@@ -100,14 +98,7 @@ async def test_cutting_the_log_back_is_refused_to_the_service_and_caught_from_a_
     async with running_audit(settings, keys) as (app, client):
         c = app.state.audit
         assert c.rewrite_powers == []
-        witness = Witness(
-            asgi(client),
-            keys.log_verifier,
-            ORIGIN,
-            Signer.from_key(w_skey),
-            tmp_path / "w",
-            clock=system_clock(),
-        )
+        witness = witness_for(client, keys, w_skey, tmp_path / "w")
         watching = asyncio.ensure_future(witness.run(0.2))
         su = await pg_schema.connect()
         rt = await asyncpg.connect(
