@@ -25,7 +25,7 @@ from pydantic import Field
 from contracts.base import DomainEvent
 from contracts.decisions import DecisionRight, StaffPost, decision_right
 from contracts.routing import CaseDecided, CorrectionClosed
-from contracts.workdays import Pause, promised_deadline
+from contracts.workdays import Pause
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
@@ -83,13 +83,7 @@ def decide_decision(
                 closed_by=cmd.actor.id,
             )
         )
-    promise = promised_deadline(
-        state.accepted_at,
-        state.promised_limit_days,
-        ctx.hours_of(state.handling_unit_id),
-        pauses,
-        calendar=ctx.calendar,
-    )
+    promise = ctx.promise_for(state, pauses)
     return [
         *events,
         CaseDecided(

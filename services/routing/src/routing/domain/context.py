@@ -9,12 +9,17 @@ own small trees.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from contracts.workdays import OfficeHours, WorkingCalendar
+from contracts.workdays import OfficeHours, Pause, Promise, WorkingCalendar, promised_deadline
 
 from .org_model import OrgState
 from .policy import DeadlinePolicy
+
+if TYPE_CHECKING:
+    from .case_state import CaseState
 
 
 @dataclass(frozen=True)
@@ -29,3 +34,15 @@ class CaseContext:
     def calendar(self) -> WorkingCalendar:
         """The working days every deadline is counted by (the tree's published schedules)."""
         return self.org.calendar
+
+    def promise_for(self, state: CaseState, pauses: Sequence[Pause]) -> Promise:
+        """The accepted case's promised deadline, counted in its handling office's hours
+        with `pauses` (the clock stopped for corrections) left out."""
+        assert state.accepted_at is not None
+        return promised_deadline(
+            state.accepted_at,
+            state.promised_limit_days,
+            self.hours_of(state.handling_unit_id),
+            pauses,
+            calendar=self.calendar,
+        )

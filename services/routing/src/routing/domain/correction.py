@@ -21,7 +21,7 @@ from pydantic import AwareDatetime, Field
 from contracts.base import DomainEvent
 from contracts.corrections import CorrectionRequestRefused, correction_request
 from contracts.routing import CorrectionReceived, CorrectionRequested, DeadlineSet
-from contracts.workdays import Pause, promised_deadline
+from contracts.workdays import Pause
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
@@ -74,13 +74,7 @@ def decide_correction_supplied(
     resumed_at = max(cmd.supplied_at or now, state.paused_at)
     pauses = [*state.pauses, Pause(paused_at=state.paused_at, resumed_at=resumed_at)]
     total = ctx.calendar.paused_working_days(pauses)
-    promise = promised_deadline(
-        state.accepted_at,
-        state.promised_limit_days,
-        ctx.hours_of(state.handling_unit_id),
-        pauses,
-        calendar=ctx.calendar,
-    )
+    promise = ctx.promise_for(state, pauses)
     return [
         CorrectionReceived(
             **state.case_fields(),

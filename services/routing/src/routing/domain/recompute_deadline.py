@@ -19,7 +19,7 @@ from datetime import datetime
 
 from contracts.base import DomainEvent
 from contracts.routing import DeadlineRecomputed
-from contracts.workdays import local_date, promised_deadline
+from contracts.workdays import local_date
 
 from .case_state import CaseCommand, CaseState, require_known
 from .context import CaseContext
@@ -39,13 +39,7 @@ def decide_recompute(
         return []
     assert state.due_date is not None and state.due_at is not None
     cal = ctx.calendar
-    promise = promised_deadline(
-        state.accepted_at,
-        state.promised_limit_days,
-        ctx.hours_of(state.handling_unit_id),
-        state.pauses,
-        calendar=cal,
-    )
+    promise = ctx.promise_for(state, state.pauses)
     before = (state.due_date, state.due_at, state.provisional_years)
     if (promise.due_date, promise.due_at, promise.provisional_years) == before:
         return []
