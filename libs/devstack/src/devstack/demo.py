@@ -864,6 +864,21 @@ async def show_lines(console: Any, api: Api, world: World, outcomes: list[Outcom
         await asyncio.sleep(2)  # the log and its next checkpoint catch up
     if body is None:
         return
+    r = await api.send("GET", "audit", "/v1/board/lines")
+    public = (
+        [x for x in r.json()["rows"] if x["center_id"] == YUCAI] if r.status_code == 200 else []
+    )
+    taken = Table(title=f"{world.units[YUCAI].name_zh}: cases taken in per line (public board)")
+    for col in ("line", "received", "decided", "on time %", "satisfaction"):
+        taken.add_column(col, justify="left" if col == "line" else "right")
+    for x in public:
+        taken.add_row(
+            f"{x['line_id']} {x['name_zh'] or ''}",
+            str(x["received"]),
+            str(x["decided"]),
+            _pct(x["on_time_pct"]),
+            _pct(x["satisfaction"]),
+        )
     lines = Table(title=f"{world.units[YUCAI].name_zh}: per service line (服务条线), handled there")
     staff = Table(title=f"{world.units[YUCAI].name_zh}: per staff member")
     for col in ("line", "handled", "decided", "on time %", "satisfaction", "staff"):
@@ -875,20 +890,20 @@ async def show_lines(console: Any, api: Api, world: World, outcomes: list[Outcom
             str(ln["decided"]),
             _pct(ln["on_time_pct"]),
             _pct(ln["satisfaction"]),
-            ", ".join(s.rsplit(".", 1)[-1] for s in ln["staff"]),
+            ", ".join(s.removeprefix(f"{YUCAI}.") for s in ln["staff"]),
         )
     for col in ("staff", "taken in (首问)", "handled", "decided", "on time %", "satisfaction"):
         staff.add_column(col, justify="left" if col == "staff" else "right")
     for s in body["staff"]:
         staff.add_row(
-            f"{s['staff_id'].rsplit('.', 1)[-1]} {s['name_zh'] or ''}",
+            f"{s['staff_id'].removeprefix(f'{YUCAI}.')} {s['name_zh'] or ''}",
             str(s["accepted"]),
             str(s["handled"]),
             str(s["decided"]),
             _pct(s["on_time_pct"]),
             _pct(s["satisfaction"]),
         )
-    console.print(lines, staff)
+    console.print(taken, lines, staff)
 
 
 def _pct(v: float | None) -> str:
