@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from contracts.routing import CaseAssigned, CaseRouted, RosterEntry, line_for
-from routing.domain.org_admin import SetDutyRoster
+from routing.domain.errors import UnknownReference
+from routing.domain.org_admin import SetDutyRoster, decide_org
 from routing.seed_org import YUCAI_LINES
 
 from .support import ADMIN, at, fold, of_type, route, second_child, seeded_org, with_admin
@@ -192,3 +193,14 @@ def test_a_roster_entry_without_lines_serves_every_line() -> None:
     assert entry.serves("l09") and entry.serves(None)
     lined = entry.model_copy(update={"line_ids": ("l05",)})
     assert lined.serves("l05") and not lined.serves("l09")
+
+
+def test_a_roster_naming_a_line_the_center_does_not_have_is_refused_naming_the_field() -> None:
+    bad = RosterEntry(
+        staff_id=S3, starts=time(8, 30), ends=time(12), working_days=True, line_ids=("l99",)
+    )
+    cmd = SetDutyRoster(actor=ADMIN, unit_id=YUCAI, entries=(bad,))
+    with pytest.raises(UnknownReference) as refused:
+        decide_org(cmd, seeded_org(), SATURDAY)
+    assert refused.value.field == "entries[0].line_ids"
+    assert "l99" in refused.value.reason
