@@ -230,7 +230,12 @@ async def test_a_centers_figures_per_staff_member_and_line(infra, pg_schema, top
     )
     assert (by_line["l04"]["on_time_pct"], by_line["l04"]["satisfaction"]) == (50.0, 3.5)
     assert by_line["l04"]["staff"] == ["s1", "s2"]
-    assert (by_line["l03"]["handled"], by_line["l03"]["decided"]) == (1, 0)
+    assert (by_line["l03"]["handled"], by_line["l03"]["open"], by_line["l03"]["decided"]) == (
+        1,
+        1,
+        0,
+    )
+    assert (s2["open"], s1["open"]) == (1, 0)  # s2 still holds the allowance
     pairs = {(r["staff_id"], r["line_id"]): r for r in body["staff_lines"]}
     assert set(pairs) == {("s1", "l04"), ("s2", "l04"), ("s2", "l03")}
     assert pairs[("s2", "l04")]["on_time_pct"] == 0.0

@@ -881,12 +881,13 @@ async def show_lines(console: Any, api: Api, world: World, outcomes: list[Outcom
         )
     lines = Table(title=f"{world.units[YUCAI].name_zh}: per service line (服务条线), handled there")
     staff = Table(title=f"{world.units[YUCAI].name_zh}: per staff member")
-    for col in ("line", "handled", "decided", "on time %", "satisfaction", "staff"):
+    for col in ("line", "handled", "open", "decided", "on time %", "satisfaction", "staff"):
         lines.add_column(col, justify="left" if col in ("line", "staff") else "right")
     for ln in body["lines"]:
         lines.add_row(
             f"{ln['line_id']} {ln['name_zh'] or ''}",
             str(ln["handled"]),
+            str(ln["open"]),
             str(ln["decided"]),
             _pct(ln["on_time_pct"]),
             _pct(ln["satisfaction"]),

@@ -2,7 +2,9 @@
 heads above it, and inspectors (not the public: the public board stops at the center and
 its lines). Rules: `contracts.access` (audit.board_staff).
 
-    GET /v1/board/centers/{center_id}/staff    per staff member, per line, per (staff, line)
+    GET /v1/board/centers/{center_id}/staff    per staff member, per line, per (staff, line):
+                                               handled, open (still queued), decided, on-time
+                                               %, working days, satisfaction
 
 Cases handled at the center count for the officer holding them (routing.case_assigned /
 case_reassigned), then for whoever decided them (routing.case_decided), on the handling
@@ -62,6 +64,7 @@ def _figures(a: dict[str, int]) -> dict[str, Any]:
     decided = a["decided"]
     return {
         "handled": a["handled"],
+        "open": a["handled"] - decided - a["withdrawn"],  # still in the queue
         "decided": decided,
         "on_time": a["on_time"],
         "on_time_pct": round(100.0 * a["on_time"] / decided, 1) if decided else None,
