@@ -596,6 +596,13 @@ async def _audit_knows_mayu(w: World) -> None:
     await eventually(logged, what="马屿镇 registered in the audit's log")
 
 
+@builds("audit.board_staff")
+async def _board_staff(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    """马屿镇's staff figures: its head, the city's head above it; 东山's head beside it."""
+    await _audit_knows_mayu(w)
+    return _req(w, a, c, a.path.replace("{center_id}", MAYU))
+
+
 @builds("audit.sitreports", "audit.sitreport", "audit.sitreport_document", "audit.sitreport_submit")
 async def _sitreport(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     await _audit_knows_mayu(w)

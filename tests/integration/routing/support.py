@@ -121,6 +121,22 @@ ITEMS: dict[str, dict[str, Any]] = {
         "promised_limit_days": 5,
         "statutory_limit_days": 15,
     },
+    "CA-001": {  # handled by the communities of 安阳街道 (下授)
+        "name_zh": "老年优待证办理",
+        "category": "civil_affairs",
+        "handling_tier": "town",
+        "case_type": "promised",
+        "promised_limit_days": 5,
+        "statutory_limit_days": 20,
+    },
+    "LS-002": {  # handled by every community from 2026-07-01 (下授)
+        "name_zh": "退休职工养老保险年检(领取养老金资格认证)",
+        "category": "labour_social_security",
+        "handling_tier": "town",
+        "case_type": "promised",
+        "promised_limit_days": 5,
+        "statutory_limit_days": 20,
+    },
 }
 
 
@@ -152,6 +168,7 @@ def accepted(
     center: str = "ruian.mayu.mabei",
     staff: str | None = "ruian.mayu.mabei.agent1",
     when: datetime | None = None,
+    line_id: str | None = None,
 ) -> Envelope:
     item = ITEMS[code]
     when = when or at(2026, 9, 29, 9, 30)
@@ -180,6 +197,7 @@ def accepted(
         accepted_at=when,
         accepted_by=staff or "online",
         required_materials=_materials(code),
+        line_id=line_id,
     )
     return intake_envelope(evt, case_id, at_time=when, actor=staff or "online")
 

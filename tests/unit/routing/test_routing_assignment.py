@@ -117,8 +117,10 @@ def test_saturday_morning_duty_at_yucai() -> None:
     )
     got = assignment(cmd)
     assert got.office_id == "ruian.anyang.yucai.window"  # 下授: decided in the community
+    # 老年优待证 is on line l04 (老年人服务); on Saturday mornings staff2 keeps l03-l06 while
+    # staff1 (the post's A) keeps l01-l02: B takes it (see test_routing_lines.py)
     assert (got.assigned_to, got.availability_checked_at) == (
-        "ruian.anyang.yucai.staff1",
+        "ruian.anyang.yucai.staff2",
         at(2026, 10, 17, 9),
     )
 

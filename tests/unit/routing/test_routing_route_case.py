@@ -53,6 +53,7 @@ def test_second_child_application_from_mabei_goes_to_the_mayu_family_planning_of
                 "PHOTO_1IN",
                 "CHILD_BIRTH_CERT",
             ),
+            line_id="w01",  # 马屿镇's 计划生育办公室 line (the acceptance named none)
         ),
         CaseHandedOff(
             **MAYU,

@@ -1360,6 +1360,17 @@ INSPECT = (
     "trail of cases (separation of duties)"
 )
 BOARD = "阳光运作: catalog, fees and every center's performance are public"
+STAFF_FIGURES = (
+    "a head watches the queues, on-time rate and ratings of each line and each staff member "
+    "of their center and the centers below (服务条线, 责任追究制)"
+)
+STAFF_FIGURES_NOT_PUBLIC = (
+    "the public board shows each center and its lines; figures per named staff member are "
+    "for the heads and inspectors"
+)
+STAFF_FIGURES_HEADS = "figures per staff member are for the center's head, not colleagues"
+STAFF_FIGURES_NOT_YOURS = "a head reads their own center's staff and those below, not sideways"
+STAFF_FIGURES_INSPECT = "纪检监察 (行政效能监察) sees every center's staff figures"
 
 AUDIT: tuple[Action, ...] = (
     Action(
@@ -1559,6 +1570,24 @@ AUDIT: tuple[Action, ...] = (
         "/v1/board/lines",
         "per service line of each center: cases, on-time rate, ratings",
         everyone(BOARD),
+    ),
+    Action(
+        "audit.board_staff",
+        "audit",
+        "GET",
+        "/v1/board/centers/{center_id}/staff",
+        "a center's figures per staff member and service line: cases, on-time rate, ratings",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "any", "refuse", STAFF_FIGURES_NOT_PUBLIC),
+            ("community_agent", "any", "refuse", STAFF_FIGURES_HEADS),
+            ("officer", "any", "refuse", STAFF_FIGURES_HEADS),
+            ("center_head", "own_center", "allow", STAFF_FIGURES),
+            ("center_head", "below", "allow", STAFF_FIGURES),
+            ("center_head", "other_center", "refuse", STAFF_FIGURES_NOT_YOURS),
+            ("inspector", "any", "allow", STAFF_FIGURES_INSPECT),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
     ),
     Action(
         "audit.staff_identity",

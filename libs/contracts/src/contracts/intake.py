@@ -254,6 +254,10 @@ class ApplicationSubmitted(DomainEvent):
     payment_receipt_no: DocumentNo | None
     submitted_at: AwareDatetime
     submitted_by: ActorId
+    line_id: Code | None = None
+    """The accepting center's service line (服务条线) the case belongs to, by the one rule
+    `contracts.routing.line_for`; None when the center has no line for it, and in events
+    written before lines were recorded."""
 
 
 @event
@@ -344,6 +348,8 @@ class ApplicationAccepted(DomainEvent):
     (补正) names materials of this list (`contracts.corrections`). Empty in events
     written before the list travelled with the acceptance."""
     provisional_years: tuple[int, ...] | None = None
+    line_id: Code | None = None
+    """The accepting center's service line, as at submission (None: none, or an older event)."""
 
 
 @event

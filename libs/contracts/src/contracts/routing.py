@@ -76,6 +76,9 @@ class ServiceLine(_Value):
     name_zh: UnitName
     categories: tuple[Category, ...] = Field(min_length=1, max_length=MAX_CATEGORIES)
     duties_zh: Annotated[tuple[Title, ...], Field(max_length=MAX_SHORT_LIST)] = ()
+    item_codes: Annotated[tuple[Code, ...], Field(max_length=MAX_ITEM_CODES)] = ()
+    """Items this line takes by name (育才's 老年人服务 takes 老年优待证 among the 民政
+    items); a line naming an item takes it before the lines taking its category."""
 
 
 def lines_taking(lines: Sequence[Mapping[str, Any]], category: str | None) -> list[str]:
@@ -91,13 +94,35 @@ def lines_taking(lines: Sequence[Mapping[str, Any]], category: str | None) -> li
     ]
 
 
+def line_for(
+    lines: Sequence[Mapping[str, Any]], item_code: str | None, category: str | None
+) -> str | None:
+    """THE rule: the one service line a case belongs to at a center — the first line naming
+    the item (`item_codes`); else, of the lines taking its category (`lines_taking`: the
+    category or ``*``), the first naming no items (a line naming items is there for those:
+    育才's 自来水缴费 takes the water bill, the other "other" items go to 咨询与全程代理),
+    else the first of them; in the center's order. None when the center has no line for it
+    (or no lines). Lines as JSON (`ServiceLine.model_dump()`)."""
+    if item_code is not None:
+        for line in lines:
+            if item_code in line.get("item_codes", ()):
+                return str(line["line_id"])
+    taking = set(lines_taking(lines, category))
+    candidates = [line for line in lines if line["line_id"] in taking]
+    general = [line for line in candidates if not line.get("item_codes")]
+    chosen = (general or candidates)[:1]
+    return str(chosen[0]["line_id"]) if chosen else None
+
+
 class RosterEntry(_Value):
     """One rule of a duty roster: `staff_id` is on duty from `starts` to `ends` (local time)
 
     on every statutory working day (`working_days`), on the given `weekdays` (0 = Monday)
     unless the day is a statutory holiday — this is how Saturday-morning duty at a center
     with extended hours is written — and on the listed `dates`, within the optional
-    `valid_from` .. `valid_to` (inclusive).
+    `valid_from` .. `valid_to` (inclusive). `line_ids` are the service lines (服务条线)
+    they serve in those hours (empty: any line of the unit); several entries give one
+    person different lines at different hours (错时: a morning and an afternoon shift).
     """
 
     staff_id: str = Field(pattern=_ID, max_length=MAX_ID)
@@ -108,6 +133,11 @@ class RosterEntry(_Value):
     dates: tuple[date, ...] = Field(default=(), max_length=366)
     valid_from: date | None = None
     valid_to: date | None = None
+    line_ids: Annotated[tuple[Code, ...], Field(max_length=MAX_SHORT_LIST)] = ()
+
+    def serves(self, line_id: str | None) -> bool:
+        """Whether this entry's hours are for `line_id` (any line when it names none)."""
+        return not self.line_ids or line_id is None or line_id in self.line_ids
 
     @model_validator(mode="after")
     def _valid(self) -> RosterEntry:
@@ -339,6 +369,12 @@ class CaseRouted(_CaseEvent):
     material_codes: Annotated[tuple[Code, ...], Field(max_length=MAX_MATERIALS)] = ()
     """The material codes of the case's catalog version (from the acceptance): what a
     correction request may name (`contracts.corrections`)."""
+    line_id: Code | None = None
+    """The handling unit's service line (服务条线) the case is queued on (`line_for`): the
+    acceptance's line when the accepting center handles it, else the handling unit's own
+    line for the item. None when the unit has no line for it, and in older events."""
+    accepting_line_id: Code | None = None
+    """The accepting center's line, as intake recorded it (None in older events)."""
 
 
 @event

@@ -25,8 +25,10 @@ The day (default 300 cases, `--cases N`, at most `--concurrency` cases in flight
 - most residents rate the service 4-5; a few give 1-2, which opens a follow-up task for the
   center head (好差评), and some heads answer at once.
 
-At the end: cases per tier, where the cases stand, decisions, reviews and follow-ups. Ids
-follow routing's seed (`routing.seed_org`) but are read from the org tree at runtime.
+At the end: cases per tier, where the cases stand, decisions, reviews and follow-ups, and
+育才社区's figures per service line and per staff member (服务条线) as its head reads them on
+audit's board (`GET /v1/board/centers/{center_id}/staff`). Ids follow routing's seed
+(`routing.seed_org`) but are read from the org tree at runtime.
 """
 
 from __future__ import annotations
@@ -52,7 +54,10 @@ from .common import StackError, state_dir
 RUIAN_AREA = "330381"
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
-DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "notify": 8003}
+DEFAULT_PORTS = {"intake": 8001, "routing": 8002, "notify": 8003, "audit": 8004}
+YUCAI = "ruian.anyang.yucai"
+"""育才社区, the report's center of 12 service lines run by 6 staff: one resident in seven
+of the day lives there, and the day ends with its figures per line and per staff member."""
 INSPECTOR = ("ruian.inspector1", "inspector", "ruian", "city")
 ADMIN = ("admin.demo", "admin", "ruian", "city")
 WAIT_SECONDS = 120.0
@@ -210,6 +215,8 @@ def plan_case(n: int, world: World, rng: random.Random) -> Plan:
         center = world.units[home.parent_id or home.unit_id]
     else:
         home = rng.choice([u for u in communities if not u.is_island] or communities)
+        if YUCAI in world.units and rng.random() < 0.15:
+            home = world.units[YUCAI]
         if where < 0.15 and home.parent_id:  # at the town or street center
             center = world.units[home.parent_id]
         elif where < 0.18 and "ruian" in world.units:  # at the city center
@@ -743,6 +750,7 @@ async def run(cases: int, concurrency: int, seed: int | None, private_key: Any) 
         await final_statuses(api, outcomes, concurrency)
         totals["messages"] = await messages_sent(api, outcomes, concurrency)
         summarize(console, outcomes, totals, time.monotonic() - started, api.urls)
+        await show_lines(console, api, world, outcomes)
         return 1 if any(o.error for o in outcomes) else 0
     finally:
         await api.close()
@@ -826,6 +834,81 @@ def summarize(
             soft_wrap=True,
             markup=False,
         )
+
+
+async def show_lines(console: Any, api: Api, world: World, outcomes: list[Outcome]) -> None:
+    """育才社区's day per service line and per staff member, from audit's board as its head
+    reads it: waits (a little) until the log holds every case accepted there today."""
+    from rich.table import Table
+
+    heads = [
+        sid for sid, (u, roles) in world.staff.items() if u == YUCAI and "center_head" in roles
+    ]
+    if not heads:
+        return
+    head = heads[0]
+    who = (head, "center_head", YUCAI, "community")
+    ours = sum(o.plan.center.unit_id == YUCAI and o.case_id is not None for o in outcomes)
+    body: Json | None = None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        r = await api.send(
+            "GET", "audit", f"/v1/board/centers/{YUCAI}/staff", headers=api.headers(who)
+        )
+        if r.status_code != 200:
+            console.print(f"audit's staff figures of {YUCAI}: {r.status_code} {r.text}")
+            return
+        body = r.json()
+        if sum(s["accepted"] for s in body["staff"]) >= ours:
+            break
+        await asyncio.sleep(2)  # the log and its next checkpoint catch up
+    if body is None:
+        return
+    r = await api.send("GET", "audit", "/v1/board/lines")
+    public = (
+        [x for x in r.json()["rows"] if x["center_id"] == YUCAI] if r.status_code == 200 else []
+    )
+    taken = Table(title=f"{world.units[YUCAI].name_zh}: cases taken in per line (public board)")
+    for col in ("line", "received", "decided", "on time %", "satisfaction"):
+        taken.add_column(col, justify="left" if col == "line" else "right")
+    for x in public:
+        taken.add_row(
+            f"{x['line_id']} {x['name_zh'] or ''}",
+            str(x["received"]),
+            str(x["decided"]),
+            _pct(x["on_time_pct"]),
+            _pct(x["satisfaction"]),
+        )
+    lines = Table(title=f"{world.units[YUCAI].name_zh}: per service line (服务条线), handled there")
+    staff = Table(title=f"{world.units[YUCAI].name_zh}: per staff member")
+    for col in ("line", "handled", "open", "decided", "on time %", "satisfaction", "staff"):
+        lines.add_column(col, justify="left" if col in ("line", "staff") else "right")
+    for ln in body["lines"]:
+        lines.add_row(
+            f"{ln['line_id']} {ln['name_zh'] or ''}",
+            str(ln["handled"]),
+            str(ln["open"]),
+            str(ln["decided"]),
+            _pct(ln["on_time_pct"]),
+            _pct(ln["satisfaction"]),
+            ", ".join(s.removeprefix(f"{YUCAI}.") for s in ln["staff"]),
+        )
+    for col in ("staff", "taken in (首问)", "handled", "decided", "on time %", "satisfaction"):
+        staff.add_column(col, justify="left" if col == "staff" else "right")
+    for s in body["staff"]:
+        staff.add_row(
+            f"{s['staff_id'].removeprefix(f'{YUCAI}.')} {s['name_zh'] or ''}",
+            str(s["accepted"]),
+            str(s["handled"]),
+            str(s["decided"]),
+            _pct(s["on_time_pct"]),
+            _pct(s["satisfaction"]),
+        )
+    console.print(taken, lines, staff)
+
+
+def _pct(v: float | None) -> str:
+    return "-" if v is None else f"{v:g}"
 
 
 def _shown(path: Path) -> str:

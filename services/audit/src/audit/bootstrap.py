@@ -34,6 +34,7 @@ from eventkit.service import ServiceRuntime, create_app
 from .board_cache import BoardCache
 from .http.admin_routes import router as admin_router
 from .http.board_routes import router as board_router
+from .http.board_staff_routes import router as board_staff_router
 from .http.inspector_routes import router as inspector_router
 from .http.key_routes import router as key_router
 from .http.log_routes import router as log_router
@@ -149,6 +150,7 @@ def build(
     app.include_router(key_router)
     app.include_router(inspector_router)
     app.include_router(board_router)
+    app.include_router(board_staff_router)
     app.include_router(admin_router)
     app.include_router(sitreport_router)
 

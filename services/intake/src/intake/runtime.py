@@ -151,12 +151,14 @@ class IntakeRuntime:
         org: tuple[str | None, str | None],
         hours: OfficeHours | None = None,
         calendar: WorkingCalendar | None = None,
+        lines: tuple[dict[str, Any], ...] = (),
     ) -> CommandRunner[ApplicationState, ApplicationCommand]:
         ctx = IntakeContext(
             catalog=cat,
             verification_secret=self.secret,
             office_hours=hours or OfficeHours.standard(),
             calendar=calendar or self.calendar.folded,
+            service_lines=lines,
         )
         return CommandRunner(
             store=self.store,
@@ -211,12 +213,15 @@ class IntakeRuntime:
         # contracts.workdays.promised_deadline), read under the calendar lock
         # (intake.holiday_calendar); a revision needs the hours, its caller the calendar.
         hours = None
+        lines: tuple[dict[str, Any], ...] = ()  # a submission is put on its line (服务条线)
+        if center_id and isinstance(command, SubmitApplication):
+            lines = await routing_view.service_lines(conn, center_id)
         if center_id and isinstance(command, SubmitApplication | SupplementMaterials):
             hours, held = await self.calendar.acceptance_inputs(conn, center_id)
             calendar = calendar or held
         elif center_id and isinstance(command, RevisePromisedDate):
             hours = await routing_view.office_hours(conn, center_id)
-        runner = self._case_runner(cat, (center_id, tier), hours, calendar)
+        runner = self._case_runner(cat, (center_id, tier), hours, calendar, lines)
         outcome = await runner.handle(
             command.case_id,
             command,

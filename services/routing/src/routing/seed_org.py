@@ -193,22 +193,31 @@ COMMUNITY_LINES: tuple[ServiceLine, ...] = (
         duties_zh=("自来水缴费", "全程代理"),
     ),
 )
+# Where two lines share a category, the specific one names its items (`item_codes`): the
+# case's line is decided by `contracts.routing.line_for`.
 YUCAI_LINES: tuple[ServiceLine, ...] = tuple(
-    ServiceLine(line_id=f"l{i:02d}", name_zh=name, categories=cats, duties_zh=duties)
-    for i, (name, cats, duties) in enumerate(
+    ServiceLine(
+        line_id=f"l{i:02d}", name_zh=name, categories=cats, duties_zh=duties, item_codes=items
+    )
+    for i, (name, cats, duties, items) in enumerate(
         (
-            ("计划生育服务", ("family_planning",), ("独生子女证", "二胎申请")),
-            ("流动人口服务", ("floating_population",), ("暂口管理", "婚育证明")),
-            ("民政服务", ("civil_affairs",), ("低保", "医疗救助")),
-            ("老年人服务", ("civil_affairs",), ("老年优待证",)),
-            ("残联服务", ("disabled_persons",), ("残疾人证",)),
-            ("社保服务", ("labour_social_security",), ("社保参保登记",)),
-            ("退休人员服务", ("labour_social_security",), ("退休职工养老保险年检",)),
-            ("农业综合服务", ("agriculture",), ()),
-            ("国土建设服务", ("land_construction",), ("农村住房改造",)),
-            ("工商服务", ("industry_commerce",), ("个体工商户登记",)),
-            ("自来水缴费", ("other",), ("三级自来水缴费",)),
-            ("咨询与全程代理", ("other",), ("代办", "咨询")),
+            ("计划生育服务", ("family_planning",), ("独生子女证", "二胎申请"), ()),
+            ("流动人口服务", ("floating_population",), ("暂口管理", "婚育证明"), ()),
+            ("民政服务", ("civil_affairs",), ("低保", "医疗救助"), ()),
+            ("老年人服务", ("civil_affairs",), ("老年优待证",), ("CA-001",)),
+            ("残联服务", ("disabled_persons",), ("残疾人证",), ()),
+            ("社保服务", ("labour_social_security",), ("社保参保登记",), ()),
+            (
+                "退休人员服务",
+                ("labour_social_security",),
+                ("退休职工养老保险年检",),
+                ("LS-002",),
+            ),
+            ("农业综合服务", ("agriculture",), (), ()),
+            ("国土建设服务", ("land_construction",), ("农村住房改造",), ()),
+            ("工商服务", ("industry_commerce",), ("个体工商户登记",), ()),
+            ("自来水缴费", ("other",), ("三级自来水缴费",), ("OT-002",)),
+            ("咨询与全程代理", ("other",), ("代办", "咨询"), ()),
         ),
         start=1,
     )
@@ -526,14 +535,48 @@ def _community(town_id: str, c: _Community, names: _Names, actor: Actor) -> list
             )
         )
     saturday_staff = workers[1:3] if c.saturday else []
-    cmds.append(
-        SetDutyRoster(
-            actor=actor,
-            unit_id=unit_id,
-            entries=_roster(workers + police, c.staggered, saturday_staff),
-        )
+    entries = (
+        _yucai_roster(workers, police)
+        if c.slug == "yucai"
+        else _roster(workers + police, c.staggered, saturday_staff)
     )
+    cmds.append(SetDutyRoster(actor=actor, unit_id=unit_id, entries=entries))
     return cmds
+
+
+# 育才's Saturday morning: two of the six keep six lines open (计生, 流动人口 at one window;
+# 民政, 老年人, 残联, 社保 at the other); the other lines wait for Monday.
+YUCAI_SATURDAY: tuple[tuple[int, tuple[str, ...]], ...] = (
+    (1, ("l01", "l02")),
+    (2, ("l03", "l04", "l05", "l06")),
+)
+
+
+def _yucai_roster(workers: list[str], police: list[str]) -> tuple[RosterEntry, ...]:
+    """育才's roster by line (12 lines, 6 staff, posts of two lines: A = worker i, B = worker
+    i+1): on working days each keeps their own lines (A) in the morning and adds the lines
+    they back up (B) in the afternoon, in two staggered lunch groups so the hall stays open
+    at noon; on Saturday mornings `YUCAI_SATURDAY`. The police room keeps its own hours."""
+    lines = [line.line_id for line in YUCAI_LINES]
+    entries: list[RosterEntry] = []
+    for i, sid in enumerate(workers):
+        own = tuple(lines[2 * i : 2 * i + 2])
+        backed = tuple(lines[2 * ((i - 1) % 6) : 2 * ((i - 1) % 6) + 2])
+        morning, afternoon = MORNING_GROUP if i % 2 == 0 else NOON_GROUP
+        for (a, b), served in ((morning, own), (afternoon, own + backed)):
+            entries.append(
+                RosterEntry(
+                    staff_id=sid, starts=_t(a), ends=_t(b), working_days=True, line_ids=served
+                )
+            )
+    a, b = SATURDAY_MORNING
+    for n, served in YUCAI_SATURDAY:
+        entries.append(
+            RosterEntry(
+                staff_id=workers[n], starts=_t(a), ends=_t(b), weekdays=(5,), line_ids=served
+            )
+        )
+    return (*entries, *_roster(police, True, []))
 
 
 DELEGATION_RULES: tuple[SetDelegationRule, ...] = (

@@ -5,7 +5,11 @@ can follow the contracts. A value spec is a payload field name, ``@occurred_at``
 / ``@tier`` for envelope fields, or ``=<json>`` for a constant. Field names assumed:
 intake.application_accepted {item_code, accepting_center_id, handling_tier, accepted_at},
 routing.case_routed {handling_unit_id, handling_tier}, routing.case_decided {on_time},
-intake.service_evaluated {score}, intake/routing withdrawn events; `provisional_years` of
+intake.service_evaluated {score}, intake/routing withdrawn events; the service lines and
+staff (服务条线: intake.application_accepted {line_id, accepting_staff_id},
+routing.case_routed {line_id}, routing.case_assigned {assigned_to}, routing.case_reassigned
+{to_officer}, routing.case_decided {decided_by}: who holds, then who decided);
+`provisional_years` of
 intake.application_accepted / intake.promised_date_revised / routing.case_decided (a
 non-empty list marks the promised date, or the on-time verdict, as counted by a provisional
 holiday estimate: the board says how many of its figures rest on one).
@@ -35,18 +39,24 @@ SOURCES: dict[str, dict[str, str]] = {
         "handling_tier": "handling_tier",
         "accepted_at": "accepted_at|@occurred_at",
         "promise_provisional": "provisional_years",
+        "line_id": "line_id",
+        "accepting_staff_id": "accepting_staff_id",
     },
     "intake.promised_date_revised": {"promise_provisional": "provisional_years"},
     "routing.case_routed": {
         "handling_org_id": "handling_unit_id",
         "handling_tier": "handling_tier",
+        "handling_line_id": "line_id",
     },
+    "routing.case_assigned": {"handled_by": "assigned_to"},
+    "routing.case_reassigned": {"handled_by": "to_officer"},
     "routing.case_decided": {
         "decided_at": "@occurred_at",
         "on_time": "on_time",
         "handling_org_id": "@org_id",
         "handling_tier": "@tier",
         "on_time_provisional": "provisional_years",
+        "handled_by": "decided_by",
     },
     "intake.service_evaluated": {"score": "score"},
     "intake.application_withdrawn": {"withdrawn": "=true"},
@@ -68,6 +78,10 @@ _COLUMNS = {
     "withdrawn",
     "promise_provisional",
     "on_time_provisional",
+    "line_id",
+    "handling_line_id",
+    "accepting_staff_id",
+    "handled_by",
 }
 
 

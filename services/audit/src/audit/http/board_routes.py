@@ -8,8 +8,13 @@
                              provisional holiday estimate (a year not yet published)
     GET /v1/board/tiers      the same per handling tier (community, town, city)
     GET /v1/board/lines      the same per service line (服务条线) of each accepting center:
-                             cases, on-time %, ratings; a case counts in each line taking
-                             its item's category (`contracts.routing.lines_taking`)
+                             cases, on-time %, ratings; a case counts in the line intake
+                             recorded for it (`contracts.routing.line_for`), a case
+                             recorded without one in each line taking its item's category
+                             (`contracts.routing.lines_taking`)
+
+Per staff member and line of one center (for its head and inspectors, not the public):
+`board_staff_routes.py`.
 
 Figures come from `board_cases`, projected from the log; `as_of` says up to which log index
 and which signed checkpoint they are computed. Each answer is computed once per signed
@@ -148,12 +153,13 @@ LINE_TYPES = ("routing.org_unit_registered", "routing.service_lines_set")
 
 
 async def _lines(c: AuditRuntime, since: datetime | None, until: datetime | None) -> dict[str, Any]:
-    """Per (accepting center, service line): the centers' figures, bucketed by line."""
+    """Per (accepting center, service line): the centers' figures, bucketed by line: the
+    line recorded at intake, else (older facts) each line taking the item's category."""
     from ..decoding import read_leaf
 
     async with c.pool.acquire() as conn:
         rows = await conn.fetch(
-            """SELECT b.accepting_center_id AS center, b.item_code,
+            """SELECT b.accepting_center_id AS center, b.item_code, b.line_id,
                       count(*) FILTER (WHERE accepted_at IS NOT NULL) AS received,
                       count(decided_at) AS decided,
                       count(*) FILTER (WHERE on_time) AS on_time,
@@ -164,7 +170,7 @@ async def _lines(c: AuditRuntime, since: datetime | None, until: datetime | None
                WHERE b.accepting_center_id IS NOT NULL
                  AND ($1::timestamptz IS NULL OR accepted_at >= $1)
                  AND ($2::timestamptz IS NULL OR accepted_at < $2)
-               GROUP BY 1, 2""",
+               GROUP BY 1, 2, 3""",
             since,
             until,
         )
@@ -188,7 +194,8 @@ async def _lines(c: AuditRuntime, since: datetime | None, until: datetime | None
     sums: dict[tuple[str, str], dict[str, int]] = {}
     for r in rows:
         center_lines = lines.get(r["center"], [])
-        for line_id in lines_taking(center_lines, categories.get(r["item_code"])):
+        recorded = [r["line_id"]] if r["line_id"] is not None else None
+        for line_id in recorded or lines_taking(center_lines, categories.get(r["item_code"])):
             acc = sums.setdefault((r["center"], line_id), dict.fromkeys(_SUMS, 0))
             for k in _SUMS:
                 acc[k] += int(r[k] or 0)

@@ -14,6 +14,9 @@ holiday schedule is published.
   carried to acceptance, whoever later records a supplement.
 - Location independence: any center may accept; the case carries the applicant's
   registered community so routing sends it to the office that owns it.
+- 服务条线 service lines: the case belongs to one line of the accepting center, by the one
+  rule `contracts.routing.line_for` (the line naming the item, else the first taking its
+  category), recorded at submission and carried to acceptance.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from contracts.intake import (
     PromisedDateRevised,
 )
 from contracts.materials import missing_materials
+from contracts.routing import line_for
 from contracts.workdays import promised_deadline
 
 from .application_commands import (
@@ -93,6 +97,7 @@ def decide_submit(
         payment_receipt_no=(cmd.payment_receipt_no or "").strip() or None,
         submitted_at=now,
         submitted_by=cmd.actor.id,
+        line_id=line_for(ctx.service_lines, item.code, item.category),
     )
     events: list[DomainEvent] = [submitted]
     override: FeeOverrideRecorded | None = None
@@ -213,6 +218,7 @@ def accept(
         accepted_by=accepted_by,
         required_materials=sub.required_materials,
         provisional_years=promise.provisional_years,
+        line_id=sub.line_id,
     )
 
 

@@ -171,6 +171,14 @@ async def office_hours(conn: asyncpg.Connection, unit_id: str) -> OfficeHours | 
     return parse_hours(raw)
 
 
+async def service_lines(conn: asyncpg.Connection, unit_id: str) -> tuple[dict[str, Any], ...]:
+    """The center's service lines as JSON, in its order; none when the tree lists none."""
+    raw = await conn.fetchval("SELECT service_lines FROM centers WHERE unit_id = $1", unit_id)
+    if raw is None:
+        return ()
+    return tuple(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
+
+
 def parse_hours(raw: object) -> OfficeHours | None:
     """A `centers.office_hours` value as read (JSON text, or None when not said)."""
     if raw is None:

@@ -301,6 +301,7 @@ def route_command(evt: ApplicationAccepted, actor: Actor) -> RouteAcceptedCase:
         case_type=evt.case_type,
         accepted_at=evt.accepted_at,
         material_codes=tuple(m.code for m in evt.required_materials),
+        line_id=evt.line_id,
     )
 
 

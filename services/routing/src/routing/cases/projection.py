@@ -65,12 +65,13 @@ INSERT INTO case_queue AS q (
     case_id, stream_version, status, item_code, item_version, item_name_zh, category,
     case_type, handling_tier, handling_unit_id, handling_office_id, accepting_center_id,
     agent_id, post_id, assigned_to, accepted_at, due_date, due_at, warning_issued, overdue,
-    escalation_level, decision, decided_by, updated_at, provisional_years, calendar_revision)
+    escalation_level, decision, decided_by, updated_at, provisional_years, calendar_revision,
+    line_id)
 VALUES ($1, $2, $3, $4, $5,
         coalesce($6, (SELECT c.name_zh FROM catalog_items c
                       WHERE c.code = $4 AND c.version = $5)),
         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
-        $25, coalesce($26, 0))
+        $25, coalesce($26, 0), $28)
 ON CONFLICT (case_id) DO UPDATE SET
     stream_version = EXCLUDED.stream_version,
     status = EXCLUDED.status,
@@ -88,7 +89,8 @@ ON CONFLICT (case_id) DO UPDATE SET
     decided_by = EXCLUDED.decided_by,
     updated_at = EXCLUDED.updated_at,
     provisional_years = EXCLUDED.provisional_years,
-    calendar_revision = coalesce($26, q.calendar_revision)
+    calendar_revision = coalesce($26, q.calendar_revision),
+    line_id = EXCLUDED.line_id
 WHERE q.stream_version <= EXCLUDED.stream_version
 """
 
@@ -103,7 +105,9 @@ _QUEUE_AND_DEADLINE = (
     "SET next_due_at = EXCLUDED.next_due_at, updated_at = EXCLUDED.updated_at"
 )
 _QUEUE_AND_NO_DEADLINE = (
-    "WITH queue AS (" + _UPSERT_QUEUE + ")\nDELETE FROM case_deadlines WHERE case_id = $1"
+    "WITH queue AS (" + _UPSERT_QUEUE + ")\n"
+    # $27 (the next check) is None here; named so both statements take the same arguments
+    "DELETE FROM case_deadlines WHERE case_id = $1 AND $27::timestamptz IS NULL"
 )
 
 
@@ -150,7 +154,8 @@ async def project_case(
         now,
         None if state.provisional_years is None else list(state.provisional_years),
         ctx.calendar.revision if counted else None,
-        *(() if at is None else (at,)),
+        at,
+        state.line_id,
     )
     for env in envelopes:
         await _project_followup(conn, env)

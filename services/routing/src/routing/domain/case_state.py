@@ -89,6 +89,8 @@ class CaseState:
     accepting_staff_id: str | None = None
     agent_id: str = ""
     route: tuple[str, ...] = ()
+    line_id: str | None = None  # the handling unit's service line (服务条线)
+    accepting_line_id: str | None = None
     # assignment
     post_id: str | None = None
     assigned_to: str | None = None
@@ -169,6 +171,8 @@ def evolve_case(state: CaseState, evt: DomainEvent) -> CaseState:
                 accepting_staff_id=evt.accepting_staff_id,
                 agent_id=evt.agent_id,
                 route=evt.route,
+                line_id=evt.line_id,
+                accepting_line_id=evt.accepting_line_id,
             )
         case CaseHandedOff():
             return state

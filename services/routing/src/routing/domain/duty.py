@@ -5,12 +5,19 @@ then and no (uncancelled) absence covers it. A unit with no roster at all is tak
 everyone on duty whenever the center is open — a new center should not send every case to
 its head before an admin has typed in a roster.
 
+A roster entry may name the service lines (服务条线) its hours are for (`line_ids`, empty:
+any line): at 育才 six people run twelve lines, each line at set hours (错时, Saturday
+mornings). Someone rostered then on other lines only is at work but not on the case's line.
+
 Assignment (`choose_assignee`) looks at the moment the handling center is next open
 (`now` itself during office hours): a case that arrives at night is assigned as the
 morning shift would find it, not to the center head because everyone went home.
-1. the post of the handling office that covers the case's category: its A holder if
-   available; else its B holder if available (A's reason is recorded);
-2. neither available, or no post covers the category: the head of the handling center
+1. the post of the handling office that holds the case's line, else covers its category;
+2. of its A and B holders, the one on duty on the case's line then: A first, then B (A's
+   reason recorded: absent, off duty, or `not_on_line` — at work on other lines);
+3. neither is on the line then: the A holder if at work at all, else the B holder (the
+   line is served by its post even outside its hours);
+4. neither available, or no post covers the case: the head of the handling center
    (the nearest head above when the center has none), both reasons recorded — the head
    then reassigns. If no head exists anywhere above, the case is unroutable.
 """
@@ -28,6 +35,7 @@ from .org_model import OrgState
 
 OFF_DUTY = "off_duty"
 NO_POST = "no_post"
+NOT_ON_LINE = "not_on_line"
 
 
 def entry_applies(entry: RosterEntry, d: date, calendar: WorkingCalendar) -> bool:
@@ -42,7 +50,8 @@ def entry_applies(entry: RosterEntry, d: date, calendar: WorkingCalendar) -> boo
     return d.weekday() in entry.weekdays and not calendar.is_public_holiday(d)
 
 
-def on_duty(org: OrgState, staff_id: str, at: datetime) -> bool:
+def on_duty(org: OrgState, staff_id: str, at: datetime, line_id: str | None = None) -> bool:
+    """On duty at `at` (on `line_id` then, when given: an entry for that line or for any)."""
     staff = org.staff[staff_id]
     entries = org.rosters.get(staff.unit_id)
     if not entries:
@@ -51,6 +60,7 @@ def on_duty(org: OrgState, staff_id: str, at: datetime) -> bool:
     wall = local.time().replace(tzinfo=None)
     return any(
         e.staff_id == staff_id
+        and e.serves(line_id)
         and entry_applies(e, local.date(), org.calendar)
         and e.starts <= wall < e.ends
         for e in entries
@@ -80,10 +90,16 @@ class Assignment:
 
 
 def choose_assignee(
-    org: OrgState, unit_id: str, office_id: str, category: str, now: datetime
+    org: OrgState,
+    unit_id: str,
+    office_id: str,
+    category: str,
+    now: datetime,
+    *,
+    line_id: str | None = None,
 ) -> Assignment:
     at = org.units[unit_id].office_hours.next_open(now, calendar=org.calendar) or now
-    post = org.post_for(office_id, category)
+    post = org.post_for(office_id, category, line_id)
     if post is None:
         return Assignment(
             assigned_to=_head(org, unit_id),
@@ -96,11 +112,15 @@ def choose_assignee(
             checked_at=at,
         )
     a_reason = unavailable_reason(org, post.a_holder, at)
-    b_reason = None if a_reason is None else unavailable_reason(org, post.b_holder, at)
+    b_reason = unavailable_reason(org, post.b_holder, at)
+    if line_id is not None and a_reason is None and b_reason is None:
+        a_line = on_duty(org, post.a_holder, at, line_id)
+        if not a_line and on_duty(org, post.b_holder, at, line_id):
+            a_reason = NOT_ON_LINE  # B serves the line at this hour: B takes it
     assigned_to: str
     as_role: PostRole
     if a_reason is None:
-        assigned_to, as_role = post.a_holder, "A"
+        assigned_to, as_role, b_reason = post.a_holder, "A", None
     elif b_reason is None:
         assigned_to, as_role = post.b_holder, "B"
     else:

@@ -403,7 +403,13 @@ def _assign_post(cmd: AssignPost, state: OrgState, now: datetime) -> list[Domain
 
 def _duty_roster(cmd: SetDutyRoster, state: OrgState, now: datetime) -> list[DomainEvent]:
     _unit(state, cmd.unit_id)
+    lines = {line.line_id for line in state.units[cmd.unit_id].service_lines}
     for i, entry in enumerate(cmd.entries):
+        unknown = [ln for ln in entry.line_ids if ln not in lines]
+        if unknown:
+            raise UnknownReference(
+                f"entries[{i}].line_ids", f"{cmd.unit_id} has no service line {unknown[0]!r}"
+            )
         staff = state.staff.get(entry.staff_id)
         if staff is None:
             raise UnknownReference(f"entries[{i}].staff_id", f"no staff {entry.staff_id!r}")

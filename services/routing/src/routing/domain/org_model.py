@@ -204,11 +204,16 @@ class OrgState:
                 return found
         return None
 
-    def post_for(self, office_id: str, category: str) -> Post | None:
-        """The post at the office whose duties cover `category` (exact match first)."""
+    def post_for(self, office_id: str, category: str, line_id: str | None = None) -> Post | None:
+        """The post at the office whose duties cover the case: the one holding its service
+        line (服务条线), else the one naming `category`, else one taking every category."""
         posts = sorted(
             (p for p in self.posts.values() if p.office_id == office_id), key=lambda p: p.post_id
         )
+        if line_id is not None:
+            for p in posts:
+                if line_id in p.service_line_ids:
+                    return p
         for p in posts:
             if category in p.categories:
                 return p

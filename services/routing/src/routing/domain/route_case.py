@@ -18,7 +18,11 @@ THE ROUTING RULE
    by the agent (全程代理): the accepting staff member, first-inquiry responsible
    (首问责任制); for an online submission, the accepting center's community agent, else
    its head.
-6. Assignment by the A/B rule (`duty.py`), then the deadline: the one promise rule,
+6. Service line (服务条线): the acceptance's line when the accepting center handles the
+   case itself, else the handling unit's line for the item — the one rule
+   `contracts.routing.line_for`; the queue is filtered and the duty roster read by it.
+7. Assignment by the A/B rule (`duty.py`, preferring whoever is rostered on the line at
+   that hour), then the deadline: the one promise rule,
    `contracts.workdays.promised_deadline`, with the handling office's hours and the tree's
    working-day calendar; a deadline over a year without an official holiday schedule says
    so (`provisional_years`) and is recomputed when the year is published.
@@ -33,7 +37,15 @@ from datetime import datetime
 from pydantic import AwareDatetime, Field
 
 from contracts.base import DomainEvent
-from contracts.routing import TIER_RANK, CaseAssigned, CaseHandedOff, CaseRouted, DeadlineSet, Tier
+from contracts.routing import (
+    TIER_RANK,
+    CaseAssigned,
+    CaseHandedOff,
+    CaseRouted,
+    DeadlineSet,
+    Tier,
+    line_for,
+)
 from contracts.workdays import local_date, promised_deadline
 
 from .case_state import CaseCommand, CaseState
@@ -59,6 +71,7 @@ class RouteAcceptedCase(CaseCommand):
     case_type: str = Field(min_length=1)
     accepted_at: AwareDatetime
     material_codes: tuple[str, ...] = ()  # of the catalog version the case was accepted by
+    line_id: str | None = None  # the accepting center's line, as intake recorded it
 
 
 def _agent(org: OrgState, cmd: RouteAcceptedCase) -> str:
@@ -70,6 +83,15 @@ def _agent(org: OrgState, cmd: RouteAcceptedCase) -> str:
         return agents[0]
     head = org.nearest_head(cmd.accepting_center_id)
     return head[1] if head else cmd.actor.id
+
+
+def _handling_line(cmd: RouteAcceptedCase, *, unit_id: str, org: OrgState) -> str | None:
+    """The line the handling unit queues the case on: intake's when the accepting center
+    handles it (recorded once, at submission), else the handling unit's own by `line_for`."""
+    if unit_id == cmd.accepting_center_id and cmd.line_id is not None:
+        return cmd.line_id
+    lines = [line.model_dump() for line in org.units[unit_id].service_lines]
+    return line_for(lines, cmd.item_code, cmd.category)
 
 
 def decide_route(
@@ -100,6 +122,7 @@ def decide_route(
     if office is None:
         raise Unroutable("category", f"no office of {handling_unit} takes {cmd.category!r}")
 
+    line_id = _handling_line(cmd, unit_id=handling_unit, org=org)
     route = tuple(org.path(cmd.accepting_center_id, handling_unit))
     agent = _agent(org, cmd)
     fields = {"case_id": cmd.case_id, "org_id": handling_unit, "tier": unit.tier}
@@ -123,6 +146,8 @@ def decide_route(
             route=route,
             routed_by=cmd.actor.id,
             material_codes=cmd.material_codes,
+            line_id=line_id,
+            accepting_line_id=cmd.line_id,
         )
     ]
     for hop, (src, dst) in enumerate(zip(route, route[1:], strict=False), start=1):
@@ -140,7 +165,9 @@ def decide_route(
                 carried_by=agent,
             )
         )
-    chosen = choose_assignee(org, handling_unit, office.office_id, cmd.category, now)
+    chosen = choose_assignee(
+        org, handling_unit, office.office_id, cmd.category, now, line_id=line_id
+    )
     events.append(
         CaseAssigned(
             **fields,

@@ -1,7 +1,8 @@
 """Reading cases: the work queue and one case with its whole trail.
 
 `GET /v1/queue` filters the `case_queue` read model (kept in the append transaction, so it
-never disagrees with the trail) by office, unit, assignee, item, status and due time, within what
+never disagrees with the trail) by office, unit, service line (服务条线), assignee, item, status
+and due time, within what
 the caller may see (`access.case_scope`). `GET /v1/cases/{case_id}` folds the case stream
 and returns it with every event: who did what, when, and what caused it.
 """
@@ -14,7 +15,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 
 from contracts.base import payload_of
-from contracts.limits import Identifier, Offset
+from contracts.limits import Code, Identifier, Offset
 from contracts.workdays import SHANGHAI
 from eventkit.auth import Principal, require_roles
 from eventkit.openapi import errors
@@ -57,6 +58,9 @@ async def queue(
     item_code: Identifier | None = Query(
         default=None, description="Service item (catalog code, e.g. FP-002)."
     ),
+    line_id: Code | None = Query(
+        default=None, description="Service line (服务条线) of the handling unit, e.g. l03."
+    ),
     status: Annotated[list[Status] | None, Query()] = None,
     due_before: str | None = Query(
         default=None,
@@ -92,6 +96,7 @@ async def queue(
             ("handling_unit_id", unit_id),
             ("assigned_to", assignee),
             ("item_code", item_code),
+            ("line_id", line_id),
         ):
             if value is not None:
                 args.append(value)

@@ -36,6 +36,10 @@ class CaseView(BaseModel):
     accepting_staff_id: str | None
     agent_id: str
     route: list[str]
+    line_id: str | None = None
+    """The handling unit's service line (服务条线); `accepting_line_id` the accepting
+    center's, as intake recorded it (null: none, or routed before lines were recorded)."""
+    accepting_line_id: str | None = None
     post_id: str | None
     assigned_to: str | None
     accepted_at: datetime | None
@@ -72,6 +76,8 @@ class CaseView(BaseModel):
             accepting_staff_id=state.accepting_staff_id,
             agent_id=state.agent_id,
             route=list(state.route),
+            line_id=state.line_id,
+            accepting_line_id=state.accepting_line_id,
             post_id=state.post_id,
             assigned_to=state.assigned_to,
             accepted_at=state.accepted_at,
@@ -174,6 +180,8 @@ class QueueItem(BaseModel):
     warning_issued: bool
     escalation_level: int
     decision: str | None
+    line_id: str | None = None
+    """The handling unit's service line (服务条线) of the case; null: none recorded."""
 
     @classmethod
     def of(cls, row: Any, now: datetime) -> QueueItem:
@@ -202,6 +210,7 @@ class QueueItem(BaseModel):
             warning_issued=row["warning_issued"],
             escalation_level=row["escalation_level"],
             decision=row["decision"],
+            line_id=row["line_id"],
         )
 
 
