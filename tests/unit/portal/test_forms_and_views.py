@@ -119,11 +119,19 @@ def test_every_audience_is_registered_once() -> None:
 
 def test_a_refusal_goes_beside_the_field_it_names_with_a_new_key() -> None:
     state = FormState(values={"score": "9"})
-    again = refused(state, ServiceError("intake", 422, "score", "must be 1-5"), {"score": "score"})
-    assert again.errors == {"score": "填写有误：must be 1-5"}
+    bad = ServiceError(
+        "intake", 422, "score", "9 is outside 1..5", "invalid_field", from_service=True
+    )
+    again = refused(state, bad, {"score": "score"})
+    assert again.errors == {"score": "请选择1至5分"}
     assert again.values == {"score": "9"} and again.idempotency_key != state.idempotency_key
-    other = refused(state, ServiceError("intake", 409, "status", "already evaluated"), {})
-    assert other.message == "当前状态不允许此操作：already evaluated" and not other.errors
+    late = ServiceError(
+        "intake", 409, "status", "already evaluated", "wrong_status", from_service=True
+    )
+    other = refused(state, late, {})
+    assert other.message == "办件当前状态不允许此操作，请刷新页面查看最新状态" and not other.errors
+    mine = refused(state, ServiceError("intake", 404, "case_id", "没有这个办件"), {})
+    assert mine.message == "没有这个办件"  # the portal's own refusal, already in Chinese
 
 
 def test_views() -> None:

@@ -6,8 +6,8 @@ public pages). Every POST carries the form's idempotency key, so a double click 
 sent again reaches the service as one request and creates one case.
 
 Errors come back as `ServiceError` with the status and the service's own
-``{"field", "reason"}`` (every service answers refusals that way), for the page to show
-beside the field.
+``{"field", "reason", "code", "ctx"}`` (every service answers refusals that way), for the page
+to show beside the field in Chinese (`portal.refusals`).
 """
 
 from __future__ import annotations
@@ -21,14 +21,30 @@ SERVICES = ("intake", "routing", "notify", "audit")
 
 
 class ServiceError(Exception):
-    """A service refused or failed: its status, the field it names and its reason."""
+    """A service refused or failed: its status, the field it names, its reason, and the
+    kind of refusal (`code`, with the broken limit in `ctx`) when the service said.
+    `from_service`: answered by a service (its reason is English, for developers); else
+    raised by the portal itself with its reason in Chinese."""
 
-    def __init__(self, service: str, status: int, field: str | None, reason: str) -> None:
+    def __init__(
+        self,
+        service: str,
+        status: int,
+        field: str | None,
+        reason: str,
+        code: str | None = None,
+        ctx: dict[str, Any] | None = None,
+        *,
+        from_service: bool = False,
+    ) -> None:
         super().__init__(f"{service} answered {status}: {field or '-'}: {reason}")
         self.service = service
         self.status = status
         self.field = field
         self.reason = reason
+        self.code = code
+        self.ctx = ctx or {}
+        self.from_service = from_service  # else the portal's own refusal, already in Chinese
 
 
 class ServiceUnavailable(ServiceError):
@@ -37,6 +53,8 @@ class ServiceUnavailable(ServiceError):
 
 def _error(service: str, r: httpx.Response) -> ServiceError:
     field: str | None = None
+    code: str | None = None
+    ctx: dict[str, Any] | None = None
     reason = r.text[:500]
     try:
         body = r.json()
@@ -46,14 +64,18 @@ def _error(service: str, r: httpx.Response) -> ServiceError:
     if isinstance(detail, dict):
         field = detail.get("field") if isinstance(detail.get("field"), str) else None
         reason = str(detail.get("reason", reason))
+        code = detail.get("code") if isinstance(detail.get("code"), str) else None
+        ctx = detail.get("ctx") if isinstance(detail.get("ctx"), dict) else None
     elif isinstance(detail, list) and detail and isinstance(detail[0], dict):
         # FastAPI's own validation errors: loc ["body", "materials", 0, "code"]
         loc = [str(p) for p in detail[0].get("loc", []) if p not in ("body", "query", "path")]
         field = ".".join(loc) or None
         reason = str(detail[0].get("msg", reason))
+        code = str(detail[0].get("type") or "") or None
+        ctx = detail[0].get("ctx") if isinstance(detail[0].get("ctx"), dict) else None
     elif isinstance(detail, str):
         reason = detail
-    return ServiceError(service, r.status_code, field, reason)
+    return ServiceError(service, r.status_code, field, reason, code, ctx, from_service=True)
 
 
 class ServiceClients:
@@ -109,7 +131,7 @@ class Api:
             )
         except httpx.TransportError as exc:
             raise ServiceUnavailable(
-                service, 503, None, f"{service} does not answer: {exc}"
+                service, 503, None, f"{service} does not answer: {exc}", from_service=True
             ) from exc
         if r.status_code >= 400 and r.status_code not in allow:
             raise _error(service, r)
@@ -127,7 +149,7 @@ class Api:
             )
         except httpx.TransportError as exc:
             raise ServiceUnavailable(
-                service, 503, None, f"{service} does not answer: {exc}"
+                service, 503, None, f"{service} does not answer: {exc}", from_service=True
             ) from exc
         if r.status_code >= 400:
             raise _error(service, r)
@@ -143,7 +165,7 @@ class Api:
             )
         except httpx.TransportError as exc:
             raise ServiceUnavailable(
-                service, 503, None, f"{service} does not answer: {exc}"
+                service, 503, None, f"{service} does not answer: {exc}", from_service=True
             ) from exc
         if r.status_code >= 400:
             await r.aread()

@@ -23,7 +23,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from .forms import csrf_token
+from .forms import csrf_token, explain
 from .services_api import Api, ServiceClients
 from .session import Person, signed_in
 
@@ -67,6 +67,7 @@ def make_templates() -> Jinja2Templates:
     t.env.filters["yuan"] = yuan
     t.env.filters["pct"] = lambda v: "—" if v is None else f"{v:.1f}%"
     t.env.globals["current_csrf"] = _CSRF.get
+    t.env.globals["explain"] = explain
     return t
 
 

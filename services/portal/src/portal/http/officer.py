@@ -23,6 +23,7 @@ from contracts.corrections import CorrectionRequestRefused, correction_request
 from .. import casework as cw
 from .. import documents
 from ..forms import FormState, form_state, read_form, refused
+from ..refusals import message_zh
 from ..services_api import Api, ServiceError
 from ..session import Person
 from ..web import Audience, person_api, public_api, render, require
@@ -240,7 +241,7 @@ async def ask_correction(request: Request, case_id: str, person: Person = Office
             field,
             "请勾选至少一项需补正的材料"
             if field == "materials" and not chosen
-            else ("说明不超过500字" if field == "note" else f"材料有误：{exc.reason}"),
+            else message_zh(422, exc.field, "invalid_value"),
         )
     if not form.ok:
         kept = FormState(values=form.values, errors=form.errors)

@@ -86,7 +86,7 @@ async def status(request: Request, receipt_no: str = "", code: str = "") -> Resp
         if exc.status == 404:
             state.error("code", "回执号与查询码不匹配，请核对回执后重试")
         elif exc.status == 429:
-            state.error("code", f"查询过于频繁：{exc.reason}")
+            state.error("code", "查询过于频繁，请稍后再试")
         else:
             raise
         return render(request, "resident/status_form.html", form=state, status_code=exc.status)
