@@ -19,6 +19,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from contracts.corrections import CorrectionRequestRefused, correction_request
+from contracts.limits import MAX_NOTE
 
 from .. import casework as cw
 from .. import documents
@@ -198,8 +199,8 @@ async def decide(request: Request, case_id: str, person: Person = Officer) -> Re
     reason = str(form.values.get("reason", "")).strip()
     if decision not in cw.DECISION_ZH:
         form.error("decision", "请选择准予或不予")
-    if len(reason) > 500:
-        form.error("reason", "理由不超过500字")
+    if len(reason) > MAX_NOTE:  # routing takes a decision's reason as a Note
+        form.error("reason", f"理由不超过{MAX_NOTE}字")
     if not form.ok:
         kept = FormState(values=form.values, errors=form.errors)
         return await _case_page(request, person, case_id, decision=kept, status_code=422)

@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from contracts.limits import MAX_REASON
+
 from ..forms import FormState, form_state, read_form, refused
 from ..services_api import ServiceError
 from ..session import Person
@@ -258,8 +260,8 @@ async def rating_send(request: Request, case_id: str, person: Person = Resident)
     comment = str(form.values.get("comment", "")).strip()
     if score_raw not in {"1", "2", "3", "4", "5"}:
         form.error("score", "请选择1至5分")
-    if len(comment) > 500:
-        form.error("comment", "评价内容不超过500字")
+    if len(comment) > MAX_REASON:  # intake takes a comment as a Reason (contracts.limits)
+        form.error("comment", f"评价内容不超过{MAX_REASON}字")
     if not form.ok:
         return render(
             request,
