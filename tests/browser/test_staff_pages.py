@@ -321,6 +321,21 @@ async def test_the_window_form_keeps_what_was_typed_and_a_double_submit_makes_on
     mine = [c for c in r.json()["items"] if c["case_id"] == first.rsplit("/", 1)[1]]
     assert len(mine) == 1
 
+    # the receipt reprinted after signing in again (the session that kept the verification
+    # code is gone): the QR code of the status page is still printed, without the code
+    case_id = first.rsplit("/", 1)[1]
+    reprint = await desk()
+    await sign_in_staff(reprint, CLERK, "/clerk")
+    await reprint.goto(f"{first}/receipt")
+    assert await reprint.locator(".qr svg").count() == 1
+    await reprint.locator("#reprint-note").wait_for()
+    link = await reprint.get_attribute(".qr", "data-link")
+    assert link is not None and link.endswith(f"/s/{case_id}"), link
+    await reprint.goto(link)  # where the QR code takes the resident: the form, filled in
+    await reprint.wait_for_url("**/status?receipt_no=*")
+    assert await reprint.input_value("#f-receipt_no") == case_id
+    assert await reprint.locator(".err").count() == 0
+
 
 async def test_the_head_sees_a_warned_case_and_gives_it_to_the_b_post(
     desk: Any, portal: PortalStack

@@ -200,3 +200,17 @@ def test_development_sign_in_lists_every_staff_member_by_role_and_center() -> No
     assert ("ruian.mayu.jsb.a", "officer", "ruian.mayu", "town") in people
     assert ("ruian.mayu.jsb.a", "community_agent", "ruian.mayu", "town") in people
     assert {"inspector", "admin"} <= {p[1] for p in people}
+
+
+def test_a_reprinted_receipts_link_has_no_code_and_opens_the_form_filled_in(
+    client: TestClient,
+) -> None:
+    from portal.http.clerk import status_link
+
+    assert status_link("http://p.test/", "RA2026000123", "123456") == (
+        "http://p.test/s/RA2026000123?c=123456"
+    )
+    assert status_link("http://p.test/", "RA2026000123", None) == "http://p.test/s/RA2026000123"
+    r = client.get("/s/RA2026000123")  # no code: the form, the number filled in, no error
+    assert r.status_code == 200 and r.url.path == "/status"
+    assert 'value="RA2026000123"' in r.text and 'role="alert"' not in r.text

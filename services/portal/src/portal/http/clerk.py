@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import segno
 from fastapi import APIRouter, Depends, Request
@@ -72,6 +73,13 @@ async def _communities(request: Request) -> list[dict[str, Any]]:
     got = await public_api(request).get("intake", "/v1/centers", tier="community")
     items: list[dict[str, Any]] = got["items"]
     return items
+
+
+def status_link(base_url: str, ref: str, code: str | None) -> str:
+    """The resident's status page for the receipt's QR code: `/s/<receipt no>`, with
+    `?c=<code>` when the code is known."""
+    link = f"{base_url.rstrip('/')}/s/{quote(ref, safe='')}"
+    return f"{link}?c={quote(code, safe='')}" if code else link
 
 
 def _remember_code(request: Request, case_id: str, code: str | None) -> None:
@@ -432,17 +440,17 @@ async def deliver(request: Request, case_id: str, person: Person = Clerk) -> Res
 
 @router.get("/cases/{case_id}/receipt")
 async def receipt(request: Request, case_id: str, person: Person = Clerk) -> Response:
-    """The A5 receipt (受理回执 or 一次性告知书), printed from the browser (print CSS)."""
+    """The A5 receipt (受理回执 or 一次性告知书), printed from the browser (print CSS).
+
+    The QR code of the status page is always printed: with the verification code when this
+    session still holds it (it is given once, at submission or acceptance), else the link
+    alone — a reprint after signing in again — and the resident types the code from the SMS."""
     api = person_api(request, person)
     case = await _case(api, case_id)
     app = case["application"]
     code = (request.session.get("receipt_codes") or {}).get(case_id)
-    ref = app.get("receipt_no") or case_id
-    qr_svg = None
-    link = None
-    if code:
-        link = f"{str(request.base_url).rstrip('/')}/s/{ref}?c={code}"
-        qr_svg = segno.make(link, error="m").svg_inline(scale=3, title="办件查询二维码")
+    link = status_link(str(request.base_url), app.get("receipt_no") or case_id, code)
+    qr_svg = segno.make(link, error="m").svg_inline(scale=3, title="办件查询二维码")
     return render(
         request,
         "clerk/receipt.html",

@@ -70,9 +70,14 @@ def _status_form(values: dict[str, Any]) -> FormState:
 
 @router.get("/status")
 async def status(request: Request, receipt_no: str = "", code: str = "") -> Response:
-    """The form; with both values (typed, or a case link / QR code) the case's status."""
-    if not receipt_no and not code:
-        return render(request, "resident/status_form.html", form=form_state())
+    """The form; with both values (typed, or a case link / QR code) the case's status.
+    With the receipt number alone (a reprinted receipt's QR code) the form, filled in."""
+    if not code:
+        if not receipt_no:
+            return render(request, "resident/status_form.html", form=form_state())
+        return render(
+            request, "resident/status_form.html", form=form_state(receipt_no=receipt_no.strip())
+        )
     state = _status_form({"receipt_no": receipt_no, "code": code})
     if not state.ok:
         return render(request, "resident/status_form.html", form=state, status_code=422)
@@ -99,10 +104,12 @@ async def status(request: Request, receipt_no: str = "", code: str = "") -> Resp
 
 @router.get("/s/{ref}")
 async def status_link(ref: str, c: str = "") -> Response:
-    """The short case link printed as the receipt's QR code: /s/<receipt no>?c=<code>."""
+    """The short case link printed as the receipt's QR code: /s/<receipt no>?c=<code>
+    (a reprint without the code: /s/<receipt no>, the form with the number filled in)."""
     from urllib.parse import urlencode
 
-    return RedirectResponse("/status?" + urlencode({"receipt_no": ref, "code": c}), status_code=303)
+    query = {"receipt_no": ref, "code": c} if c else {"receipt_no": ref}
+    return RedirectResponse("/status?" + urlencode(query), status_code=303)
 
 
 # -- signed in: my cases -------------------------------------------------------------------------
