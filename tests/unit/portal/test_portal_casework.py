@@ -166,3 +166,18 @@ def test_the_heads_figures_per_service_line_are_the_boards_and_per_staff_member(
         3.5,
         1,
     )
+
+
+def test_the_label_tables_are_template_globals_registered_once() -> None:
+    from portal.web import LABELS_ZH, make_templates
+
+    env = make_templates().env
+    for name, table in LABELS_ZH.items():
+        assert env.globals[name] is table, name
+    page = env.from_string(
+        "{{ queue_status_zh['open'] }}/{{ application_status_zh['accepted'] }}/"
+        "{{ case_type_zh['promised'] }}/{{ event_zh('routing.case_escalated') }}"
+    )
+    assert page.render() == "办理中/已受理，办理中/承诺件/督办升级"
+    # a page's own table under the same name wins (the public pages' longer tier names)
+    assert env.from_string("{{ tier_zh['town'] }}").render(tier_zh={"town": "乡镇"}) == "乡镇"

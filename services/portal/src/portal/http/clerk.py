@@ -114,7 +114,6 @@ async def home(request: Request, person: Person = Clerk) -> Response:
         todays=todays["items"],
         waiting=waiting["items"],
         ready=[c for c in decided["items"] if c.get("result_ready")],
-        status_zh=cw.APPLICATION_STATUS_ZH,
     )
 
 
@@ -142,10 +141,6 @@ async def _intake_page(request: Request, form: FormState, status_code: int = 200
         gaps=gaps,
         form=form,
         communities=await _communities(request),
-        form_zh=cw.FORM_ZH,
-        missing_zh=cw.MISSING_ZH,
-        tier_zh=cw.TIER_ZH,
-        case_type_zh=cw.CASE_TYPE_ZH,
     )
 
 
@@ -173,8 +168,6 @@ async def intake_check(request: Request, person: Person = Clerk) -> Response:
         item=item,
         gaps=cw.notice(required, provided),
         form=form,
-        form_zh=cw.FORM_ZH,
-        missing_zh=cw.MISSING_ZH,
     )
 
 
@@ -301,13 +294,6 @@ async def _case_page(
         documents=await documents.listed(api, case_id),
         has_code=case_id in (request.session.get("receipt_codes") or {}),
         names=await _names(api, person),
-        status_zh=cw.APPLICATION_STATUS_ZH,
-        form_zh=cw.FORM_ZH,
-        missing_zh=cw.MISSING_ZH,
-        event_zh=cw.event_zh,
-        delivery_zh=cw.DELIVERY_ZH,
-        decision_zh=cw.DECISION_ZH,
-        case_type_zh=cw.CASE_TYPE_ZH,
     )
 
 
@@ -460,7 +446,4 @@ async def receipt(request: Request, case_id: str, person: Person = Clerk) -> Res
         qr_svg=qr_svg,
         gaps=_outstanding(app) if app["status"] == "awaiting_materials" else [],
         names=await _names(api, person),
-        form_zh=cw.FORM_ZH,
-        missing_zh=cw.MISSING_ZH,
-        case_type_zh=cw.CASE_TYPE_ZH,
     )

@@ -137,9 +137,6 @@ async def _dashboard(
         officers=officers,
         forms=forms or {},
         now=now,
-        status_zh=cw.QUEUE_STATUS_ZH,
-        case_type_zh=cw.CASE_TYPE_ZH,
-        score_zh=cw.SCORE_ZH,
         uuid=lambda: str(uuid.uuid4()),
     )
 

@@ -107,8 +107,6 @@ async def queue(
         form=form,
         catalog=catalog,
         units=units,
-        status_zh=cw.QUEUE_STATUS_ZH,
-        case_type_zh=cw.CASE_TYPE_ZH,
     )
 
 
@@ -168,11 +166,6 @@ async def _case_page(
         decision=decision or form_state(),
         correction=correction or form_state(),
         back=back or form_state(),
-        status_zh=cw.QUEUE_STATUS_ZH,
-        form_zh=cw.FORM_ZH,
-        decision_zh=cw.DECISION_ZH,
-        tier_zh=cw.TIER_ZH,
-        case_type_zh=cw.CASE_TYPE_ZH,
     )
 
 
