@@ -214,3 +214,29 @@ def test_a_reprinted_receipts_link_has_no_code_and_opens_the_form_filled_in(
     r = client.get("/s/RA2026000123")  # no code: the form, the number filled in, no error
     assert r.status_code == 200 and r.url.path == "/status"
     assert 'value="RA2026000123"' in r.text and 'role="alert"' not in r.text
+
+
+async def test_the_service_clock_counts_calls_made_together_once() -> None:
+    import asyncio
+
+    from portal.services_api import ServiceClock
+
+    clock = ServiceClock()
+    clock.enter()
+    clock.enter()  # a second call while the first is out: one stretch of waiting
+    clock.leave()
+    assert clock.total_s == 0.0 and clock.inflight == 1
+    await asyncio.sleep(0)
+    clock.leave()
+    first = clock.total_s
+    assert first > 0.0 and clock.inflight == 0
+    clock.enter()
+    clock.leave()
+    assert clock.total_s >= first
+
+
+def test_every_page_says_its_time_and_its_services_share(client: TestClient) -> None:
+    r = client.get("/healthz")
+    parts = dict(p.strip().split(";dur=") for p in r.headers["server-timing"].split(","))
+    assert set(parts) == {"app", "svc"} and float(parts["svc"]) == 0.0
+    assert float(parts["app"]) >= 0.0

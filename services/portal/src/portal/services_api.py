@@ -12,12 +12,54 @@ to show beside the field in Chinese (`portal.refusals`).
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
 SERVICES = ("intake", "routing", "notify", "audit")
+
+
+class ServiceClock:
+    """The wall time of one page during which at least one service call was outstanding
+    (calls made together by `asyncio.gather` count once): `Server-Timing: svc;dur=` — the
+    services' share of the page, the rest (`app` minus `svc`) being the portal's own."""
+
+    def __init__(self) -> None:
+        self.inflight = 0
+        self.since = 0.0
+        self.total_s = 0.0
+
+    def enter(self) -> None:
+        if self.inflight == 0:
+            self.since = time.perf_counter()
+        self.inflight += 1
+
+    def leave(self) -> None:
+        self.inflight -= 1
+        if self.inflight == 0:
+            self.total_s += time.perf_counter() - self.since
+
+
+SERVICE_CLOCK: ContextVar[ServiceClock | None] = ContextVar("portal_service_clock", default=None)
+"""Set per request by the bootstrap's Server-Timing middleware."""
+
+
+@contextmanager
+def _timed() -> Iterator[None]:
+    clock = SERVICE_CLOCK.get()
+    if clock is None:
+        yield
+        return
+    clock.enter()
+    try:
+        yield
+    finally:
+        clock.leave()
 
 
 class ServiceError(Exception):
@@ -122,13 +164,14 @@ class Api:
     ) -> httpx.Response:
         client = self.clients.clients[service]
         try:
-            r = await client.request(
-                method,
-                path,
-                params={k: v for k, v in (params or {}).items() if v not in (None, "")},
-                json=json,
-                headers=self._headers(idempotency_key),
-            )
+            with _timed():
+                r = await client.request(
+                    method,
+                    path,
+                    params={k: v for k, v in (params or {}).items() if v not in (None, "")},
+                    json=json,
+                    headers=self._headers(idempotency_key),
+                )
         except httpx.TransportError as exc:
             raise ServiceUnavailable(
                 service, 503, None, f"{service} does not answer: {exc}", from_service=True
