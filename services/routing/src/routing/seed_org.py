@@ -692,9 +692,7 @@ def seed_org_commands(actor: Actor = SEED_ACTOR) -> list[OrgCommand]:
             town_id, TOWN_OFFICES, names, actor, town.staggered, town.saturday
         )
         for community in town.communities:
-            cmds += _community(
-                town_id, community, names, actor, community_address(town, community)
-            )
+            cmds += _community(town_id, community, names, actor, community_address(town, community))
     cmds += [r.model_copy(update={"actor": actor}) for r in DELEGATION_RULES]
     return _with_work_contacts(cmds)
 
