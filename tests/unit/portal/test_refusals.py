@@ -67,6 +67,21 @@ def test_unknown_codes_fall_back_to_the_status_and_everything_is_chinese() -> No
             assert CJK.search(text), text
 
 
+def test_a_message_names_the_refusals_values_and_the_items_number() -> None:
+    ctx = {"date": "2035-01-02", "weekday": "星期二"}
+    assert message_zh(422, "makeup_workdays[0]", "not_a_weekend", ctx) == (
+        "第1项 2035-01-02 是星期二：调休上班日应为周六或周日"
+    )
+    assert message_zh(
+        422,
+        "item.promised_limit_days",
+        "promise_exceeds_statutory",
+        {"promised": 21, "statutory": 20},
+    ) == ("承诺时限21个工作日超过法定时限20个工作日")
+    # without its values the specific message is skipped for the next one that fits
+    assert message_zh(422, "makeup_workdays[0]", "not_a_weekend") == "填写有误，请核对"
+
+
 def test_field_key_drops_list_indices() -> None:
     assert field_key("materials_provided[2].form") == "materials_provided.form"
     assert field_key(None) == ""

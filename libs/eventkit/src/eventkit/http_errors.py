@@ -6,7 +6,8 @@ that was broken, e.g. `{"max_length": 200}`).
 Shared by the services' HTTP edges:
 - domain refusals (each service's `DomainError`, carrying `field` and `reason`) answer the
   status the service maps them to, with `code`: the error's own `code` attribute if it has
-  one, else its class name in snake case (`FeeMismatch` -> `fee_mismatch`); the decider
+  one, else its class name in snake case (`FeeMismatch` -> `fee_mismatch`), and its `ctx`
+  (the values of the rule broken) when it has one; the decider
   raised before anything was written, so nothing changed;
 - request validation (pydantic, before the domain is reached) -> 422 naming the first bad
   field, its pydantic error type as `code` (`string_too_long`, `missing`...) with `ctx`,
@@ -87,10 +88,11 @@ def install_error_handlers(
 ) -> None:
     @app.exception_handler(domain_error)
     async def _domain(_: Request, exc: Any) -> JSONResponse:
-        return JSONResponse(
-            {"detail": {"field": exc.field, "reason": exc.reason, "code": code_of(exc)}},
-            status_code=status_of(exc),
-        )
+        detail: dict[str, Any] = {"field": exc.field, "reason": exc.reason, "code": code_of(exc)}
+        ctx = ctx_of({"ctx": getattr(exc, "ctx", None)})
+        if ctx:
+            detail["ctx"] = ctx
+        return JSONResponse({"detail": detail}, status_code=status_of(exc))
 
     install_common_handlers(app)
 

@@ -17,7 +17,9 @@ service's own words for developers, in English: it is never shown on a form.
 5. the HTTP status.
 
 Field paths are compared without their list indices and, failing that, by their last part,
-so `materials_provided[2].copies` finds `materials_provided.copies` or `copies`.
+so `materials_provided[2].copies` finds `materials_provided.copies` or `copies`. A message
+may name the refusal's `ctx` values (`{date}`, `{max_length}`) and `{n}`, the item's number
+in a list (the field's first index + 1); a message whose values did not come is skipped.
 """
 
 from __future__ import annotations
@@ -48,6 +50,17 @@ BY_FIELD_CODE: dict[tuple[str, str], str] = {
     ("followup_id", "wrong_state"): "此差评督办已回复过",
     ("to_officer", "unknown_reference"): "没有这位工作人员，请从列表中选择",
     ("actor", "not_permitted"): "您不是此办件的承办人员，无权办理（请由承办人或其A/B岗办理）",
+    # a year's holiday schedule (contracts.holiday_schedules)
+    ("makeup_workdays", "not_a_weekend"): "第{n}项 {date} 是{weekday}：调休上班日应为周六或周日",
+    ("makeup_workdays", "also_a_holiday"): "第{n}项 {date} 同时列为放假日期",
+    ("makeup_workdays", "not_in_year"): "第{n}项 {date} 不在{year}年内",
+    ("makeup_workdays", "listed_twice"): "第{n}项 {date} 重复填写",
+    ("holidays", "not_in_year"): "第{n}项 {date} 不在{year}年内",
+    ("holidays", "listed_twice"): "第{n}项 {date} 重复填写",
+    # a catalog version (intake's catalog rules)
+    ("promised_limit_days", "promise_exceeds_statutory"): (
+        "承诺时限{promised}个工作日超过法定时限{statutory}个工作日"
+    ),
 }
 
 # 2. domain refusals that say enough by themselves ---------------------------------------------
@@ -185,17 +198,20 @@ def message_zh(
     """The refusal in Chinese, for the form field it names (or above the form)."""
     code = code or ""
     keys = _lookups(field)
-    for k in keys:
-        if (k, code) in BY_FIELD_CODE:
-            return BY_FIELD_CODE[(k, code)]
+    values = dict(ctx or {})
+    index = _INDEX.search(field or "")
+    if index is not None:
+        values.setdefault("n", int(index.group(0)[1:-1]) + 1)
+    found: list[str] = []
+    found += [BY_FIELD_CODE[(k, code)] for k in keys if (k, code) in BY_FIELD_CODE]
     if code in BY_DOMAIN_CODE:
-        return BY_DOMAIN_CODE[code]
+        found.append(BY_DOMAIN_CODE[code])
     if code in GENERIC_CODES:
-        for k in keys:
-            if k in BY_FIELD:
-                return BY_FIELD[k]
+        found += [BY_FIELD[k] for k in keys if k in BY_FIELD]
     if code in BY_TYPE:
-        text = _with_ctx(BY_TYPE[code], ctx)
+        found.append(BY_TYPE[code])
+    for template in found:
+        text = _with_ctx(template, values)
         if text is not None:
             return text
     if 500 <= status:

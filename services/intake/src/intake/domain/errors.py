@@ -15,14 +15,22 @@ from pydantic import BaseModel, ValidationError
 
 class DomainError(Exception):
     """A command refused: `field` is a dotted path into the command, `reason` is for people,
-    `code` the kind of refusal for clients (default: the class name in snake case, see
-    `eventkit.http_errors.code_of`)."""
+    `code` the kind of refusal and `ctx` its values, for clients (default code: the class
+    name in snake case, see `eventkit.http_errors.code_of`)."""
 
-    def __init__(self, field: str, reason: str, *, code: str | None = None) -> None:
+    def __init__(
+        self,
+        field: str,
+        reason: str,
+        *,
+        code: str | None = None,
+        ctx: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
         self.code = code
+        self.ctx = dict(ctx or {})
 
 
 class InvalidField(DomainError):

@@ -482,7 +482,7 @@ def _holiday_schedule(
             return []  # the same notice again: already in force
     except ScheduleRefused as refused:
         error = WrongState if refused.conflict else InvalidValue
-        raise error(refused.field, refused.reason) from None
+        raise error(refused.field, refused.reason, code=refused.code, ctx=refused.ctx) from None
     supersedes = (cmd.supersedes or "").strip() or None
     return [
         HolidaySchedulePublished(
