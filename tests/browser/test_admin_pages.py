@@ -46,7 +46,7 @@ async def test_an_admin_publishes_a_holiday_schedule_and_records_an_absence(
     await page.get_by_label("调休上班日期").fill(f"{YEAR}-01-02")  # a Tuesday
     await page.get_by_role("button", name="提交").click()
     err = await _error_beside(page, "makeup_workdays")  # routing's refusal, beside the field
-    assert err.startswith("填写有误") and f"{YEAR}-01-02" in err
+    assert err == f"第1项 {YEAR}-01-02 是星期二：调休上班日应为周六或周日", err  # in Chinese
     assert await page.get_by_label("放假日期").input_value() == (
         f"{YEAR}-01-01\n{YEAR}-02-07~{YEAR}-02-13"
     )
@@ -113,7 +113,8 @@ async def test_an_admin_publishes_a_new_catalog_version_with_an_effective_date(
     await page.get_by_label("生效日期").fill(f"{YEAR}-01-01")
     await page.get_by_role("button", name="提交").click()
     err = await _error_beside(page, "promised_limit_days")  # intake's own rule
-    assert err.startswith("填写有误") and "exceeds the statutory" in err
+    statutory = item["statutory_limit_days"]
+    assert err == f"承诺时限{statutory + 1}个工作日超过法定时限{statutory}个工作日", err
     assert await page.get_by_label("生效日期").input_value() == f"{YEAR}-01-01"
 
     await page.get_by_label("承诺时限（工作日）").fill(str(item["promised_limit_days"]))

@@ -103,12 +103,15 @@ async def test_the_centers_show_this_months_cases_by_name(page: Any, portal: Por
     cells = await row.locator("td").all_inner_texts()
     assert int(cells[1]) >= 1, cells
     assert MABEI not in await page.locator("main").inner_text()  # names, never ids
+    profile = (await s.intake.get(f"/v1/centers/{MABEI}")).json()
+    assert profile["address_zh"] == "瑞安市马屿镇马北社区马北大道26号"  # seeded by routing
+    assert profile["address_zh"] in await row.inner_text()  # where to hand in, in the list
     await shot(page, "public-centers")
     await row.get_by_role("link", name="马北社区").click()
     await page.wait_for_url(f"**/centers/{MABEI}")
     text = await page.locator("main").inner_text()
     assert "马北社区" in text and "本月受理" in text and "马屿镇" in text
-    profile = (await s.intake.get(f"/v1/centers/{MABEI}")).json()
+    assert await page.locator("#center-address").inner_text() == profile["address_zh"]
     saturday = profile["office_hours"]["weekly"].get("5")
     hours = await page.locator("tr", has=page.get_by_role("rowheader", name="周六")).inner_text()
     if saturday:  # the seeded Saturday-morning hours, shown as opened and closed

@@ -280,8 +280,25 @@ async def test_the_window_form_keeps_what_was_typed_and_a_double_submit_makes_on
     assert await clerk.is_checked("#m-APPLICATION_FORM")
     assert await clerk.input_value("#f-community") == BEIJI
 
+    # 18 characters but a wrong check digit: the portal lets it through, intake refuses it
+    # (invalid_id_number on applicant.id_number), and the refusal is shown in Chinese
+    # beside the id field, with everything typed kept
+    good = id_number(date(1958, 3, 2), 321)
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    await clerk.fill("#f-id_number", bad)
+    await clerk.get_by_role("button", name="提交受理").click()
+    await clerk.locator("#e-id_number", has_text="身份证号码无效").wait_for()
+    said = await clerk.locator("#e-id_number").inner_text()
+    assert "校验码" in said and not re.search(r"[A-Za-z]{3,}", said), said
+    assert await clerk.get_attribute("#f-id_number", "aria-invalid") == "true"
+    assert await clerk.locator(".field.has-error").count() == 1  # beside that field only
+    assert await clerk.input_value("#f-id_number") == bad
+    assert await clerk.input_value("#f-name") == "池海生"
+    assert await clerk.input_value("#f-address") == "瑞安市东山街道北麂社区渔港路3号"
+    assert await clerk.is_checked("#m-APPLICATION_FORM")
+
     # the same page sent twice (a double click, a resubmitted page): one case
-    await clerk.fill("#f-id_number", id_number(date(1958, 3, 2), 321))
+    await clerk.fill("#f-id_number", good)
     await clerk.fill("#f-deposit_paid", "3000")  # the published deposit, taken at the window
     await clerk.fill("#f-payment_receipt_no", "DS-2026-000322")
     fields = await clerk.eval_on_selector(
@@ -303,6 +320,21 @@ async def test_the_window_form_keeps_what_was_typed_and_a_double_submit_makes_on
     )
     mine = [c for c in r.json()["items"] if c["case_id"] == first.rsplit("/", 1)[1]]
     assert len(mine) == 1
+
+    # the receipt reprinted after signing in again (the session that kept the verification
+    # code is gone): the QR code of the status page is still printed, without the code
+    case_id = first.rsplit("/", 1)[1]
+    reprint = await desk()
+    await sign_in_staff(reprint, CLERK, "/clerk")
+    await reprint.goto(f"{first}/receipt")
+    assert await reprint.locator(".qr svg").count() == 1
+    await reprint.locator("#reprint-note").wait_for()
+    link = await reprint.get_attribute(".qr", "data-link")
+    assert link is not None and link.endswith(f"/s/{case_id}"), link
+    await reprint.goto(link)  # where the QR code takes the resident: the form, filled in
+    await reprint.wait_for_url("**/status?receipt_no=*")
+    assert await reprint.input_value("#f-receipt_no") == case_id
+    assert await reprint.locator(".err").count() == 0
 
 
 async def test_the_head_sees_a_warned_case_and_gives_it_to_the_b_post(

@@ -114,7 +114,12 @@ def second_child(**overrides: Any) -> dict[str, Any]:
 
 
 def org_unit_envelope(
-    unit_id: str, name: str, tier: str, kind: str, parent: str | None
+    unit_id: str,
+    name: str,
+    tier: str,
+    kind: str,
+    parent: str | None,
+    address: str | None = None,
 ) -> Envelope:
     evt = OrgUnitRegistered(
         unit_id=unit_id,
@@ -125,6 +130,7 @@ def org_unit_envelope(
         is_island=unit_id.endswith("beiji"),
         office_hours=OfficeHours.standard(),
         registered_by=ROUTING_ADMIN.id,
+        address_zh=address,
     )
     return routing_envelope(evt, stream_id="org-ruian", org_id=unit_id, tier=tier)
 

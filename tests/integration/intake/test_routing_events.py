@@ -474,3 +474,37 @@ async def test_a_centers_public_profile_follows_routings_service_lines(intake: H
     assert got["office_hours"] == OfficeHours.standard().model_dump(mode="json")
     r = await intake.client.get("/v1/centers/ruian.nowhere")
     assert r.status_code == 404 and r.json()["detail"]["field"] == "unit_id"
+
+
+async def test_a_centers_address_follows_routing_and_an_old_event_has_none(
+    intake: Harness,
+) -> None:
+    """`address_zh` of routing.org_unit_registered reaches the public profile and the list
+    (where to hand in); a unit registered by an event without it has none."""
+    with_address = "ruian.mayu.addresscheck"
+    without = "ruian.mayu.noaddress"
+    await intake.publish_routing(
+        org_unit_envelope(
+            with_address, "地址测试点", "community", "社区", "ruian.mayu", "瑞安市马屿镇测试路1号"
+        )
+    )
+    old = org_unit_envelope(without, "旧事件测试点", "community", "社区", "ruian.mayu")
+    payload = dict(old.payload)
+    payload.pop("address_zh", None)  # written before the field existed
+    await intake.publish_routing(old.model_copy(update={"payload": payload}))
+
+    async def both() -> dict[str, Any]:
+        out = {}
+        for unit in (with_address, without):
+            r = await intake.client.get(f"/v1/centers/{unit}")
+            if r.status_code == 200:
+                out[unit] = r.json()
+        return out
+
+    got = await eventually(both, lambda g: len(g) == 2, what="both test centers projected")
+    assert got[with_address]["address_zh"] == "瑞安市马屿镇测试路1号"
+    assert got[without]["address_zh"] is None
+    listed = (await intake.client.get("/v1/centers", params={"parent_id": "ruian.mayu"})).json()
+    by_id = {c["unit_id"]: c for c in listed["items"]}
+    assert by_id[with_address]["address_zh"] == "瑞安市马屿镇测试路1号"
+    assert by_id[without]["address_zh"] is None

@@ -251,6 +251,7 @@ async def test_bad_input_names_the_field_and_changes_nothing(intake: Harness) ->
     assert unknown.status_code == 422
     assert unknown.json()["detail"]["field"] == "item_code"
     assert "XX-999" in unknown.json()["detail"]["reason"]
+    assert unknown.json()["detail"]["code"] == "unknown_item"  # for the portal's wording
 
     no_id = applicant()
     del no_id["id_number"]
@@ -258,6 +259,7 @@ async def test_bad_input_names_the_field_and_changes_nothing(intake: Harness) ->
     assert missing.status_code == 422
     assert missing.json()["detail"]["field"] == "applicant.id_number"
     assert missing.json()["detail"]["reason"] == "Field required"
+    assert missing.json()["detail"]["code"] == "missing"  # pydantic's error type
 
     body = second_child()
     del body["item_code"]
@@ -270,6 +272,7 @@ async def test_bad_input_names_the_field_and_changes_nothing(intake: Harness) ->
     assert bad_check_digit.status_code == 422
     assert bad_check_digit.json()["detail"]["field"] == "applicant.id_number"
     assert "check digit" in bad_check_digit.json()["detail"]["reason"]
+    assert bad_check_digit.json()["detail"]["code"] == "invalid_id_number"
 
     not_listed = await intake.submit(
         AGENT_MABEI,
@@ -277,6 +280,7 @@ async def test_bad_input_names_the_field_and_changes_nothing(intake: Harness) ->
     )
     assert not_listed.status_code == 422
     assert not_listed.json()["detail"]["field"] == "materials_provided[0].code"
+    assert not_listed.json()["detail"]["code"] == "material_not_in_list"
 
     extra = await intake.submit(AGENT_MABEI, second_child(colour="blue"))
     assert extra.status_code == 422
@@ -285,6 +289,7 @@ async def test_bad_input_names_the_field_and_changes_nothing(intake: Harness) ->
     deposit = await intake.submit(AGENT_MABEI, second_child(deposit_paid_fen=0))
     assert deposit.status_code == 422
     assert deposit.json()["detail"]["field"] == "deposit_paid_fen"
+    assert deposit.json()["detail"]["code"] == "fee_mismatch"
 
     nowhere = await intake.submit(
         ("staff.x", "community_agent", "ruian.nowhere", "community"), second_child()

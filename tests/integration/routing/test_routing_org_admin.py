@@ -26,6 +26,7 @@ def unit_body() -> dict:  # type: ignore[type-arg]
         "tier": "community",
         "kind": "社区",
         "parent_id": "ruian.mayu",
+        "address_zh": "瑞安市马屿镇新桥社区新桥路1号",
         "office_hours": OfficeHours.standard().model_dump(mode="json"),
         "service_lines": [
             {"line_id": "l01", "name_zh": "综合窗口", "categories": ["*"]},
@@ -43,6 +44,7 @@ async def test_org_changes_are_events_and_unrouted_cases_wait_for_them(
         assert [u["unit_id"] for u in tree["units"]] == ["ruian"]
         towns = tree["units"][0]["children"]
         assert len(towns) == 15
+        assert tree["units"][0]["address_zh"]  # the seeded centers have their address
         assert {r["rule_id"] for r in tree["delegation_rules"]} >= {"dr-beiji-lc001-up"}
 
         # a case accepted at a center routing does not know yet
@@ -212,6 +214,7 @@ async def test_org_changes_are_events_and_unrouted_cases_wait_for_them(
 
         sub = (await rt.client.get(f"/v1/org/tree?unit_id={NEW}", headers=admin)).json()
         (unit,) = sub["units"]
+        assert unit["address_zh"] == "瑞安市马屿镇新桥社区新桥路1号"
         assert [p["post_id"] for p in unit["posts"]] == [f"{NEW}.window.post1"]
         assert [r["rule_id"] for r in sub["delegation_rules"]] == ["dr-xinqiao-fp002"]
 

@@ -119,11 +119,19 @@ def test_every_audience_is_registered_once() -> None:
 
 def test_a_refusal_goes_beside_the_field_it_names_with_a_new_key() -> None:
     state = FormState(values={"score": "9"})
-    again = refused(state, ServiceError("intake", 422, "score", "must be 1-5"), {"score": "score"})
-    assert again.errors == {"score": "填写有误：must be 1-5"}
+    bad = ServiceError(
+        "intake", 422, "score", "9 is outside 1..5", "invalid_field", from_service=True
+    )
+    again = refused(state, bad, {"score": "score"})
+    assert again.errors == {"score": "请选择1至5分"}
     assert again.values == {"score": "9"} and again.idempotency_key != state.idempotency_key
-    other = refused(state, ServiceError("intake", 409, "status", "already evaluated"), {})
-    assert other.message == "当前状态不允许此操作：already evaluated" and not other.errors
+    late = ServiceError(
+        "intake", 409, "status", "already evaluated", "wrong_status", from_service=True
+    )
+    other = refused(state, late, {})
+    assert other.message == "办件当前状态不允许此操作，请刷新页面查看最新状态" and not other.errors
+    mine = refused(state, ServiceError("intake", 404, "case_id", "没有这个办件"), {})
+    assert mine.message == "没有这个办件"  # the portal's own refusal, already in Chinese
 
 
 def test_views() -> None:
@@ -192,3 +200,43 @@ def test_development_sign_in_lists_every_staff_member_by_role_and_center() -> No
     assert ("ruian.mayu.jsb.a", "officer", "ruian.mayu", "town") in people
     assert ("ruian.mayu.jsb.a", "community_agent", "ruian.mayu", "town") in people
     assert {"inspector", "admin"} <= {p[1] for p in people}
+
+
+def test_a_reprinted_receipts_link_has_no_code_and_opens_the_form_filled_in(
+    client: TestClient,
+) -> None:
+    from portal.http.clerk import status_link
+
+    assert status_link("http://p.test/", "RA2026000123", "123456") == (
+        "http://p.test/s/RA2026000123?c=123456"
+    )
+    assert status_link("http://p.test/", "RA2026000123", None) == "http://p.test/s/RA2026000123"
+    r = client.get("/s/RA2026000123")  # no code: the form, the number filled in, no error
+    assert r.status_code == 200 and r.url.path == "/status"
+    assert 'value="RA2026000123"' in r.text and 'role="alert"' not in r.text
+
+
+async def test_the_service_clock_counts_calls_made_together_once() -> None:
+    import asyncio
+
+    from portal.services_api import ServiceClock
+
+    clock = ServiceClock()
+    clock.enter()
+    clock.enter()  # a second call while the first is out: one stretch of waiting
+    clock.leave()
+    assert clock.total_s == 0.0 and clock.inflight == 1
+    await asyncio.sleep(0)
+    clock.leave()
+    first = clock.total_s
+    assert first > 0.0 and clock.inflight == 0
+    clock.enter()
+    clock.leave()
+    assert clock.total_s >= first
+
+
+def test_every_page_says_its_time_and_its_services_share(client: TestClient) -> None:
+    r = client.get("/healthz")
+    parts = dict(p.strip().split(";dur=") for p in r.headers["server-timing"].split(","))
+    assert set(parts) == {"app", "svc"} and float(parts["svc"]) == 0.0
+    assert float(parts["app"]) >= 0.0

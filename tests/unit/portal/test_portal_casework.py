@@ -11,7 +11,7 @@ import pytest
 
 from contracts.intake import ProvidedMaterial, RequiredMaterial
 from portal import casework as cw
-from portal.http.head import by_line_and_staff
+from portal.http.head import by_line, by_staff
 
 pytestmark = pytest.mark.unit
 
@@ -111,24 +111,73 @@ def row(case_id: str, category: str, status: str, overdue: bool, who: str) -> di
     }
 
 
-def test_the_heads_figures_per_service_line_and_staff_member() -> None:
+def test_the_heads_figures_per_service_line_are_the_boards_and_per_staff_member() -> None:
     rows = [
         row("c1", "family_planning", "decided", False, "a"),
         row("c2", "family_planning", "result_returned", True, "a"),
         row("c3", "civil_affairs", "open", True, "b"),
     ]
     unit = {
+        "unit_id": "ruian.dongshan",
         "service_lines": [
-            {"name_zh": "计生", "categories": ["family_planning"]},
-            {"name_zh": "民政", "categories": ["civil_affairs"]},
-        ]
+            {"line_id": "w01", "name_zh": "计生", "categories": ["family_planning"]},
+            {"line_id": "w02", "name_zh": "民政", "categories": ["civil_affairs"]},
+        ],
     }
-    lines, staff = by_line_and_staff(rows, {"c1": 5, "c2": 2}, unit)
-    fp, ca = lines
-    assert (fp["name_zh"], fp["cases"], fp["decided"], fp["on_time_pct"]) == ("计生", 2, 2, 50.0)
+    board = [  # audit's rows: this center's first line, and another center's second
+        {
+            "center_id": "ruian.dongshan",
+            "line_id": "w01",
+            "name_zh": "计生",
+            "received": 7,
+            "decided": 4,
+            "on_time_pct": 75.0,
+            "satisfaction": 3.5,
+            "reviews": 2,
+        },
+        {
+            "center_id": "ruian.mayu",
+            "line_id": "w02",
+            "name_zh": "民政",
+            "received": 9,
+            "decided": 9,
+            "on_time_pct": 100.0,
+            "satisfaction": 5.0,
+            "reviews": 9,
+        },
+    ]
+    fp, ca = by_line(unit, board)
+    assert (fp["name_zh"], fp["cases"], fp["decided"], fp["on_time_pct"]) == ("计生", 7, 4, 75.0)
     assert (fp["reviews"], fp["avg_score"]) == (2, 3.5)
-    assert (ca["decided"], ca["on_time_pct"], ca["late_open"]) == (0, None, 1)
+    # a line the board has no case for (here: only another center's) shows nothing yet
+    assert (ca["name_zh"], ca["cases"], ca["on_time_pct"], ca["avg_score"]) == (
+        "民政",
+        0,
+        None,
+        None,
+    )
+    staff = by_staff(rows, {"c1": 5, "c2": 2})
     assert [(s["staff_id"], s["name_zh"], s["cases"]) for s in staff] == [
         ("a", "A", 2),
         ("b", "B", 1),
     ]
+    assert (staff[0]["on_time_pct"], staff[0]["avg_score"], staff[1]["late_open"]) == (
+        50.0,
+        3.5,
+        1,
+    )
+
+
+def test_the_label_tables_are_template_globals_registered_once() -> None:
+    from portal.web import LABELS_ZH, make_templates
+
+    env = make_templates().env
+    for name, table in LABELS_ZH.items():
+        assert env.globals[name] is table, name
+    page = env.from_string(
+        "{{ queue_status_zh['open'] }}/{{ application_status_zh['accepted'] }}/"
+        "{{ case_type_zh['promised'] }}/{{ event_zh('routing.case_escalated') }}"
+    )
+    assert page.render() == "办理中/已受理，办理中/承诺件/督办升级"
+    # a page's own table under the same name wins (the public pages' longer tier names)
+    assert env.from_string("{{ tier_zh['town'] }}").render(tier_zh={"town": "乡镇"}) == "乡镇"

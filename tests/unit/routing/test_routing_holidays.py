@@ -116,6 +116,9 @@ def test_an_invalid_schedule_is_refused_naming_the_field() -> None:
         .then_raises(InvalidValue)
     )
     assert err.field == "makeup_workdays[0]"  # type: ignore[attr-defined]
+    # the rule and its values, for a client to word it (the portal: in Chinese)
+    assert err.code == "not_a_weekend"  # type: ignore[attr-defined]
+    assert err.ctx == {"date": "2027-02-22", "weekday": "星期一"}  # type: ignore[attr-defined]
 
 
 def test_the_same_schedule_again_changes_nothing() -> None:

@@ -185,3 +185,13 @@ def test_a_staff_members_contact_reaches_the_event_through_the_decider() -> None
     (evt,) = decide_org(cmd, state, SEED_NOW)
     assert isinstance(evt, StaffRegistered)
     assert (evt.phone, evt.email) == ("13957700001", "zhengxin@mayu.example")
+
+
+def test_every_seeded_center_has_its_address_and_the_tree_keeps_it() -> None:
+    units = [c for c in seed_org_commands() if isinstance(c, RegisterOrgUnit)]
+    addresses = [u.address_zh for u in units]
+    assert all(a and a.startswith("瑞安市") for a in addresses), addresses
+    assert len(set(addresses)) == len(addresses)  # one door per center
+    state, _ = seed_org_state(SEED_NOW)
+    assert state.units["ruian.mayu.mabei"].address_zh == "瑞安市马屿镇马北社区马北大道26号"
+    assert all(state.units[u.unit_id].address_zh == u.address_zh for u in units)

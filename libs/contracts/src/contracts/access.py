@@ -218,7 +218,7 @@ INTAKE: tuple[Action, ...] = (
         "intake",
         "GET",
         "/v1/centers/{unit_id}",
-        "one center's hours, service lines and access note",
+        "one center's address, hours, service lines and access note",
         everyone(
             "where to hand in and when it is open: each center's hours and windows are public"
         ),

@@ -31,22 +31,39 @@ WEEKDAY_ZH = ("星期一", "星期二", "星期三", "星期四", "星期五", "
 
 
 class ScheduleRefused(ValueError):
-    """A publication refused: `field` at fault, `reason`, and whether it is a `conflict`."""
+    """A publication refused: `field` at fault, `reason`, and whether it is a `conflict`;
+    `code` names the rule broken and `ctx` its values (the date, the year), for a client to
+    word the refusal in its own language."""
 
-    def __init__(self, field: str, reason: str, *, conflict: bool = False) -> None:
+    def __init__(
+        self,
+        field: str,
+        reason: str,
+        *,
+        conflict: bool = False,
+        code: str | None = None,
+        ctx: dict[str, str | int] | None = None,
+    ) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
         self.conflict = conflict
+        self.code = code
+        self.ctx = ctx or {}
 
 
 def _days(field: str, year: int, days: Sequence[date]) -> frozenset[date]:
     seen: set[date] = set()
     for i, d in enumerate(days):
+        day: dict[str, str | int] = {"date": d.isoformat(), "year": year}
         if d.year != year:
-            raise ScheduleRefused(f"{field}[{i}]", f"{d.isoformat()} is not in {year}")
+            raise ScheduleRefused(
+                f"{field}[{i}]", f"{d.isoformat()} is not in {year}", code="not_in_year", ctx=day
+            )
         if d in seen:
-            raise ScheduleRefused(f"{field}[{i}]", f"{d.isoformat()} is listed twice")
+            raise ScheduleRefused(
+                f"{field}[{i}]", f"{d.isoformat()} is listed twice", code="listed_twice", ctx=day
+            )
         seen.add(d)
     return frozenset(seen)
 
@@ -65,13 +82,18 @@ def published_schedule(
     for i, d in enumerate(makeup_workdays):
         if d in off:
             raise ScheduleRefused(
-                f"makeup_workdays[{i}]", f"{d.isoformat()} is also listed as a holiday"
+                f"makeup_workdays[{i}]",
+                f"{d.isoformat()} is also listed as a holiday",
+                code="also_a_holiday",
+                ctx={"date": d.isoformat()},
             )
         if d.weekday() < 5:
             raise ScheduleRefused(
                 f"makeup_workdays[{i}]",
                 f"{d.isoformat()} is a {WEEKDAY_ZH[d.weekday()]}: a make-up working day "
                 "(调休上班) is a weekend day",
+                code="not_a_weekend",
+                ctx={"date": d.isoformat(), "weekday": WEEKDAY_ZH[d.weekday()]},
             )
     return YearSchedule(year, off, worked, official=True, source=notice, notice_no=notice)
 

@@ -33,6 +33,7 @@ from contracts.limits import (
     MAX_ROSTER_ENTRIES,
     MAX_SHORT_LIST,
     ActorId,
+    Address,
     Category,
     Code,
     Email,
@@ -155,7 +156,8 @@ class RosterEntry(_Value):
 # -- org tree and reference data ---------------------------------------------------------------
 @event
 class OrgUnitRegistered(DomainEvent):
-    """A center of one of the three tiers joined the tree."""
+    """A center of one of the three tiers joined the tree. `address_zh` (where residents
+    go; optional, added after the first events: an event without it reads as None)."""
 
     event_type = "routing.org_unit_registered"
 
@@ -170,6 +172,7 @@ class OrgUnitRegistered(DomainEvent):
     office_hours: OfficeHours
     service_lines: Annotated[tuple[ServiceLine, ...], Field(max_length=MAX_SHORT_LIST)] = ()
     registered_by: ActorId
+    address_zh: Address | None = None
 
 
 @event

@@ -1,11 +1,17 @@
-"""Every 4xx names the field and the reason: `{"detail": {"field": ..., "reason": ...}}`.
+"""Every 4xx names the field and the reason: `{"detail": {"field": ..., "reason": ...}}`,
+and, when it is known, a `code` saying which kind of refusal it is (for a client to word it
+in its own language: the portal shows it in Chinese beside the field) and `ctx` (the limit
+that was broken, e.g. `{"max_length": 200}`).
 
 Shared by the services' HTTP edges:
 - domain refusals (each service's `DomainError`, carrying `field` and `reason`) answer the
-  status the service maps them to; the decider raised before anything was written, so
-  nothing changed;
+  status the service maps them to, with `code`: the error's own `code` attribute if it has
+  one, else its class name in snake case (`FeeMismatch` -> `fee_mismatch`), and its `ctx`
+  (the values of the rule broken) when it has one; the decider
+  raised before anything was written, so nothing changed;
 - request validation (pydantic, before the domain is reached) -> 422 naming the first bad
-  field, with every error listed under `errors`;
+  field, its pydantic error type as `code` (`string_too_long`, `missing`...) with `ctx`,
+  and every error listed under `errors`;
 - an `Idempotency-Key` reused for another request -> 422 naming the header;
 - an event too large to publish (`eventkit.limits.EventTooLarge`, raised by the store before
   anything is written; the transaction around it rolls back) -> 413 naming the largest field
@@ -15,7 +21,8 @@ Shared by the services' HTTP edges:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request
@@ -56,14 +63,36 @@ def field_of(loc: tuple[Any, ...]) -> str:
     return out or "(body)"
 
 
+def code_of(exc: BaseException) -> str:
+    """The refusal's code: its `code` attribute when set, else its class name in snake case
+    (`InvalidIdNumber` -> `invalid_id_number`)."""
+    code = getattr(exc, "code", None)
+    if isinstance(code, str) and code:
+        return code
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(exc).__name__).lower()
+
+
+def ctx_of(error: Mapping[str, Any]) -> dict[str, Any] | None:
+    """pydantic's error context, its plain values only (the limit: `max_length`, `ge`...)."""
+    ctx = error.get("ctx")
+    if not isinstance(ctx, Mapping):
+        return None
+    plain = {
+        str(k): v for k, v in ctx.items() if isinstance(v, (str, int, float, bool)) or v is None
+    }
+    return plain or None
+
+
 def install_error_handlers(
     app: FastAPI, domain_error: type[Exception], status_of: Callable[[Any], int]
 ) -> None:
     @app.exception_handler(domain_error)
     async def _domain(_: Request, exc: Any) -> JSONResponse:
-        return JSONResponse(
-            {"detail": {"field": exc.field, "reason": exc.reason}}, status_code=status_of(exc)
-        )
+        detail: dict[str, Any] = {"field": exc.field, "reason": exc.reason, "code": code_of(exc)}
+        ctx = ctx_of({"ctx": getattr(exc, "ctx", None)})
+        if ctx:
+            detail["ctx"] = ctx
+        return JSONResponse({"detail": detail}, status_code=status_of(exc))
 
     install_common_handlers(app)
 
@@ -74,12 +103,25 @@ def _reason_of(msg: str) -> str:
     return msg.removeprefix("Value error, ")
 
 
+def _field_errors(errors: list[Any]) -> list[dict[str, Any]]:
+    """pydantic's errors as `{"field", "reason", "code"[, "ctx"]}`."""
+    out = []
+    for e in errors:
+        one: dict[str, Any] = {
+            "field": field_of(tuple(e["loc"])),
+            "reason": _reason_of(str(e["msg"])),
+            "code": str(e.get("type") or "value_error"),
+        }
+        ctx = ctx_of(e)
+        if ctx:
+            one["ctx"] = ctx
+        out.append(one)
+    return out
+
+
 async def _validation(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": field_of(tuple(e["loc"])), "reason": _reason_of(str(e["msg"]))}
-        for e in exc.errors()
-    ]
+    errors = _field_errors(list(exc.errors()))
     first = errors[0] if errors else {"field": "(body)", "reason": "invalid request"}
     return JSONResponse({"detail": {**first, "errors": errors}}, status_code=422)
 
@@ -130,10 +172,7 @@ async def _model_validation(request: Request, exc: Exception) -> JSONResponse:
     the request model let through: the caller's input, so a 422 naming the field, not a 500.
     Logged, since it means a request model is looser than what it feeds."""
     assert isinstance(exc, ValidationError)
-    errors = [
-        {"field": field_of(tuple(e["loc"])), "reason": _reason_of(str(e["msg"]))}
-        for e in exc.errors()
-    ]
+    errors = _field_errors(list(exc.errors()))
     log.warning(
         "a model inside the route refused the request",
         extra={"path": request.url.path, "model": exc.title, "errors": errors[:5]},

@@ -46,6 +46,8 @@ DESCRIPTIONS: dict[int, str] = {
 class FieldError(BaseModel):
     field: str = Field(description="The field, parameter or header refused")
     reason: str = Field(description="Why, in words")
+    code: str | None = Field(default=None, description="pydantic's error type")
+    ctx: dict[str, Any] | None = Field(default=None, description="The limit broken")
 
 
 class ErrorDetail(BaseModel):
@@ -59,6 +61,15 @@ class ErrorDetail(BaseModel):
         "the body as a whole, `path`/`method` for the URL itself"
     )
     reason: str = Field(description="Why, in words")
+    code: str | None = Field(
+        default=None,
+        description="Which kind of refusal, for a client to word it in its own language: "
+        "pydantic's error type (`missing`, `string_too_long`) or the domain refusal's "
+        "(`invalid_id_number`, `fee_mismatch`, `wrong_state`)",
+    )
+    ctx: dict[str, Any] | None = Field(
+        default=None, description="The values of the rule broken (`max_length`, `date`)"
+    )
     errors: list[FieldError] | None = Field(
         default=None, description="Every invalid field, when there are several (422)"
     )

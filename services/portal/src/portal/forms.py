@@ -1,5 +1,8 @@
 """Every form: CSRF check, idempotency key, errors beside the field in Chinese.
 
+A service's refusal is worded by `portal.refusals.message_zh` (field + code -> Chinese), the
+one place for every form; `refused` puts it beside the form field it names.
+
 A form page gets `form_state()` (fresh idempotency key, no errors); the form carries the
 session's CSRF token and the key as hidden fields. `read_form` checks the CSRF token (403
 otherwise) and returns what was typed, so a refused form is shown again with the values kept,
@@ -16,6 +19,7 @@ from typing import Any
 
 from fastapi import HTTPException, Request
 
+from .refusals import message_zh
 from .services_api import ServiceError
 
 CSRF_FIELD = "csrf_token"
@@ -96,20 +100,9 @@ def refused(state: FormState, exc: ServiceError, fields: dict[str, str]) -> Form
     return again
 
 
-STATUS_ZH = {
-    400: "请求有误",
-    401: "登录已过期，请重新登录",
-    403: "无权办理",
-    404: "未找到",
-    409: "当前状态不允许此操作",
-    413: "内容过长",
-    422: "填写有误",
-    429: "尝试次数过多，请稍后再试",
-    503: "服务暂时不可用，请稍后再试",
-}
-
-
 def explain(exc: ServiceError) -> str:
-    """A refusal in Chinese: what kind it is, then the service's own reason."""
-    head = STATUS_ZH.get(exc.status, f"办理失败（{exc.status}）")
-    return f"{head}：{exc.reason}" if exc.reason else head
+    """A refusal in Chinese: a service's by `portal.refusals` (never its English reason),
+    the portal's own as it was worded."""
+    if not exc.from_service:
+        return exc.reason
+    return message_zh(exc.status, exc.field, exc.code, exc.ctx)

@@ -6,12 +6,16 @@ public pages). Every POST carries the form's idempotency key, so a double click 
 sent again reaches the service as one request and creates one case.
 
 Errors come back as `ServiceError` with the status and the service's own
-``{"field", "reason"}`` (every service answers refusals that way), for the page to show
-beside the field.
+``{"field", "reason", "code", "ctx"}`` (every service answers refusals that way), for the page
+to show beside the field in Chinese (`portal.refusals`).
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,15 +24,69 @@ import httpx
 SERVICES = ("intake", "routing", "notify", "audit")
 
 
-class ServiceError(Exception):
-    """A service refused or failed: its status, the field it names and its reason."""
+class ServiceClock:
+    """The wall time of one page during which at least one service call was outstanding
+    (calls made together by `asyncio.gather` count once): `Server-Timing: svc;dur=` — the
+    services' share of the page, the rest (`app` minus `svc`) being the portal's own."""
 
-    def __init__(self, service: str, status: int, field: str | None, reason: str) -> None:
+    def __init__(self) -> None:
+        self.inflight = 0
+        self.since = 0.0
+        self.total_s = 0.0
+
+    def enter(self) -> None:
+        if self.inflight == 0:
+            self.since = time.perf_counter()
+        self.inflight += 1
+
+    def leave(self) -> None:
+        self.inflight -= 1
+        if self.inflight == 0:
+            self.total_s += time.perf_counter() - self.since
+
+
+SERVICE_CLOCK: ContextVar[ServiceClock | None] = ContextVar("portal_service_clock", default=None)
+"""Set per request by the bootstrap's Server-Timing middleware."""
+
+
+@contextmanager
+def _timed() -> Iterator[None]:
+    clock = SERVICE_CLOCK.get()
+    if clock is None:
+        yield
+        return
+    clock.enter()
+    try:
+        yield
+    finally:
+        clock.leave()
+
+
+class ServiceError(Exception):
+    """A service refused or failed: its status, the field it names, its reason, and the
+    kind of refusal (`code`, with the broken limit in `ctx`) when the service said.
+    `from_service`: answered by a service (its reason is English, for developers); else
+    raised by the portal itself with its reason in Chinese."""
+
+    def __init__(
+        self,
+        service: str,
+        status: int,
+        field: str | None,
+        reason: str,
+        code: str | None = None,
+        ctx: dict[str, Any] | None = None,
+        *,
+        from_service: bool = False,
+    ) -> None:
         super().__init__(f"{service} answered {status}: {field or '-'}: {reason}")
         self.service = service
         self.status = status
         self.field = field
         self.reason = reason
+        self.code = code
+        self.ctx = ctx or {}
+        self.from_service = from_service  # else the portal's own refusal, already in Chinese
 
 
 class ServiceUnavailable(ServiceError):
@@ -37,6 +95,8 @@ class ServiceUnavailable(ServiceError):
 
 def _error(service: str, r: httpx.Response) -> ServiceError:
     field: str | None = None
+    code: str | None = None
+    ctx: dict[str, Any] | None = None
     reason = r.text[:500]
     try:
         body = r.json()
@@ -46,14 +106,18 @@ def _error(service: str, r: httpx.Response) -> ServiceError:
     if isinstance(detail, dict):
         field = detail.get("field") if isinstance(detail.get("field"), str) else None
         reason = str(detail.get("reason", reason))
+        code = detail.get("code") if isinstance(detail.get("code"), str) else None
+        ctx = detail.get("ctx") if isinstance(detail.get("ctx"), dict) else None
     elif isinstance(detail, list) and detail and isinstance(detail[0], dict):
         # FastAPI's own validation errors: loc ["body", "materials", 0, "code"]
         loc = [str(p) for p in detail[0].get("loc", []) if p not in ("body", "query", "path")]
         field = ".".join(loc) or None
         reason = str(detail[0].get("msg", reason))
+        code = str(detail[0].get("type") or "") or None
+        ctx = detail[0].get("ctx") if isinstance(detail[0].get("ctx"), dict) else None
     elif isinstance(detail, str):
         reason = detail
-    return ServiceError(service, r.status_code, field, reason)
+    return ServiceError(service, r.status_code, field, reason, code, ctx, from_service=True)
 
 
 class ServiceClients:
@@ -100,16 +164,17 @@ class Api:
     ) -> httpx.Response:
         client = self.clients.clients[service]
         try:
-            r = await client.request(
-                method,
-                path,
-                params={k: v for k, v in (params or {}).items() if v not in (None, "")},
-                json=json,
-                headers=self._headers(idempotency_key),
-            )
+            with _timed():
+                r = await client.request(
+                    method,
+                    path,
+                    params={k: v for k, v in (params or {}).items() if v not in (None, "")},
+                    json=json,
+                    headers=self._headers(idempotency_key),
+                )
         except httpx.TransportError as exc:
             raise ServiceUnavailable(
-                service, 503, None, f"{service} does not answer: {exc}"
+                service, 503, None, f"{service} does not answer: {exc}", from_service=True
             ) from exc
         if r.status_code >= 400 and r.status_code not in allow:
             raise _error(service, r)
@@ -127,7 +192,7 @@ class Api:
             )
         except httpx.TransportError as exc:
             raise ServiceUnavailable(
-                service, 503, None, f"{service} does not answer: {exc}"
+                service, 503, None, f"{service} does not answer: {exc}", from_service=True
             ) from exc
         if r.status_code >= 400:
             raise _error(service, r)
@@ -143,7 +208,7 @@ class Api:
             )
         except httpx.TransportError as exc:
             raise ServiceUnavailable(
-                service, 503, None, f"{service} does not answer: {exc}"
+                service, 503, None, f"{service} does not answer: {exc}", from_service=True
             ) from exc
         if r.status_code >= 400:
             await r.aread()

@@ -23,11 +23,27 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
-from .forms import csrf_token
+from . import casework as cw
+from .forms import csrf_token, explain
 from .services_api import Api, ServiceClients
 from .session import Person, signed_in
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
+LABELS_ZH: dict[str, Any] = {
+    "application_status_zh": cw.APPLICATION_STATUS_ZH,
+    "queue_status_zh": cw.QUEUE_STATUS_ZH,
+    "form_zh": cw.FORM_ZH,
+    "missing_zh": cw.MISSING_ZH,
+    "tier_zh": cw.TIER_ZH,
+    "case_type_zh": cw.CASE_TYPE_ZH,
+    "decision_zh": cw.DECISION_ZH,
+    "delivery_zh": cw.DELIVERY_ZH,
+    "score_zh": cw.SCORE_ZH,
+    "event_zh": cw.event_zh,
+}
+"""The centers' words for statuses, forms and trail events (`casework`), registered once as
+template globals: every page names them without passing them (a page may still pass its
+own table under the same name, e.g. the public pages' longer tier names)."""
 _CSRF: ContextVar[str] = ContextVar("portal_csrf", default="")
 """The CSRF token of the page being rendered: macros imported without context (the
 `guard` of _forms.html) read it through the `current_csrf()` global."""
@@ -67,6 +83,8 @@ def make_templates() -> Jinja2Templates:
     t.env.filters["yuan"] = yuan
     t.env.filters["pct"] = lambda v: "—" if v is None else f"{v:.1f}%"
     t.env.globals["current_csrf"] = _CSRF.get
+    t.env.globals["explain"] = explain
+    t.env.globals.update(LABELS_ZH)
     return t
 
 

@@ -148,6 +148,70 @@ TOWNS: tuple[_Town, ...] = (
 )
 del C
 
+# where each center is (the public center page): made-up house numbers on the streets of
+# each town or street, in the form residents write an address (浙江省瑞安市 is implied)
+CITY_ADDRESS = "瑞安市安阳街道万松东路188号市民中心一楼"
+TOWN_ADDRESSES: dict[str, str] = {
+    "anyang": "瑞安市安阳街道安阳路216号",
+    "yuhai": "瑞安市玉海街道解放路98号",
+    "jinhu": "瑞安市锦湖街道罗阳大道1288号",
+    "dongshan": "瑞安市东山街道东山路35号",
+    "shangwang": "瑞安市上望街道望海路66号",
+    "shencheng": "瑞安市莘塍街道莘塍大道500号",
+    "tingtian": "瑞安市汀田街道汀田大道320号",
+    "feiyun": "瑞安市飞云街道云江路88号",
+    "xianjiang": "瑞安市仙降街道仙降大道168号",
+    "nanbin": "瑞安市南滨街道阁巷大道55号",
+    "mayu": "瑞安市马屿镇马屿大道101号",
+    "tangxia": "瑞安市塘下镇塘下大道698号",
+    "taoshan": "瑞安市陶山镇陶山大道77号",
+    "huling": "瑞安市湖岭镇湖岭大道126号",
+    "gaolou": "瑞安市高楼镇高楼街48号",
+}
+COMMUNITY_STREETS: dict[str, str] = {
+    "yucai": "育才路12号",
+    "wansong": "万松路306号",
+    "ximen": "西门街58号",
+    "hongqiao": "虹桥路21号",
+    "xishan": "西山路9号",
+    "dongxin": "东新路130号",
+    "tanghe": "塘河北路45号",
+    "shangbu": "上埠路12号",
+    "beiji": "北麂岛关帝岙渔港路3号",
+    "beilong": "北龙岛北龙渔港路17号",
+    "xueli": "薛里路8号",
+    "wangchuan": "望川路62号",
+    "dongtian": "董田路18号",
+    "nanhe": "南河路27号",
+    "dadianxia": "大典下路20号",
+    "jiuli": "九里前街5号",
+    "tingchuan": "汀川路80号",
+    "yunjiang": "云江路203号",
+    "sunqiao": "孙桥路11号",
+    "jiangxi": "江溪路36号",
+    "xiangchuan": "翔川路52号",
+    "gexiang": "阁巷老街19号",
+    "linyang": "林垟大街73号",
+    "mabei": "马北大道26号",
+    "huangshe": "篁社路15号",
+    "manan": "马南路40号",
+    "hantian": "韩田路118号",
+    "baotian": "鲍田路66号",
+    "taofeng": "陶峰路7号",
+    "jinggu": "荆谷路29号",
+    "huxi": "湖西路33号",
+    "yingqian": "营前路6号",
+    "ningyi": "宁益路10号",
+    "fengling": "枫岭路2号",
+}
+
+
+def community_address(town: _Town, c: _Community) -> str:
+    """瑞安市<town><community><street>: the community center's door."""
+    street = COMMUNITY_STREETS.get(c.slug, "便民服务中心")
+    return f"瑞安市{town.name_zh}{c.name_zh}{street}"
+
+
 # offices of a town/street center: (slug, name, categories, item codes)
 TOWN_OFFICES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
     ("jsb", "计划生育办公室", ("family_planning",), ()),
@@ -432,7 +496,9 @@ def _window_lines(
     )
 
 
-def _community(town_id: str, c: _Community, names: _Names, actor: Actor) -> list[OrgCommand]:
+def _community(
+    town_id: str, c: _Community, names: _Names, actor: Actor, address_zh: str | None = None
+) -> list[OrgCommand]:
     unit_id = f"{town_id}.{c.slug}"
     lines = YUCAI_LINES if c.slug == "yucai" else COMMUNITY_LINES
     cmds: list[OrgCommand] = [
@@ -445,6 +511,7 @@ def _community(town_id: str, c: _Community, names: _Names, actor: Actor) -> list
             parent_id=town_id,
             is_island=c.is_island,
             access_note_zh=c.access_note_zh,
+            address_zh=address_zh,
             travel_minutes_to_parent=c.travel_minutes,
             office_hours=_hours(c.saturday, c.staggered),
             service_lines=lines,
@@ -633,6 +700,7 @@ def seed_org_commands(actor: Actor = SEED_ACTOR) -> list[OrgCommand]:
             name_zh="瑞安市行政审批服务中心",
             tier="city",
             kind="市中心",
+            address_zh=CITY_ADDRESS,
             office_hours=_hours(saturday=True, staggered=True),
             service_lines=_window_lines(CITY_OFFICES),
         )
@@ -658,6 +726,7 @@ def seed_org_commands(actor: Actor = SEED_ACTOR) -> list[OrgCommand]:
                 tier="town",
                 kind=town.kind,
                 parent_id=CITY_ID,
+                address_zh=TOWN_ADDRESSES.get(town.slug),
                 office_hours=_hours(town.saturday, town.staggered),
                 service_lines=_window_lines(TOWN_OFFICES),
             )
@@ -666,7 +735,7 @@ def seed_org_commands(actor: Actor = SEED_ACTOR) -> list[OrgCommand]:
             town_id, TOWN_OFFICES, names, actor, town.staggered, town.saturday
         )
         for community in town.communities:
-            cmds += _community(town_id, community, names, actor)
+            cmds += _community(town_id, community, names, actor, community_address(town, community))
     cmds += [r.model_copy(update={"actor": actor}) for r in DELEGATION_RULES]
     return _with_work_contacts(cmds)
 

@@ -347,6 +347,11 @@ def _validate_limits(item: CatalogItemVersion) -> None:
             "item.promised_limit_days",
             f"promised {item.promised_limit_days} days exceeds the statutory "
             f"{item.statutory_limit_days}",
+            code="promise_exceeds_statutory",
+            ctx={
+                "promised": item.promised_limit_days,
+                "statutory": item.statutory_limit_days,
+            },
         )
 
 

@@ -14,12 +14,23 @@ from pydantic import BaseModel, ValidationError
 
 
 class DomainError(Exception):
-    """A command refused: `field` is a dotted path into the command, `reason` is for people."""
+    """A command refused: `field` is a dotted path into the command, `reason` is for people,
+    `code` the kind of refusal and `ctx` its values, for clients (default code: the class
+    name in snake case, see `eventkit.http_errors.code_of`)."""
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(
+        self,
+        field: str,
+        reason: str,
+        *,
+        code: str | None = None,
+        ctx: Mapping[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.code = code
+        self.ctx = dict(ctx or {})
 
 
 class InvalidField(DomainError):
@@ -79,7 +90,7 @@ def parse_command(model: type[M], data: Mapping[str, Any]) -> M:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
-        raise InvalidField(_path(first["loc"]), first["msg"]) from exc
+        raise InvalidField(_path(first["loc"]), first["msg"], code=first["type"]) from exc
 
 
 def _path(loc: tuple[int | str, ...]) -> str:

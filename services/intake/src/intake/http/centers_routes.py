@@ -29,7 +29,7 @@ async def list_centers(
     core = core_of(request)
     async with core.pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT unit_id, name_zh, tier, kind, parent_id, is_island FROM centers"
+            "SELECT unit_id, name_zh, tier, kind, parent_id, is_island, address_zh FROM centers"
             " WHERE ($1::text IS NULL OR tier = $1) AND ($2::text IS NULL OR parent_id = $2)"
             " ORDER BY unit_id",
             tier,
@@ -53,7 +53,7 @@ async def get_center(
     async with core.pool.acquire() as conn:
         row = await conn.fetchrow(
             "SELECT unit_id, name_zh, tier, kind, parent_id, is_island, access_note_zh,"
-            " office_hours, service_lines FROM centers WHERE unit_id = $1",
+            " address_zh, office_hours, service_lines FROM centers WHERE unit_id = $1",
             unit_id,
         )
     if row is None:

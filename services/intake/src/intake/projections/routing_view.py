@@ -42,13 +42,13 @@ from contracts.workdays import OfficeHours
 async def register_unit(conn: asyncpg.Connection, e: OrgUnitRegistered, at: datetime) -> None:
     await conn.execute(
         """INSERT INTO centers (unit_id, name_zh, tier, kind, parent_id, is_island, updated_at,
-               office_hours, service_lines, access_note_zh)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10)
+               office_hours, service_lines, access_note_zh, address_zh)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10, $11)
            ON CONFLICT (unit_id) DO UPDATE SET name_zh = EXCLUDED.name_zh,
                tier = EXCLUDED.tier, kind = EXCLUDED.kind, parent_id = EXCLUDED.parent_id,
                is_island = EXCLUDED.is_island, updated_at = EXCLUDED.updated_at,
                office_hours = EXCLUDED.office_hours, service_lines = EXCLUDED.service_lines,
-               access_note_zh = EXCLUDED.access_note_zh""",
+               access_note_zh = EXCLUDED.access_note_zh, address_zh = EXCLUDED.address_zh""",
         e.unit_id,
         e.name_zh,
         e.tier,
@@ -59,6 +59,7 @@ async def register_unit(conn: asyncpg.Connection, e: OrgUnitRegistered, at: date
         _hours_json(e.office_hours),
         _lines_json(e.service_lines),
         e.access_note_zh,
+        e.address_zh,
     )
 
 

@@ -349,6 +349,7 @@ def _unit_body(f: FormState, ref: Reference) -> dict[str, Any]:
         "kind": _required(f, "kind", "类型"),
         "parent_id": _optional(f, "parent_id"),
         "is_island": _text(f, "is_island") == "on",
+        "address_zh": _optional(f, "address_zh"),
         "office_hours": {"weekly": weekly},
     }
 
@@ -540,6 +541,11 @@ COMMANDS: dict[str, Command] = {
                 Input("kind", "类型", "select", True, options=lambda r: [(k, k) for k in KIND_ZH]),
                 Input("parent_id", "上级中心", "select", options=Reference.unit_options),
                 Input("is_island", "海岛", "checks", options=lambda r: [("on", "是")]),
+                Input(
+                    "address_zh",
+                    "地址",
+                    hint="群众办事去的地址，如 瑞安市马屿镇马北村村委会大楼一楼",
+                ),
                 Input(
                     "weekday_hours", "工作日办公时间", required=True, hint="08:30-12:00,14:00-17:30"
                 ),

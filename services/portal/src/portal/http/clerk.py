@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import segno
 from fastapi import APIRouter, Depends, Request
@@ -74,6 +75,13 @@ async def _communities(request: Request) -> list[dict[str, Any]]:
     return items
 
 
+def status_link(base_url: str, ref: str, code: str | None) -> str:
+    """The resident's status page for the receipt's QR code: `/s/<receipt no>`, with
+    `?c=<code>` when the code is known."""
+    link = f"{base_url.rstrip('/')}/s/{quote(ref, safe='')}"
+    return f"{link}?c={quote(code, safe='')}" if code else link
+
+
 def _remember_code(request: Request, case_id: str, code: str | None) -> None:
     """The verification code comes back once, with the submission or acceptance: kept in
     the clerk's session for printing the receipt (intake keeps only its hash's seed)."""
@@ -106,7 +114,6 @@ async def home(request: Request, person: Person = Clerk) -> Response:
         todays=todays["items"],
         waiting=waiting["items"],
         ready=[c for c in decided["items"] if c.get("result_ready")],
-        status_zh=cw.APPLICATION_STATUS_ZH,
     )
 
 
@@ -134,10 +141,6 @@ async def _intake_page(request: Request, form: FormState, status_code: int = 200
         gaps=gaps,
         form=form,
         communities=await _communities(request),
-        form_zh=cw.FORM_ZH,
-        missing_zh=cw.MISSING_ZH,
-        tier_zh=cw.TIER_ZH,
-        case_type_zh=cw.CASE_TYPE_ZH,
     )
 
 
@@ -165,8 +168,6 @@ async def intake_check(request: Request, person: Person = Clerk) -> Response:
         item=item,
         gaps=cw.notice(required, provided),
         form=form,
-        form_zh=cw.FORM_ZH,
-        missing_zh=cw.MISSING_ZH,
     )
 
 
@@ -293,13 +294,6 @@ async def _case_page(
         documents=await documents.listed(api, case_id),
         has_code=case_id in (request.session.get("receipt_codes") or {}),
         names=await _names(api, person),
-        status_zh=cw.APPLICATION_STATUS_ZH,
-        form_zh=cw.FORM_ZH,
-        missing_zh=cw.MISSING_ZH,
-        event_zh=cw.event_zh,
-        delivery_zh=cw.DELIVERY_ZH,
-        decision_zh=cw.DECISION_ZH,
-        case_type_zh=cw.CASE_TYPE_ZH,
     )
 
 
@@ -432,17 +426,17 @@ async def deliver(request: Request, case_id: str, person: Person = Clerk) -> Res
 
 @router.get("/cases/{case_id}/receipt")
 async def receipt(request: Request, case_id: str, person: Person = Clerk) -> Response:
-    """The A5 receipt (受理回执 or 一次性告知书), printed from the browser (print CSS)."""
+    """The A5 receipt (受理回执 or 一次性告知书), printed from the browser (print CSS).
+
+    The QR code of the status page is always printed: with the verification code when this
+    session still holds it (it is given once, at submission or acceptance), else the link
+    alone — a reprint after signing in again — and the resident types the code from the SMS."""
     api = person_api(request, person)
     case = await _case(api, case_id)
     app = case["application"]
     code = (request.session.get("receipt_codes") or {}).get(case_id)
-    ref = app.get("receipt_no") or case_id
-    qr_svg = None
-    link = None
-    if code:
-        link = f"{str(request.base_url).rstrip('/')}/s/{ref}?c={code}"
-        qr_svg = segno.make(link, error="m").svg_inline(scale=3, title="办件查询二维码")
+    link = status_link(str(request.base_url), app.get("receipt_no") or case_id, code)
+    qr_svg = segno.make(link, error="m").svg_inline(scale=3, title="办件查询二维码")
     return render(
         request,
         "clerk/receipt.html",
@@ -452,7 +446,4 @@ async def receipt(request: Request, case_id: str, person: Person = Clerk) -> Res
         qr_svg=qr_svg,
         gaps=_outstanding(app) if app["status"] == "awaiting_materials" else [],
         names=await _names(api, person),
-        form_zh=cw.FORM_ZH,
-        missing_zh=cw.MISSING_ZH,
-        case_type_zh=cw.CASE_TYPE_ZH,
     )

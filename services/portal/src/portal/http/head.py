@@ -4,8 +4,10 @@ Overdue and warned cases (routing's queue, the head's center and those below it)
 bad-review follow-ups (好差评督办) with their answer deadlines and the answer form, the
 on-time rate and ratings per service line and per staff member, reassigning a case to
 another officer of the handling center, and the center's staff, A/B posts, duty rosters
-and absences (routing's org tree). Figures are counted from what the head's own token
-reads: routing's queue (on time or late) joined with intake's list (the residents' scores).
+and absences (routing's org tree). Per service line the figures are the board's
+(`GET /v1/board/lines`: which lines take a case is `contracts.routing.lines_taking`, applied
+by audit, not again here); the totals and per staff member are counted from what the head's
+own token reads: routing's queue (on time or late) joined with intake's list (the scores).
 """
 
 from __future__ import annotations
@@ -18,11 +20,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from contracts.limits import MAX_NOTE
+
 from .. import casework as cw
 from ..forms import FormState, read_form, refused
 from ..services_api import ServiceError
 from ..session import Person
-from ..web import Audience, person_api, render, require
+from ..web import Audience, person_api, public_api, render, require
 from .officer import queue_rows
 
 router = APIRouter(prefix="/head")
@@ -31,7 +35,7 @@ Head = Depends(require("center_head"))
 
 CASE_ID = re.compile(cw.CASE_ID)
 FOLLOWUP_ID = re.compile(r"^case-[0-9a-f]{32}\.followup\.[A-Za-z0-9_.:-]+$")
-ANSWER_MAX = 500
+ANSWER_MAX = MAX_NOTE  # routing takes an answer as a Note (contracts.limits)
 CLOSED = ("decided", "result_returned")
 
 
@@ -50,25 +54,38 @@ def _figures(rows: list[dict[str, Any]], scores: dict[str, int]) -> dict[str, An
     }
 
 
-def by_line_and_staff(
-    rows: list[dict[str, Any]], scores: dict[str, int], unit: dict[str, Any]
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Per service line (the center's lines, by the categories each line takes) and per
-    staff member (the officer a case is assigned to)."""
-    lines = []
+def by_line(unit: dict[str, Any], board_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per service line of the center: the board's figures (`GET /v1/board/lines`, audit,
+    which counts a case in each line taking its category by `contracts.routing.lines_taking`),
+    every line of the center shown, with nothing yet where the board has no case."""
+    mine = {r["line_id"]: r for r in board_rows if r.get("center_id") == unit.get("unit_id")}
+    out = []
     for line in unit.get("service_lines", []):
-        cats = set(line.get("categories", []))
-        mine = [r for r in rows if r["category"] in cats]
-        lines.append({"name_zh": line["name_zh"], **_figures(mine, scores)})
+        r = mine.get(line["line_id"], {})
+        out.append(
+            {
+                "line_id": line["line_id"],
+                "name_zh": line.get("name_zh") or r.get("name_zh") or line["line_id"],
+                "cases": r.get("received", 0),
+                "decided": r.get("decided", 0),
+                "on_time_pct": r.get("on_time_pct"),
+                "reviews": r.get("reviews", 0),
+                "avg_score": r.get("satisfaction"),
+            }
+        )
+    return out
+
+
+def by_staff(rows: list[dict[str, Any]], scores: dict[str, int]) -> list[dict[str, Any]]:
+    """Per staff member (the officer a case is assigned to), from the head's own queue."""
     people: dict[str, list[dict[str, Any]]] = {}
     for r in rows:
         if r.get("assigned_to"):
             people.setdefault(r["assigned_to"], []).append(r)
-    staff = [
+    return [
         {"staff_id": sid, "name_zh": rs[0]["assignee_name"], **_figures(rs, scores)}
         for sid, rs in sorted(people.items())
     ]
-    return lines, staff
 
 
 def _unit(tree: dict[str, Any], unit_id: str | None) -> dict[str, Any]:
@@ -95,7 +112,9 @@ async def _dashboard(
     }
     followups = await api.get("routing", "/v1/followups", limit=200)
     unit = _unit(tree, person.org_id)
-    lines, staff = by_line_and_staff(rows, scores, unit)
+    board = await public_api(request).get("audit", "/v1/board/lines")  # public figures
+    lines = by_line(unit, board["rows"])
+    staff = by_staff(rows, scores)
     open_rows = [r for r in rows if r["status"] == "open"]
     officers = {
         u["unit_id"]: [s for s in u.get("staff", []) if "officer" in s.get("roles", [])]
@@ -118,9 +137,6 @@ async def _dashboard(
         officers=officers,
         forms=forms or {},
         now=now,
-        status_zh=cw.QUEUE_STATUS_ZH,
-        case_type_zh=cw.CASE_TYPE_ZH,
-        score_zh=cw.SCORE_ZH,
         uuid=lambda: str(uuid.uuid4()),
     )
 

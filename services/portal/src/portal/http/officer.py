@@ -19,10 +19,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from contracts.corrections import CorrectionRequestRefused, correction_request
+from contracts.limits import MAX_NOTE
 
 from .. import casework as cw
 from .. import documents
 from ..forms import FormState, form_state, read_form, refused
+from ..refusals import message_zh
 from ..services_api import Api, ServiceError
 from ..session import Person
 from ..web import Audience, person_api, public_api, render, require
@@ -105,8 +107,6 @@ async def queue(
         form=form,
         catalog=catalog,
         units=units,
-        status_zh=cw.QUEUE_STATUS_ZH,
-        case_type_zh=cw.CASE_TYPE_ZH,
     )
 
 
@@ -166,11 +166,6 @@ async def _case_page(
         decision=decision or form_state(),
         correction=correction or form_state(),
         back=back or form_state(),
-        status_zh=cw.QUEUE_STATUS_ZH,
-        form_zh=cw.FORM_ZH,
-        decision_zh=cw.DECISION_ZH,
-        tier_zh=cw.TIER_ZH,
-        case_type_zh=cw.CASE_TYPE_ZH,
     )
 
 
@@ -197,8 +192,8 @@ async def decide(request: Request, case_id: str, person: Person = Officer) -> Re
     reason = str(form.values.get("reason", "")).strip()
     if decision not in cw.DECISION_ZH:
         form.error("decision", "请选择准予或不予")
-    if len(reason) > 500:
-        form.error("reason", "理由不超过500字")
+    if len(reason) > MAX_NOTE:  # routing takes a decision's reason as a Note
+        form.error("reason", f"理由不超过{MAX_NOTE}字")
     if not form.ok:
         kept = FormState(values=form.values, errors=form.errors)
         return await _case_page(request, person, case_id, decision=kept, status_code=422)
@@ -240,7 +235,7 @@ async def ask_correction(request: Request, case_id: str, person: Person = Office
             field,
             "请勾选至少一项需补正的材料"
             if field == "materials" and not chosen
-            else ("说明不超过500字" if field == "note" else f"材料有误：{exc.reason}"),
+            else message_zh(422, exc.field, "invalid_value"),
         )
     if not form.ok:
         kept = FormState(values=form.values, errors=form.errors)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
+
+from contracts.workdays import SHANGHAI
 
 from ..services_api import Api, ServiceError
 from ..web import Audience, public_api, render
@@ -21,7 +22,6 @@ from ..web import Audience, public_api, render
 router = APIRouter()
 AUDIENCE = Audience("public", "公开", router)
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TIER_ZH = {
     "community": "村（社区）便民服务中心",
     "town": "乡镇（街道）便民服务中心",

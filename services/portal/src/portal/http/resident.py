@@ -12,6 +12,8 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
+from contracts.limits import MAX_REASON
+
 from ..forms import FormState, form_state, read_form, refused
 from ..services_api import ServiceError
 from ..session import Person
@@ -68,9 +70,14 @@ def _status_form(values: dict[str, Any]) -> FormState:
 
 @router.get("/status")
 async def status(request: Request, receipt_no: str = "", code: str = "") -> Response:
-    """The form; with both values (typed, or a case link / QR code) the case's status."""
-    if not receipt_no and not code:
-        return render(request, "resident/status_form.html", form=form_state())
+    """The form; with both values (typed, or a case link / QR code) the case's status.
+    With the receipt number alone (a reprinted receipt's QR code) the form, filled in."""
+    if not code:
+        if not receipt_no:
+            return render(request, "resident/status_form.html", form=form_state())
+        return render(
+            request, "resident/status_form.html", form=form_state(receipt_no=receipt_no.strip())
+        )
     state = _status_form({"receipt_no": receipt_no, "code": code})
     if not state.ok:
         return render(request, "resident/status_form.html", form=state, status_code=422)
@@ -86,7 +93,7 @@ async def status(request: Request, receipt_no: str = "", code: str = "") -> Resp
         if exc.status == 404:
             state.error("code", "回执号与查询码不匹配，请核对回执后重试")
         elif exc.status == 429:
-            state.error("code", f"查询过于频繁：{exc.reason}")
+            state.error("code", "查询过于频繁，请稍后再试")
         else:
             raise
         return render(request, "resident/status_form.html", form=state, status_code=exc.status)
@@ -97,10 +104,12 @@ async def status(request: Request, receipt_no: str = "", code: str = "") -> Resp
 
 @router.get("/s/{ref}")
 async def status_link(ref: str, c: str = "") -> Response:
-    """The short case link printed as the receipt's QR code: /s/<receipt no>?c=<code>."""
+    """The short case link printed as the receipt's QR code: /s/<receipt no>?c=<code>
+    (a reprint without the code: /s/<receipt no>, the form with the number filled in)."""
     from urllib.parse import urlencode
 
-    return RedirectResponse("/status?" + urlencode({"receipt_no": ref, "code": c}), status_code=303)
+    query = {"receipt_no": ref, "code": c} if c else {"receipt_no": ref}
+    return RedirectResponse("/status?" + urlencode(query), status_code=303)
 
 
 # -- signed in: my cases -------------------------------------------------------------------------
@@ -258,8 +267,8 @@ async def rating_send(request: Request, case_id: str, person: Person = Resident)
     comment = str(form.values.get("comment", "")).strip()
     if score_raw not in {"1", "2", "3", "4", "5"}:
         form.error("score", "请选择1至5分")
-    if len(comment) > 500:
-        form.error("comment", "评价内容不超过500字")
+    if len(comment) > MAX_REASON:  # intake takes a comment as a Reason (contracts.limits)
+        form.error("comment", f"评价内容不超过{MAX_REASON}字")
     if not form.ok:
         return render(
             request,

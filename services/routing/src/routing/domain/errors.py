@@ -6,16 +6,29 @@ The HTTP edge turns a `DomainError` into a 4xx whose body carries `field` and `r
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class DomainError(Exception):
-    """A refused command. `field` is the command field at fault, `reason` says why."""
+    """A refused command. `field` is the command field at fault, `reason` says why; `code`
+    the rule broken (default: the class name in snake case, `eventkit.http_errors.code_of`)
+    and `ctx` its values, for a client to word the refusal in its own language."""
 
     http_status = 422
 
-    def __init__(self, field: str, reason: str) -> None:
+    def __init__(
+        self,
+        field: str,
+        reason: str,
+        *,
+        code: str | None = None,
+        ctx: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        self.code = code
+        self.ctx = ctx or {}
 
 
 class InvalidValue(DomainError):

@@ -87,6 +87,7 @@ class RegisterOrgUnit(_OrgCommand):
     parent_id: str | None = None
     is_island: bool = False
     access_note_zh: str | None = None
+    address_zh: str | None = None
     travel_minutes_to_parent: int | None = Field(default=None, ge=0)
     office_hours: OfficeHours
     service_lines: tuple[ServiceLine, ...] = ()
@@ -261,6 +262,7 @@ def _register_unit(cmd: RegisterOrgUnit, state: OrgState, now: datetime) -> list
             parent_id=cmd.parent_id,
             is_island=cmd.is_island,
             access_note_zh=cmd.access_note_zh,
+            address_zh=(cmd.address_zh or "").strip() or None,
             travel_minutes_to_parent=cmd.travel_minutes_to_parent,
             office_hours=cmd.office_hours,
             service_lines=cmd.service_lines,
@@ -486,7 +488,7 @@ def _holiday_schedule(
             return []  # the same notice again: already in force
     except ScheduleRefused as refused:
         error = WrongState if refused.conflict else InvalidValue
-        raise error(refused.field, refused.reason) from None
+        raise error(refused.field, refused.reason, code=refused.code, ctx=refused.ctx) from None
     supersedes = (cmd.supersedes or "").strip() or None
     return [
         HolidaySchedulePublished(
@@ -532,6 +534,7 @@ def evolve_org(state: OrgState, evt: DomainEvent) -> OrgState:
                 service_lines=evt.service_lines,
                 is_island=evt.is_island,
                 access_note_zh=evt.access_note_zh,
+                address_zh=evt.address_zh,
                 travel_minutes_to_parent=evt.travel_minutes_to_parent,
             )
             state = replace(state, units={**state.units, unit.unit_id: unit})

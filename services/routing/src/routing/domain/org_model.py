@@ -44,6 +44,7 @@ class OrgUnit:
     is_island: bool = False
     access_note_zh: str | None = None
     travel_minutes_to_parent: int | None = None
+    address_zh: str | None = None
 
 
 @dataclass(frozen=True)
