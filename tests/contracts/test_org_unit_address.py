@@ -38,7 +38,7 @@ def test_the_address_round_trips_through_the_envelope() -> None:
     assert isinstance(evt, OrgUnitRegistered)
     assert evt.address_zh == "瑞安市安阳街道万松东路188号市民中心一楼"
     again = to_payload(evt)
-    assert again == data["payload"]
+    assert again["address_zh"] == data["payload"]["address_zh"]
     assert OrgUnitRegistered.model_validate(again) == evt
 
 
