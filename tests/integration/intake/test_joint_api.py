@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from intake.seed_catalog import seed_bundles, seed_items
+from intake.seeding import seed_catalog_if_empty
 
 from .support import ADMIN, AGENT_MABEI, Harness, applicant, read_topic_until
 
@@ -52,6 +53,29 @@ def everything(code: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
                 mine.append(given)
         own.append({"item_code": member, "provided": mine})
     return list(shared.values()), own
+
+
+async def test_the_start_up_seed_publishes_the_bundles_once(intake: Harness) -> None:
+    """Given intake started on an empty catalog, its seed published the items and then the
+    two seeded bundles, each once, by the seed actor; when the seed runs again (a restart),
+    then nothing new is written; the public catalog lists the bundles in force."""
+    catalog = await intake.stream("catalog")
+    seeded = [
+        e["payload"]["bundle"]["code"]
+        for e in catalog
+        if e["event_type"] == "intake.joint_bundle_published" and e["actor"]["id"] == "seed"
+    ]
+    assert seeded == [b.code for b in seed_bundles()]
+    first_bundle = next(
+        i for i, e in enumerate(catalog) if e["event_type"] == "intake.joint_bundle_published"
+    )
+    assert all(e["event_type"] == "intake.catalog_item_published" for e in catalog[:first_bundle])
+    assert await seed_catalog_if_empty(intake.app.state.intake) == 0
+    assert len(await intake.stream("catalog")) == len(catalog)
+    r = await intake.client.get("/v1/catalog")
+    listed = {b["code"]: b for b in r.json()["bundles"]}
+    assert {"LB-001", "LB-002"} <= set(listed)
+    assert listed["LB-002"]["approval_order"] == "sequential"
 
 
 async def test_an_admin_publishes_bundles_and_a_bad_one_is_refused(intake: Harness) -> None:
