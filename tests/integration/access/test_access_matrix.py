@@ -266,6 +266,15 @@ async def _submit_joint(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, json=body)
 
 
+@builds("intake.supplement_joint")
+async def _supplement_joint(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    """On a joint case no one handed in: allowed ones pass the access check and find none
+    (404)."""
+    path = f"/v1/joint-applications/joint-{'0' * 32}/materials"
+    body = {"shared_supplied": [{"code": "ID_CARD", "form": "copy", "copies": 2}]}
+    return _req(w, a, c, path, json=body)
+
+
 @builds("intake.list")
 async def _list(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     params: dict[str, Any] = {"limit": 5}

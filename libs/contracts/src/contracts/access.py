@@ -319,6 +319,40 @@ INTAKE: tuple[Action, ...] = (
         ),
     ),
     Action(
+        "intake.supplement_joint",
+        "intake",
+        "POST",
+        "/v1/joint-applications/{joint_case_id}/materials",
+        "supplement the materials the one joint notice named (联办补齐)",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            (
+                "resident",
+                "any",
+                "refuse",
+                "a joint bundle's materials are checked at a center's window, shared ones once",
+            ),
+            ("community_agent", "own_center", "allow", "the accepting window takes them in"),
+            (
+                "community_agent",
+                "other_center",
+                "allow",
+                "intake is location-independent: materials are handed in at whichever center "
+                "is nearest, and the joint case carries them (全程代理)",
+            ),
+            ("community_agent", "no_center", "sign_in", STAFF_SIGN_IN),
+            (
+                "officer",
+                "other_center",
+                "allow",
+                "intake is location-independent: any window takes materials in",
+            ),
+            ("center_head", "any", "refuse", NOT_AT_WINDOW),
+            ("inspector", "any", "refuse", INSPECTOR_READS_ONLY),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
         "intake.list",
         "intake",
         "GET",

@@ -24,7 +24,15 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .base import DomainEvent, event
-from .intake import CaseType, Category, Decision, MissingMaterial, ProvidedMaterial
+from .intake import (
+    Applicant,
+    CaseType,
+    Category,
+    Channel,
+    Decision,
+    MissingMaterial,
+    ProvidedMaterial,
+)
 from .limits import MAX_MATERIALS, MAX_SHORT_LIST, ActorId, Code, Identifier, Int32, Title
 from .workdays import OfficeHours, Promise, WorkingCalendar, promised_deadline
 
@@ -99,6 +107,13 @@ class JointMember(_Value):
     material_codes: Annotated[tuple[Code, ...], Field(max_length=MAX_MATERIALS)] = ()
 
 
+class MemberItem(_Value):
+    """A member item as a resident reads it: its code and name."""
+
+    item_code: Code
+    item_name_zh: Title
+
+
 class MemberOutcome(_Value):
     case_id: Identifier
     item_code: Code
@@ -118,6 +133,32 @@ class JointBundlePublished(DomainEvent):
 
 
 @event
+class JointApplicationSubmitted(DomainEvent):
+    """The registration of a joint intake (登记), before its notice or receipt: the applicant
+    (salt-hashed by the audit like every applicant) and what was handed in, shared and per
+    member, so a supplement is judged against it and the resident can be told. A
+    supplement (`supplement`) adds what the resident brought back for the one notice."""
+
+    event_type = "intake.joint_application_submitted"
+
+    joint_case_id: Identifier
+    bundle_code: Code
+    bundle_version: Int32
+    bundle_name_zh: Title
+    member_items: Annotated[tuple[MemberItem, ...], Field(min_length=2, max_length=MAX_MEMBERS)]
+    """The members in bundle order, by name (the notice and the result name them)."""
+    applicant: Applicant
+    registered_community_id: Identifier
+    shared_provided: Annotated[tuple[ProvidedMaterial, ...], Field(max_length=MAX_MATERIALS)] = ()
+    member_provided: Annotated[tuple[MemberMaterials, ...], Field(max_length=MAX_MEMBERS)] = ()
+    accepting_center_id: Identifier
+    accepting_staff_id: ActorId | None
+    channel: Channel
+    submitted_at: AwareDatetime
+    submitted_by: ActorId
+
+
+@event
 class JointMaterialsMissingNotified(DomainEvent):
     """THE one one-time notice of a joint intake: every member's gaps, shared ones once."""
 
@@ -130,6 +171,22 @@ class JointMaterialsMissingNotified(DomainEvent):
     missing: JointMissing
     accepting_center_id: Identifier
     notified_by: ActorId
+
+
+@event
+class JointMaterialsSupplemented(DomainEvent):
+    """The resident answered the one joint notice (补齐): what was brought back, shared and
+    per member, and what is still missing (never a second notice). With nothing missing the
+    joint case is accepted in the same step, and every member goes on at once."""
+
+    event_type = "intake.joint_materials_supplemented"
+
+    joint_case_id: Identifier
+    shared_supplied: Annotated[tuple[ProvidedMaterial, ...], Field(max_length=MAX_MATERIALS)] = ()
+    member_supplied: Annotated[tuple[MemberMaterials, ...], Field(max_length=MAX_MEMBERS)] = ()
+    still_missing: JointMissing
+    received_center_id: Identifier
+    supplied_by: ActorId
 
 
 @event
@@ -202,6 +259,8 @@ class JointResultReady(DomainEvent):
     joint_case_id: Identifier
     outcomes: Annotated[tuple[MemberOutcome, ...], Field(min_length=1, max_length=MAX_SHORT_LIST)]
     final: bool
+    accepting_center_id: Identifier | None = None
+    """Where the resident collects the result (the joint case's accepting center)."""
 
 
 # -- rules -----------------------------------------------------------------------------------------

@@ -21,7 +21,12 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from contracts.intake import Applicant, ProvidedMaterial
-from contracts.joint import JointApplicationAccepted, JointMaterialsMissingNotified, MemberMaterials
+from contracts.joint import (
+    JointApplicationAccepted,
+    JointMaterialsMissingNotified,
+    JointMaterialsSupplemented,
+    MemberMaterials,
+)
 from contracts.limits import MAX_MATERIALS
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key
@@ -29,7 +34,9 @@ from eventkit.idempotent_post import run_idempotent
 from eventkit.openapi import errors
 
 from ..domain.errors import parse_command
-from ..domain.joint_submission import SubmitJointApplication
+from ..domain.joint_submission import JOINT_ID, SubmitJointApplication
+from ..domain.joint_supplement import SupplementJointMaterials
+from ..projections import joint_cases
 from ..runtime import CenterTiers
 from .access import actor_of, require_registered_actor
 from .case_flow import core_of, require_center
@@ -120,6 +127,72 @@ async def submit_joint(
     )
 
 
+class JointSupplementRequest(_In):
+    shared_supplied: list[MaterialIn] = Field(default_factory=list, max_length=MAX_MATERIALS)
+    member_supplied: list[MemberMaterialsIn] = Field(default_factory=list, max_length=12)
+
+
+@router.post(
+    "/{joint_case_id}/materials",
+    status_code=200,
+    summary="Supplement the materials the one joint notice named (联办补齐)",
+    responses={
+        404: {"description": "no such joint case"},
+        422: {"description": "a field is wrong: nothing supplied, material not listed..."},
+    },
+)
+async def supplement_joint(
+    joint_case_id: str,
+    body: JointSupplementRequest,
+    request: Request,
+    principal: Principal = Depends(require_roles("community_agent", "officer")),
+    key: str | None = Depends(idempotency_key),
+) -> Response:
+    """200 with status `accepted` (nothing is missing now: one receipt, every member goes on)
+    or `awaiting_materials` with what is still missing (never a second notice). Any center's
+    window takes them in, as for a single case."""
+    core = core_of(request)
+    if not JOINT_ID.match(joint_case_id):
+        raise refuse(422, "joint_case_id", "must be 'joint-' followed by 32 lower-case hex")
+    center = principal.org_id or ""
+    if not center:
+        raise refuse(422, "received_center_id", "required (the token names no center)")
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        tiers = CenterTiers()
+        await require_center(core, conn, tiers, "received_center_id", center)
+        if core.settings.require_known_center:
+            await require_registered_actor(conn, principal)
+        if await joint_cases.read(conn, joint_case_id) is None:
+            raise refuse(404, "joint_case_id", f"no joint case {joint_case_id}")
+        command = parse_command(
+            SupplementJointMaterials,
+            {
+                "joint_case_id": joint_case_id,
+                "shared_supplied": _materials(body.shared_supplied),
+                "member_supplied": tuple(
+                    MemberMaterials(item_code=m.item_code, provided=_materials(m.provided))
+                    for m in body.member_supplied
+                ),
+                "received_center_id": center,
+                "actor": actor_of(principal),
+            },
+        )
+        outcome = await core.handle_joint(conn, command, tiers=tiers)
+        return 200, _answer(joint_case_id, outcome.envelopes)
+
+    return await run_idempotent(
+        core.idempotency,
+        service="intake",
+        principal=principal,
+        key=key,
+        request=request,
+        body=body,
+        work=work,
+        on_commit=core.runtime.wake_relay,
+    )
+
+
 def _answer(joint_case_id: str, envelopes: list[Any]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "joint_case_id": joint_case_id,
@@ -129,6 +202,8 @@ def _answer(joint_case_id: str, envelopes: list[Any]) -> dict[str, Any]:
         payload = env.payload
         if env.event_type == JointMaterialsMissingNotified.event_type:
             out.update(status="awaiting_materials", missing=payload["missing"])
+        elif env.event_type == JointMaterialsSupplemented.event_type:
+            out.update(status="awaiting_materials", missing=payload["still_missing"])
         elif env.event_type == JointApplicationAccepted.event_type:
             out.update(
                 status="accepted",

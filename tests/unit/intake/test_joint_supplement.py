@@ -1,0 +1,179 @@
+"""联办补齐: the resident answers the ONE joint notice once, and every member goes on.
+
+Given a joint intake that got the one notice, when the materials it named are brought back
+(shared ones once, each member's own under it), then they are recorded with what is still
+missing (never a second notice) and, when nothing is, the joint case is accepted in the
+same step: one receipt with every member, promised from the acceptance."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pytest
+
+from contracts.joint import (
+    JointApplicationAccepted,
+    JointMaterialsMissingNotified,
+    JointMaterialsSupplemented,
+    MemberMaterials,
+)
+from contracts.workdays import OfficeHours, default_calendar, promised_deadline
+from eventkit.testing import Decider
+from intake.domain.errors import InvalidField, MaterialNotInList, UnknownItem, WrongStatus
+from intake.domain.joint_submission import JointState, decide_submit_joint, evolve_joint
+from intake.domain.joint_supplement import SupplementJointMaterials, decide_supplement_joint
+
+from .builders import AGENT_MABEI, at, context, item, pm
+from .test_joint_intake import CATALOG, JOINT, NOW, own_materials, shared_materials, submit_joint
+
+pytestmark = pytest.mark.unit
+
+LATER = at(2026, 9, 24)  # the Thursday after: the resident comes back
+
+
+def decider() -> Decider:
+    return Decider(partial(decide_supplement_joint, ctx=context(CATALOG)), evolve_joint, JointState)
+
+
+def noticed(bundle: str = "LB-001", **overrides: object) -> list[object]:
+    """The joint case's history: handed in with gaps, the one notice."""
+    events = decide_submit_joint(
+        submit_joint(bundle, **overrides), JointState(), NOW, context(CATALOG)
+    )
+    assert isinstance(events[-1], JointMaterialsMissingNotified)
+    return list(events)
+
+
+def supplement(**overrides: object) -> SupplementJointMaterials:
+    data: dict[str, object] = {
+        "joint_case_id": JOINT,
+        "received_center_id": "ruian.mayu",  # any window takes them in
+        "actor": AGENT_MABEI,
+    }
+    data.update(overrides)
+    return SupplementJointMaterials.model_validate(data)
+
+
+def test_given_the_one_notice_when_everything_it_named_comes_back_then_every_member_goes_on() -> (
+    None
+):
+    history = noticed(shared_provided=(), member_provided=())
+    events = (
+        decider()
+        .given(*history)
+        .when(
+            supplement(
+                shared_supplied=shared_materials("LB-001"),
+                member_supplied=tuple(
+                    own_materials("LB-001", c) for c in ("FP-003", "OT-004", "LS-003", "FP-001")
+                ),
+            ),
+            LATER,
+        )
+        .then_events()
+    )
+    assert [type(e) for e in events] == [JointMaterialsSupplemented, JointApplicationAccepted]
+    supplied, accepted = events
+    assert isinstance(supplied, JointMaterialsSupplemented) and supplied.still_missing.complete
+    assert isinstance(accepted, JointApplicationAccepted)
+    # every member that waited for those materials goes on, each to its own office
+    assert [m.item_code for m in accepted.members] == ["FP-003", "OT-004", "LS-003", "FP-001"]
+    assert accepted.accepting_center_id == "ruian.mayu.mabei"  # where it was handed in
+    # promised from the acceptance, by the latest member
+    longest = max(item(c).promised_limit_days for c in ("FP-003", "OT-004", "LS-003", "FP-001"))
+    due = promised_deadline(LATER, longest, OfficeHours.standard(), calendar=default_calendar())
+    assert accepted.promised_completion_date == due.due_date
+
+
+def test_given_the_one_notice_when_only_part_comes_back_then_no_second_notice() -> None:
+    history = noticed(shared_provided=(), member_provided=())
+    events = (
+        decider()
+        .given(*history)
+        .when(supplement(shared_supplied=shared_materials("LB-001")), LATER)
+        .then_events()
+    )
+    assert [type(e) for e in events] == [JointMaterialsSupplemented]  # recorded, not re-notified
+    still = events[0].still_missing
+    assert isinstance(events[0], JointMaterialsSupplemented)
+    assert still.shared == ()  # the shared gaps are closed once for every member
+    own = {m.item_code: [g.code for g in m.missing] for m in still.members}
+    assert own["FP-001"] == ["APPLICATION_FORM", "PHOTO_1IN"]
+
+
+def test_given_two_supplements_then_the_second_completes_what_the_first_left() -> None:
+    history = noticed(shared_provided=())
+    first = decide_supplement_joint(
+        supplement(shared_supplied=shared_materials("LB-001")[:2]),
+        _state(history),
+        LATER,
+        context(CATALOG),
+    )
+    events = (
+        decider()
+        .given(*history, *first)
+        .when(supplement(shared_supplied=shared_materials("LB-001")[2:]), LATER)
+        .then_events()
+    )
+    assert [type(e) for e in events] == [JointMaterialsSupplemented, JointApplicationAccepted]
+
+
+def test_a_sequential_bundle_answered_once_goes_on_in_its_order() -> None:
+    history = noticed("LB-002", shared_provided=())
+    events = (
+        decider()
+        .given(*history)
+        .when(supplement(shared_supplied=shared_materials("LB-002")), LATER)
+        .then_events()
+    )
+    accepted = events[-1]
+    assert isinstance(accepted, JointApplicationAccepted)
+    assert accepted.approval_order == "sequential"
+    assert [m.item_code for m in accepted.members] == ["FL-001", "OT-001"]
+
+
+def test_given_an_accepted_joint_case_then_a_supplement_is_refused() -> None:
+    accepted = decide_submit_joint(submit_joint(), JointState(), NOW, context(CATALOG))
+    err = (
+        decider()
+        .given(*accepted)
+        .when(supplement(shared_supplied=shared_materials("LB-001")), LATER)
+        .then_raises(WrongStatus)
+    )
+    assert err.field == "status"  # type: ignore[attr-defined]
+
+
+def test_given_no_joint_case_then_a_supplement_is_refused() -> None:
+    err = decider().given().when(supplement(shared_supplied=(pm("ID_CARD"),)), LATER)
+    assert err.then_raises(UnknownItem).field == "joint_case_id"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({}, "materials"),
+        ({"shared_supplied": (pm("VEHICLE"),)}, "shared_supplied[0].code"),
+        (
+            {
+                "member_supplied": (
+                    MemberMaterials(item_code="OT-001", provided=(pm("APPLICATION_FORM"),)),
+                )
+            },
+            "member_supplied[0].item_code",
+        ),
+    ],
+)
+def test_bad_supplement_is_refused_naming_the_field(
+    overrides: dict[str, object], field: str
+) -> None:
+    history = noticed(shared_provided=())
+    with pytest.raises((InvalidField, UnknownItem, MaterialNotInList)) as err:
+        decide_supplement_joint(supplement(**overrides), _state(history), LATER, context(CATALOG))
+    assert err.value.field == field
+
+
+def _state(history: list[object]) -> JointState:
+    state = JointState()
+    for e in history:
+        state = evolve_joint(state, e)  # type: ignore[arg-type]
+    return state
