@@ -68,9 +68,19 @@ async def test_a_joint_case_one_notice_two_tiers_one_result(stack: Stack) -> Non
     assert r.status_code == 201, r.text
     notice = r.json()
     assert notice["status"] == "awaiting_materials"
-    notified = await stack.logs["intake"].wait_case(notice["joint_case_id"], lambda es: bool(es))
-    assert [e["event_type"] for e in notified] == ["intake.joint_materials_missing_notified"]
-    assert len(notified[0]["payload"]["missing"]["members"]) == 4
+    notified = await stack.logs["intake"].wait_case(
+        notice["joint_case_id"], lambda es: len(es) >= 2
+    )
+    assert [e["event_type"] for e in notified] == [
+        "intake.joint_application_submitted",
+        "intake.joint_materials_missing_notified",
+    ]
+    assert len(notified[1]["payload"]["missing"]["members"]) == 4
+    # the resident hears it once: one SMS for the whole bundle, not one per member
+    told = await stack.deliveries(
+        notice["joint_case_id"], lambda ds: any(d["status"] == "delivered" for d in ds)
+    )
+    assert [(d["template"], d["channel"]) for d in told] == [("resident_missing_materials", "sms")]
 
     # everything handed in once: one receipt, the latest member's promise
     shared, own = everything("LB-001")
@@ -135,3 +145,16 @@ async def test_a_joint_case_one_notice_two_tiers_one_result(stack: Stack) -> Non
         ("LS-003", "approved"),
         ("FP-001", "approved"),
     ]
+
+    # the result reaches the resident: ONE message naming every member's outcome
+    told = await stack.deliveries(
+        joint_id,
+        lambda ds: any(
+            d["template"] == "resident_joint_result_ready" and d["status"] == "delivered"
+            for d in ds
+        ),
+    )
+    results_told = [d for d in told if d["template"] == "resident_joint_result_ready"]
+    assert [d["channel"] for d in results_told] == ["sms"]
+    (sms,) = stack.sms_lines(results_told[0]["delivery_id"])
+    assert "已全部办结" in sms["text"] and "不予办理" in sms["text"]

@@ -7,12 +7,23 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import orjson
 import pytest
 
+from contracts.joint import JointResultReady, MemberOutcome
 from intake.seed_catalog import seed_bundles, seed_items
 from intake.seeding import seed_catalog_if_empty
 
-from .support import ADMIN, AGENT_MABEI, Harness, applicant, read_topic_until
+from ...polling import eventually
+from .support import (
+    ADMIN,
+    AGENT_DONGSHAN,
+    AGENT_MABEI,
+    Harness,
+    applicant,
+    read_topic_until,
+    routing_envelope,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -121,8 +132,11 @@ async def test_one_joint_intake_gives_one_notice_covering_every_member(intake: H
         "FP-001",
     ]
     stored = await intake.stream(body["joint_case_id"])
-    assert [e["event_type"] for e in stored] == ["intake.joint_materials_missing_notified"]
-    assert stored[0]["org_id"] == "ruian.mayu.mabei"
+    assert [e["event_type"] for e in stored] == [
+        "intake.joint_application_submitted",
+        "intake.joint_materials_missing_notified",
+    ]
+    assert stored[1]["org_id"] == "ruian.mayu.mabei"
 
 
 async def test_a_complete_joint_intake_gets_one_receipt_published_once(intake: Harness) -> None:
@@ -154,7 +168,10 @@ async def test_a_complete_joint_intake_gets_one_receipt_published_once(intake: H
         what="the joint acceptance on intake's topic",
     )
     mine = [e for e in published if e["stream_id"] == joint_id]
-    assert [e["event_type"] for e in mine] == ["intake.joint_application_accepted"]
+    assert [e["event_type"] for e in mine] == [
+        "intake.joint_application_submitted",
+        "intake.joint_application_accepted",
+    ]
 
 
 async def test_a_resident_may_not_hand_in_a_bundle(intake: Harness) -> None:
@@ -164,3 +181,131 @@ async def test_a_resident_may_not_hand_in_a_bundle(intake: Harness) -> None:
         headers=intake.keys.resident(),
     )
     assert r.status_code == 403
+
+
+async def joint_row(intake: Harness, joint_id: str) -> dict[str, Any] | None:
+    conn = await intake.connect()
+    try:
+        row = await conn.fetchrow("SELECT * FROM joint_cases WHERE joint_case_id = $1", joint_id)
+    finally:
+        await conn.close()
+    if row is None:
+        return None
+    out = dict(row)
+    for k in ("missing", "members"):
+        if isinstance(out[k], str):
+            out[k] = orjson.loads(out[k])
+    return out
+
+
+async def test_the_one_joint_notice_is_answered_once_and_every_member_goes_on(
+    intake: Harness,
+) -> None:
+    """Given a joint intake that got the one notice, when part comes back at another center,
+    then it is recorded with what is still missing (no second notice); when the rest comes
+    back, then one receipt names every member; a bad supplement changes nothing."""
+    r = await intake.client.post(
+        "/v1/joint-applications",
+        json={"bundle_code": "LB-001", "applicant": applicant()},
+        headers=intake.keys.headers(AGENT_MABEI),
+    )
+    assert r.status_code == 201, r.text
+    joint_id = r.json()["joint_case_id"]
+    assert (await joint_row(intake, joint_id) or {})["status"] == "awaiting_materials"
+    shared, own = everything("LB-001")
+    path = f"/v1/joint-applications/{joint_id}/materials"
+
+    bad = await intake.client.post(
+        path,
+        json={"shared_supplied": [{"code": "VEHICLE", "form": "original"}]},
+        headers=intake.keys.headers(AGENT_MABEI),
+    )
+    assert bad.status_code == 422 and bad.json()["detail"]["field"] == "shared_supplied[0].code"
+    assert len(await intake.stream(joint_id)) == 2  # nothing written
+
+    part = await intake.client.post(  # at another center: any window takes materials in
+        path, json={"shared_supplied": shared}, headers=intake.keys.headers(AGENT_DONGSHAN)
+    )
+    assert part.status_code == 200, part.text
+    assert part.json()["status"] == "awaiting_materials"
+    assert part.json()["missing"]["shared"] == []
+    rest = await intake.client.post(
+        path, json={"member_supplied": own}, headers=intake.keys.headers(AGENT_MABEI)
+    )
+    assert rest.status_code == 200, rest.text
+    done = rest.json()
+    assert done["status"] == "accepted" and done["receipt_no"].startswith("RA")
+    assert [m["item_code"] for m in done["members"]] == ["FP-003", "OT-004", "LS-003", "FP-001"]
+    types = [e["event_type"] for e in await intake.stream(joint_id)]
+    assert types == [
+        "intake.joint_application_submitted",
+        "intake.joint_materials_missing_notified",  # the one notice, and only one
+        "intake.joint_materials_supplemented",
+        "intake.joint_materials_supplemented",
+        "intake.joint_application_accepted",
+    ]
+    again = await intake.client.post(
+        path, json={"member_supplied": own}, headers=intake.keys.headers(AGENT_MABEI)
+    )
+    assert again.status_code == 409  # accepted: no more supplements
+    row = await joint_row(intake, joint_id)
+    assert row is not None and row["status"] == "accepted" and row["missing"] is None
+    missing = await intake.client.post(
+        f"/v1/joint-applications/joint-{'0' * 32}/materials",
+        json={"shared_supplied": shared},
+        headers=intake.keys.headers(AGENT_MABEI),
+    )
+    assert missing.status_code == 404
+
+
+async def test_intake_records_the_joint_result_routing_sends_back(intake: Harness) -> None:
+    """Given an accepted joint case, when routing's joint result comes back (member by
+    member, then the final one), then intake's joint_cases holds each member's outcome and,
+    with the final one, the result as ready."""
+    shared, own = everything("LB-001")
+    r = await intake.client.post(
+        "/v1/joint-applications",
+        json={
+            "bundle_code": "LB-001",
+            "applicant": applicant(),
+            "shared_provided": shared,
+            "member_provided": own,
+        },
+        headers=intake.keys.headers(AGENT_MABEI),
+    )
+    assert r.status_code == 201, r.text
+    joint = r.json()
+    members = joint["members"]
+    outcomes = tuple(
+        MemberOutcome(
+            case_id=m["case_id"],
+            item_code=m["item_code"],
+            status="refused" if m["item_code"] == "OT-004" else "approved",
+        )
+        for m in members
+    )
+    await intake.publish_routing(
+        routing_envelope(
+            JointResultReady(
+                joint_case_id=joint["joint_case_id"],
+                outcomes=outcomes,
+                final=True,
+                accepting_center_id="ruian.mayu.mabei",
+            ),
+            stream_id=joint["joint_case_id"],
+        )
+    )
+
+    async def recorded() -> dict[str, Any] | None:
+        return await joint_row(intake, joint["joint_case_id"])
+
+    row = await eventually(
+        recorded, lambda r: r is not None and r["status"] == "result_ready", what="joint result"
+    )
+    assert row is not None and row["result_ready_at"] is not None
+    assert [(m["item_code"], m["status"]) for m in row["members"]] == [
+        ("FP-003", "approved"),
+        ("OT-004", "refused"),
+        ("LS-003", "approved"),
+        ("FP-001", "approved"),
+    ]
