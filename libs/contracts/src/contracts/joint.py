@@ -249,6 +249,46 @@ class JointMemberStopped(DomainEvent):
     refused_case_id: Identifier
 
 
+HoldReason = Literal["waiting_for_predecessor", "stopped_by_refusal"]
+"""Why a member's clock does not run: 串联, the member before it is not approved yet; or a
+refused member stopped it (`on_refusal` stop_others)."""
+
+
+@event
+class JointMemberHeld(DomainEvent):
+    """On a member's OWN case stream: its deadline does not run (not warned, not overdue,
+    not escalated) and it may not be decided. Waiting ends with `JointMemberResumed`;
+    stopped is for good (the joint result reports it)."""
+
+    event_type = "routing.joint_member_held"
+
+    case_id: Identifier
+    org_id: Identifier  # the handling unit, as on every case event
+    tier: Literal["community", "town", "city"]
+    joint_case_id: Identifier
+    reason: HoldReason
+    cause_case_id: Identifier | None = None
+    """The member it waits for, or the refused member that stopped it."""
+    held_at: AwareDatetime
+
+
+@event
+class JointMemberResumed(DomainEvent):
+    """On a waiting member's own case stream: the member before it was approved, its clock
+    starts now; the `routing.deadline_set` after it (reason `joint_released`) counts its
+    limit from here (the wait is a pause, like a correction's)."""
+
+    event_type = "routing.joint_member_resumed"
+
+    case_id: Identifier
+    org_id: Identifier
+    tier: Literal["community", "town", "city"]
+    joint_case_id: Identifier
+    after_case_id: Identifier
+    held_at: AwareDatetime
+    resumed_at: AwareDatetime
+
+
 @event
 class JointResultReady(DomainEvent):
     """A joint result goes back to the resident: once with every member, or one member's
