@@ -8,6 +8,10 @@ CREATE TABLE IF NOT EXISTS joint_cases (
     status                   text        NOT NULL,  -- awaiting_materials | accepted | result_ready
     accepting_center_id      text        NOT NULL,
     registered_community_id  text        NOT NULL,
+    applicant_key            text        NOT NULL,  -- HMAC of the ID number (the resident reads it)
+    accepting_staff_id       text,
+    submitted_by             text        NOT NULL,
+    submitted_by_role        text        NOT NULL,
     missing                  jsonb,                 -- what the one notice still waits for
     receipt_no               text,
     promised_completion_date date,

@@ -97,6 +97,7 @@ OVERRIDE: dict[tuple[str, str, str], str] = {
     # staff accept at their own center: the officer at 马北's window
     ("intake.submit", "officer", "own_center"): "window_officer",
     ("intake.submit_joint", "officer", "own_center"): "window_officer",
+    ("intake.read_joint", "officer", "own_center"): "window_officer",
     # a center's list, asked for by someone whose own it is not
     ("intake.list", "resident", "other_resident"): "resident_a",
     ("intake.list", "community_agent", "other_center"): "agent",
@@ -264,6 +265,14 @@ async def _submit(w: World, a: Action, c: Cell, allowed: bool) -> Req:
 async def _submit_joint(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     body = {"bundle_code": "LB-001", "applicant": applicant(id_number=ID_MABEI)}
     return _req(w, a, c, json=body)
+
+
+@builds("intake.read_joint")
+async def _read_joint(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    """A joint case handed in at 马北 by its agent for resident A (the one notice)."""
+    body = {"bundle_code": "LB-001", "applicant": applicant(id_number=ID_MABEI)}
+    made = await w.post("intake", "/v1/joint-applications", "agent", body)
+    return _req(w, a, c, f"/v1/joint-applications/{made['joint_case_id']}")
 
 
 @builds("intake.supplement_joint")

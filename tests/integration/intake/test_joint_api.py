@@ -309,3 +309,15 @@ async def test_intake_records_the_joint_result_routing_sends_back(intake: Harnes
         ("LS-003", "approved"),
         ("FP-001", "approved"),
     ]
+    # the accepting center reads it, so does its resident; another center does not
+    path = f"/v1/joint-applications/{joint['joint_case_id']}"
+    seen = await intake.client.get(path, headers=intake.keys.headers(AGENT_MABEI))
+    assert seen.status_code == 200, seen.text
+    view = seen.json()
+    assert view["status"] == "result_ready" and view["receipt_no"] == joint["receipt_no"]
+    assert [m["status"] for m in view["members"]] == ["approved", "refused", "approved", "approved"]
+    assert "applicant_key" not in view
+    mine = await intake.client.get(path, headers=intake.keys.resident())
+    assert mine.status_code == 200 and mine.json()["status"] == "result_ready"
+    other = await intake.client.get(path, headers=intake.keys.headers(AGENT_DONGSHAN))
+    assert other.status_code == 403

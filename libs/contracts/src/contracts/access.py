@@ -319,6 +319,58 @@ INTAKE: tuple[Action, ...] = (
         ),
     ),
     Action(
+        "intake.read_joint",
+        "intake",
+        "GET",
+        "/v1/joint-applications/{joint_case_id}",
+        "one joint case (联办): where it stands, its members, the result as it came back",
+        cells(
+            ("anonymous", "any", "sign_in", SIGN_IN),
+            ("resident", "own_case", "allow", "a resident reads their own joint case"),
+            ("resident", "other_resident", "refuse", "a joint case belongs to its applicant"),
+            (
+                "community_agent",
+                "own_center",
+                "allow",
+                "全程代理: the accepting center carries the joint case and sees it through",
+            ),
+            (
+                "community_agent",
+                "not_in_directory",
+                "refuse",
+                "staff read as who the org tree lists at their center: a name it does not "
+                "know sees no resident's data",
+            ),
+            (
+                "community_agent",
+                "other_center",
+                "refuse",
+                "staff see the joint cases of their own center",
+            ),
+            ("officer", "own_center", "allow", "the accepting center's officer reads it"),
+            (
+                "officer",
+                "other_center",
+                "refuse",
+                "a member's office reads its own member case at routing, not the whole bundle",
+            ),
+            (
+                "center_head",
+                "below",
+                "allow",
+                "督办: a town or city head watches the joint cases of the centers below",
+            ),
+            (
+                "center_head",
+                "other_center",
+                "refuse",
+                "a head watches their own center and those below it",
+            ),
+            ("inspector", "any", "allow", "inspectors read every case"),
+            ("admin", "any", "refuse", ADMIN_NO_CASES),
+        ),
+    ),
+    Action(
         "intake.supplement_joint",
         "intake",
         "POST",

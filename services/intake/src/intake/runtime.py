@@ -295,7 +295,7 @@ class IntakeRuntime:
             conn=conn,
             stream=stream,
         )
-        await joint_cases.apply(conn, outcome.envelopes)
+        await joint_cases.apply(conn, outcome.envelopes, self.secret)
         return outcome
 
     # -- the catalog ---------------------------------------------------------------------------

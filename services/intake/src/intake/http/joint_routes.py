@@ -1,4 +1,5 @@
-"""`POST /v1/joint-applications`: hand a joint bundle in (联办, e.g. 六证联办) at the window.
+"""`/v1/joint-applications`: hand a joint bundle in (联办, e.g. 六证联办) at the window
+(`POST`), answer its one notice (`POST /{id}/materials`), read it (`GET /{id}`).
 
 One visit, one set of materials: the shared materials once, each member's own forms apart.
 The answer is ONE one-time notice covering every member (status `awaiting_materials`) or ONE
@@ -38,7 +39,14 @@ from ..domain.joint_submission import JOINT_ID, SubmitJointApplication
 from ..domain.joint_supplement import SupplementJointMaterials
 from ..projections import joint_cases
 from ..runtime import CenterTiers
-from .access import actor_of, require_registered_actor
+from .access import (
+    CASE_READERS,
+    STAFF_ROLES,
+    actor_of,
+    require_registered_actor,
+    resident_owns,
+    staff_sees,
+)
 from .case_flow import core_of, require_center
 from .errors import refuse
 from .models import ApplicantIn, MaterialIn, _In
@@ -125,6 +133,48 @@ async def submit_joint(
         work=work,
         on_commit=core.runtime.wake_relay,
     )
+
+
+@router.get(
+    "/{joint_case_id}",
+    summary="A joint case (联办): where it stands, its members, the result as it came back",
+    responses={404: {"description": "no such joint case"}},
+)
+async def read_joint(
+    joint_case_id: str,
+    request: Request,
+    principal: Principal = Depends(require_roles(*CASE_READERS)),
+) -> dict[str, Any]:
+    """The joint case as intake records it: `awaiting_materials` (with what the one notice
+    still waits for), `accepted` (receipt, promise, each member), `result_ready` (every
+    member done; each member's outcome as routing sent it back, at the accepting center).
+    Its resident, the staff of its accepting center (and heads above it), inspectors."""
+    core = core_of(request)
+    if not JOINT_ID.match(joint_case_id):
+        raise refuse(422, "joint_case_id", "must be 'joint-' followed by 32 lower-case hex")
+    async with core.pool.acquire() as conn:
+        row = await joint_cases.read(conn, joint_case_id)
+        if row is None:
+            raise refuse(404, "joint_case_id", f"no joint case {joint_case_id}")
+        if principal.role == "resident":
+            if not resident_owns(principal, row, core.secret):
+                raise refuse(403, "joint_case_id", "this joint case belongs to another resident")
+        elif principal.role in STAFF_ROLES:
+            if core.settings.require_known_center:
+                await require_registered_actor(conn, principal)
+            if not await staff_sees(conn, principal, row, None):
+                raise refuse(
+                    403,
+                    "joint_case_id",
+                    f"staff of {principal.org_id or '(no org_id in the token)'} see the joint "
+                    f"cases of their own center; this one was accepted at "
+                    f"{row['accepting_center_id']}",
+                )
+    return {
+        k: (v.isoformat() if hasattr(v, "isoformat") else v)
+        for k, v in row.items()
+        if k not in ("applicant_key", "submitted_by_role")
+    }
 
 
 class JointSupplementRequest(_In):

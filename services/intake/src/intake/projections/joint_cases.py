@@ -25,12 +25,14 @@ from contracts.joint import (
 )
 from eventkit.envelope import Envelope
 
+from .applications import applicant_key
+
 
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-async def apply(conn: asyncpg.Connection, envelopes: Iterable[Envelope]) -> None:
+async def apply(conn: asyncpg.Connection, envelopes: Iterable[Envelope], secret: bytes) -> None:
     for env in envelopes:
         evt = payload_of(env)
         at = env.occurred_at
@@ -38,14 +40,19 @@ async def apply(conn: asyncpg.Connection, envelopes: Iterable[Envelope]) -> None
             case JointApplicationSubmitted():
                 await conn.execute(
                     "INSERT INTO joint_cases (joint_case_id, bundle_code, bundle_name_zh,"
-                    " status, accepting_center_id, registered_community_id, updated_at)"
-                    " VALUES ($1, $2, $3, 'submitted', $4, $5, $6)"
+                    " status, accepting_center_id, registered_community_id, applicant_key,"
+                    " accepting_staff_id, submitted_by, submitted_by_role, updated_at)"
+                    " VALUES ($1, $2, $3, 'submitted', $4, $5, $6, $7, $8, $9, $10)"
                     " ON CONFLICT (joint_case_id) DO NOTHING",
                     evt.joint_case_id,
                     evt.bundle_code,
                     evt.bundle_name_zh,
                     evt.accepting_center_id,
                     evt.registered_community_id,
+                    applicant_key(evt.applicant.id_number, secret),
+                    evt.accepting_staff_id,
+                    evt.submitted_by,
+                    env.actor.role,
                     at,
                 )
             case JointMaterialsMissingNotified():
