@@ -259,9 +259,9 @@ async def test_the_one_joint_notice_is_answered_once_and_every_member_goes_on(
 
 
 async def test_intake_records_the_joint_result_routing_sends_back(intake: Harness) -> None:
-    """Given an accepted joint case, when routing's joint result comes back (member by
-    member, then the final one), then intake's joint_cases holds each member's outcome and,
-    with the final one, the result as ready."""
+    """Given an accepted joint case, when routing's joint result comes back, then intake
+    records it on the joint case (intake.joint_result_recorded) and its joint_cases row holds
+    each member's outcome and, with the final one, the result as ready."""
     shared, own = everything("LB-001")
     r = await intake.client.post(
         "/v1/joint-applications",
@@ -303,6 +303,9 @@ async def test_intake_records_the_joint_result_routing_sends_back(intake: Harnes
         recorded, lambda r: r is not None and r["status"] == "result_ready", what="joint result"
     )
     assert row is not None and row["result_ready_at"] is not None
+    stream = await intake.stream(joint["joint_case_id"])
+    recorded_events = [e for e in stream if e["event_type"] == "intake.joint_result_recorded"]
+    assert len(recorded_events) == 1 and recorded_events[0]["payload"]["final"] is True
     assert [(m["item_code"], m["status"]) for m in row["members"]] == [
         ("FP-003", "approved"),
         ("OT-004", "refused"),

@@ -39,6 +39,7 @@ EXPECTED_TYPES = {
     "intake.joint_materials_missing_notified",
     "intake.joint_application_submitted",
     "intake.joint_materials_supplemented",
+    "intake.joint_result_recorded",
     "intake.joint_application_accepted",
 }
 

@@ -1,4 +1,5 @@
-"""联办补齐: the resident answers the ONE joint notice once, and every member goes on.
+"""联办补齐: the resident answers the ONE joint notice once, and every member goes on; and the
+joint result as intake records it.
 
 Given a joint intake that got the one notice, when the materials it named are brought back
 (shared ones once, each member's own under it), then they are recorded with what is still
@@ -15,11 +16,16 @@ from contracts.joint import (
     JointApplicationAccepted,
     JointMaterialsMissingNotified,
     JointMaterialsSupplemented,
+    JointResultRecorded,
     MemberMaterials,
+    MemberOutcome,
+    member_case_id,
 )
 from contracts.workdays import OfficeHours, default_calendar, promised_deadline
+from eventkit.envelope import Actor
 from eventkit.testing import Decider
 from intake.domain.errors import InvalidField, MaterialNotInList, UnknownItem, WrongStatus
+from intake.domain.joint_result import RecordJointResult, decide_record_joint_result
 from intake.domain.joint_submission import JointState, decide_submit_joint, evolve_joint
 from intake.domain.joint_supplement import SupplementJointMaterials, decide_supplement_joint
 
@@ -177,3 +183,42 @@ def _state(history: list[object]) -> JointState:
     for e in history:
         state = evolve_joint(state, e)  # type: ignore[arg-type]
     return state
+
+
+# -- the joint result coming back (intake.joint_result_recorded) ---------------------------------
+def record(final: bool, source: str = "evt-1") -> RecordJointResult:
+    return RecordJointResult(
+        joint_case_id=JOINT,
+        outcomes=(
+            MemberOutcome(
+                case_id=member_case_id(JOINT, "FP-003"), item_code="FP-003", status="approved"
+            ),
+        ),
+        final=final,
+        source_event_id=source,
+        actor=Actor(id="intake", role="system"),
+    )
+
+
+def result_decider() -> Decider:
+    return Decider(decide_record_joint_result, evolve_joint, JointState)
+
+
+def test_given_an_accepted_joint_case_when_routing_sends_its_result_then_intake_records_it() -> (
+    None
+):
+    accepted = decide_submit_joint(submit_joint(), JointState(), NOW, context(CATALOG))
+    events = result_decider().given(*accepted).when(record(True), LATER).then_events()
+    assert [type(e) for e in events] == [JointResultRecorded]
+    assert events[0].final is True  # type: ignore[attr-defined]
+    state = _state([*accepted, *events])
+    assert state.result_final
+    # the same routing event again records nothing
+    assert result_decider().given(*accepted, *events).when(record(True), LATER).then_events() == []
+
+
+def test_a_joint_result_for_a_case_not_accepted_is_refused() -> None:
+    noticed_only = noticed(shared_provided=())
+    err = result_decider().given(*noticed_only).when(record(False), LATER)
+    assert err.then_raises(WrongStatus).field == "status"  # type: ignore[attr-defined]
+    assert result_decider().given().when(record(False), LATER).then_raises(UnknownItem)

@@ -303,6 +303,21 @@ class JointResultReady(DomainEvent):
     """Where the resident collects the result (the joint case's accepting center)."""
 
 
+@event
+class JointResultRecorded(DomainEvent):
+    """Intake's record, on the joint case's own stream, of routing's `routing.joint_result_ready`
+    (as a single case records its decision): the members' outcomes as they came back;
+    `final` when every member is done and the result waits at the accepting center."""
+
+    event_type = "intake.joint_result_recorded"
+
+    joint_case_id: Identifier
+    outcomes: Annotated[tuple[MemberOutcome, ...], Field(min_length=1, max_length=MAX_SHORT_LIST)]
+    final: bool
+    source_event_id: Identifier
+    """routing's event it records (a redelivery of the same one records nothing)."""
+
+
 # -- rules -----------------------------------------------------------------------------------------
 def joint_promise(
     accepted_at: datetime,

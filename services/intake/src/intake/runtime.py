@@ -45,6 +45,7 @@ from .domain.application_commands import (
     SupplementMaterials,
 )
 from .domain.catalog import CATALOG_STREAM, Catalog, CatalogCommand
+from .domain.joint_result import RecordJointResult, decide_record_joint_result
 from .domain.joint_submission import (
     JointState,
     SubmitJointApplication,
@@ -240,9 +241,11 @@ class IntakeRuntime:
     async def handle_joint(
         self,
         conn: asyncpg.Connection,
-        command: SubmitJointApplication | SupplementJointMaterials,
+        command: SubmitJointApplication | SupplementJointMaterials | RecordJointResult,
         *,
         tiers: CenterTiers,
+        correlation_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
     ) -> Outcome[JointState]:
         """Decide a joint intake, or the supplement answering its notice, on its stream
         (`joint-<hex>`) inside `conn`'s transaction: judged by the catalog (its bundles and
@@ -274,6 +277,8 @@ class IntakeRuntime:
         def decide(cmd: Any, state: JointState, now: Any) -> list[Any]:
             if isinstance(cmd, SubmitJointApplication):
                 return decide_submit_joint(cmd, state, now, ctx)
+            if isinstance(cmd, RecordJointResult):
+                return decide_record_joint_result(cmd, state, now)
             return decide_supplement_joint(cmd, state, now, ctx)
 
         org = (center_id or None, tier)
@@ -292,6 +297,8 @@ class IntakeRuntime:
             command,
             actor=command.actor,
             now=self.clock(),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
             conn=conn,
             stream=stream,
         )

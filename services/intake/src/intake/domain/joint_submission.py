@@ -30,6 +30,7 @@ from contracts.joint import (
     JointMaterialsSupplemented,
     JointMember,
     JointMissing,
+    JointResultRecorded,
     MemberItem,
     MemberMaterials,
     joint_promise,
@@ -75,6 +76,9 @@ class JointState:
     """Each member's own materials handed in so far, one entry per member named."""
     missing: JointMissing | None = None
     """What the one notice (or the last supplement) says is still missing."""
+    results_recorded: tuple[str, ...] = ()
+    """routing's joint results recorded so far (their event ids)."""
+    result_final: bool = False
 
 
 def _merged(
@@ -107,6 +111,12 @@ def evolve_joint(state: JointState, evt: DomainEvent) -> JointState:
             )
         case JointApplicationAccepted(bundle_code=code):
             return replace(state, status="accepted", bundle_code=code)
+        case JointResultRecorded():
+            return replace(
+                state,
+                results_recorded=(*state.results_recorded, evt.source_event_id),
+                result_final=state.result_final or evt.final,
+            )
     return state
 
 

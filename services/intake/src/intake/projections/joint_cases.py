@@ -1,9 +1,10 @@
 """`joint_cases`: intake's view of each joint case (联办), for the window and the resident.
 
 Written in the transaction of the joint case's own events (the hand-in, the one notice, a
-supplement, the receipt) and of routing's `routing.joint_result_ready` (the members'
-outcomes as they come back; with `final` every member is done and the result is ready at
-the accepting center, as `routing.result_returned` with `final` makes a single case's).
+supplement, the receipt, and `intake.joint_result_recorded`: routing's joint result, the
+members' outcomes as they come back; with `final` every member is done and the result is
+ready at the accepting center, as `routing.result_returned` with `final` makes a single
+case's).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from contracts.joint import (
     JointApplicationSubmitted,
     JointMaterialsMissingNotified,
     JointMaterialsSupplemented,
-    JointResultReady,
+    JointResultRecorded,
 )
 from eventkit.envelope import Envelope
 
@@ -92,16 +93,17 @@ async def apply(conn: asyncpg.Connection, envelopes: Iterable[Envelope], secret:
                     result_return=evt.result_return,
                     members=_json(members),
                 )
+            case JointResultRecorded():
+                await _result(conn, evt, at)
 
 
-async def result_ready(conn: asyncpg.Connection, evt: JointResultReady, at: datetime) -> bool:
-    """Record the members' outcomes routing sent back; False when intake does not know the
-    joint case (it was handed in elsewhere: nothing to record)."""
+async def _result(conn: asyncpg.Connection, evt: JointResultRecorded, at: datetime) -> None:
+    """The members' outcomes routing sent back; with `final` the result is ready."""
     raw = await conn.fetchval(
         "SELECT members FROM joint_cases WHERE joint_case_id = $1 FOR UPDATE", evt.joint_case_id
     )
     if raw is None:
-        return False
+        return
     members = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
     done = {o.case_id: o.status for o in evt.outcomes}
     for m in members:
@@ -111,7 +113,6 @@ async def result_ready(conn: asyncpg.Connection, evt: JointResultReady, at: date
     if evt.final:
         cols.update(status="result_ready", result_ready_at=at)
     await _set(conn, evt.joint_case_id, at, **cols)
-    return True
 
 
 async def _set(conn: asyncpg.Connection, joint_case_id: str, at: datetime, **cols: Any) -> None:
