@@ -1,7 +1,8 @@
 """联办 end to end (intake, routing and notify as separate processes on the real Kafka and
 PostgreSQL): the start-up seed published the birth bundle; a joint intake with gaps gets ONE notice
 covering every member; a complete one gets one receipt; its members are routed to the
-community and the town and decided there; ONE joint result comes back when all are done."""
+community and the town and decided there; ONE joint result comes back when all are done:
+the resident is told once, intake records it, and the resident collects it once."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from intake.domain.id_number import check_digit
 from intake.seed_catalog import seed_bundles, seed_items
 
+from ...polling import eventually
 from .stack import MABEI, Stack, Who
 
 pytestmark = pytest.mark.e2e
@@ -158,3 +160,27 @@ async def test_a_joint_case_one_notice_two_tiers_one_result(stack: Stack) -> Non
     assert [d["channel"] for d in results_told] == ["sms"]
     (sms,) = stack.sms_lines(results_told[0]["delivery_id"])
     assert "已全部办结" in sms["text"] and "不予办理" in sms["text"]
+
+    # intake recorded the whole result; the resident collects it once at the accepting center
+    async def at_intake() -> dict[str, Any]:
+        r = await stack.intake.get(
+            f"/v1/joint-applications/{joint_id}", headers=stack.headers(AGENT)
+        )
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    recorded = await eventually(
+        at_intake, lambda v: v["status"] == "result_ready", what="the joint result at intake"
+    )
+    assert [m["status"] for m in recorded["members"]] == [
+        "approved",
+        "refused",
+        "approved",
+        "approved",
+    ]
+    r = await stack.post(
+        stack.intake, f"/v1/joint-applications/{joint_id}/delivery", AGENT, {"method": "picked_up"}
+    )
+    assert r.status_code == 200, r.text
+    assert (await at_intake())["status"] == "delivered"

@@ -98,6 +98,7 @@ OVERRIDE: dict[tuple[str, str, str], str] = {
     ("intake.submit", "officer", "own_center"): "window_officer",
     ("intake.submit_joint", "officer", "own_center"): "window_officer",
     ("intake.read_joint", "officer", "own_center"): "window_officer",
+    ("intake.deliver_joint", "officer", "own_center"): "window_officer",
     # a center's list, asked for by someone whose own it is not
     ("intake.list", "resident", "other_resident"): "resident_a",
     ("intake.list", "community_agent", "other_center"): "agent",
@@ -267,12 +268,16 @@ async def _submit_joint(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, json=body)
 
 
-@builds("intake.read_joint")
-async def _read_joint(w: World, a: Action, c: Cell, allowed: bool) -> Req:
-    """A joint case handed in at 马北 by its agent for resident A (the one notice)."""
+@builds("intake.read_joint", "intake.deliver_joint")
+async def _joint_case(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    """A joint case handed in at 马北 by its agent for resident A (the one notice): read, or
+    its result handed over (allowed ones find no result yet: 409)."""
     body = {"bundle_code": "LB-001", "applicant": applicant(id_number=ID_MABEI)}
     made = await w.post("intake", "/v1/joint-applications", "agent", body)
-    return _req(w, a, c, f"/v1/joint-applications/{made['joint_case_id']}")
+    path = a.path.replace("{joint_case_id}", made["joint_case_id"])
+    if a.method == "GET":
+        return _req(w, a, c, path)
+    return _req(w, a, c, path, json={"method": "picked_up"}, stream=made["joint_case_id"])
 
 
 @builds("intake.supplement_joint")

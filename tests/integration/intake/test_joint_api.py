@@ -324,3 +324,23 @@ async def test_intake_records_the_joint_result_routing_sends_back(intake: Harnes
     assert mine.status_code == 200 and mine.json()["status"] == "result_ready"
     other = await intake.client.get(path, headers=intake.keys.headers(AGENT_DONGSHAN))
     assert other.status_code == 403
+
+    # the resident collects the whole result once, at the accepting center (领取)
+    elsewhere = await intake.client.post(
+        f"{path}/delivery",
+        json={"method": "picked_up"},
+        headers=intake.keys.headers(AGENT_DONGSHAN),
+    )
+    assert elsewhere.status_code == 403
+    handed = await intake.client.post(
+        f"{path}/delivery", json={"method": "picked_up"}, headers=intake.keys.headers(AGENT_MABEI)
+    )
+    assert handed.status_code == 200, handed.text
+    again = await intake.client.post(
+        f"{path}/delivery", json={"method": "picked_up"}, headers=intake.keys.headers(AGENT_MABEI)
+    )
+    assert again.status_code == 409
+    delivered = (await intake.client.get(path, headers=intake.keys.headers(AGENT_MABEI))).json()
+    assert delivered["status"] == "delivered" and delivered["delivered_at"]
+    stream = await intake.stream(joint["joint_case_id"])
+    assert stream[-1]["event_type"] == "intake.joint_result_delivered"

@@ -40,6 +40,7 @@ EXPECTED_TYPES = {
     "intake.joint_application_submitted",
     "intake.joint_materials_supplemented",
     "intake.joint_result_recorded",
+    "intake.joint_result_delivered",
     "intake.joint_application_accepted",
 }
 

@@ -16,6 +16,7 @@ from contracts.joint import (
     JointApplicationAccepted,
     JointMaterialsMissingNotified,
     JointMaterialsSupplemented,
+    JointResultDelivered,
     JointResultRecorded,
     MemberMaterials,
     MemberOutcome,
@@ -25,7 +26,12 @@ from contracts.workdays import OfficeHours, default_calendar, promised_deadline
 from eventkit.envelope import Actor
 from eventkit.testing import Decider
 from intake.domain.errors import InvalidField, MaterialNotInList, UnknownItem, WrongStatus
-from intake.domain.joint_result import RecordJointResult, decide_record_joint_result
+from intake.domain.joint_result import (
+    DeliverJointResult,
+    RecordJointResult,
+    decide_deliver_joint,
+    decide_record_joint_result,
+)
 from intake.domain.joint_submission import JointState, decide_submit_joint, evolve_joint
 from intake.domain.joint_supplement import SupplementJointMaterials, decide_supplement_joint
 
@@ -222,3 +228,47 @@ def test_a_joint_result_for_a_case_not_accepted_is_refused() -> None:
     err = result_decider().given(*noticed_only).when(record(False), LATER)
     assert err.then_raises(WrongStatus).field == "status"  # type: ignore[attr-defined]
     assert result_decider().given().when(record(False), LATER).then_raises(UnknownItem)
+
+
+def deliver(**overrides: object) -> DeliverJointResult:
+    data: dict[str, object] = {
+        "joint_case_id": JOINT,
+        "method": "picked_up",
+        "center_id": "ruian.mayu.mabei",
+        "actor": AGENT_MABEI,
+    }
+    data.update(overrides)
+    return DeliverJointResult.model_validate(data)
+
+
+def delivery_decider() -> Decider:
+    return Decider(decide_deliver_joint, evolve_joint, JointState)
+
+
+def test_given_the_whole_result_when_the_resident_collects_it_then_it_is_delivered_once() -> None:
+    accepted = decide_submit_joint(submit_joint(), JointState(), NOW, context(CATALOG))
+    part = decide_record_joint_result(record(False, "evt-1"), _state(accepted), LATER)
+    # a member's result alone is not the whole result: nothing to hand over yet
+    err = delivery_decider().given(*accepted, *part).when(deliver(), LATER)
+    assert err.then_raises(WrongStatus).field == "status"  # type: ignore[attr-defined]
+    final = decide_record_joint_result(record(True, "evt-2"), _state([*accepted, *part]), LATER)
+    history = [*accepted, *part, *final]
+    events = delivery_decider().given(*history).when(deliver(), LATER).then_events()
+    assert [type(e) for e in events] == [JointResultDelivered]
+    assert events[0].accepting_center_id == "ruian.mayu.mabei"  # type: ignore[attr-defined]
+    again = delivery_decider().given(*history, *events).when(deliver(), LATER)
+    assert again.then_raises(WrongStatus).field == "status"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [({"center_id": None}, "center_id"), ({"method": "mailed", "center_id": None}, "tracking_no")],
+)
+def test_a_bad_joint_delivery_is_refused_naming_the_field(
+    overrides: dict[str, object], field: str
+) -> None:
+    accepted = decide_submit_joint(submit_joint(), JointState(), NOW, context(CATALOG))
+    final = decide_record_joint_result(record(True), _state(accepted), LATER)
+    with pytest.raises(InvalidField) as err:
+        decide_deliver_joint(deliver(**overrides), _state([*accepted, *final]), LATER)
+    assert err.value.field == field

@@ -30,10 +30,20 @@ from .intake import (
     Category,
     Channel,
     Decision,
+    DeliveryMethod,
     MissingMaterial,
     ProvidedMaterial,
 )
-from .limits import MAX_MATERIALS, MAX_SHORT_LIST, ActorId, Code, Identifier, Int32, Title
+from .limits import (
+    MAX_MATERIALS,
+    MAX_SHORT_LIST,
+    ActorId,
+    Code,
+    DocumentNo,
+    Identifier,
+    Int32,
+    Title,
+)
 from .workdays import OfficeHours, Promise, WorkingCalendar, promised_deadline
 
 ApprovalOrder = Literal["parallel", "sequential"]
@@ -316,6 +326,21 @@ class JointResultRecorded(DomainEvent):
     final: bool
     source_event_id: Identifier
     """routing's event it records (a redelivery of the same one records nothing)."""
+
+
+@event
+class JointResultDelivered(DomainEvent):
+    """The joint result reached the resident (领取, once for the whole bundle): picked up at a
+    center, mailed with its tracking number, or electronic."""
+
+    event_type = "intake.joint_result_delivered"
+
+    joint_case_id: Identifier
+    method: DeliveryMethod
+    center_id: Identifier | None
+    tracking_no: DocumentNo | None
+    accepting_center_id: Identifier
+    delivered_by: ActorId
 
 
 # -- rules -----------------------------------------------------------------------------------------

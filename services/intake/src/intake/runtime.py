@@ -45,7 +45,12 @@ from .domain.application_commands import (
     SupplementMaterials,
 )
 from .domain.catalog import CATALOG_STREAM, Catalog, CatalogCommand
-from .domain.joint_result import RecordJointResult, decide_record_joint_result
+from .domain.joint_result import (
+    DeliverJointResult,
+    RecordJointResult,
+    decide_deliver_joint,
+    decide_record_joint_result,
+)
 from .domain.joint_submission import (
     JointState,
     SubmitJointApplication,
@@ -241,7 +246,12 @@ class IntakeRuntime:
     async def handle_joint(
         self,
         conn: asyncpg.Connection,
-        command: SubmitJointApplication | SupplementJointMaterials | RecordJointResult,
+        command: (
+            SubmitJointApplication
+            | SupplementJointMaterials
+            | RecordJointResult
+            | DeliverJointResult
+        ),
         *,
         tiers: CenterTiers,
         correlation_id: uuid.UUID | None = None,
@@ -279,6 +289,8 @@ class IntakeRuntime:
                 return decide_submit_joint(cmd, state, now, ctx)
             if isinstance(cmd, RecordJointResult):
                 return decide_record_joint_result(cmd, state, now)
+            if isinstance(cmd, DeliverJointResult):
+                return decide_deliver_joint(cmd, state, now)
             return decide_supplement_joint(cmd, state, now, ctx)
 
         org = (center_id or None, tier)

@@ -30,6 +30,7 @@ from contracts.joint import (
     JointMaterialsSupplemented,
     JointMember,
     JointMissing,
+    JointResultDelivered,
     JointResultRecorded,
     MemberItem,
     MemberMaterials,
@@ -79,6 +80,7 @@ class JointState:
     results_recorded: tuple[str, ...] = ()
     """routing's joint results recorded so far (their event ids)."""
     result_final: bool = False
+    delivered: bool = False
 
 
 def _merged(
@@ -117,6 +119,8 @@ def evolve_joint(state: JointState, evt: DomainEvent) -> JointState:
                 results_recorded=(*state.results_recorded, evt.source_event_id),
                 result_final=state.result_final or evt.final,
             )
+        case JointResultDelivered():
+            return replace(state, delivered=True)
     return state
 
 

@@ -1,5 +1,6 @@
 """`/v1/joint-applications`: hand a joint bundle in (联办, e.g. 六证联办) at the window
-(`POST`), answer its one notice (`POST /{id}/materials`), read it (`GET /{id}`).
+(`POST`), answer its one notice (`POST /{id}/materials`), read it (`GET /{id}`), hand its
+result over (`POST /{id}/delivery`).
 
 One visit, one set of materials: the shared materials once, each member's own forms apart.
 The answer is ONE one-time notice covering every member (status `awaiting_materials`) or ONE
@@ -35,6 +36,7 @@ from eventkit.idempotent_post import run_idempotent
 from eventkit.openapi import errors
 
 from ..domain.errors import parse_command
+from ..domain.joint_result import DeliverJointResult
 from ..domain.joint_submission import JOINT_ID, SubmitJointApplication
 from ..domain.joint_supplement import SupplementJointMaterials
 from ..projections import joint_cases
@@ -49,7 +51,7 @@ from .access import (
 )
 from .case_flow import core_of, require_center
 from .errors import refuse
-from .models import ApplicantIn, MaterialIn, _In
+from .models import ApplicantIn, DeliveryRequest, MaterialIn, _In
 
 router = APIRouter(prefix="/v1/joint-applications", tags=["joint"], responses=errors(403, 409))
 
@@ -230,6 +232,75 @@ async def supplement_joint(
         )
         outcome = await core.handle_joint(conn, command, tiers=tiers)
         return 200, _answer(joint_case_id, outcome.envelopes)
+
+    return await run_idempotent(
+        core.idempotency,
+        service="intake",
+        principal=principal,
+        key=key,
+        request=request,
+        body=body,
+        work=work,
+        on_commit=core.runtime.wake_relay,
+    )
+
+
+@router.post(
+    "/{joint_case_id}/delivery",
+    status_code=200,
+    summary="Record that the joint result reached the resident (领取, once for the bundle)",
+    responses={404: {"description": "no such joint case"}},
+)
+async def deliver_joint(
+    joint_case_id: str,
+    body: DeliveryRequest,
+    request: Request,
+    principal: Principal = Depends(require_roles("community_agent", "officer")),
+    key: str | None = Depends(idempotency_key),
+) -> Response:
+    """Picked up at a center (defaults to the caller's), mailed (tracking number required) or
+    electronic; by the accepting center's window, once every member is done (409 before)."""
+    core = core_of(request)
+    if not JOINT_ID.match(joint_case_id):
+        raise refuse(422, "joint_case_id", "must be 'joint-' followed by 32 lower-case hex")
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, Any]:
+        tiers = CenterTiers()
+        if core.settings.require_known_center:
+            await require_registered_actor(conn, principal)
+        row = await joint_cases.read(conn, joint_case_id)
+        if row is None:
+            raise refuse(404, "joint_case_id", f"no joint case {joint_case_id}")
+        if principal.org_id != row["accepting_center_id"]:
+            raise refuse(
+                403,
+                "joint_case_id",
+                f"the joint result is handed over by its accepting center "
+                f"{row['accepting_center_id']}, not {principal.org_id}",
+            )
+        center = body.center_id
+        if center is None and body.method == "picked_up":
+            center = principal.org_id
+        if center is not None:
+            await require_center(core, conn, tiers, "center_id", center)
+        command = parse_command(
+            DeliverJointResult,
+            {
+                "joint_case_id": joint_case_id,
+                "method": body.method,
+                "center_id": center,
+                "tracking_no": body.tracking_no,
+                "actor": actor_of(principal),
+            },
+        )
+        outcome = await core.handle_joint(conn, command, tiers=tiers)
+        return 200, {
+            "joint_case_id": joint_case_id,
+            "status": "delivered",
+            "events": [
+                {"event_id": str(e.event_id), "event_type": e.event_type} for e in outcome.envelopes
+            ],
+        }
 
     return await run_idempotent(
         core.idempotency,

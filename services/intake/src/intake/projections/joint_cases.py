@@ -22,6 +22,7 @@ from contracts.joint import (
     JointApplicationSubmitted,
     JointMaterialsMissingNotified,
     JointMaterialsSupplemented,
+    JointResultDelivered,
     JointResultRecorded,
 )
 from eventkit.envelope import Envelope
@@ -95,6 +96,8 @@ async def apply(conn: asyncpg.Connection, envelopes: Iterable[Envelope], secret:
                 )
             case JointResultRecorded():
                 await _result(conn, evt, at)
+            case JointResultDelivered():
+                await _set(conn, evt.joint_case_id, at, status="delivered", delivered_at=at)
 
 
 async def _result(conn: asyncpg.Connection, evt: JointResultRecorded, at: datetime) -> None:
