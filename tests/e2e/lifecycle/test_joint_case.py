@@ -1,18 +1,19 @@
 """联办 end to end (intake, routing and notify as separate processes on the real Kafka and
-PostgreSQL): an admin publishes the birth bundle; a joint intake with gaps gets ONE notice
+PostgreSQL): the start-up seed published the birth bundle; a joint intake with gaps gets ONE notice
 covering every member; a complete one gets one receipt; its members are routed to the
-community and the town and decided there; ONE joint result comes back when all are done."""
+community and the town and decided there; ONE joint result comes back when all are done:
+the resident is told once, intake records it, and the resident collects it once."""
 
 from __future__ import annotations
 
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from intake.domain.id_number import check_digit
 from intake.seed_catalog import seed_bundles, seed_items
 
+from ...polling import eventually
 from .stack import MABEI, Stack, Who
 
 pytestmark = pytest.mark.e2e
@@ -54,12 +55,10 @@ def everything(code: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 async def test_a_joint_case_one_notice_two_tiers_one_result(stack: Stack) -> None:
-    today = stack.now().astimezone(ZoneInfo("Asia/Shanghai")).date()
-    birth = seed_bundles(effective_from=today)[0]
-    r = await stack.post(
-        stack.intake, "/v1/catalog/bundles", stack.admin(), birth.model_dump(mode="json")
-    )
-    assert r.status_code == 201, r.text
+    # the start-up seed published the bundles: the public catalog lists them
+    r = await stack.intake.get("/v1/catalog")
+    assert r.status_code == 200, r.text
+    assert {"LB-001", "LB-002"} <= {b["code"] for b in r.json()["bundles"]}
 
     # nothing handed in: ONE notice naming the shared gaps once and each member's own
     r = await stack.post(
@@ -71,9 +70,19 @@ async def test_a_joint_case_one_notice_two_tiers_one_result(stack: Stack) -> Non
     assert r.status_code == 201, r.text
     notice = r.json()
     assert notice["status"] == "awaiting_materials"
-    notified = await stack.logs["intake"].wait_case(notice["joint_case_id"], lambda es: bool(es))
-    assert [e["event_type"] for e in notified] == ["intake.joint_materials_missing_notified"]
-    assert len(notified[0]["payload"]["missing"]["members"]) == 4
+    notified = await stack.logs["intake"].wait_case(
+        notice["joint_case_id"], lambda es: len(es) >= 2
+    )
+    assert [e["event_type"] for e in notified] == [
+        "intake.joint_application_submitted",
+        "intake.joint_materials_missing_notified",
+    ]
+    assert len(notified[1]["payload"]["missing"]["members"]) == 4
+    # the resident hears it once: one SMS for the whole bundle, not one per member
+    told = await stack.deliveries(
+        notice["joint_case_id"], lambda ds: any(d["status"] == "delivered" for d in ds)
+    )
+    assert [(d["template"], d["channel"]) for d in told] == [("resident_missing_materials", "sms")]
 
     # everything handed in once: one receipt, the latest member's promise
     shared, own = everything("LB-001")
@@ -138,3 +147,40 @@ async def test_a_joint_case_one_notice_two_tiers_one_result(stack: Stack) -> Non
         ("LS-003", "approved"),
         ("FP-001", "approved"),
     ]
+
+    # the result reaches the resident: ONE message naming every member's outcome
+    told = await stack.deliveries(
+        joint_id,
+        lambda ds: any(
+            d["template"] == "resident_joint_result_ready" and d["status"] == "delivered"
+            for d in ds
+        ),
+    )
+    results_told = [d for d in told if d["template"] == "resident_joint_result_ready"]
+    assert [d["channel"] for d in results_told] == ["sms"]
+    (sms,) = stack.sms_lines(results_told[0]["delivery_id"])
+    assert "已全部办结" in sms["text"] and "不予办理" in sms["text"]
+
+    # intake recorded the whole result; the resident collects it once at the accepting center
+    async def at_intake() -> dict[str, Any]:
+        r = await stack.intake.get(
+            f"/v1/joint-applications/{joint_id}", headers=stack.headers(AGENT)
+        )
+        assert r.status_code == 200, r.text
+        body: dict[str, Any] = r.json()
+        return body
+
+    recorded = await eventually(
+        at_intake, lambda v: v["status"] == "result_ready", what="the joint result at intake"
+    )
+    assert [m["status"] for m in recorded["members"]] == [
+        "approved",
+        "refused",
+        "approved",
+        "approved",
+    ]
+    r = await stack.post(
+        stack.intake, f"/v1/joint-applications/{joint_id}/delivery", AGENT, {"method": "picked_up"}
+    )
+    assert r.status_code == 200, r.text
+    assert (await at_intake())["status"] == "delivered"

@@ -97,6 +97,8 @@ OVERRIDE: dict[tuple[str, str, str], str] = {
     # staff accept at their own center: the officer at 马北's window
     ("intake.submit", "officer", "own_center"): "window_officer",
     ("intake.submit_joint", "officer", "own_center"): "window_officer",
+    ("intake.read_joint", "officer", "own_center"): "window_officer",
+    ("intake.deliver_joint", "officer", "own_center"): "window_officer",
     # a center's list, asked for by someone whose own it is not
     ("intake.list", "resident", "other_resident"): "resident_a",
     ("intake.list", "community_agent", "other_center"): "agent",
@@ -264,6 +266,27 @@ async def _submit(w: World, a: Action, c: Cell, allowed: bool) -> Req:
 async def _submit_joint(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     body = {"bundle_code": "LB-001", "applicant": applicant(id_number=ID_MABEI)}
     return _req(w, a, c, json=body)
+
+
+@builds("intake.read_joint", "intake.deliver_joint")
+async def _joint_case(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    """A joint case handed in at 马北 by its agent for resident A (the one notice): read, or
+    its result handed over (allowed ones find no result yet: 409)."""
+    body = {"bundle_code": "LB-001", "applicant": applicant(id_number=ID_MABEI)}
+    made = await w.post("intake", "/v1/joint-applications", "agent", body)
+    path = a.path.replace("{joint_case_id}", made["joint_case_id"])
+    if a.method == "GET":
+        return _req(w, a, c, path)
+    return _req(w, a, c, path, json={"method": "picked_up"}, stream=made["joint_case_id"])
+
+
+@builds("intake.supplement_joint")
+async def _supplement_joint(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    """On a joint case no one handed in: allowed ones pass the access check and find none
+    (404)."""
+    path = f"/v1/joint-applications/joint-{'0' * 32}/materials"
+    body = {"shared_supplied": [{"code": "ID_CARD", "form": "copy", "copies": 2}]}
+    return _req(w, a, c, path, json=body)
 
 
 @builds("intake.list")

@@ -4,7 +4,8 @@ its members routed each to the office holding its authority, at two tiers."""
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 import pytest
 
@@ -15,6 +16,8 @@ from intake.seed_catalog import seed_bundles, seed_items
 from .support import at, intake_envelope, read_topic_until, running_routing
 
 pytestmark = pytest.mark.integration
+
+DRILL = "/v1/admin/clock/check-deadlines"
 
 MABEI, MAYU = "ruian.mayu.mabei", "ruian.mayu"
 AGENT = "ruian.mayu.mabei.agent1"
@@ -232,3 +235,71 @@ async def test_a_sequential_bundle_waits_its_turn_and_a_refusal_stops_the_rest(
             ("FL-001", "refused"),
             ("OT-001", "stopped"),
         ]
+        # the stopped plate's own case: held for good, never warned nor overdue
+        stopped = await rt.wait_case(
+            plate.case_id,
+            lambda d: any(
+                e["event_type"] == "routing.joint_member_held"
+                and e["payload"]["reason"] == "stopped_by_refusal"
+                for e in d["trail"]
+            ),
+        )
+        assert stopped["state"]["status"] == "open"  # never decided: the joint result says it
+        assert await drill_events(rt, at(2026, 12, 31, 18), plate.case_id) == []
+
+
+async def drill_events(rt: Any, when: datetime, case_id: str) -> list[str]:
+    """The deadline notices the admin's drill issues for `case_id` at `when`."""
+    r = await rt.client.post(DRILL, params={"now": when.isoformat()}, headers=rt.tokens.admin())
+    assert r.status_code == 200, r.text
+    return [e["event_type"] for e in r.json()["events"] if e["case_id"] == case_id]
+
+
+async def test_a_member_waiting_its_turn_has_no_running_deadline_until_released(
+    infra, pg_schema, topics
+) -> None:
+    """LB-002: given the plate waiting for the residence registration, when the deadline
+    drill runs far beyond every deadline, then the plate is neither warned nor overdue; when
+    the residence registration is approved (after the holiday), then the plate's clock
+    starts there: a new deadline counted from the release, and it may be decided."""
+    async with running_routing(infra, pg_schema.schema, topics, now=at(2026, 9, 29, 9, 31)) as rt:
+        joint_id = f"joint-{uuid.uuid4().hex}"
+        accepted = ebike_bundle_accepted(joint_id)
+        await rt.publish(intake_envelope(accepted, joint_id, at_time=ACCEPTED_AT, actor=AGENT))
+        residence, plate = accepted.members
+        first = await rt.wait_case(residence.case_id)
+        waiting = await rt.wait_case(
+            plate.case_id,
+            lambda d: "routing.joint_member_held" in [e["event_type"] for e in d["trail"]],
+        )
+        held = next(e for e in waiting["trail"] if e["event_type"] == "routing.joint_member_held")
+        assert held["payload"]["reason"] == "waiting_for_predecessor"
+        assert held["payload"]["cause_case_id"] == residence.case_id
+        # far beyond: the residence registration is warned and overdue, the plate not
+        assert await drill_events(rt, at(2026, 10, 9, 17, 45), plate.case_id) == []
+        assert "routing.case_overdue" in await drill_events(
+            rt, at(2026, 10, 30, 18), residence.case_id
+        )
+
+        rt.clock.set(at(2026, 10, 12, 11))
+        r = await rt.post(
+            f"/v1/cases/{residence.case_id}/decision",
+            rt.tokens.staff(first["state"]["assigned_to"]),
+            {"decision": "approve"},
+        )
+        assert r.status_code == 200, r.text
+        released = await rt.wait_case(
+            plate.case_id,
+            lambda d: "routing.joint_member_resumed" in [e["event_type"] for e in d["trail"]],
+        )
+        deadlines = [e for e in released["trail"] if e["event_type"] == "routing.deadline_set"]
+        assert [d["payload"]["reason"] for d in deadlines] == ["accepted", "joint_released"]
+        assert deadlines[1]["payload"]["due_date"] >= "2026-10-12"
+        assert deadlines[1]["payload"]["due_date"] >= deadlines[0]["payload"]["due_date"]
+        assert released["state"]["due_date"] == deadlines[1]["payload"]["due_date"]
+        r = await rt.post(
+            f"/v1/cases/{plate.case_id}/decision",
+            rt.tokens.staff(released["state"]["assigned_to"]),
+            {"decision": "approve"},
+        )
+        assert r.status_code == 200, r.text

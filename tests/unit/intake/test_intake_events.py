@@ -37,6 +37,10 @@ EXPECTED_TYPES = {
     "intake.document_attached",
     "intake.joint_bundle_published",
     "intake.joint_materials_missing_notified",
+    "intake.joint_application_submitted",
+    "intake.joint_materials_supplemented",
+    "intake.joint_result_recorded",
+    "intake.joint_result_delivered",
     "intake.joint_application_accepted",
 }
 

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from contracts import intake as ie
+from contracts import joint as je
 from contracts import routing as re
 from contracts.base import DomainEvent, to_payload
 from contracts.workdays import SHANGHAI, OfficeHours
@@ -481,5 +482,66 @@ def followup_overdue(case_id: str, head_id: str, *, at: datetime = T0) -> Envelo
             detected_by="routing",
         ),
         case_id,
+        at,
+    )
+
+
+# -- 联办: a joint case (LB-001, the birth-related certificates) ----------------------------------
+JOINT_NAMES = {
+    "FP-003": "生育登记",
+    "OT-004": "新生儿出生登记(申报户口)",
+    "LS-003": "新生儿城乡居民基本医疗保险参保登记",
+}
+
+
+def new_joint_id() -> str:
+    return f"joint-{uuid.uuid4().hex}"
+
+
+def joint_missing_notified(joint_id: str, *, at: datetime = T0) -> Envelope:
+    return wrap(
+        je.JointMaterialsMissingNotified(
+            joint_case_id=joint_id,
+            bundle_code="LB-001",
+            bundle_version=1,
+            bundle_name_zh="出生一件事联办",
+            missing=je.JointMissing(
+                shared=(MISSING_THREE[1],),
+                members=(
+                    je.MemberMissing(item_code="FP-003", missing=(MISSING_THREE[0],)),
+                    je.MemberMissing(item_code="OT-004", missing=()),
+                    je.MemberMissing(item_code="LS-003", missing=(MISSING_THREE[2],)),
+                ),
+            ),
+            accepting_center_id=CENTER,
+            notified_by="agent.mabei.1",
+        ),
+        joint_id,
+        at=at,
+    )
+
+
+def joint_result_ready(
+    joint_id: str,
+    outcomes: tuple[tuple[str, str], ...] = (
+        ("FP-003", "approved"),
+        ("OT-004", "refused"),
+        ("LS-003", "approved"),
+    ),
+    *,
+    final: bool = True,
+    at: datetime = T0,
+) -> Envelope:
+    return _routing(
+        je.JointResultReady(
+            joint_case_id=joint_id,
+            outcomes=tuple(
+                je.MemberOutcome(case_id=f"case-{code}", item_code=code, status=status)  # type: ignore[arg-type]
+                for code, status in outcomes
+            ),
+            final=final,
+            accepting_center_id=CENTER,
+        ),
+        joint_id,
         at,
     )

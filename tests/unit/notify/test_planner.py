@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -217,7 +218,7 @@ def test_quiet_hours_do_not_hold_staff_sms() -> None:
         .at(night)
         .when(f.case_overdue(case, "officer.a", at=night))
     )
-    sms = s.by_channel()["sms"]
+    sms: Any = s.by_channel()["sms"]
     assert not sms.deferred and sms.due_at == night
 
 
@@ -337,6 +338,8 @@ EVERY_NOTIFYING_EVENT = [
     lambda c: f.case_escalated(c, "s1", "s2"),
     lambda c: f.bad_review(c, "s1"),
     lambda c: f.followup_overdue(c, "s1"),
+    lambda c: f.joint_missing_notified(c),
+    lambda c: f.joint_result_ready(c),
 ]
 
 
@@ -356,6 +359,61 @@ def test_every_template_is_used_and_renders_without_a_missing_placeholder() -> N
             assert "{" not in i.body and "{" not in i.subject
             used.add(i.template)
     assert used == set(load_templates())
+
+
+# -- 联办: the joint case's one notice and its result, to the resident of the joint case -------
+def given_joint(joint: str) -> Scenario:
+    s = given()
+    s.cases[joint] = CaseInfo(
+        case_id=joint,
+        applicant_name="陈小芳",
+        phone=f.PHONE,
+        email=None,
+        item_name_zh="出生一件事联办",
+        receipt_no="RA20260302J0INT1",
+        accepting_center_id="mabei",
+        material_names=f.JOINT_NAMES,
+    )
+    return s
+
+
+def test_the_one_joint_notice_lists_shared_gaps_once_and_each_members_own_named() -> None:
+    joint = f.new_joint_id()
+    s = given_joint(joint).when(f.joint_missing_notified(joint))
+    sms: Any = s.by_channel()["sms"]
+    assert sms.template == "resident_missing_materials"
+    assert sms.recipient_id == applicant_id(joint)
+    assert "出生一件事联办" in sms.body and "尚缺以下3项材料" in sms.body
+    assert "结婚证复印件（复印件1份）（各事项共用）" in sms.body
+    assert "再生育申请审批表（原件1份）（生育登记）" in sms.body
+    assert sms.data["case_id"] == joint
+    assert len(s.plan.intents) == 2  # SMS and the resident webhook: one notice, not one a member
+
+
+def test_a_joint_result_once_when_all_are_done_names_every_member() -> None:
+    joint = f.new_joint_id()
+    s = given_joint(joint).when(f.joint_result_ready(joint))
+    sms: Any = s.by_channel()["sms"]
+    assert sms.template == "resident_joint_result_ready"
+    assert "已全部办结" in sms.body and "马北社区" in sms.body
+    assert "生育登记：准予办理" in sms.body
+    assert "新生儿出生登记(申报户口)：不予办理" in sms.body
+    assert sms.subject.startswith("【办结通知】")
+
+
+def test_a_member_by_member_result_says_it_is_part_and_a_stopped_member_why() -> None:
+    joint = f.new_joint_id()
+    env = f.joint_result_ready(joint, (("FP-003", "refused"), ("OT-004", "stopped")), final=False)
+    sms: Any = given_joint(joint).when(env).by_channel()["sms"]
+    assert "部分事项已办结" in sms.body
+    assert "因关联事项不予办理而终止" in sms.body
+    assert "领取" not in sms.body  # nothing approved: nothing to collect
+    assert sms.subject.startswith("【办理进度】")
+
+
+def test_a_joint_notice_waits_for_the_joint_registration() -> None:
+    joint = f.new_joint_id()
+    assert given().when(f.joint_result_ready(joint)).plan.waiting_for == f"case:{joint}"
 
 
 def test_a_bad_review_reaches_the_center_head_with_the_low_dimensions() -> None:

@@ -24,8 +24,26 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .base import DomainEvent, event
-from .intake import CaseType, Category, Decision, MissingMaterial, ProvidedMaterial
-from .limits import MAX_MATERIALS, MAX_SHORT_LIST, ActorId, Code, Identifier, Int32, Title
+from .intake import (
+    Applicant,
+    CaseType,
+    Category,
+    Channel,
+    Decision,
+    DeliveryMethod,
+    MissingMaterial,
+    ProvidedMaterial,
+)
+from .limits import (
+    MAX_MATERIALS,
+    MAX_SHORT_LIST,
+    ActorId,
+    Code,
+    DocumentNo,
+    Identifier,
+    Int32,
+    Title,
+)
 from .workdays import OfficeHours, Promise, WorkingCalendar, promised_deadline
 
 ApprovalOrder = Literal["parallel", "sequential"]
@@ -99,6 +117,13 @@ class JointMember(_Value):
     material_codes: Annotated[tuple[Code, ...], Field(max_length=MAX_MATERIALS)] = ()
 
 
+class MemberItem(_Value):
+    """A member item as a resident reads it: its code and name."""
+
+    item_code: Code
+    item_name_zh: Title
+
+
 class MemberOutcome(_Value):
     case_id: Identifier
     item_code: Code
@@ -118,6 +143,32 @@ class JointBundlePublished(DomainEvent):
 
 
 @event
+class JointApplicationSubmitted(DomainEvent):
+    """The registration of a joint intake (登记), before its notice or receipt: the applicant
+    (salt-hashed by the audit like every applicant) and what was handed in, shared and per
+    member, so a supplement is judged against it and the resident can be told. A
+    supplement (`supplement`) adds what the resident brought back for the one notice."""
+
+    event_type = "intake.joint_application_submitted"
+
+    joint_case_id: Identifier
+    bundle_code: Code
+    bundle_version: Int32
+    bundle_name_zh: Title
+    member_items: Annotated[tuple[MemberItem, ...], Field(min_length=2, max_length=MAX_MEMBERS)]
+    """The members in bundle order, by name (the notice and the result name them)."""
+    applicant: Applicant
+    registered_community_id: Identifier
+    shared_provided: Annotated[tuple[ProvidedMaterial, ...], Field(max_length=MAX_MATERIALS)] = ()
+    member_provided: Annotated[tuple[MemberMaterials, ...], Field(max_length=MAX_MEMBERS)] = ()
+    accepting_center_id: Identifier
+    accepting_staff_id: ActorId | None
+    channel: Channel
+    submitted_at: AwareDatetime
+    submitted_by: ActorId
+
+
+@event
 class JointMaterialsMissingNotified(DomainEvent):
     """THE one one-time notice of a joint intake: every member's gaps, shared ones once."""
 
@@ -130,6 +181,22 @@ class JointMaterialsMissingNotified(DomainEvent):
     missing: JointMissing
     accepting_center_id: Identifier
     notified_by: ActorId
+
+
+@event
+class JointMaterialsSupplemented(DomainEvent):
+    """The resident answered the one joint notice (补齐): what was brought back, shared and
+    per member, and what is still missing (never a second notice). With nothing missing the
+    joint case is accepted in the same step, and every member goes on at once."""
+
+    event_type = "intake.joint_materials_supplemented"
+
+    joint_case_id: Identifier
+    shared_supplied: Annotated[tuple[ProvidedMaterial, ...], Field(max_length=MAX_MATERIALS)] = ()
+    member_supplied: Annotated[tuple[MemberMaterials, ...], Field(max_length=MAX_MEMBERS)] = ()
+    still_missing: JointMissing
+    received_center_id: Identifier
+    supplied_by: ActorId
 
 
 @event
@@ -192,6 +259,46 @@ class JointMemberStopped(DomainEvent):
     refused_case_id: Identifier
 
 
+HoldReason = Literal["waiting_for_predecessor", "stopped_by_refusal"]
+"""Why a member's clock does not run: 串联, the member before it is not approved yet; or a
+refused member stopped it (`on_refusal` stop_others)."""
+
+
+@event
+class JointMemberHeld(DomainEvent):
+    """On a member's OWN case stream: its deadline does not run (not warned, not overdue,
+    not escalated) and it may not be decided. Waiting ends with `JointMemberResumed`;
+    stopped is for good (the joint result reports it)."""
+
+    event_type = "routing.joint_member_held"
+
+    case_id: Identifier
+    org_id: Identifier  # the handling unit, as on every case event
+    tier: Literal["community", "town", "city"]
+    joint_case_id: Identifier
+    reason: HoldReason
+    cause_case_id: Identifier | None = None
+    """The member it waits for, or the refused member that stopped it."""
+    held_at: AwareDatetime
+
+
+@event
+class JointMemberResumed(DomainEvent):
+    """On a waiting member's own case stream: the member before it was approved, its clock
+    starts now; the `routing.deadline_set` after it (reason `joint_released`) counts its
+    limit from here (the wait is a pause, like a correction's)."""
+
+    event_type = "routing.joint_member_resumed"
+
+    case_id: Identifier
+    org_id: Identifier
+    tier: Literal["community", "town", "city"]
+    joint_case_id: Identifier
+    after_case_id: Identifier
+    held_at: AwareDatetime
+    resumed_at: AwareDatetime
+
+
 @event
 class JointResultReady(DomainEvent):
     """A joint result goes back to the resident: once with every member, or one member's
@@ -202,6 +309,38 @@ class JointResultReady(DomainEvent):
     joint_case_id: Identifier
     outcomes: Annotated[tuple[MemberOutcome, ...], Field(min_length=1, max_length=MAX_SHORT_LIST)]
     final: bool
+    accepting_center_id: Identifier | None = None
+    """Where the resident collects the result (the joint case's accepting center)."""
+
+
+@event
+class JointResultRecorded(DomainEvent):
+    """Intake's record, on the joint case's own stream, of routing's `routing.joint_result_ready`
+    (as a single case records its decision): the members' outcomes as they came back;
+    `final` when every member is done and the result waits at the accepting center."""
+
+    event_type = "intake.joint_result_recorded"
+
+    joint_case_id: Identifier
+    outcomes: Annotated[tuple[MemberOutcome, ...], Field(min_length=1, max_length=MAX_SHORT_LIST)]
+    final: bool
+    source_event_id: Identifier
+    """routing's event it records (a redelivery of the same one records nothing)."""
+
+
+@event
+class JointResultDelivered(DomainEvent):
+    """The joint result reached the resident (领取, once for the whole bundle): picked up at a
+    center, mailed with its tracking number, or electronic."""
+
+    event_type = "intake.joint_result_delivered"
+
+    joint_case_id: Identifier
+    method: DeliveryMethod
+    center_id: Identifier | None
+    tracking_no: DocumentNo | None
+    accepting_center_id: Identifier
+    delivered_by: ActorId
 
 
 # -- rules -----------------------------------------------------------------------------------------

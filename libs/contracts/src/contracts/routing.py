@@ -441,7 +441,8 @@ class DeadlineSet(_CaseEvent):
     paused_working_days: Int32
     due_date: date
     due_at: AwareDatetime
-    reason: Literal["accepted", "correction_supplied"]
+    reason: Literal["accepted", "correction_supplied", "joint_released"]
+    """`joint_released`: a 串联 joint member's clock starts when the one before is approved."""
     set_by: ActorId
     provisional_years: tuple[int, ...] | None = None
 

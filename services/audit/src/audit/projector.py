@@ -23,7 +23,13 @@ from eventkit.loops import LoopHealth, supervise
 from .anomaly.engine import foreign_producer
 from .anomaly.rules import RuleSet
 from .anomaly.runner import AnomalyRunner
-from .board.projection import SCHEDULE_PUBLISHED, apply_facts, facts, schedule_published
+from .board.projection import (
+    SCHEDULE_PUBLISHED,
+    apply_facts,
+    facts,
+    joint_member_facts,
+    schedule_published,
+)
 from .board.projection import SOURCES as BOARD_SOURCES
 from .decoding import read_leaf
 from .log.leaf import ColumnSpec, facets
@@ -194,6 +200,7 @@ async def _project_row(
         f = facts(doc)
         if f:
             board.append((r["stream_id"], f))
+        board.extend(joint_member_facts(doc))  # 联办: each member under its own office
 
 
 class Projector:

@@ -45,14 +45,21 @@ from .domain.application_commands import (
     SupplementMaterials,
 )
 from .domain.catalog import CATALOG_STREAM, Catalog, CatalogCommand
+from .domain.joint_result import (
+    DeliverJointResult,
+    RecordJointResult,
+    decide_deliver_joint,
+    decide_record_joint_result,
+)
 from .domain.joint_submission import (
     JointState,
     SubmitJointApplication,
     decide_submit_joint,
     evolve_joint,
 )
+from .domain.joint_supplement import SupplementJointMaterials, decide_supplement_joint
 from .holiday_calendar import CalendarView
-from .projections import applications, routing_view
+from .projections import applications, joint_cases, routing_view
 from .settings import Settings
 
 
@@ -242,18 +249,39 @@ class IntakeRuntime:
 
     # -- joint cases (联办) ----------------------------------------------------------------------
     async def handle_joint(
-        self, conn: asyncpg.Connection, command: SubmitJointApplication, *, tiers: CenterTiers
+        self,
+        conn: asyncpg.Connection,
+        command: (
+            SubmitJointApplication
+            | SupplementJointMaterials
+            | RecordJointResult
+            | DeliverJointResult
+        ),
+        *,
+        tiers: CenterTiers,
+        correlation_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
     ) -> Outcome[JointState]:
-        """Decide a joint intake on its stream (`joint-<hex>`) inside `conn`'s transaction:
-        judged by the catalog as it stands (its bundles and items in force), promised by the
-        accepting center's hours and the calendar, like a single acceptance."""
+        """Decide a joint intake, or the supplement answering its notice, on its stream
+        (`joint-<hex>`) inside `conn`'s transaction: judged by the catalog (its bundles and
+        items), promised by the accepting center's hours and the calendar, like a single
+        acceptance; then kept in the `joint_cases` projection."""
         read = await self.store.read_streams(
             {CATALOG_STREAM: self.catalog.version, command.joint_case_id: 0}, conn=conn
         )
         cat = self.catalog.fold(read[CATALOG_STREAM])
-        center_id = command.accepting_center_id
-        tier = await tiers.tier(conn, center_id)
-        hours, calendar = await self.calendar.acceptance_inputs(conn, center_id)
+        stream = read[command.joint_case_id]
+        if isinstance(command, SubmitJointApplication):
+            center_id = command.accepting_center_id
+        else:
+            held = JointState()
+            for env in stream:
+                held = evolve_joint(held, payload_of(env))
+            center_id = held.submitted.accepting_center_id if held.submitted else ""
+        tier = await tiers.tier(conn, center_id) if center_id else None
+        hours, calendar = (
+            await self.calendar.acceptance_inputs(conn, center_id) if center_id else (None, None)
+        )
         ctx = IntakeContext(
             catalog=cat,
             verification_secret=self.secret,
@@ -261,11 +289,17 @@ class IntakeRuntime:
             calendar=calendar or self.calendar.folded,
         )
 
-        def decide(cmd: SubmitJointApplication, state: JointState, now: Any) -> list[Any]:
-            return decide_submit_joint(cmd, state, now, ctx)
+        def decide(cmd: Any, state: JointState, now: Any) -> list[Any]:
+            if isinstance(cmd, SubmitJointApplication):
+                return decide_submit_joint(cmd, state, now, ctx)
+            if isinstance(cmd, RecordJointResult):
+                return decide_record_joint_result(cmd, state, now)
+            if isinstance(cmd, DeliverJointResult):
+                return decide_deliver_joint(cmd, state, now)
+            return decide_supplement_joint(cmd, state, now, ctx)
 
-        org = (center_id, tier)
-        runner: CommandRunner[JointState, SubmitJointApplication] = CommandRunner(
+        org = (center_id or None, tier)
+        runner: CommandRunner[JointState, Any] = CommandRunner(
             store=self.store,
             decide=decide,
             evolve=evolve_joint,
@@ -275,14 +309,18 @@ class IntakeRuntime:
             producer=self.producer,
             meta=lambda _evt: org,
         )
-        return await runner.handle(
+        outcome = await runner.handle(
             command.joint_case_id,
             command,
             actor=command.actor,
             now=self.clock(),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
             conn=conn,
-            stream=read[command.joint_case_id],
+            stream=stream,
         )
+        await joint_cases.apply(conn, outcome.envelopes, self.secret)
+        return outcome
 
     # -- the catalog ---------------------------------------------------------------------------
     def catalog_runner(self) -> CommandRunner[Catalog, CatalogCommand]:

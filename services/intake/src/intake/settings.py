@@ -7,8 +7,9 @@ Topics
     INTAKE_CONSUMER_GROUP         Kafka group of the routing consumer (`intake`)
 Catalog
     INTAKE_SEED_CATALOG           publish the seeded catalog at start when the catalog stream
-                                  is empty (true); it goes through the catalog decider, so the
-                                  seed is events like any admin change
+                                  is empty, and each seeded joint bundle it does not hold yet
+                                  (true); it goes through the catalog decider, so the seed is
+                                  events like any admin change
 Residents and centers
     INTAKE_VERIFICATION_SECRET    secret the resident's 6-digit verification code is derived
                                   from (>= 16 bytes; `contracts.verification`), shared with

@@ -14,6 +14,14 @@ intake.application_accepted / intake.promised_date_revised / routing.case_decide
 non-empty list marks the promised date, or the on-time verdict, as counted by a provisional
 holiday estimate: the board says how many of its figures rest on one).
 
+Joint cases (联办, decided here and documented in docs/RULES.md): the joint case counts ONCE
+at its accepting center, as a joint row (intake.joint_application_accepted: the bundle's code
+as item_code, `joint`), decided when routing's final routing.joint_result_ready came, on
+time when that was on or before its promised date; each member counts under the office and
+tier that decided it (routing.case_routed / case_decided of the member's own case, accepted
+when the joint case was: `joint_member_facts`), with no accepting center of its own, so a
+center's figures count the bundle once and each office its own approvals.
+
 Working days are counted by the calendar every service counts promises by: the package's
 years plus the holiday schedules published in the log (routing.holiday_schedule_published,
 kept in `board_holiday_schedules`); a publication counts the decided cases of its year again.
@@ -23,7 +31,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -59,6 +67,14 @@ SOURCES: dict[str, dict[str, str]] = {
         "handled_by": "decided_by",
     },
     "intake.service_evaluated": {"score": "score"},
+    "intake.joint_application_accepted": {
+        "item_code": "bundle_code",
+        "accepting_center_id": "accepting_center_id",
+        "accepted_at": "accepted_at|@occurred_at",
+        "promised_date": "promised_completion_date",
+        "joint": "=true",
+    },
+    "routing.joint_result_ready": {"decided_at": "@occurred_at"},
     "intake.application_withdrawn": {"withdrawn": "=true"},
     "routing.case_withdrawn": {"withdrawn": "=true"},
 }
@@ -82,7 +98,12 @@ _COLUMNS = {
     "handling_line_id",
     "accepting_staff_id",
     "handled_by",
+    "joint",
+    "joint_case_id",
+    "promised_date",
 }
+_ONLY_FINAL = {"routing.joint_result_ready"}
+"""A joint result is the joint case's decision only when it is the final one."""
 
 
 def _value(doc: Mapping[str, Any], spec: str) -> Any:
@@ -113,6 +134,8 @@ def facts(doc: Mapping[str, Any]) -> dict[str, Any] | None:
     spec = SOURCES.get(doc.get("event_type", ""))
     if not spec:
         return None
+    if doc.get("event_type") in _ONLY_FINAL and (doc.get("payload") or {}).get("final") is not True:
+        return None
     out: dict[str, Any] = {}
     for col, vs in spec.items():
         if col not in _COLUMNS:
@@ -130,12 +153,37 @@ def facts(doc: Mapping[str, Any]) -> dict[str, Any] | None:
             v = bool(v)
         elif col == "score" and not isinstance(v, int):
             continue
-        elif col in ("on_time", "withdrawn") and not isinstance(v, bool):
+        elif col in ("on_time", "withdrawn", "joint") and not isinstance(v, bool):
             continue
-        elif col not in ("score", "on_time", "withdrawn") and not isinstance(v, str):
+        elif col == "promised_date":
+            try:
+                v = date.fromisoformat(v)
+            except (TypeError, ValueError):
+                continue
+        elif col not in ("score", "on_time", "withdrawn", "joint") and not isinstance(v, str):
             continue
         out[col] = v
     return out or None
+
+
+def joint_member_facts(doc: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Each member of an accepted joint case: its item, accepted with the joint case, and the
+    joint case it belongs to (its office and tier come from its own case's events)."""
+    if doc.get("event_type") != "intake.joint_application_accepted":
+        return []
+    p = doc.get("payload") or {}
+    accepted = _time(p.get("accepted_at") or doc.get("occurred_at"))
+    out: list[tuple[str, dict[str, Any]]] = []
+    for m in p.get("members") or ():
+        if not isinstance(m, dict) or not isinstance(m.get("case_id"), str):
+            continue
+        cols: dict[str, Any] = {"joint_case_id": p.get("joint_case_id")}
+        if isinstance(m.get("item_code"), str):
+            cols["item_code"] = m["item_code"]
+        if accepted is not None:
+            cols["accepted_at"] = accepted
+        out.append((m["case_id"], cols))
+    return out
 
 
 async def apply_facts(conn: asyncpg.Connection, updates: list[tuple[str, dict[str, Any]]]) -> None:
@@ -160,6 +208,13 @@ async def apply_facts(conn: asyncpg.Connection, updates: list[tuple[str, dict[st
             list(touched),
         )
         await _count(conn, rows, await board_calendar(conn))
+        # a joint case's promise is kept when its final result came by the promised date
+        await conn.execute(
+            "UPDATE board_cases SET on_time = ((decided_at AT TIME ZONE 'Asia/Shanghai')::date"
+            " <= promised_date) WHERE case_id = ANY($1) AND joint AND decided_at IS NOT NULL"
+            " AND promised_date IS NOT NULL",
+            list(touched),
+        )
 
 
 async def _count(conn: asyncpg.Connection, rows: list[Any], calendar: WorkingCalendar) -> None:

@@ -96,6 +96,7 @@ def _figures(r: Any) -> dict[str, Any]:
         "withdrawn": r["withdrawn"],
         "on_time_provisional": r["on_time_provisional"],
         "open_promises_provisional": r["open_promises_provisional"],
+        "joint": r["joint"],
     }
 
 
@@ -109,7 +110,8 @@ _AGG = """count(*) FILTER (WHERE accepted_at IS NOT NULL) AS received,
           count(*) FILTER (WHERE decided_at IS NOT NULL AND on_time_provisional)
               AS on_time_provisional,
           count(*) FILTER (WHERE decided_at IS NULL AND withdrawn IS NOT TRUE
-                             AND promise_provisional) AS open_promises_provisional"""
+                             AND promise_provisional) AS open_promises_provisional,
+          count(*) FILTER (WHERE joint) AS joint"""
 
 
 async def _grouped(

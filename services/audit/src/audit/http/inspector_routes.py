@@ -3,6 +3,7 @@
     GET /v1/inspect/events              filters + keyset paging (JSON); format=csv for CSV
     GET /v1/inspect/events/export       every match, streamed (format=jsonl|csv)
     GET /v1/inspect/cases/{case_id}     the case's whole timeline across services and tiers
+                                        (a joint case `joint-…`: with its members')
     GET /v1/inspect/anomalies           flagged anomalies (rule, case, time)
     GET /v1/inspect/rules               the anomaly rules in force (id, kind, description)
 
@@ -31,7 +32,14 @@ from eventkit.auth import Principal, require_roles
 from eventkit.edge import INT64_MAX
 
 from ..anomaly.rules import RuleSet, load_rules
-from ..inspector.queries import CSV_FIELDS, MAX_LIMIT, Filters, case_timeline, search
+from ..inspector.queries import (
+    CSV_FIELDS,
+    MAX_LIMIT,
+    Filters,
+    case_timeline,
+    joint_timeline,
+    search,
+)
 from ..inspector.recorder import record_query
 from ..inspector.spreadsheet import neutralise
 from ..projector import Projector
@@ -169,9 +177,15 @@ async def case(
     format: Annotated[str, Query(pattern="^(json|csv)$")] = "json",
 ) -> Any:
     """The whole timeline of a case: every event on its stream in every service, plus every
-    event sharing a correlation id with it (notifications, the audit's own findings)."""
+    event sharing a correlation id with it (notifications, the audit's own findings). A
+    joint case (联办, `joint-…`) shows its members too: their own timelines joined in, and
+    `members` (each member's case, item, tier and where it stands)."""
+    members: list[dict[str, Any]] = []
     async with c.pool.acquire() as conn:
-        items = await case_timeline(conn, case_id)
+        if case_id.startswith("joint-"):
+            items, members = await joint_timeline(conn, case_id)
+        else:
+            items = await case_timeline(conn, case_id)
         flags = await conn.fetch(
             "SELECT rule_id, flagged_at, event_id FROM anomaly_flags WHERE stream_id = $1"
             " ORDER BY flagged_at",
@@ -184,6 +198,7 @@ async def case(
         "case_id": case_id,
         "events": items,
         "count": len(items),
+        **({"members": members} if members else {}),
         "anomalies": [
             {
                 "rule": r["rule_id"],

@@ -211,6 +211,57 @@ async def case_timeline(
     return [row_json(r) for r in rows]
 
 
+_MEMBER_STATUS = {
+    "routing.joint_member_released": "open",
+    "routing.joint_member_stopped": "stopped",
+}
+
+
+def joint_members(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A joint case's (联办) members as its timeline shows them: each member's case id, item
+    and tier as intake accepted them, and where it stands by routing's joint events
+    (waiting its turn, open, approved, refused, stopped). Empty for an ordinary case."""
+    members: dict[str, dict[str, Any]] = {}
+    order = "parallel"
+    for e in items:
+        p = e.get("payload") or {}
+        et = e["event_type"]
+        if et == "intake.joint_application_accepted" and e["status"] == "accepted":
+            order = p.get("approval_order", "parallel")
+            for i, m in enumerate(p.get("members") or ()):
+                members[m["case_id"]] = {
+                    "case_id": m["case_id"],
+                    "item_code": m.get("item_code"),
+                    "item_name_zh": m.get("item_name_zh"),
+                    "handling_tier": m.get("handling_tier"),
+                    "status": "open" if order == "parallel" or i == 0 else "waiting",
+                }
+        elif et == "routing.joint_member_decided" and p.get("case_id") in members:
+            decision = p.get("decision")
+            members[p["case_id"]]["status"] = "approved" if decision == "approve" else "refused"
+        elif et in _MEMBER_STATUS and p.get("case_id") in members:
+            members[p["case_id"]]["status"] = _MEMBER_STATUS[et]
+    return list(members.values())
+
+
+async def joint_timeline(
+    conn: asyncpg.Connection, joint_case_id: str, limit: int = 5000
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A joint case's timeline with every member's own (their streams joined in, whatever
+    correlation a member's later events carry), in the order things happened; and its
+    members."""
+    items = await case_timeline(conn, joint_case_id, limit)
+    members = joint_members(items)
+    seen = {e["index"] for e in items}
+    for m in members:
+        for e in await case_timeline(conn, m["case_id"], limit):
+            if e["index"] not in seen:
+                seen.add(e["index"])
+                items.append(e)
+    items.sort(key=lambda e: (e["occurred_at"] is None, e["occurred_at"] or "", e["index"]))
+    return items[:limit], members
+
+
 CSV_FIELDS = (
     "index",
     "occurred_at",

@@ -12,6 +12,9 @@ event has exactly one effect even when Kafka delivers it again:
 - `routing.correction_requested` -> `RecordCorrectionRequested` (the resident supplies it
   at intake);
 - `routing.result_returned` with `final` -> the result is at the accepting center: ready;
+- `routing.joint_result_ready` -> `RecordJointResult` on the joint case (联办): its members'
+  outcomes (`intake.joint_result_recorded`); with `final` every member is done and the
+  result is ready at the accepting center;
 - `routing.holiday_schedule_published` -> the year's schedule joins intake's calendar, and
   every accepted, undecided receipt counted over that year gets `RevisePromisedDate`
   (`intake.promised_date_revised` when its date or provisional years change), all in the
@@ -34,6 +37,7 @@ from typing import TypeVar
 import asyncpg
 
 from contracts.base import DomainEvent, payload_of
+from contracts.joint import JointResultReady
 from contracts.routing import (
     CaseAssigned,
     CaseDecided,
@@ -60,8 +64,9 @@ from ..domain.application_commands import (
     RevisePromisedDate,
 )
 from ..domain.errors import DomainError
+from ..domain.joint_result import RecordJointResult
 from ..projections import routing_view
-from ..runtime import IntakeRuntime
+from ..runtime import CenterTiers, IntakeRuntime
 
 log = logging.getLogger("intake.routing_consumer")
 
@@ -91,6 +96,7 @@ class RoutingEventsHandler:
             CaseDecided.event_type: self._case_decided,
             CorrectionRequested.event_type: self._correction_requested,
             ResultReturned.event_type: self._result_returned,
+            JointResultReady.event_type: self._joint_result_ready,
             HolidaySchedulePublished.event_type: self._holiday_schedule_published,
         }
 
@@ -135,6 +141,34 @@ class RoutingEventsHandler:
 
     async def _result_returned(self, conn: asyncpg.Connection, env: Envelope) -> None:
         await routing_view.result_returned(conn, _payload(env, ResultReturned), env.occurred_at)
+
+    async def _joint_result_ready(self, conn: asyncpg.Connection, env: Envelope) -> None:
+        evt = _payload(env, JointResultReady)
+        command = RecordJointResult(
+            joint_case_id=evt.joint_case_id,
+            outcomes=evt.outcomes,
+            final=evt.final,
+            source_event_id=str(env.event_id),
+            actor=INTAKE_ACTOR,
+        )
+        try:
+            await self.core.handle_joint(
+                conn,
+                command,
+                tiers=CenterTiers(),
+                correlation_id=env.correlation_id,
+                causation_id=env.event_id,
+            )
+        except DomainError as exc:
+            log.warning(
+                "routing's joint result not applicable to the joint case; skipped",
+                extra={
+                    "event_id": str(env.event_id),
+                    "joint_case_id": evt.joint_case_id,
+                    "field": exc.field,
+                    "reason": exc.reason,
+                },
+            )
 
     async def _holiday_schedule_published(self, conn: asyncpg.Connection, env: Envelope) -> None:
         evt = _payload(env, HolidaySchedulePublished)

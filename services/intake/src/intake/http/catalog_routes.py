@@ -54,7 +54,11 @@ def _item_json(item: CatalogItemVersion) -> dict[str, Any]:
     return out
 
 
-@router.get("", summary="The public catalog: items in force, with materials, fees, time limits")
+@router.get(
+    "",
+    summary="The public catalog: items in force, with materials, fees, time limits, and the "
+    "joint bundles (联办) in force",
+)
 async def list_catalog(
     request: Request,
     category: Category | None = Query(default=None),
@@ -69,6 +73,7 @@ async def list_catalog(
         "at": moment.isoformat(),
         "categories": CATEGORY_NAMES_ZH,
         "items": [_item_json(i) for i in items],
+        "bundles": [b.model_dump(mode="json") for b in cat.bundles_in_force(moment)],
     }
 
 

@@ -6,6 +6,9 @@ notify has processed. Sources:
 - `intake.application_submitted`: the applicant (name, phone, e-mail if the payload has
   one), the item, the materials list (code -> name, for correction notices), the centers;
 - `intake.application_accepted`: the receipt number;
+- `intake.joint_application_submitted` / `_accepted`: a joint case (联办), keyed by its
+  `joint_case_id`, like a case: the applicant, the bundle's name as the item, the member
+  items' names (code -> name, kept where a case keeps its material names), the receipt;
 - `routing.case_routed`: the handling unit and office (who may read the case's deliveries);
 - `routing.staff_registered`: staff names, units and work contacts (`phone`, `email`: the
   seed gives every staff member both; without one a staff member is told nothing);
@@ -35,6 +38,8 @@ DIRECTORY_TYPES: frozenset[str] = frozenset(
     {
         "intake.application_submitted",
         "intake.application_accepted",
+        "intake.joint_application_submitted",
+        "intake.joint_application_accepted",
         "routing.case_routed",
         "routing.staff_registered",
         "routing.org_unit_registered",
@@ -109,6 +114,33 @@ async def apply_directory_event(conn: asyncpg.Connection, env: Envelope) -> list
             orjson.dumps(materials).decode(),
             f"case:{p['case_id']}",
         )
+    if t == "intake.joint_application_submitted":
+        a = p.get("applicant") or {}
+        names = {
+            m["item_code"]: m["item_name_zh"]
+            for m in p.get("member_items") or ()
+            if isinstance(m, dict) and "item_code" in m and "item_name_zh" in m
+        }
+        return await conn.fetch(
+            _SUBMITTED,
+            p["joint_case_id"],
+            _s(a.get("name")) or "申请人",
+            _s(a.get("phone")),
+            _s(a.get("email")),
+            p.get("bundle_code"),
+            p.get("bundle_name_zh"),
+            p.get("registered_community_id") or a.get("registered_community_id"),
+            p.get("accepting_center_id"),
+            orjson.dumps(names).decode(),
+            f"case:{p['joint_case_id']}",
+        )
+    if t == "intake.joint_application_accepted":
+        await conn.execute(
+            "UPDATE cases SET receipt_no = $2, updated_at = now() WHERE case_id = $1",
+            p["joint_case_id"],
+            p.get("receipt_no"),
+        )
+        return []
     if t == "intake.application_accepted":
         await conn.execute(
             """

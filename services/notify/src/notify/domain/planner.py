@@ -9,6 +9,10 @@ Residents (the case's applicant) hear about:
                                         schedule was published (not sent when it did not)
     routing.correction_requested        what to correct (补正); the clock is paused
     routing.result_returned (final hop) the result is at the accepting center
+    intake.joint_materials_missing_notified  THE one notice of a joint case (联办): every
+                                        member's gaps, the shared ones once
+    routing.joint_result_ready          a joint case's result: once when every member is
+                                        done, or member by member as the bundle says
     intake.result_delivered             the invitation to rate the service (好差评)
 Staff hear about (who, from the event's own fields: routing knows the org tree, notify not):
     routing.case_assigned / case_reassigned    a new case: the officer it went to
@@ -42,6 +46,7 @@ from datetime import date, datetime
 from typing import Any
 
 from contracts import intake as ie
+from contracts import joint as je
 from contracts import routing as re
 from contracts.base import DomainEvent, payload_of
 from contracts.notify import ChannelName, RecipientKind
@@ -127,6 +132,8 @@ class Rule:
     other_staff: Callable[[Any], tuple[str, ...]] = lambda _p: ()
     """Further staff whose names the text uses (loaded with the recipients)."""
     units: Callable[[Any], tuple[str, ...]] = lambda _p: ()
+    case_key: Callable[[Any], str] = lambda p: str(p.case_id)
+    """The case the event is about: its id, or a joint case's (联办) `joint_case_id`."""
 
 
 def _case_fields(info: CaseInfo) -> dict[str, str]:
@@ -138,24 +145,74 @@ def _case_fields(info: CaseInfo) -> dict[str, str]:
     }
 
 
+def _gap(m: ie.MissingMaterial) -> str:
+    note = ""
+    if m.reason == "original_required":
+        note = "，须提供原件"
+    elif m.reason == "too_few_copies":
+        note = f"，已交{m.copies_provided}份，还差{m.copies - m.copies_provided}份"
+    return f"{m.name_zh}（{FORM_ZH[m.form]}{m.copies}份{note}）"
+
+
 def _missing(
     p: ie.MaterialsMissingNotified, env: Envelope, d: Directory, sms: bool, to: str
 ) -> dict:
     info = d.case(p.case_id)
-    items = []
-    for m in p.missing:
-        note = ""
-        if m.reason == "original_required":
-            note = "，须提供原件"
-        elif m.reason == "too_few_copies":
-            note = f"，已交{m.copies_provided}份，还差{m.copies - m.copies_provided}份"
-        items.append(f"{m.name_zh}（{FORM_ZH[m.form]}{m.copies}份{note}）")
+    items = [_gap(m) for m in p.missing]
     return {
         **_case_fields(info),
         "item_name": p.item_name_zh,
         "center_name": d.unit_name(p.accepting_center_id),
         "missing_count": str(len(items)),
         "missing_list": _numbered(items, sms),
+    }
+
+
+def _joint_missing(
+    p: je.JointMaterialsMissingNotified, env: Envelope, d: Directory, sms: bool, to: str
+) -> dict:
+    """The joint notice as one list: the shared gaps once, then each member's own, named."""
+    info = d.case(p.joint_case_id)
+    items = [f"{_gap(m)}（各事项共用）" for m in p.missing.shared]
+    for member in p.missing.members:
+        name = info.material_names.get(member.item_code, member.item_code)  # its item name
+        items += [f"{_gap(m)}（{name}）" for m in member.missing]
+    return {
+        **_case_fields(info),
+        "item_name": p.bundle_name_zh,
+        "center_name": d.unit_name(p.accepting_center_id),
+        "missing_count": str(len(items)),
+        "missing_list": _numbered(items, sms),
+    }
+
+
+MEMBER_STATUS_ZH = {
+    "approved": "准予办理",
+    "refused": "不予办理",
+    "stopped": "因关联事项不予办理而终止",
+}
+
+
+def _joint_result(p: je.JointResultReady, env: Envelope, d: Directory, sms: bool, to: str) -> dict:
+    info = d.case(p.joint_case_id)
+    names = info.material_names  # a joint case's: item code -> item name
+    lines = [
+        f"{names.get(o.item_code, o.item_code)}：{MEMBER_STATUS_ZH.get(o.status, o.status)}"
+        for o in p.outcomes
+    ]
+    center = d.unit_name(p.accepting_center_id or info.accepting_center_id)
+    collect = any(o.status == "approved" for o in p.outcomes)
+    return {
+        **_case_fields(info),
+        "result_title": "办结通知" if p.final else "办理进度",
+        "progress": "已全部办结" if p.final else "部分事项已办结",
+        "results_list": _numbered(lines, sms),
+        "center_name": center,
+        "collect_line": (
+            f"办理结果已送达{center}，请携带本人身份证件前往领取。"
+            if collect
+            else "如有疑问，请咨询受理窗口。"
+        ),
     }
 
 
@@ -372,6 +429,22 @@ RULES: Mapping[str, Rule] = {
         applies=lambda p: p.final,
         units=lambda p: (p.to_unit_id,),
     ),
+    je.JointMaterialsMissingNotified.event_type: Rule(
+        "resident_missing_materials",
+        "resident",
+        lambda p: (p.joint_case_id,),
+        _joint_missing,
+        units=lambda p: (p.accepting_center_id,),
+        case_key=lambda p: p.joint_case_id,
+    ),
+    je.JointResultReady.event_type: Rule(
+        "resident_joint_result_ready",
+        "resident",
+        lambda p: (p.joint_case_id,),
+        _joint_result,
+        units=lambda p: (p.accepting_center_id,),
+        case_key=lambda p: p.joint_case_id,
+    ),
     ie.ResultDelivered.event_type: Rule(
         "resident_evaluation_invitation", "resident", _case, _evaluation
     ),
@@ -436,7 +509,7 @@ def needs(envelope: Envelope) -> Needs | None:
     rule, p = found
     staff = (*rule.recipients(p), *rule.other_staff(p)) if rule.kind == "staff" else ()
     return Needs(
-        case_ids=(str(p.case_id),),  # type: ignore[attr-defined]
+        case_ids=(rule.case_key(p),),
         staff_ids=staff,
         unit_ids=tuple(u for u in rule.units(p) if u),
     )
@@ -504,7 +577,7 @@ def plan(
                     template=rule.template,
                     subject=subject,
                     body=body,
-                    data={**context, "case_id": str(p.case_id)},  # type: ignore[attr-defined]
+                    data={**context, "case_id": rule.case_key(p)},
                     due_at=due,
                     deferred=due > now,
                 )

@@ -54,6 +54,7 @@ from ..domain.case import (
 )
 from ..domain.errors import DomainError
 from ..domain.joint_case import member_routes
+from ..domain.joint_member import HoldJointMember
 from ..runtime import SYSTEM_ACTOR, RoutingRuntime
 from .joint import record_joint_case
 from .service import CaseService
@@ -239,6 +240,11 @@ class IntakeHandler:
     ) -> None:
         await record_joint_case(conn, evt, env.payload)
         names = {m.case_id: m.item_name_zh for m in evt.members}
+        before = {
+            m.case_id: evt.members[i - 1].case_id
+            for i, m in enumerate(evt.members)
+            if i > 0 and evt.approval_order == "sequential"
+        }
         for command in member_routes(evt, SYSTEM_ACTOR):
             try:
                 async with conn.transaction():  # a savepoint per member
@@ -250,6 +256,20 @@ class IntakeHandler:
                         causation_id=env.event_id,
                         item_name_zh=names[command.case_id],
                     )
+                    if command.case_id in before:  # 串联: its clock waits for the one before
+                        await self.cases.handle_in(
+                            conn,
+                            HoldJointMember(
+                                case_id=command.case_id,
+                                actor=SYSTEM_ACTOR,
+                                joint_case_id=evt.joint_case_id,
+                                reason="waiting_for_predecessor",
+                                cause_case_id=before[command.case_id],
+                            ),
+                            now=now,
+                            correlation_id=env.correlation_id,
+                            causation_id=env.event_id,
+                        )
             except DomainError as exc:
                 log.error(
                     "a joint case's member could not be routed; kept in unrouted_cases",

@@ -20,12 +20,14 @@ import asyncpg
 
 from contracts.base import payload_of, to_payload
 from eventkit.aggregate import CommandRunner, Outcome
+from eventkit.envelope import Envelope
 from eventkit.store import ConcurrencyError
 
 from ..domain.case import CaseCommandType, CaseDecider, CaseState, evolve_case
 from ..domain.case_state import initial_case_state
 from ..domain.context import CaseContext
-from ..runtime import RoutingRuntime
+from ..domain.joint_member import HoldJointMember, ResumeJointMember
+from ..runtime import SYSTEM_ACTOR, RoutingRuntime
 from .joint import after_member_decided
 from .projection import project_case
 
@@ -123,7 +125,7 @@ class CaseService:
         for env in outcome.envelopes:
             if env.event_type == "routing.case_decided":
                 # a joint case's member (联办): the bundle's rule, in this same transaction
-                await after_member_decided(
+                joint = await after_member_decided(
                     self.ctx,
                     conn,
                     command.case_id,
@@ -132,4 +134,33 @@ class CaseService:
                     now,
                     env.event_id,
                 )
+                if joint is not None:
+                    await self._joint_members_clocks(conn, joint.envelopes, now)
         return outcome
+
+    async def _joint_members_clocks(
+        self, conn: asyncpg.Connection, joint_events: list[Envelope], now: datetime
+    ) -> None:
+        """What the joint rule did to other members, on their own cases: a released member's
+        clock starts, a stopped member's is held for good (`domain.joint_member`)."""
+        for jenv in joint_events:
+            p = jenv.payload
+            follow: HoldJointMember | ResumeJointMember
+            if jenv.event_type == "routing.joint_member_released":
+                follow = ResumeJointMember(
+                    case_id=p["case_id"],
+                    actor=SYSTEM_ACTOR,
+                    joint_case_id=p["joint_case_id"],
+                    after_case_id=p["after_case_id"],
+                )
+            elif jenv.event_type == "routing.joint_member_stopped":
+                follow = HoldJointMember(
+                    case_id=p["case_id"],
+                    actor=SYSTEM_ACTOR,
+                    joint_case_id=p["joint_case_id"],
+                    reason="stopped_by_refusal",
+                    cause_case_id=p["refused_case_id"],
+                )
+            else:
+                continue
+            await self.handle_in(conn, follow, now=now, causation_id=jenv.event_id)

@@ -13,7 +13,8 @@ object holding both; `decide` has the usual (command, state, now) shape and plug
 - `RequestCorrection`, `RecordCorrectionSupplied` (correction);
 - `RecordWithdrawal` (withdrawal); `ReturnResult` (return_result);
 - `CheckDeadlines` (deadline_check); `RecomputeDeadline` (recompute_deadline);
-- `RecordServiceEvaluation`, `AnswerFollowUp` (bad_review).
+- `RecordServiceEvaluation`, `AnswerFollowUp` (bad_review);
+- `HoldJointMember`, `ResumeJointMember` (joint_member: a 联办 member's clock).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from .correction import (
 )
 from .deadline_check import CheckDeadlines, decide_check_deadlines
 from .errors import InvalidValue
+from .joint_member import HoldJointMember, ResumeJointMember, decide_hold, decide_resume
 from .org_model import OrgState
 from .policy import DeadlinePolicy
 from .reassign_case import ReassignCase, decide_reassign
@@ -57,6 +59,8 @@ CaseCommandType = (
     | RecomputeDeadline
     | RecordServiceEvaluation
     | AnswerFollowUp
+    | HoldJointMember
+    | ResumeJointMember
 )
 
 _HANDLERS: dict[type, Callable[[Any, CaseState, datetime, CaseContext], list[DomainEvent]]] = {
@@ -71,6 +75,8 @@ _HANDLERS: dict[type, Callable[[Any, CaseState, datetime, CaseContext], list[Dom
     RecomputeDeadline: decide_recompute,
     RecordServiceEvaluation: decide_evaluation,
     AnswerFollowUp: decide_answer,
+    HoldJointMember: decide_hold,
+    ResumeJointMember: decide_resume,
 }
 
 

@@ -57,6 +57,12 @@ def decide_decision(
     require_known(cmd, state)
     if state.status not in DECIDABLE:
         raise WrongState("case_id", f"a {state.status} case cannot be decided")
+    if state.joint_hold == "waiting_for_predecessor":
+        raise WrongState(
+            "case_id", "a sequential member is decided only after the one before it is approved"
+        )
+    if state.joint_hold == "stopped_by_refusal":
+        raise WrongState("case_id", "this joint member was stopped: another member was refused")
     reason = (cmd.reason or "").strip() or None
     if cmd.decision == "refuse" and reason is None:
         raise InvalidValue("reason", "a refusal must give its reason")

@@ -15,6 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.base import DomainEvent
+from contracts.joint import JointMemberHeld, JointMemberResumed
 from contracts.routing import (
     BadReviewFollowUpAnswered,
     BadReviewFollowUpOpened,
@@ -112,10 +113,13 @@ class CaseState:
     decided_by: str | None = None
     result_at_center: bool = False
     followups: tuple[FollowUp, ...] = ()
+    # 联办: a joint member waiting its turn or stopped by a refusal (domain.joint_member)
+    joint_hold: str | None = None
+    joint_held_at: datetime | None = None
 
     @property
     def clock_running(self) -> bool:
-        return self.status == "open"
+        return self.status == "open" and self.joint_hold is None
 
     def followup(self, followup_id: str) -> FollowUp | None:
         return next((f for f in self.followups if f.followup_id == followup_id), None)
@@ -195,6 +199,13 @@ def evolve_case(state: CaseState, evt: DomainEvent) -> CaseState:
                 due_date=evt.due_date,
                 due_at=evt.due_at,
                 provisional_years=evt.provisional_years,
+            )
+        case JointMemberHeld():
+            return replace(state, joint_hold=evt.reason, joint_held_at=evt.held_at)
+        case JointMemberResumed():
+            pause = Pause(paused_at=evt.held_at, resumed_at=evt.resumed_at)
+            return replace(
+                state, joint_hold=None, joint_held_at=None, pauses=(*state.pauses, pause)
             )
         case CorrectionRequested():
             return replace(

@@ -63,6 +63,7 @@ class JointCaseState:
     on_refusal: OnRefusal = "continue"
     result_return: ResultReturn = "once"
     final_result_sent: bool = False
+    accepting_center_id: str | None = None
 
     def status_of(self, case_id: str) -> str | None:
         return next((m.status for m in self.members if m.case_id == case_id), None)
@@ -140,7 +141,12 @@ def decide_member_decision(
         for c in plan.stopped
     ]
     events += [
-        JointResultReady(joint_case_id=joint, outcomes=outcomes, final=plan.final)
+        JointResultReady(
+            joint_case_id=joint,
+            outcomes=outcomes,
+            final=plan.final,
+            accepting_center_id=state.accepting_center_id,
+        )
         for outcomes in plan.results
     ]
     return events
@@ -159,6 +165,7 @@ def evolve_joint_case(state: JointCaseState, evt: DomainEvent) -> JointCaseState
                 approval_order=evt.approval_order,
                 on_refusal=evt.on_refusal,
                 result_return=evt.result_return,
+                accepting_center_id=evt.accepting_center_id,
             )
         case JointMemberDecided(case_id=case_id, decision=decision):
             return _set(state, case_id, "approved" if decision == "approve" else "refused")
