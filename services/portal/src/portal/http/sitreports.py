@@ -54,6 +54,7 @@ FIGURES_ZH = (
     ("bad_reviews", "差评（件）"),
 )
 DOCUMENTS = {"html": "report.html", "pdf": "report.pdf"}
+PRINT_TIMEOUT_S = 90.0
 CHART = re.compile(r"^[a-z_]{1,40}\.png$")
 PASSED_HEADERS = ("content-type", "content-disposition", "content-length")
 
@@ -199,7 +200,12 @@ async def chart(request: Request, report_id: str, chart: str, person: Person = R
 
 async def _passed_on(request: Request, person: Person, report_id: str, name: str) -> Response:
     api = person_api(request, person)
-    r = await api.open_stream("audit", f"/v1/sitreports/{_report_id(report_id)}/document/{name}")
+    r = await api.open_stream(
+        "audit",
+        f"/v1/sitreports/{_report_id(report_id)}/document/{name}",
+        # the PDF is printed the first time it is asked for: seconds on a busy audit
+        timeout=PRINT_TIMEOUT_S if name == "report.pdf" else None,
+    )
 
     async def body() -> AsyncIterator[bytes]:
         try:
