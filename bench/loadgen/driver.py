@@ -94,13 +94,11 @@ class Driver:
     def plan(self) -> Plan:
         self.n += 1
         p = plan_case(self.n, self.world, self.rng)
-        # every case runs to its decision and the result's return (see the module doc)
-        return dataclasses.replace(p, withdraw=False, stays=None)
-
-    def scans(self, p: Plan) -> list[Scan]:
-        """The files the clerk scans with case `p` (`devstack.scans`: 6 in 10 cases, 1-3
-        files each, of the materials handed in), reproducible from the driver's seed."""
-        return plan_scans(self.seed, p.n, p.provided)
+        # every case runs to its decision and the result's return (see the module doc); the
+        # files the clerk scans with it (`devstack.scans`: 6 in 10 cases, 1-3 files each, of
+        # the materials handed in), reproducible from the driver's seed
+        scans = plan_scans(self.seed, p.n, p.provided)
+        return dataclasses.replace(p, withdraw=False, stays=None, scans=scans)
 
     async def attach(self, case_id: str, who: Any, scans: list[Scan]) -> int:
         """Upload `scans` through intake's upload route, one POST per material; how many
@@ -187,10 +185,9 @@ class Driver:
         )
         run.case_id = case_id = r["case_id"]
         self.tail.trace(case_id).stamps["submitted"] = run.submitted_at
-        scans = self.scans(p)
-        if scans:  # the clerk scans what was handed in, with the application
-            run.documents = await self.attach(case_id, agent, scans)
-            run.document_bytes = sum(len(s.data) for s in scans)
+        if p.scans:  # the clerk scans what was handed in, with the application
+            run.documents = await self.attach(case_id, agent, p.scans)
+            run.document_bytes = sum(len(s.data) for s in p.scans)
         if r["status"] == "awaiting_materials":  # one notice, every gap; the agent comes back
             trips = [p.held_back] if p.trips == 1 else [p.held_back[:1], p.held_back[1:]]
             for materials in trips:

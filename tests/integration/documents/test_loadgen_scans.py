@@ -2,17 +2,19 @@
 (`bench.loadgen.driver.Driver.attach`, its own HTTP/1.1 client) uploads the files
 `devstack.scans` plans for a case to intake served on a socket (real PostgreSQL store, real
 Kafka), and intake attaches each one to the planned material, stored as planned (PDFs byte for
-byte; photos re-encoded without their metadata); the same upload again attaches nothing."""
+byte; photos re-encoded without their metadata); the same upload again attaches nothing. The
+demo (`make demo`, `devstack.demo.attach_scans`, httpx) uploads them the same way."""
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from typing import Any
 
 import pytest
 
 from bench.loadgen.driver import Driver
-from devstack.demo import Api, World
+from devstack.demo import Api, DemoError, World, attach_scans
 from devstack.scans import plan_scans
 
 from ..intake.support import AGENT_MABEI, FP002_ALL, second_child
@@ -68,4 +70,27 @@ async def test_the_driver_uploads_the_planned_scans_through_the_upload_route(
         assert await driver.attach(case_id, AGENT_MABEI, scans) == 0, "a retry attaches nothing"
     finally:
         await driver.close()
+        await api.close()
+
+
+async def test_the_demo_uploads_the_same_scans_through_the_upload_route(served: Served) -> None:
+    h = served.harness
+    api = Api(h.keys.private, {"intake": served.base_url})
+    try:
+        scans = plan_scans(SEED, _case_with_scans(1), FP002_ALL)
+        r = await h.submit(AGENT_MABEI, second_child())
+        assert r.status_code == 201, r.text
+        case_id = r.json()["case_id"]
+        assert await attach_scans(api, case_id, AGENT_MABEI, scans) == len(scans)
+        listed = await h.client.get(
+            f"/v1/applications/{case_id}/documents", headers=h.keys.headers(AGENT_MABEI)
+        )
+        assert sorted(d["file_name"] for d in listed.json()["documents"]) == sorted(
+            s.file_name for s in scans
+        )
+        assert await attach_scans(api, case_id, AGENT_MABEI, scans) == 0, "a retry attaches nothing"
+        wrong = [dataclasses.replace(scans[0], material_code="PASSPORT")]
+        with pytest.raises(DemoError, match="material_code"):
+            await attach_scans(api, case_id, AGENT_MABEI, wrong)
+    finally:
         await api.close()
