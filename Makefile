@@ -25,10 +25,10 @@ $(PORTAL_ASSETS): services/portal/package.json services/portal/package-lock.json
 	@npm ci --prefix services/portal --no-audit --no-fund --loglevel=error >/dev/null
 	@touch $@
 
-browser: ## Debian's chromium (and CJK fonts) for the portal's browser tests, installed when missing (root)
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  if [ "$$(id -u)" != 0 ]; then echo "the browser tests need /usr/bin/chromium: sudo apt-get install chromium fonts-noto-cjk" >&2; exit 1; fi; \
-	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk >/dev/null; \
+browser: ## Debian's chromium and CJK fonts (browser tests), Pango (situation reports as PDF), installed when missing (root)
+	@if [ ! -x /usr/bin/chromium ] || ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0'; then \
+	  if [ "$$(id -u)" != 0 ]; then echo "the browser tests and the PDF reports need: sudo apt-get install chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0" >&2; exit 1; fi; \
+	  apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 >/dev/null; \
 	fi
 
 .venv/.synced: pyproject.toml uv.lock libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml

@@ -5,7 +5,9 @@ many communities, islanders handing in on the mainland, about one in six leaving
 out and coming back once or twice, 8 % corrections, 10 % refusals with a reason), played by
 the people who would act: the community agent hands in and supplements, the assigned
 officer (A, or B when A is away: the demo's absences are recorded first) asks for a
-correction or decides, then returns the result. A case ends, for the driver, with the
+correction or decides, then returns the result. With 6 in 10 applications the agent uploads
+1-3 scans or photos of the materials handed in (`devstack.scans`, reproducible from the seed)
+through intake's multipart upload route. A case ends, for the driver, with the
 result-return; notify and audit follow on their own and are observed from the topics.
 
 Compared with the demo's `_play`: waits are for events on the topics (`TopicTail.wait`),
@@ -31,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from devstack.demo import CORRECTION_NOTES, Api, DemoError, Plan, World, plan_case, submit_body
+from devstack.scans import Scan, multipart, plan_scans
 
 from .http import HttpError, LeanClient
 from .trace import TopicTail
@@ -55,6 +58,9 @@ class CaseRun:
     handled_at: float | None = None
     """When the driver's part ended (result returned)."""
     error: str | None = None
+    documents: int = 0
+    """Scans attached (`devstack.scans`)."""
+    document_bytes: int = 0
 
 
 @dataclass
@@ -80,6 +86,7 @@ class Driver:
         self.http = {svc: LeanClient(url) for svc, url in api.urls.items()}
         self.world = world
         self.tail = tail
+        self.seed = seed
         self.rng = random.Random(seed)
         self.calls = Calls()
         self.n = 0
@@ -87,13 +94,46 @@ class Driver:
     def plan(self) -> Plan:
         self.n += 1
         p = plan_case(self.n, self.world, self.rng)
-        # every case runs to its decision and the result's return (see the module doc)
-        return dataclasses.replace(p, withdraw=False, stays=None)
+        # every case runs to its decision and the result's return (see the module doc); the
+        # files the clerk scans with it (`devstack.scans`: 6 in 10 cases, 1-3 files each, of
+        # the materials handed in), reproducible from the driver's seed
+        scans = plan_scans(self.seed, p.n, p.provided)
+        return dataclasses.replace(p, withdraw=False, stays=None, scans=scans)
 
-    async def _post(self, svc: str, path: str, who: Any, body: Json | None, route: str) -> Json:
+    async def attach(self, case_id: str, who: Any, scans: list[Scan]) -> int:
+        """Upload `scans` through intake's upload route, one POST per material; how many
+        documents intake attached."""
+        by_material: dict[str, list[Scan]] = {}
+        for s in scans:
+            by_material.setdefault(s.material_code, []).append(s)
+        attached = 0
+        for code, files in by_material.items():
+            r = await self._post(
+                "intake",
+                f"/v1/applications/{case_id}/documents?material_code={code}",
+                who,
+                None,
+                "POST intake /documents",
+                scans=files,
+            )
+            attached += sum(1 for d in r["documents"] if d["event_id"] is not None)
+        return attached
+
+    async def _post(
+        self,
+        svc: str,
+        path: str,
+        who: Any,
+        body: Json | None,
+        route: str,
+        scans: list[Scan] | None = None,
+    ) -> Json:
         """A POST as `who` with one Idempotency-Key for its retries (a 5xx is retried, as the
-        demo's client does: the key makes a retry return the first result)."""
+        demo's client does: the key makes a retry return the first result); `scans`: the
+        body is those files as multipart (the same bytes again attach nothing new)."""
         headers = {**self.api.headers(who), "Idempotency-Key": str(uuid.uuid4())}
+        boundary = f"scans-{uuid.uuid4().hex}"
+        raw = multipart(scans, boundary) if scans else None
         t0 = time.perf_counter()
         give_up = time.monotonic() + self.patience_s
         try:
@@ -102,7 +142,12 @@ class Driver:
                 attempt += 1
                 patient = time.monotonic() < give_up
                 try:
-                    r = await self.http[svc].post(path, body, headers)
+                    if raw is not None:
+                        r = await self.http[svc].post_bytes(
+                            path, raw, f"multipart/form-data; boundary={boundary}", headers
+                        )
+                    else:
+                        r = await self.http[svc].post(path, body, headers)
                 except HttpError as exc:
                     if not patient:
                         raise DemoError(str(exc)) from None
@@ -140,6 +185,9 @@ class Driver:
         )
         run.case_id = case_id = r["case_id"]
         self.tail.trace(case_id).stamps["submitted"] = run.submitted_at
+        if p.scans:  # the clerk scans what was handed in, with the application
+            run.documents = await self.attach(case_id, agent, p.scans)
+            run.document_bytes = sum(len(s.data) for s in p.scans)
         if r["status"] == "awaiting_materials":  # one notice, every gap; the agent comes back
             trips = [p.held_back] if p.trips == 1 else [p.held_back[:1], p.held_back[1:]]
             for materials in trips:

@@ -5,7 +5,7 @@ the load generator shares the machine's two cores with the system it measures, a
 py-spy httpx + httpcore cost it about 2-3 ms of CPU per request (httpcore checks every
 pooled connection's socket on each request, and asks for `sniffio` on each one), which was a
 quarter of a core taken from the services at 25 cases/s. This client does what the driver
-needs and nothing else: JSON POSTs to 127.0.0.1 over a small pool of persistent
+needs and nothing else: JSON (and multipart scan) POSTs to 127.0.0.1 over a small pool of persistent
 connections, `Content-Length` bodies (what uvicorn sends for JSON), a timeout, and a retry
 on a dropped connection (the POST keeps its Idempotency-Key, so a retry never acts twice).
 """
@@ -82,10 +82,16 @@ class LeanClient:
 
     async def post(self, path: str, body: Any, headers: dict[str, str]) -> Response:
         data = b"" if body is None else orjson.dumps(body)
+        return await self.post_bytes(path, data, "application/json", headers)
+
+    async def post_bytes(
+        self, path: str, data: bytes, content_type: str, headers: dict[str, str]
+    ) -> Response:
+        """A POST of a ready body (a multipart upload of scans, or JSON)."""
         head = [
             f"POST {path} HTTP/1.1",
             f"Host: {self.host}:{self.port}",
-            "Content-Type: application/json",
+            f"Content-Type: {content_type}",
             f"Content-Length: {len(data)}",
             *(f"{k}: {v}" for k, v in headers.items()),
         ]

@@ -60,6 +60,8 @@ class PhaseReport:
     lag_series: list[tuple[float, dict[str, int]]]
     procs: dict[str, Any]
     events_per_case: float
+    documents: dict[str, int] = field(default_factory=dict)
+    """Scans the driver attached: cases with scans, documents, bytes."""
     errors: list[str] = field(default_factory=list)
     incomplete: dict[str, int] = field(default_factory=dict)
     db: dict[str, Any] = field(default_factory=dict)
@@ -85,6 +87,7 @@ class PhaseReport:
             "lag_end": self.lag_end,
             "procs": self.procs,
             "events_per_case": self.events_per_case,
+            "documents": self.documents,
             "errors": self.errors[:10],
             "incomplete": self.incomplete,
             "db": self.db,
@@ -137,6 +140,11 @@ def build(
         lag_series=series,
         procs=summarize_procs(procs, phase.started, phase.ended),
         events_per_case=n_events / len(traces) if traces else 0.0,
+        documents={
+            "cases_with_scans": sum(1 for r in phase.runs if r.documents),
+            "documents": sum(r.documents for r in phase.runs),
+            "bytes": sum(r.document_bytes for r in phase.runs),
+        },
         errors=phase.errors,
         incomplete={k: v for k, v in incomplete.items() if v},
     )
@@ -158,6 +166,12 @@ def render(r: PhaseReport) -> str:
         f"late starts {p.late_starts}); submitted {r.submitted_per_s:.1f}/s, "
         f"completed (audited) {r.completed_per_s:.1f}/s; {r.events_per_case:.1f} events/case",
     ]
+    if r.documents.get("documents"):
+        d = r.documents
+        lines.append(
+            f"   scans: {d['documents']} documents on {d['cases_with_scans']} cases, "
+            f"{d['bytes'] / 1e6:.1f} MB uploaded"
+        )
     if r.incomplete:
         lines.append(f"   not reached: {r.incomplete}")
     lines.append(f"   {'stage (ms)':<22}{'n':>7}{'p50':>9}{'p95':>9}{'p99':>9}{'max':>9}")

@@ -88,6 +88,12 @@ async def start_portal_stack(infra: Any, workdir: Path) -> AsyncIterator[PortalS
                 "AUDIT_CHECKPOINT_SECONDS": "1",
                 "AUDIT_PERSONAL_HMAC_KEY": f"browser-{run}",
                 "AUDIT_CONSUMER_GROUP": f"audit-browser-{run}",
+                # the situation reports of the last closed week and month, made as soon as the
+                # org tree is in the log (every 5 s, not every minute), without their charts
+                # (the portal's pages show figures and documents; drawing ~80 reports' charts
+                # would only take the other pages' CPU)
+                "AUDIT_SITREPORT_INTERVAL_SECONDS": "5",
+                "AUDIT_SITREPORT_CHARTS": "false",
                 "PORTAL_HTTP_PORT": str(portal_port),
                 "PORTAL_INTAKE_URL": stack.services["intake"].url,
                 "PORTAL_ROUTING_URL": stack.services["routing"].url,

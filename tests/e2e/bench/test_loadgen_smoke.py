@@ -53,6 +53,11 @@ def test_three_single_cases_are_traced_through_every_stage(infra, tmp_path: Path
     assert total["n"] == 3 and total["p50"] > 0
     assert total["max"] <= sum(spans[s]["max"] for s in STAGES) + 1e-6
     assert spans["submit->notified"]["max"] <= total["max"]
+    # seed 7: cases 2 and 3 come with scans (3 and 1 files, devstack.scans), uploaded and
+    # attached through intake's upload route
+    docs = r["documents"]
+    assert (docs["cases_with_scans"], docs["documents"]) == (2, 4) and docs["bytes"] > 0
+    assert r["calls_ms"]["POST intake /documents"]["n"] >= 2
     assert r["events_per_case"] >= 8  # submitted, accepted, routed, assigned, decided, ...
     for proc in ("intake", "routing", "notify", "audit", "kafka", "postgres"):
         assert r["procs"][proc]["rss_mb_max"] > 0, proc

@@ -348,3 +348,38 @@ def _case(events: list[CaseEvent]) -> Case:
     c = Case()
     c.events = events
     return c
+
+
+def test_a_situation_report_not_sent_up_by_its_deadline_is_an_anomaly() -> None:
+    deadline = T0 + timedelta(days=2)
+
+    def generated() -> Case:
+        return Case().add(
+            "audit.situation_report_generated",
+            report_id="sitrep:ruian.anyang.yucai:weekly:2026-02-23",
+            unit_id="ruian.anyang.yucai",
+            deadline=deadline.isoformat(),
+        )
+
+    # pending before its deadline: nothing yet, looked at again at the deadline
+    ev = run("situation_report_late", generated(), now=T0 + timedelta(days=1))
+    assert not ev.findings and ev.next_check_at == deadline
+    # sent up in time: never; sent up late: flagged with how late
+    sent = generated().add("audit.situation_report_submitted", 30, late=False)
+    assert not flagged("situation_report_late", sent, now=T0 + timedelta(days=30))
+    (late,) = run(
+        "situation_report_late",
+        generated().add("audit.situation_report_submitted", 60, late=True),
+        now=T0 + timedelta(days=30),
+    ).findings
+    assert late.details["late_by_hours"] == 12.0 and late.evidence == (0, 1)
+    # still pending past the deadline (the scheduler's flag not seen yet): flagged
+    assert flagged("situation_report_late", generated(), now=deadline + timedelta(hours=1))
+    # the scheduler's own flag (a late or a missing report, made after its deadline) at once
+    (finding,) = run(
+        "situation_report_late",
+        generated().add("audit.situation_report_late", 0),
+        now=T0,
+    ).findings
+    assert finding.details["reported_by"] == "audit.situation_report_late"
+    assert finding.evidence == (1,)

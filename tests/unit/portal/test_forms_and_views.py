@@ -113,6 +113,7 @@ def test_every_audience_is_registered_once() -> None:
         "officer",
         "head",
         "inspector",
+        "sitreports",
         "admin",
     ]
 

@@ -1800,7 +1800,7 @@ SITREPORTS: tuple[Action, ...] = (
     _sitrep_read(
         "audit.sitreport_document",
         "/v1/sitreports/{report_id}/document/{name}",
-        "a report's HTML document or one of its charts",
+        "a report's document (HTML, or PDF printed from it) or one of its charts",
     ),
     Action(
         "audit.sitreport_submit",

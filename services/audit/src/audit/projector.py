@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -54,8 +54,11 @@ async def project_batch(
     rules: RuleSet,
     limit: int = 2000,
     columns: ColumnSpec | None = None,
+    now: datetime | None = None,
 ) -> int:
-    """Project the next batch of leaves; returns how many leaves were read."""
+    """Project the next batch of leaves; returns how many leaves were read. `now`: the
+    service's clock, which the anomaly sweep compares a case's `dirty_since` with (the
+    database's own time when not given)."""
     columns = columns or ColumnSpec()
     relevant = rules.event_types()
     staff_src = {s.event_type: s for s in rules.staff_identity}
@@ -117,9 +120,10 @@ async def project_batch(
         if dirty:
             await conn.execute(
                 """INSERT INTO anomaly_cases (stream_id, dirty_since)
-                   SELECT s, now() FROM unnest($1::text[]) AS s
-                   ON CONFLICT (stream_id) DO UPDATE SET dirty_since = now()""",
+                   SELECT s, coalesce($2::timestamptz, now()) FROM unnest($1::text[]) AS s
+                   ON CONFLICT (stream_id) DO UPDATE SET dirty_since = EXCLUDED.dirty_since""",
                 sorted(dirty),
+                now,
             )
         await conn.execute("UPDATE projection_state SET last_idx = $2 WHERE name = $1", NAME, top)
         return int(top - last)
@@ -223,7 +227,7 @@ class Projector:
         n = 0
         async with self.c.pool.acquire() as conn:
             while True:
-                got = await project_batch(conn, self.rules, BATCH)
+                got = await project_batch(conn, self.rules, BATCH, now=self.c.clock())
                 n += got
                 # a partial batch reached the end of the log: stop, rather than pay one more
                 # empty transaction (five statements) per wake-up; a later append wakes us

@@ -198,14 +198,18 @@ class Api:
             raise _error(service, r)
         return r.json()
 
-    async def open_stream(self, service: str, path: str) -> httpx.Response:
+    async def open_stream(
+        self, service: str, path: str, timeout: float | None = None
+    ) -> httpx.Response:
         """A GET whose body is read as it arrives (a document download); the caller closes
-        the response (`aclose`)."""
+        the response (`aclose`). `timeout`: longer than the services' usual, for a document
+        the service makes when asked (a situation report printed to PDF)."""
         client = self.clients.clients[service]
+        request = client.build_request(
+            "GET", path, headers=self._headers(), timeout=timeout or client.timeout
+        )
         try:
-            r = await client.send(
-                client.build_request("GET", path, headers=self._headers()), stream=True
-            )
+            r = await client.send(request, stream=True)
         except httpx.TransportError as exc:
             raise ServiceUnavailable(
                 service, 503, None, f"{service} does not answer: {exc}", from_service=True

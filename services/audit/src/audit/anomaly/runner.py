@@ -70,14 +70,20 @@ class DbContext:
         return self._posts.get(staff_id)
 
 
-async def load_case(conn: asyncpg.Connection, stream_id: str) -> list[tuple[CaseEvent, Any]]:
+async def load_case(
+    conn: asyncpg.Connection, stream_id: str, audit_types: Sequence[str] = ()
+) -> list[tuple[CaseEvent, Any]]:
+    """The stream's events from the log; of the audit's own events only `audit_types` (the
+    ones a rule reads, e.g. a situation report's: never the anomaly flags themselves)."""
     rows = await conn.fetch(
         """SELECT l.idx, l.event_id, l.event_type, l.occurred_at, l.actor_id, l.leaf,
                   l.correlation_id, l.topic, p.keyed
            FROM leaves l LEFT JOIN personal_data p ON p.idx = l.idx
-           WHERE l.stream_id = $1 AND l.status = 'accepted' AND l.event_type NOT LIKE 'audit.%'
+           WHERE l.stream_id = $1 AND l.status = 'accepted'
+             AND (l.event_type NOT LIKE 'audit.%' OR l.event_type = ANY($2::text[]))
            ORDER BY l.idx""",
         stream_id,
+        [t for t in audit_types if t != EVENT_TYPE],
     )
     out = []
     for r in rows:
@@ -186,7 +192,8 @@ class AnomalyRunner:
         dirty_since: datetime | None,
         now: datetime,
     ) -> list[str]:
-        loaded = await load_case(conn, stream_id)
+        audit_types = sorted(t for t in self.rules.event_types() if t.startswith("audit."))
+        loaded = await load_case(conn, stream_id, audit_types)
         events = [e for e, _ in loaded]
         correlation = {e.idx: c for e, c in loaded}
         ctx = await _context(conn, self.rules, events)

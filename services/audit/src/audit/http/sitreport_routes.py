@@ -3,15 +3,19 @@ and inspectors; sent up, with a comment, by its own head. Rules: `contracts.acce
 
     GET  /v1/sitreports?unit_id=...                    a center's reports and those sent up to it
     GET  /v1/sitreports/{report_id}                    one report: figures, status, comment
-    GET  /v1/sitreports/{report_id}/document/{name}    report.html, charts/<chart>.png
+    GET  /v1/sitreports/{report_id}/document/{name}    report.html, report.pdf, charts/<chart>.png
     POST /v1/sitreports/{report_id}/submit             {"comment": "..."}: send it up
 
 Whose report it is comes from its id (`sitrep:<unit>:<period>:<first day>`) and the org tree as
 the log holds it, so a refusal never depends on whether the report exists yet.
+
+`report.pdf` is the stored HTML with its charts printed by `sitreport.pdf` the first time it is
+asked for (in a worker thread, one at a time), then stored beside them and served from there.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -26,6 +30,7 @@ from eventkit.auth import Principal, require_roles
 from eventkit.envelope import Actor
 
 from ..runtime import AuditRuntime
+from ..sitreport.pdf import PdfUnavailable, to_pdf
 from ..sitreport.report import MAX_COMMENT, Refused
 from ..sitreport.service import org_units, submit
 from .deps import ctx
@@ -89,6 +94,7 @@ def _row(r: Any) -> dict[str, Any]:
     f = out["figures"]
     out["on_time_rate"] = f["on_time"] / f["judged"] if f["judged"] else None
     out["document"] = f"/v1/sitreports/{out['report_id']}/document/report.html"
+    out["document_pdf"] = f"/v1/sitreports/{out['report_id']}/document/report.pdf"
     return out
 
 
@@ -137,9 +143,13 @@ async def get_document(
     c: Ctx,
     who: Reader,
     report_id: ReportId,
-    name: Annotated[str, Path(max_length=100, pattern=r"^(report\.html|charts/[a-z_]+\.png)$")],
+    name: Annotated[
+        str, Path(max_length=100, pattern=r"^(report\.(html|pdf)|charts/[a-z_]+\.png)$")
+    ],
 ) -> Response:
     await may_read(c, who, _unit(report_id))
+    if name == PDF:
+        return await _pdf(c, report_id)
     async with c.pool.acquire() as conn:
         r = await conn.fetchrow(
             "SELECT content_type, body FROM situation_report_files "
@@ -150,6 +160,48 @@ async def get_document(
     if r is None:
         raise HTTPException(404, detail={"field": "name", "reason": "no such document"})
     return Response(bytes(r["body"]), media_type=r["content_type"])
+
+
+PDF = "report.pdf"
+_PRINTING = asyncio.Semaphore(1)
+"""One PDF printed at a time per process: printing is CPU-bound, the log's writer shares it."""
+
+
+async def _pdf(c: AuditRuntime, report_id: str) -> Response:
+    """The report as PDF: stored, or printed now from the stored HTML and charts and stored."""
+    async with c.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT name, body FROM situation_report_files WHERE report_id = $1", report_id
+        )
+    files = {r["name"]: bytes(r["body"]) for r in rows}
+    if "report.html" not in files:
+        raise HTTPException(404, detail={"field": "name", "reason": "no such document"})
+    body = files.get(PDF)
+    if body is None:
+        charts = {n.removeprefix("charts/"): b for n, b in files.items() if n.startswith("charts/")}
+        async with _PRINTING:
+            try:
+                body = await asyncio.to_thread(to_pdf, files["report.html"], charts)
+            except PdfUnavailable as exc:
+                raise HTTPException(
+                    503, detail={"field": "name", "reason": f"PDF printing unavailable: {exc}"}
+                ) from None
+        async with c.pool.acquire() as conn:
+            await conn.execute(
+                """INSERT INTO situation_report_files (report_id, name, content_type, body)
+                   VALUES ($1, $2, 'application/pdf', $3) ON CONFLICT DO NOTHING""",
+                report_id,
+                PDF,
+                body,
+            )
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{report_id.replace(":", "_")}.pdf"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 class SubmitBody(BaseModel):

@@ -12,5 +12,6 @@ AUDIENCES = [
     "officer",
     "head",
     "inspector",
+    "sitreports",
     "admin",
 ]
