@@ -11,6 +11,7 @@ the result back. Routing decides who may: the page shows its refusal beside the 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime
 from typing import Any
@@ -77,27 +78,36 @@ async def queue(
         form.error("status", "请选择列出的状态")
     if center and not UNIT_ID.match(center):
         form.error("center", "请选择列出的中心")
-    tree = await api.get("routing", "/v1/org/tree", unit_id=person.org_id)
-    catalog = (await public_api(request).get("intake", "/v1/catalog"))["items"]
-    rows: list[dict[str, Any]] = []
-    if form.ok:
-        params: dict[str, Any] = {"limit": 300, "item_code": item or None, "unit_id": center}
-        if status:
-            params["status"] = status
-        else:
-            params["status"] = ["open", "correction_pending", "decided"]
-        if mine:
-            params["assignee"] = person.sub
+    params: dict[str, Any] = {"limit": 300, "item_code": item or None, "unit_id": center}
+    params["status"] = status or ["open", "correction_pending", "decided"]
+    if mine:
+        params["assignee"] = person.sub
+
+    async def queue_items() -> list[dict[str, Any]] | ServiceError:
+        if not form.ok:
+            return []
         try:
             got = await api.request("routing", "GET", "/v1/queue", params=params)
-            rows = queue_rows(got.json()["items"], tree, datetime.now(UTC))
         except ServiceError as exc:
             if exc.status in (401,) or exc.status >= 500:
                 raise
-            form = refused(
-                form, exc, {"unit_id": "center", "item_code": "item", "status": "status"}
-            )
-            form.values = {"item": item, "status": status, "center": center, "mine": mine}
+            return exc
+        items: list[dict[str, Any]] = got.json()["items"]
+        return items
+
+    # the three calls do not wait for each other: the page waits for the slowest, not the sum
+    tree, catalog_doc, items = await asyncio.gather(
+        api.get("routing", "/v1/org/tree", unit_id=person.org_id),
+        public_api(request).get("intake", "/v1/catalog"),
+        queue_items(),
+    )
+    catalog = catalog_doc["items"]
+    rows: list[dict[str, Any]] = []
+    if isinstance(items, ServiceError):
+        form = refused(form, items, {"unit_id": "center", "item_code": "item", "status": "status"})
+        form.values = {"item": item, "status": status, "center": center, "mine": mine}
+    else:
+        rows = queue_rows(items, tree, datetime.now(UTC))
     units = cw.units_of(tree)  # the officer's center and those below it
     return render(
         request,
@@ -118,13 +128,17 @@ async def _case(api: Api, case_id: str) -> tuple[dict[str, Any], dict[str, Any] 
     has heard of the hand-off yet (its view of who handles the case follows routing's)."""
     if not CASE_ID.match(case_id):
         raise ServiceError("routing", 404, "case_id", "没有这个办件")
-    detail: dict[str, Any] = await api.get("routing", f"/v1/cases/{case_id}")
-    try:
-        intake: dict[str, Any] | None = await api.get("intake", f"/v1/applications/{case_id}")
-    except ServiceError as exc:
-        if exc.status not in (403, 404):
-            raise
-        intake = None
+
+    async def application() -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = await api.get("intake", f"/v1/applications/{case_id}")
+        except ServiceError as exc:
+            if exc.status not in (403, 404):
+                raise
+            return None
+        return found
+
+    detail, intake = await asyncio.gather(api.get("routing", f"/v1/cases/{case_id}"), application())
     return detail, intake
 
 
@@ -138,8 +152,9 @@ async def _case_page(
     status_code: int = 200,
 ) -> Response:
     api = person_api(request, person)
-    detail, intake = await _case(api, case_id)
-    tree = await api.get("routing", "/v1/org/tree", unit_id=person.org_id)
+    (detail, intake), tree = await asyncio.gather(
+        _case(api, case_id), api.get("routing", "/v1/org/tree", unit_id=person.org_id)
+    )
     names = cw.staff_names(tree)
     state = detail["state"]
     app = intake["application"] if intake else None
