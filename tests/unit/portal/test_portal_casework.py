@@ -11,7 +11,7 @@ import pytest
 
 from contracts.intake import ProvidedMaterial, RequiredMaterial
 from portal import casework as cw
-from portal.http.head import by_line, by_staff
+from portal.http.head import _figures, by_line, by_staff
 
 pytestmark = pytest.mark.unit
 
@@ -156,15 +156,62 @@ def test_the_heads_figures_per_service_line_are_the_boards_and_per_staff_member(
         None,
         None,
     )
-    staff = by_staff(rows, {"c1": 5, "c2": 2})
-    assert [(s["staff_id"], s["name_zh"], s["cases"]) for s in staff] == [
-        ("a", "A", 2),
-        ("b", "B", 1),
-    ]
-    assert (staff[0]["on_time_pct"], staff[0]["avg_score"], staff[1]["late_open"]) == (
+    # per staff member: the board's figures over every case of the center (audit's
+    # GET /v1/board/centers/{id}/staff), a name from the tree when the log has none
+    board_staff = {
+        "staff": [
+            {
+                "staff_id": "a",
+                "name_zh": "A",
+                "accepted": 0,
+                "handled": 2,
+                "open": 1,
+                "decided": 1,
+                "on_time_pct": 100.0,
+                "satisfaction": 5.0,
+                "reviews": 1,
+                "accepted_satisfaction": None,
+                "accepted_reviews": 0,
+            },
+            {
+                "staff_id": "b",
+                "name_zh": None,
+                "accepted": 3,
+                "handled": 0,
+                "open": 0,
+                "decided": 0,
+                "on_time_pct": None,
+                "satisfaction": None,
+                "reviews": 0,
+                "accepted_satisfaction": 2.0,
+                "accepted_reviews": 2,
+            },
+        ]
+    }
+    # the center's totals: its queue, rated from intake's list
+    total = _figures(rows, {"c1": 5, "c2": 2})
+    assert (total["cases"], total["decided"], total["on_time_pct"], total["late_open"]) == (
+        3,
+        2,
         50.0,
-        3.5,
         1,
+    )
+    assert (total["reviews"], total["avg_score"]) == (2, 3.5)
+    a, b = by_staff(board_staff, {"b": "B"})
+    assert (a["name_zh"], a["cases"], a["open"], a["decided"], a["on_time_pct"]) == (
+        "A",
+        2,
+        1,
+        1,
+        100.0,
+    )
+    assert (a["avg_score"], a["reviews"]) == (5.0, 1)
+    assert (b["name_zh"], b["accepted"], b["cases"], b["avg_score"], b["reviews"]) == (
+        "B",
+        3,
+        0,
+        2.0,
+        2,
     )
 
 

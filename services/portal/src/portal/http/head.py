@@ -6,8 +6,9 @@ on-time rate and ratings per service line and per staff member, reassigning a ca
 another officer of the handling center, and the center's staff, A/B posts, duty rosters
 and absences (routing's org tree). Per service line the figures are the board's
 (`GET /v1/board/lines`: which lines take a case is `contracts.routing.lines_taking`, applied
-by audit, not again here); the totals and per staff member are counted from what the head's
-own token reads: routing's queue (on time or late) joined with intake's list (the scores).
+by audit, not again here), and so are they per staff member (`GET /v1/board/centers/{id}/
+staff`, every case of the center); the totals are counted from what the head's own token
+reads: routing's queue (on time or late) joined with intake's list (the scores).
 """
 
 from __future__ import annotations
@@ -77,16 +78,35 @@ def by_line(unit: dict[str, Any], board_rows: list[dict[str, Any]]) -> list[dict
     return out
 
 
-def by_staff(rows: list[dict[str, Any]], scores: dict[str, int]) -> list[dict[str, Any]]:
-    """Per staff member (the officer a case is assigned to), from the head's own queue."""
-    people: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        if r.get("assigned_to"):
-            people.setdefault(r["assigned_to"], []).append(r)
+def by_staff(board_staff: dict[str, Any], names: dict[str, str]) -> list[dict[str, Any]]:
+    """Per staff member of the center: the board's figures (`GET /v1/board/centers/{id}/staff`,
+    audit, over every case of the center, not only the queue's page): taken in at the window
+    as first-inquiry responsible (首问), handled (assigned or decided), still open, decided,
+    on time and ratings."""
     return [
-        {"staff_id": sid, "name_zh": rs[0]["assignee_name"], **_figures(rs, scores)}
-        for sid, rs in sorted(people.items())
+        {
+            "staff_id": s["staff_id"],
+            "name_zh": s.get("name_zh") or names.get(s["staff_id"], s["staff_id"]),
+            "accepted": s["accepted"],
+            "cases": s["handled"],
+            "open": s["open"],
+            "decided": s["decided"],
+            "on_time_pct": s["on_time_pct"],
+            "reviews": s["reviews"] + s["accepted_reviews"],
+            "avg_score": _mean_score(s),
+        }
+        for s in board_staff["staff"]
     ]
+
+
+def _mean_score(s: dict[str, Any]) -> float | None:
+    """The ratings of the cases the staff member handled and of those they took in, as one."""
+    parts = [
+        (s["satisfaction"], s["reviews"]),
+        (s["accepted_satisfaction"], s["accepted_reviews"]),
+    ]
+    n = sum(k for v, k in parts if v is not None)
+    return sum(v * k for v, k in parts if v is not None) / n if n else None
 
 
 def _unit(tree: dict[str, Any], unit_id: str | None) -> dict[str, Any]:
@@ -100,13 +120,14 @@ async def _dashboard(
     status_code: int = 200,
 ) -> Response:
     api = person_api(request, person)
-    # the five calls do not wait for each other: the page waits for the slowest, not the sum
-    tree, queue, listed, followups, board = await asyncio.gather(
+    # the six calls do not wait for each other: the page waits for the slowest, not the sum
+    tree, queue, listed, followups, board, board_staff = await asyncio.gather(
         api.get("routing", "/v1/org/tree", unit_id=person.org_id),
         api.get("routing", "/v1/queue", limit=500),
         api.get("intake", "/v1/applications", limit=500),
         api.get("routing", "/v1/followups", limit=200),
         public_api(request).get("audit", "/v1/board/lines"),  # public figures
+        api.get("audit", f"/v1/board/centers/{person.org_id}/staff"),
     )
     names = cw.staff_names(tree)
     now = datetime.now(UTC)
@@ -118,7 +139,7 @@ async def _dashboard(
     }
     unit = _unit(tree, person.org_id)
     lines = by_line(unit, board["rows"])
-    staff = by_staff(rows, scores)
+    staff = by_staff(board_staff, names)
     open_rows = [r for r in rows if r["status"] == "open"]
     officers = {
         u["unit_id"]: [s for s in u.get("staff", []) if "officer" in s.get("roles", [])]
