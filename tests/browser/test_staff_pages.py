@@ -188,6 +188,15 @@ async def test_the_islanders_second_child_case_from_the_window_to_the_evaluator(
     await officer.get_by_role("button", name="筛选").click()
     await officer.wait_for_url("**/officer?item=FP-002**")
     await row.wait_for()
+    # 服务条线: the case is queued on 计划生育办公室's line, not on 民政办's
+    await officer.select_option("#f-line", label="民政办")
+    await officer.get_by_role("button", name="筛选").click()
+    await officer.wait_for_url("**&line=w02**")
+    assert await row.count() == 0
+    await officer.select_option("#f-line", label="计划生育办公室")
+    await officer.get_by_role("button", name="筛选").click()
+    await officer.wait_for_url("**&line=w01**")
+    await row.wait_for()
     await fits_the_window(officer)
     await shot(officer, "officer-queue", full_page=False)
     await row.get_by_role("link", name="办理").click()

@@ -37,6 +37,7 @@ Officer = Depends(require("officer"))
 CASE_ID = re.compile(cw.CASE_ID)
 ITEM_CODE = re.compile(r"^[A-Z]{2,4}-[0-9]{3}$")
 UNIT_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+LINE_ID = re.compile(r"^[A-Za-z0-9_.:\-]{1,64}$")  # contracts.limits.Code
 
 
 def queue_rows(
@@ -67,18 +68,26 @@ async def queue(
     item: str = "",
     status: str = "",
     center: str = "",
+    line: str = "",
     mine: str = "",
     person: Person = Officer,
 ) -> Response:
     api = person_api(request, person)
-    form = form_state(item=item, status=status, center=center, mine=mine)
+    form = form_state(item=item, status=status, center=center, line=line, mine=mine)
     if item and not ITEM_CODE.match(item):
         form.error("item", "事项编码形如 FP-002")
     if status and status not in cw.QUEUE_STATUS_ZH:
         form.error("status", "请选择列出的状态")
     if center and not UNIT_ID.match(center):
         form.error("center", "请选择列出的中心")
-    params: dict[str, Any] = {"limit": 300, "item_code": item or None, "unit_id": center}
+    if line and not LINE_ID.match(line):
+        form.error("line", "请选择列出的服务条线")
+    params: dict[str, Any] = {
+        "limit": 300,
+        "item_code": item or None,
+        "unit_id": center,
+        "line_id": line or None,
+    }
     params["status"] = status or ["open", "correction_pending", "decided"]
     if mine:
         params["assignee"] = person.sub
@@ -104,11 +113,19 @@ async def queue(
     catalog = catalog_doc["items"]
     rows: list[dict[str, Any]] = []
     if isinstance(items, ServiceError):
-        form = refused(form, items, {"unit_id": "center", "item_code": "item", "status": "status"})
-        form.values = {"item": item, "status": status, "center": center, "mine": mine}
+        form = refused(
+            form,
+            items,
+            {"unit_id": "center", "item_code": "item", "status": "status", "line_id": "line"},
+        )
+        form.values = {"item": item, "status": status, "center": center, "line": line, "mine": mine}
     else:
         rows = queue_rows(items, tree, datetime.now(UTC))
     units = cw.units_of(tree)  # the officer's center and those below it
+    lines: dict[str, str] = {}  # 服务条线 of those centers, by id (the queue filters by id)
+    for u in units:
+        for ln in u.get("service_lines", []):
+            lines.setdefault(ln["line_id"], ln.get("name_zh") or ln["line_id"])
     return render(
         request,
         "officer/home.html",
@@ -117,6 +134,7 @@ async def queue(
         form=form,
         catalog=catalog,
         units=units,
+        lines=lines,
     )
 
 
