@@ -88,7 +88,16 @@ def _audit(**kw: Any) -> Any:
 @pytest.mark.parametrize(
     ("build", "settings", "named"),
     [
-        (_intake, {}, ["INTAKE_VERIFICATION_SECRET is not set", "AUTH_ISSUER"]),
+        (
+            _intake,
+            {},
+            [
+                "INTAKE_VERIFICATION_SECRET is not set",
+                "INTAKE_PERSONAL_DATA_MASTER_KEYS is not set",
+                "INTAKE_PERSONAL_DATA_LOOKUP_KEY is not set",
+                "AUTH_ISSUER",
+            ],
+        ),
         (
             _intake,
             {"verification_secret": "bianmin-dev-only-verification-secret"},

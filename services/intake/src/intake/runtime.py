@@ -52,6 +52,7 @@ from .domain.joint_submission import (
     evolve_joint,
 )
 from .holiday_calendar import CalendarView
+from .personal_data import SubjectKeys
 from .projections import applications, routing_view
 from .settings import Settings
 
@@ -133,6 +134,8 @@ class IntakeRuntime:
     calendar: CalendarView
     documents: DocumentStore
     """Where document bytes live (`documents.store`): intake's PostgreSQL by default."""
+    subjects: SubjectKeys
+    """Residents' subjects and their wrapped data keys (`personal_data`, issue 15)."""
 
     @property
     def store(self) -> PostgresEventStore:
