@@ -20,3 +20,18 @@ CREATE TABLE IF NOT EXISTS personal_data_subjects (
 ALTER TABLE applications ADD COLUMN IF NOT EXISTS subject_id text;
 ALTER TABLE applications ALTER COLUMN applicant_key DROP NOT NULL;
 CREATE INDEX IF NOT EXISTS applications_subject_idx ON applications (subject_id);
+
+-- Every read of a resident's personal data in the clear (issue 15): who, whose (the subject,
+-- never the ID number), which case, through which endpoint. Inspectors list them.
+CREATE TABLE IF NOT EXISTS personal_data_reads (
+    read_id      bigserial   PRIMARY KEY,
+    read_at      timestamptz NOT NULL,
+    reader_id    text        NOT NULL,
+    reader_role  text        NOT NULL,
+    reader_org   text,
+    subject_id   text        NOT NULL,
+    case_id      text,
+    endpoint     text        NOT NULL
+);
+CREATE INDEX IF NOT EXISTS personal_data_reads_subject_idx
+    ON personal_data_reads (subject_id, read_at);

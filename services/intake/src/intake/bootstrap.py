@@ -47,6 +47,7 @@ from .http import (
     case_routes,
     catalog_routes,
     centers_routes,
+    contact_routes,
     documents_routes,
     joint_routes,
     read_routes,
@@ -114,6 +115,7 @@ def build(
     for module in (
         catalog_routes,
         centers_routes,
+        contact_routes,
         submit_routes,
         joint_routes,
         case_routes,

@@ -9,7 +9,10 @@ Everything runs in the caller's transaction. The crypto is `eventkit.personal_da
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -23,13 +26,38 @@ from eventkit.personal_data import (
 )
 
 
+@dataclass(frozen=True)
+class ApplicantKeys:
+    """What matches a resident's token to their cases: the keyed hash of the ID number under
+    the lookup key (cases sealed per subject keep their subject's `lookup_hash` in
+    `applicant_key`) or, for cases projected before sealing, the verification secret's."""
+
+    secret: bytes
+    lookup_key: bytes
+
+    def hashes(self, id_number: str) -> list[str]:
+        return [
+            lookup_hash(id_number, self.lookup_key),
+            legacy_applicant_key(id_number, self.secret),
+        ]
+
+
+_LEGACY_DOMAIN = b"bianmin.intake.applicant-key.v1:"
+
+
+def legacy_applicant_key(id_number: str, secret: bytes) -> str:
+    """The HMAC of an ID number that cases projected before sealing were matched by."""
+    normalized = id_number.strip().upper().encode()
+    return hmac.new(secret, _LEGACY_DOMAIN + normalized, hashlib.sha256).hexdigest()
+
+
 class SubjectKeys:
     def __init__(self, keys: KeyManager, lookup_key: bytes) -> None:
         self._km = keys
-        self._lookup_key = lookup_key
+        self.lookup_key = lookup_key
 
     def lookup(self, id_number: str) -> str:
-        return lookup_hash(id_number, self._lookup_key)
+        return lookup_hash(id_number, self.lookup_key)
 
     async def subject_for(self, conn: asyncpg.Connection, id_number: str) -> SubjectKey:
         """The subject of this ID number with its key, created on first sight. Two

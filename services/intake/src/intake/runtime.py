@@ -18,6 +18,7 @@ eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,11 +27,13 @@ from typing import Any
 import asyncpg
 
 from contracts.base import payload_of, to_payload
+from contracts.intake import Applicant, ApplicationSubmitted, seal_applicant
 from contracts.workdays import OfficeHours, WorkingCalendar
 from eventkit.aggregate import CommandRunner, Outcome
 from eventkit.clock import Clock
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.idempotency import IdempotencyStore
+from eventkit.personal_data import SubjectKey
 from eventkit.service import ServiceRuntime
 from eventkit.store import PostgresEventStore
 
@@ -52,7 +55,7 @@ from .domain.joint_submission import (
     evolve_joint,
 )
 from .holiday_calendar import CalendarView
-from .personal_data import SubjectKeys
+from .personal_data import ApplicantKeys, SubjectKeys
 from .projections import applications, routing_view
 from .settings import Settings
 
@@ -115,6 +118,18 @@ class CenterTiers:
         return center, self._tiers[center]
 
 
+def sealed_payload(subject: SubjectKey | None, evt: Any) -> dict[str, Any]:
+    """An event's payload with the applicant sealed: no plain applicant is ever stored or
+    published (a submission without its subject's key is a bug, refused loudly)."""
+    if isinstance(evt, ApplicationSubmitted) and isinstance(evt.applicant, Applicant):
+        if subject is None:
+            raise RuntimeError("an application's applicant must be sealed before it is stored")
+        evt = evt.model_copy(
+            update={"applicant": seal_applicant(subject, evt.case_id, evt.applicant)}
+        )
+    return to_payload(evt)
+
+
 def _versioned(outcome: Outcome[Any]) -> list[Envelope]:
     first = outcome.version - len(outcome.envelopes) + 1
     return [
@@ -138,6 +153,11 @@ class IntakeRuntime:
     """Residents' subjects and their wrapped data keys (`personal_data`, issue 15)."""
 
     @property
+    def applicant_keys(self) -> ApplicantKeys:
+        """What matches a resident's token to their cases (`http.access.resident_owns`)."""
+        return ApplicantKeys(self.secret, self.subjects.lookup_key)
+
+    @property
     def store(self) -> PostgresEventStore:
         assert self.runtime.store is not None, "the runtime is not started"
         return self.runtime.store
@@ -154,6 +174,7 @@ class IntakeRuntime:
         org: tuple[str | None, str | None],
         hours: OfficeHours | None = None,
         calendar: WorkingCalendar | None = None,
+        subject: SubjectKey | None = None,
     ) -> CommandRunner[ApplicationState, ApplicationCommand]:
         ctx = IntakeContext(
             catalog=cat,
@@ -167,7 +188,7 @@ class IntakeRuntime:
             evolve=application.evolve,
             initial=application.initial_state,
             from_envelope=payload_of,
-            to_payload=to_payload,
+            to_payload=functools.partial(sealed_payload, subject),
             producer=self.producer,
             meta=lambda _evt: org,
         )
@@ -219,7 +240,12 @@ class IntakeRuntime:
             calendar = calendar or held
         elif center_id and isinstance(command, RevisePromisedDate):
             hours = await routing_view.office_hours(conn, center_id)
-        runner = self._case_runner(cat, (center_id, tier), hours, calendar)
+        # The applicant's subject and key: the submission's personal fields are sealed with
+        # it before the event is stored (`sealed_payload`); it never leaves this call.
+        subject = None
+        if isinstance(command, SubmitApplication):
+            subject = await self.subjects.subject_for(conn, command.applicant.id_number)
+        runner = self._case_runner(cat, (center_id, tier), hours, calendar, subject)
         outcome = await runner.handle(
             command.case_id,
             command,

@@ -39,8 +39,11 @@ Personal data (issue 15: `eventkit.personal_data`, `intake.personal_data`)
     INTAKE_PERSONAL_DATA_LOOKUP_KEY   key of the keyed hash ID number -> subject (base64, 32
                                   bytes). Changing it loses every lookup (the clerk's "this
                                   resident's cases"); the cases themselves stay.
-                                  Both are required: unset, intake refuses to start unless
-                                  BIANMIN_DEVELOPMENT=1, which uses public development keys.
+    INTAKE_CONTACT_SECRET         the secret notify proves itself with when it asks for an
+                                  applicant's contact at send time
+                                  (`http.contact_routes`; notify's NOTIFY_INTAKE_CONTACT_SECRET)
+                                  All three are required: unset, intake refuses to start unless
+                                  BIANMIN_DEVELOPMENT=1, which uses public development values.
 Documents (issue 16: `intake.documents.store`)
     INTAKE_DOCUMENT_STORE         where document bytes live: postgres (default: intake's own
                                   database, nothing extra to run) or s3 (a city's
@@ -66,6 +69,7 @@ from typing import Literal
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from contracts.personal_data import DEV_CONTACT_SECRET
 from contracts.topics import INTAKE_EVENTS, ROUTING_EVENTS
 from eventkit.auth import AuthSettings
 from eventkit.personal_data import LocalKeyManager, decode_key
@@ -105,6 +109,7 @@ class Settings(ServiceSettings):
 
     personal_data_master_keys: SecretStr | None = None
     personal_data_lookup_key: SecretStr | None = None
+    contact_secret: SecretStr | None = None
 
     document_store: Literal["postgres", "s3"] = "postgres"
     s3_endpoint_url: str | None = None
@@ -147,7 +152,15 @@ class Settings(ServiceSettings):
             "INTAKE_PERSONAL_DATA_LOOKUP_KEY": None
             if k is None or k.get_secret_value() == DEV_LOOKUP_KEY
             else k,
+            "INTAKE_CONTACT_SECRET": None
+            if self.contact_secret is None
+            or self.contact_secret.get_secret_value() == DEV_CONTACT_SECRET
+            else self.contact_secret,
         }
+
+    def contact_secret_bytes(self) -> bytes:
+        s = self.contact_secret
+        return (DEV_CONTACT_SECRET if s is None else s.get_secret_value()).encode()
 
     def key_manager(self) -> LocalKeyManager:
         """The local key manager from INTAKE_PERSONAL_DATA_MASTER_KEYS (development: a public
