@@ -35,3 +35,12 @@ CREATE TABLE IF NOT EXISTS personal_data_reads (
 );
 CREATE INDEX IF NOT EXISTS personal_data_reads_subject_idx
     ON personal_data_reads (subject_id, read_at);
+
+-- Legal holds (issue 15): a case an inspection still needs. While a case of a subject is
+-- held, that subject's personal data is not erased (409).
+CREATE TABLE IF NOT EXISTS legal_holds (
+    case_id   text        PRIMARY KEY,
+    held_by   text        NOT NULL,
+    reason    text        NOT NULL,
+    held_at   timestamptz NOT NULL
+);

@@ -503,6 +503,24 @@ class CaseArchived(DomainEvent):
     archived_by: ActorId
 
 
+@event
+class PersonalDataErased(DomainEvent):
+    """A resident's personal data erased (PIPL, issue 15): intake destroyed the subject's data
+    key, so every sealed field of theirs, in every copy, is unreadable; projections and
+    deliveries naming `case_ids` are scrubbed by their owners on this event (notify). The
+    erasure itself is on the record: who (`erased_by`, an administrator), when and on what
+    legal basis. Stream `erasure-<hex>`, one per erasure."""
+
+    event_type = "intake.personal_data_erased"
+
+    erasure_id: Identifier
+    subject_id: SubjectId
+    case_ids: Annotated[tuple[Identifier, ...], Field(max_length=10_000)]
+    legal_basis: Reason
+    erased_by: ActorId
+    erased_at: AwareDatetime
+
+
 BAD_REVIEW_MAX = 2
 
 

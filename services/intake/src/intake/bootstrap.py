@@ -49,6 +49,7 @@ from .http import (
     centers_routes,
     contact_routes,
     documents_routes,
+    erasure_routes,
     joint_routes,
     read_routes,
     status_routes,
@@ -120,6 +121,7 @@ def build(
         joint_routes,
         case_routes,
         documents_routes,
+        erasure_routes,
         read_routes,
         status_routes,
     ):

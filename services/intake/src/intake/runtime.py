@@ -39,7 +39,7 @@ from eventkit.store import PostgresEventStore
 
 from .catalog_view import CatalogView
 from .documents.store import DocumentStore
-from .domain import application, catalog
+from .domain import application, catalog, erasure
 from .domain.application import ApplicationState, IntakeContext, decider_for
 from .domain.application_commands import (
     ApplicationCommand,
@@ -48,6 +48,7 @@ from .domain.application_commands import (
     SupplementMaterials,
 )
 from .domain.catalog import CATALOG_STREAM, Catalog, CatalogCommand
+from .domain.erasure import ErasePersonalData
 from .domain.joint_submission import (
     JointState,
     SubmitJointApplication,
@@ -58,6 +59,13 @@ from .holiday_calendar import CalendarView
 from .personal_data import ApplicantKeys, SubjectKeys
 from .projections import applications, routing_view
 from .settings import Settings
+
+
+@dataclass
+class Erased:
+    envelopes: list[Envelope]
+    blobs: list[str]
+    """The SHA-256 of the documents whose bytes are deleted once the erasure committed."""
 
 
 @dataclass
@@ -307,6 +315,41 @@ class IntakeRuntime:
             conn=conn,
             stream=read[command.joint_case_id],
         )
+
+    # -- erasure (PIPL) ------------------------------------------------------------------------
+    async def erase_subject(self, conn: asyncpg.Connection, command: ErasePersonalData) -> Erased:
+        """Decide the erasure on its stream, then, in the same transaction, destroy the
+        subject's key and scrub intake's projection (the applicant and the lookup hash) and
+        the documents' file names. Returns what to do after commit: the documents' bytes
+        to delete (a store outside the transaction, S3 perhaps)."""
+        runner: CommandRunner[erasure.ErasureState, ErasePersonalData] = CommandRunner(
+            store=self.store,
+            decide=erasure.decide,
+            evolve=erasure.evolve,
+            initial=erasure.initial_state,
+            from_envelope=payload_of,
+            to_payload=to_payload,
+            producer=self.producer,
+            meta=lambda _evt: (None, None),
+        )
+        now = self.clock()
+        outcome = await runner.handle(
+            command.erasure_id, command, actor=command.actor, now=now, conn=conn
+        )
+        await self.subjects.destroy(conn, command.subject_id, now)
+        cases = list(command.case_ids)
+        await conn.execute(
+            "UPDATE applications SET applicant = jsonb_build_object('erased', true,"
+            " 'subject_id', $2::text), applicant_key = NULL WHERE case_id = ANY($1::text[])",
+            cases,
+            command.subject_id,
+        )
+        blobs = await conn.fetch(
+            "UPDATE case_documents SET file_name = '(erased)' WHERE case_id = ANY($1::text[])"
+            " RETURNING sha256",
+            cases,
+        )
+        return Erased(_versioned(outcome), sorted({r["sha256"] for r in blobs}))
 
     # -- the catalog ---------------------------------------------------------------------------
     def catalog_runner(self) -> CommandRunner[Catalog, CatalogCommand]:

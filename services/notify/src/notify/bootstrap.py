@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 from fastapi import FastAPI
 
 import contracts.intake
@@ -98,7 +99,10 @@ def build(
     sms_gateway: SmsGateway | None = None,
     senders: Mapping[str, Sender] | None = None,
     after_send: AfterSend | None = None,
+    intake_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
+    """`intake_transport`: how to reach intake's API for contacts (tests running the
+    services in one process give intake's app; default: over HTTP to NOTIFY_INTAKE_URL)."""
     settings = settings or Settings()
     verifier = auth or TokenVerifier(AuthSettings())
     refuse_unsafe_production(
@@ -138,6 +142,7 @@ def build(
                 else DEV_CONTACT_SECRET
             ).encode(),
             settings.intake_timeout_seconds,
+            transport=intake_transport,
         ),
     )
     app.state.notify = ctx

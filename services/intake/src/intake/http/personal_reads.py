@@ -35,12 +35,12 @@ async def open_applicants(
     sealed = {
         case_id: SealedApplicant.model_validate(a)
         for case_id, a in stored.items()
-        if isinstance(a, dict) and "subject_id" in a
+        if isinstance(a, dict) and "subject_id" in a and not a.get("erased")
     }
     keys = await subjects.keys_of(conn, [s.subject_id for s in sealed.values()])
     out: dict[str, dict[str, Any]] = {}
     for case_id, a in stored.items():
-        if case_id not in sealed:
+        if case_id not in sealed:  # erased and scrubbed, or projected before sealing
             out[case_id] = a if isinstance(a, dict) else dict(ERASED)
             continue
         s = sealed[case_id]

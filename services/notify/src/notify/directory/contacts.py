@@ -25,8 +25,14 @@ class ContactUnavailable(ConnectionError):
 
 
 class IntakeContacts:
-    def __init__(self, base_url: str, secret: bytes, timeout_s: float = 5.0) -> None:
-        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s)
+    def __init__(
+        self,
+        base_url: str,
+        secret: bytes,
+        timeout_s: float = 5.0,
+        transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self._client = httpx.AsyncClient(base_url=base_url, timeout=timeout_s, transport=transport)
         self._secret = secret.decode()
 
     async def close(self) -> None:
