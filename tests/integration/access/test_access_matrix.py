@@ -290,6 +290,11 @@ async def _erase(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, json=body)
 
 
+@builds("intake.personal_data_reads")
+async def _reads(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    return _req(w, a, c, params={"case_id": w.a.case_id})
+
+
 @builds("intake.legal_hold")
 async def _hold(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, _case_path(a, w.a), json={"reason": "inspection 2026-17"})

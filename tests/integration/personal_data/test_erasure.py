@@ -156,6 +156,18 @@ async def test_one_erasure_reaches_every_copy_and_the_log_still_verifies(
         )
 
     assert await eventually(receipt, what="the receipt planned") == PHONE
+    # the contact read is on the record, for inspectors only
+    reads = await st.clients["intake"].get(
+        "/v1/personal-data/reads", params={"case_id": case_id}, headers=h(st, "inspector")
+    )
+    assert reads.status_code == 200, reads.text
+    seen = {(r["reader_id"], r["reader_role"], r["endpoint"]) for r in reads.json()["items"]}
+    assert ("notify", "service", "GET /internal/v1/contacts/{case_id}") in seen
+    assert all(r["subject_id"].startswith("subj-") for r in reads.json()["items"])
+    denied = await st.clients["intake"].get(
+        "/v1/personal-data/reads", params={"case_id": case_id}, headers=h(st, "agent")
+    )
+    assert denied.status_code == 403
     # the search below finds what is there: notify's records hold the phone until the erasure
     assert PHONE in found_in(pg_dump(infra.database_url, st.schemas["notify"]))
 

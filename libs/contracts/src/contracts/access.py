@@ -830,6 +830,20 @@ INTAKE: tuple[Action, ...] = (
         ),
     ),
     Action(
+        "intake.personal_data_reads",
+        "intake",
+        "GET",
+        "/v1/personal-data/reads",
+        "who read which resident's personal data",
+        only(
+            {
+                "inspector": "every read of a resident's personal data is recorded; "
+                "inspectors (纪检监察) read the record"
+            },
+            "the record of who read residents' personal data is for inspectors",
+        ),
+    ),
+    Action(
         "intake.legal_hold",
         "intake",
         "PUT",

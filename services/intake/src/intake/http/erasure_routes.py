@@ -11,20 +11,21 @@ scrubs its directory and deliveries when the event reaches it.
 
 A case under a legal hold (an inspection still needs it) refuses the erasure with 409,
 naming the cases. Inspectors place and release holds:
-`PUT` / `DELETE /v1/applications/{case_id}/legal-hold`.
+`PUT` / `DELETE /v1/applications/{case_id}/legal-hold`, and list every recorded read of
+personal data: `GET /v1/personal-data/reads`.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Annotated, Any
 
 import asyncpg
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from contracts.limits import IdNumber, Reason
+from contracts.limits import IdNumber, Offset, Reason
 from contracts.personal_data import SubjectId
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key, request_fingerprint
@@ -141,6 +142,43 @@ async def erase_personal_data(
     for sha in blobs:  # after commit: bytes outside the transaction (S3 perhaps)
         await core.documents.erase(sha)
     return result.response()
+
+
+@router.get(
+    "/v1/personal-data/reads",
+    summary="Who read which resident's personal data, through which endpoint (inspectors)",
+)
+async def list_personal_data_reads(
+    request: Request,
+    subject_id: SubjectId | None = Query(default=None),
+    case_id: str | None = Query(default=None, pattern=r"^case-[0-9a-f]{32}$"),
+    reader_id: str | None = Query(default=None, max_length=128),
+    limit: int = Query(default=100, ge=1, le=1000),
+    offset: Annotated[Offset, Query()] = 0,
+    principal: Principal = Depends(require_roles("inspector")),
+) -> dict[str, Any]:
+    """Every read that showed a resident's personal data in the clear (issue 15), newest
+    first: who (reader id, role, center), whose (the subject, never the ID number), which
+    case, which endpoint, when. Notify's contact reads appear as reader `notify`."""
+    core = core_of(request)
+    where, args = [], []
+    for column, value in (
+        ("subject_id", subject_id),
+        ("case_id", case_id),
+        ("reader_id", reader_id),
+    ):
+        if value is not None:
+            args.append(value)
+            where.append(f"{column} = ${len(args)}")
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    async with core.pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT read_id, read_at, reader_id, reader_role, reader_org, subject_id, case_id,"
+            f" endpoint FROM personal_data_reads {clause}"
+            f" ORDER BY read_id DESC LIMIT {limit} OFFSET {offset}",
+            *args,
+        )
+    return {"items": [dict(r) for r in rows], "limit": limit, "offset": offset}
 
 
 @router.put(
