@@ -55,6 +55,7 @@ from .http import (
     status_routes,
     submit_routes,
 )
+from .http.access import resident_subject
 from .http.errors import install_error_handlers
 from .personal_data import SubjectKeys
 from .runtime import IntakeRuntime
@@ -112,6 +113,7 @@ def build(
         subjects=SubjectKeys(settings.key_manager(), settings.lookup_key()),
     )
     app.state.intake = core
+    app.state.principal_hook = functools.partial(resident_subject, core)
 
     for module in (
         catalog_routes,

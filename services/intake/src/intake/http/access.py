@@ -89,6 +89,29 @@ def actor_of(p: Principal) -> Actor:
     return Actor(id=p.sub, role=p.role, org_id=p.org_id)
 
 
+async def resident_subject(core: Any, p: Principal) -> Principal:
+    """A resident as intake knows them (issue 15): the token's real-name identity (the
+    `id_number` claim, else the subject) is kept in the `id_number` claim, and `sub` becomes
+    the resident's pseudonymous subject (made on first sight), so every actor, `submitted_by`,
+    `withdrawn_by` and log line names the subject, never the ID number. Installed as the
+    app's `principal_hook` (`eventkit.auth.authenticate`); staff pass unchanged."""
+    if p.role != "resident":
+        return p
+    identity = resident_identity(p)
+    async with core.pool.acquire() as conn:
+        subject = await core.subjects.subject_of(conn, identity)
+        if subject is None:
+            async with conn.transaction():
+                subject = (await core.subjects.subject_for(conn, identity)).subject_id
+    return Principal(
+        sub=subject,
+        role=p.role,
+        org_id=p.org_id,
+        tier=p.tier,
+        claims={**p.claims, "id_number": identity},
+    )
+
+
 def resident_identity(p: Principal) -> str:
     claimed = p.claims.get("id_number")
     return claimed if isinstance(claimed, str) and claimed else p.sub
