@@ -38,6 +38,7 @@ EXPECTED_TYPES = {
     "intake.joint_bundle_published",
     "intake.joint_materials_missing_notified",
     "intake.joint_application_accepted",
+    "intake.personal_data_erased",
 }
 
 
