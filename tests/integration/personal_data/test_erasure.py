@@ -265,7 +265,7 @@ async def test_one_erasure_reaches_every_copy_and_the_log_still_verifies(
             )
         finally:
             await conn.close()
-        return int(erased) >= 2 and int(holding) == 0
+        return int(erased) >= 1 and int(holding) == 0  # at least the receipt planned before
 
     await eventually(scrubbed, what="notify's deliveries scrubbed")
 

@@ -218,12 +218,15 @@ async def apply_directory_event(conn: asyncpg.Connection, env: Envelope) -> list
 
 # Every kind of row one event may name, in one round trip (each kind as a JSON array; a
 # kind the event names none of is an empty array, for the cost of an empty index probe).
+# The case rows are read FOR SHARE: an erasure's scrub (which updates them) waits for a
+# planning that read the name, then scrubs what it recorded, or the planning waits for the
+# scrub and reads no name (issue 15).
 _DIRECTORY = """
 SELECT
   (SELECT coalesce(json_agg(x), '[]') FROM (
      SELECT case_id, applicant_name, phone, email, item_name_zh, receipt_no,
             accepting_center_id, material_names
-     FROM cases WHERE case_id = ANY($1::text[])) x),
+     FROM cases WHERE case_id = ANY($1::text[]) FOR SHARE) x),
   (SELECT coalesce(json_agg(x), '[]') FROM (
      SELECT staff_id, name_zh, unit_id, email, phone
      FROM staff WHERE staff_id = ANY($2::text[])) x),
