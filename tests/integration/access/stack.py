@@ -147,10 +147,16 @@ async def running_stack(
         checkpoint_store=str(workdir / "published-checkpoints"),
         development=True,  # no witness, and the test database's owner as its role
     )
+    intake_app = intake.bootstrap.build(s_intake, auth=verifier, clock=clock.now)
     apps = {
-        "intake": intake.bootstrap.build(s_intake, auth=verifier, clock=clock.now),
+        "intake": intake_app,
         "routing": routing.bootstrap.build(s_routing, auth=verifier, clock=clock.now),
-        "notify": notify.bootstrap.build(s_notify, auth=verifier, clock=clock.now),
+        "notify": notify.bootstrap.build(
+            s_notify,
+            auth=verifier,
+            clock=clock.now,
+            intake_transport=httpx.ASGITransport(app=intake_app),
+        ),
         "audit": audit.bootstrap.build(s_audit, auth=verifier),
     }
     try:

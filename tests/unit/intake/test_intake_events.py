@@ -42,6 +42,7 @@ EXPECTED_TYPES = {
     "intake.joint_result_recorded",
     "intake.joint_result_delivered",
     "intake.joint_application_accepted",
+    "intake.personal_data_erased",
 }
 
 

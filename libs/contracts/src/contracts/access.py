@@ -162,6 +162,10 @@ DOCUMENTS_NARROW = (
     "and inspectors; nobody else"
 )
 NOT_AT_WINDOW = "heads supervise their center (督办); applications are taken at the window"
+LEGAL_HOLD = (
+    "inspectors hold a case they still need (纪检监察): its applicant's personal data is not "
+    "erased until they release it; the hold changes nothing of the case"
+)
 CASE_STAFF_ROLES = "handled by residents and the staff at the windows and offices"
 
 INTAKE: tuple[Action, ...] = (
@@ -935,6 +939,56 @@ INTAKE: tuple[Action, ...] = (
                 "(not the resident) is throttled",
             )
             for r in ROLES
+        ),
+    ),
+    Action(
+        "intake.erase",
+        "intake",
+        "POST",
+        "/v1/admin/personal-data/erasures",
+        "erase a resident's personal data (PIPL)",
+        _admin_only(
+            "a PIPL erasure is the administrators' act, on a stated legal basis, itself an "
+            "event on the record; a legal hold stops it",
+            "erasing a resident's personal data is the administrators' act only",
+        ),
+    ),
+    Action(
+        "intake.personal_data_reads",
+        "intake",
+        "GET",
+        "/v1/personal-data/reads",
+        "who read which resident's personal data",
+        only(
+            {
+                "inspector": "every read of a resident's personal data is recorded; "
+                "inspectors (纪检监察) read the record"
+            },
+            "the record of who read residents' personal data is for inspectors",
+        ),
+    ),
+    Action(
+        "intake.legal_hold",
+        "intake",
+        "PUT",
+        "/v1/applications/{case_id}/legal-hold",
+        "place a legal hold on a case",
+        only(
+            {"inspector": LEGAL_HOLD},
+            "a legal hold is the inspection's own act (纪检监察): it keeps evidence, it changes "
+            "no case",
+        ),
+    ),
+    Action(
+        "intake.legal_hold_release",
+        "intake",
+        "DELETE",
+        "/v1/applications/{case_id}/legal-hold",
+        "release a case's legal hold",
+        only(
+            {"inspector": LEGAL_HOLD},
+            "a legal hold is the inspection's own act (纪检监察): it keeps evidence, it changes "
+            "no case",
         ),
     ),
 )

@@ -312,9 +312,13 @@ async def authenticate(request: Request) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        return await _verifier_for(request).verify(token)
+        principal = await _verifier_for(request).verify(token)
     except AuthError as exc:
         raise _unauthorized(str(exc)) from None
+    # A service may map the verified caller to who it is inside that service (intake: a
+    # resident's pseudonymous subject instead of the ID number, issue 15).
+    hook = getattr(request.app.state, "principal_hook", None)
+    return await hook(principal) if hook is not None else principal
 
 
 async def optional_principal(request: Request) -> Principal | None:

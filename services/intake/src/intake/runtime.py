@@ -18,6 +18,7 @@ eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -26,17 +27,19 @@ from typing import Any
 import asyncpg
 
 from contracts.base import payload_of, to_payload
+from contracts.intake import Applicant, ApplicationSubmitted, seal_applicant
 from contracts.workdays import OfficeHours, WorkingCalendar
 from eventkit.aggregate import CommandRunner, Outcome
 from eventkit.clock import Clock
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.idempotency import IdempotencyStore
+from eventkit.personal_data import SubjectKey
 from eventkit.service import ServiceRuntime
 from eventkit.store import PostgresEventStore
 
 from .catalog_view import CatalogView
 from .documents.store import DocumentStore
-from .domain import application, catalog
+from .domain import application, catalog, erasure
 from .domain.application import ApplicationState, IntakeContext, decider_for
 from .domain.application_commands import (
     ApplicationCommand,
@@ -45,6 +48,7 @@ from .domain.application_commands import (
     SupplementMaterials,
 )
 from .domain.catalog import CATALOG_STREAM, Catalog, CatalogCommand
+from .domain.erasure import ErasePersonalData
 from .domain.joint_result import (
     DeliverJointResult,
     RecordJointResult,
@@ -59,8 +63,16 @@ from .domain.joint_submission import (
 )
 from .domain.joint_supplement import SupplementJointMaterials, decide_supplement_joint
 from .holiday_calendar import CalendarView
+from .personal_data import ApplicantKeys, SubjectKeys
 from .projections import applications, joint_cases, routing_view
 from .settings import Settings
+
+
+@dataclass
+class Erased:
+    envelopes: list[Envelope]
+    blobs: list[str]
+    """The SHA-256 of the documents whose bytes are deleted once the erasure committed."""
 
 
 @dataclass
@@ -121,6 +133,18 @@ class CenterTiers:
         return center, self._tiers[center]
 
 
+def sealed_payload(subject: SubjectKey | None, evt: Any) -> dict[str, Any]:
+    """An event's payload with the applicant sealed: no plain applicant is ever stored or
+    published (a submission without its subject's key is a bug, refused loudly)."""
+    if isinstance(evt, ApplicationSubmitted) and isinstance(evt.applicant, Applicant):
+        if subject is None:
+            raise RuntimeError("an application's applicant must be sealed before it is stored")
+        evt = evt.model_copy(
+            update={"applicant": seal_applicant(subject, evt.case_id, evt.applicant)}
+        )
+    return to_payload(evt)
+
+
 def _versioned(outcome: Outcome[Any]) -> list[Envelope]:
     first = outcome.version - len(outcome.envelopes) + 1
     return [
@@ -140,6 +164,13 @@ class IntakeRuntime:
     calendar: CalendarView
     documents: DocumentStore
     """Where document bytes live (`documents.store`): intake's PostgreSQL by default."""
+    subjects: SubjectKeys
+    """Residents' subjects and their wrapped data keys (`personal_data`, issue 15)."""
+
+    @property
+    def applicant_keys(self) -> ApplicantKeys:
+        """What matches a resident's token to their cases (`http.access.resident_owns`)."""
+        return ApplicantKeys(self.secret, self.subjects.lookup_key)
 
     @property
     def store(self) -> PostgresEventStore:
@@ -159,6 +190,7 @@ class IntakeRuntime:
         hours: OfficeHours | None = None,
         calendar: WorkingCalendar | None = None,
         lines: tuple[dict[str, Any], ...] = (),
+        subject: SubjectKey | None = None,
     ) -> CommandRunner[ApplicationState, ApplicationCommand]:
         ctx = IntakeContext(
             catalog=cat,
@@ -173,7 +205,7 @@ class IntakeRuntime:
             evolve=application.evolve,
             initial=application.initial_state,
             from_envelope=payload_of,
-            to_payload=to_payload,
+            to_payload=functools.partial(sealed_payload, subject),
             producer=self.producer,
             meta=lambda _evt: org,
         )
@@ -228,7 +260,12 @@ class IntakeRuntime:
             calendar = calendar or held
         elif center_id and isinstance(command, RevisePromisedDate):
             hours = await routing_view.office_hours(conn, center_id)
-        runner = self._case_runner(cat, (center_id, tier), hours, calendar, lines)
+        # The applicant's subject and key: the submission's personal fields are sealed with
+        # it before the event is stored (`sealed_payload`); it never leaves this call.
+        subject = None
+        if isinstance(command, SubmitApplication):
+            subject = await self.subjects.subject_for(conn, command.applicant.id_number)
+        runner = self._case_runner(cat, (center_id, tier), hours, calendar, lines, subject)
         outcome = await runner.handle(
             command.case_id,
             command,
@@ -321,6 +358,41 @@ class IntakeRuntime:
         )
         await joint_cases.apply(conn, outcome.envelopes, self.secret)
         return outcome
+
+    # -- erasure (PIPL) ------------------------------------------------------------------------
+    async def erase_subject(self, conn: asyncpg.Connection, command: ErasePersonalData) -> Erased:
+        """Decide the erasure on its stream, then, in the same transaction, destroy the
+        subject's key and scrub intake's projection (the applicant and the lookup hash) and
+        the documents' file names. Returns what to do after commit: the documents' bytes
+        to delete (a store outside the transaction, S3 perhaps)."""
+        runner: CommandRunner[erasure.ErasureState, ErasePersonalData] = CommandRunner(
+            store=self.store,
+            decide=erasure.decide,
+            evolve=erasure.evolve,
+            initial=erasure.initial_state,
+            from_envelope=payload_of,
+            to_payload=to_payload,
+            producer=self.producer,
+            meta=lambda _evt: (None, None),
+        )
+        now = self.clock()
+        outcome = await runner.handle(
+            command.erasure_id, command, actor=command.actor, now=now, conn=conn
+        )
+        await self.subjects.destroy(conn, command.subject_id, now)
+        cases = list(command.case_ids)
+        await conn.execute(
+            "UPDATE applications SET applicant = jsonb_build_object('erased', true,"
+            " 'subject_id', $2::text), applicant_key = NULL WHERE case_id = ANY($1::text[])",
+            cases,
+            command.subject_id,
+        )
+        blobs = await conn.fetch(
+            "UPDATE case_documents SET file_name = '(erased)' WHERE case_id = ANY($1::text[])"
+            " RETURNING sha256",
+            cases,
+        )
+        return Erased(_versioned(outcome), sorted({r["sha256"] for r in blobs}))
 
     # -- the catalog ---------------------------------------------------------------------------
     def catalog_runner(self) -> CommandRunner[Catalog, CatalogCommand]:

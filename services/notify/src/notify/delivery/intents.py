@@ -85,7 +85,8 @@ class IntentRecorder:
         if need is None:
             return 0
         ctx = self.ctx
-        directory = await load_directory(conn, need)
+        # a sealed applicant contact is opened by intake (`directory.contacts`)
+        directory = await ctx.contacts.opened(await load_directory(conn, need))
         p = plan(env, directory, ctx.setup, now, ctx.quiet)
         if p.waiting_for is not None:
             await conn.execute(
