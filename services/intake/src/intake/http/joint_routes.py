@@ -159,7 +159,7 @@ async def read_joint(
         if row is None:
             raise refuse(404, "joint_case_id", f"no joint case {joint_case_id}")
         if principal.role == "resident":
-            if not resident_owns(principal, row, core.secret):
+            if not resident_owns(principal, row, core.applicant_keys):
                 raise refuse(403, "joint_case_id", "this joint case belongs to another resident")
         elif principal.role in STAFF_ROLES:
             if core.settings.require_known_center:

@@ -27,7 +27,7 @@ from contracts.joint import (
 )
 from eventkit.envelope import Envelope
 
-from .applications import applicant_key
+from ..personal_data import legacy_applicant_key as applicant_key
 
 
 def _json(value: Any) -> str:
