@@ -3,7 +3,9 @@ scheduler, driven by an injected clock, from a simulated October on real Kafka a
 
 Weekly reports for every closed Monday-to-Sunday week and the October report, for every
 community, town and the city; a head sends one up with a comment in time; the reports still
-pending at their deadline are flagged late (an event each), the sent one is not.
+pending at their deadline are flagged late (an event each), the sent one is not. A joint
+case (联办) accepted at 育才 in the first week, its members decided at 育才 and at 安阳,
+counts once in the figures of 育才 and of every unit above it, and nowhere else.
 """
 
 from __future__ import annotations
@@ -17,8 +19,18 @@ import pytest
 
 from analytics.kafka_io import produce
 from bianmin_tools.simulate import GeneratorConfig, generate
+from contracts.joint import member_case_id
 
-from .support import make_keys, running_audit, settings_for, wait_for, wait_size
+from .support import (
+    envelope,
+    make_keys,
+    producer,
+    publish,
+    running_audit,
+    settings_for,
+    wait_for,
+    wait_size,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -74,10 +86,15 @@ async def test_a_month_of_situation_reports_goes_up_the_tiers(infra, pg_schema, 
         sitreport_charts=True,
     )
     await produce(infra.bootstrap, history.kafka_records(mapping))
+    intake_joint, routing_joint = _joint_case()
+    async with producer(infra.bootstrap) as p:
+        await publish(p, mapping["intake"], intake_joint)
+        await publish(p, mapping["routing"], routing_joint)
+    total = len(history.events) + len(intake_joint) + len(routing_joint)
     async with running_audit(settings, keys, clock=clock) as (app, client):
         conn = await pg_schema.connect()
         try:
-            await wait_size(conn, len(history.events), timeout=120)
+            await wait_size(conn, total, timeout=120)
             n_units = len(
                 {
                     e.envelope["payload"]["unit_id"]
@@ -123,6 +140,20 @@ async def test_a_month_of_situation_reports_goes_up_the_tiers(infra, pg_schema, 
             # the city's figures are its whole subtree's: at least each town's received
             towns = [u for u, r in by_unit.items() if r["unit_tier"] == "town"]
             assert fig["ruian"]["received"] >= max(fig[t]["received"] for t in towns) > 0
+            # the joint case: once at 育才 and in each unit above it, nowhere else
+            joint = {
+                u: (f["joint_received"], f["joint_completed"], f["joint_on_time"])
+                for u, f in fig.items()
+            }
+            for unit in (JOINT_CENTER, "ruian.anyang", "ruian"):
+                assert joint.pop(unit) == (1, 1, 1), unit
+            assert set(joint.values()) == {(0, 0, 0)}
+            yucai_html = await conn.fetchval(
+                "SELECT body FROM situation_report_files WHERE report_id = $1 AND name = $2",
+                by_unit[JOINT_CENTER]["report_id"],
+                "report.html",
+            )
+            assert "联办件" in yucai_html.decode()
             # the document, its hash in the event, its charts
             html = await conn.fetchval(
                 "SELECT body FROM situation_report_files WHERE report_id = $1 AND name = $2",
@@ -234,3 +265,83 @@ async def test_a_month_of_situation_reports_goes_up_the_tiers(infra, pg_schema, 
 async def _all(rows_coro, n: int):  # type: ignore[no-untyped-def]
     rows = await rows_coro
     return rows if len(rows) == n else None
+
+
+JOINT_CENTER = "ruian.anyang.yucai"
+JOINT_MEMBERS = (("FP-003", "community", JOINT_CENTER), ("OT-004", "town", "ruian.anyang"))
+
+
+def _joint_case() -> tuple[list, list]:  # type: ignore[type-arg]
+    """A joint case of the first week (Thursday 8 October): intake's events, routing's."""
+    joint = "joint-" + hashlib.sha256(b"sitreport-joint").hexdigest()[:32]
+    at = datetime(2026, 10, 8, 10, 0, tzinfo=LOCAL)
+    center = {"org_id": JOINT_CENTER, "tier": "community", "at": at}
+    members = [
+        {"case_id": member_case_id(joint, code), "item_code": code, "handling_tier": tier}
+        for code, tier, _unit in JOINT_MEMBERS
+    ]
+    head = {"joint_case_id": joint, "bundle_code": "LB-001", "accepting_center_id": JOINT_CENTER}
+    intake = [
+        envelope(
+            "intake.joint_application_submitted",
+            joint,
+            head | {"submitted_at": at.isoformat()},
+            **center,
+        ),
+        envelope(
+            "intake.joint_application_accepted",
+            joint,
+            head
+            | {
+                "accepted_at": at.isoformat(),
+                "promised_completion_date": "2026-10-16",
+                "members": members,
+            },
+            minutes=1,
+            **center,
+        ),
+    ]
+    routing = []
+    for i, (code, tier, unit) in enumerate(JOINT_MEMBERS):
+        case = member_case_id(joint, code)
+        office = {"org_id": unit, "tier": tier, "at": at}
+        routing.append(
+            envelope(
+                "routing.case_routed",
+                case,
+                {"case_id": case, "handling_unit_id": unit, "handling_tier": tier},
+                actor="routing",
+                role="system",
+                minutes=2,
+                **office,
+            )
+        )
+        routing.append(
+            envelope(
+                "routing.case_decided",
+                case,
+                {"case_id": case, "decision": "approve", "on_time": True},
+                actor=f"off-{i}",
+                role="officer",
+                minutes=60 * 24 * (i + 1),
+                **office,
+            )
+        )
+    outcomes = [
+        {"case_id": m["case_id"], "item_code": m["item_code"], "status": "approved"}
+        for m in members
+    ]
+    routing.append(
+        envelope(
+            "routing.joint_result_ready",
+            joint,
+            {"joint_case_id": joint, "outcomes": outcomes, "final": True},
+            actor="routing",
+            role="system",
+            at=at,
+            minutes=60 * 24 * 2 + 5,
+            org_id=None,
+            tier=None,
+        )
+    )
+    return intake, routing

@@ -12,6 +12,10 @@ value, so two replays of the same history give identical tables):
 
     events        one row per event (deduplicated by event_id: the relay is at-least-once)
     cases         one row per case, with the timestamp of every stage and the measures
+                  (`joint_case_id`: the joint case a member belongs to, else NULL)
+    joint_cases   one row per joint case (联办件): its bundle, accepting center, promise, final
+                  result and on-time verdict (`contracts.joint.joint_on_time`); its members
+                  are ordinary rows of `cases` (decided by their own offices)
     center_daily  per center and local day: received, completed, on-time, working days,
                   satisfaction
     org_units     the org tree (from routing's org stream), with each unit's ancestors
@@ -24,6 +28,7 @@ Times are TIMESTAMPTZ (UTC instants); `*_date` columns are Asia/Shanghai calenda
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -40,6 +45,7 @@ from .filters import ReplayFilter
 TABLES = (
     "events",
     "cases",
+    "joint_cases",
     "center_daily",
     "org_units",
     "catalog_items",
@@ -51,6 +57,7 @@ TABLES = (
 ORDER = {
     "events": "seq",
     "cases": "case_id",
+    "joint_cases": "joint_case_id",
     "center_daily": "center_id, day",
     "org_units": "unit_id",
     "catalog_items": "code, version",
@@ -61,6 +68,10 @@ ORDER = {
 _PAYLOAD = {
     # application / case fields (intake and routing)
     "case_id": "VARCHAR",
+    "joint_case_id": "VARCHAR",
+    "bundle_code": "VARCHAR",
+    "bundle_name_zh": "VARCHAR",
+    "members": "STRUCT(case_id VARCHAR, item_code VARCHAR)[]",
     "item_code": "VARCHAR",
     "item_version": "INTEGER",
     "item_name_zh": "VARCHAR",
@@ -259,6 +270,7 @@ def build(
     _calendar(con)
     _events(con)
     _cases(con)
+    _joint_cases(con)
     _center_daily(con)
     events = _count(con, "events")
     result = BuildResult(
@@ -583,12 +595,79 @@ def _cases(con: duckdb.DuckDBPyConnection) -> None:
           date_diff('minute', a.followup_opened_at, a.followup_answered_at)
               AS followup_minutes,
           a.notifications_delivered, a.notifications_failed, a.anomalies_flagged,
-          a.event_count
+          a.event_count, jm.joint_case_id
         FROM a
+        LEFT JOIN (
+          SELECT m.case_id, arg_min(joint_case_id, seq) AS joint_case_id
+          FROM (SELECT payload.joint_case_id AS joint_case_id, seq,
+                       unnest(payload.members) AS m
+                FROM ev JOIN seqs USING (event_id)
+                WHERE event_type = 'intake.joint_application_accepted')
+          GROUP BY 1) jm ON jm.case_id = a.case_id
         LEFT JOIN calendar ca ON ca.day = {_LOCAL.format("a.accepted_at")}
         LEFT JOIN calendar cd ON cd.day = {_LOCAL.format("a.decided_at")}
         ORDER BY a.case_id
         """
+    )
+
+
+def _joint_cases(con: duckdb.DuckDBPyConnection) -> None:
+    """One row per joint case, keyed by the payload's `joint_case_id` (intake's and routing's
+    events of one joint case share it). Decided when routing's FINAL joint result came; on
+    time by `contracts.joint.joint_on_time` (the rule the board counts by), registered here as
+    the SQL function `joint_on_time`."""
+    _register_joint_on_time(con)
+    sub = "'intake.joint_application_submitted'"
+    acc = "'intake.joint_application_accepted'"
+    con.execute(
+        f"""
+        CREATE TABLE joint_cases AS
+        WITH j AS (
+          SELECT payload.joint_case_id AS joint_case_id,
+            arg_min(payload.bundle_code, seq) FILTER (
+                WHERE event_type IN ({sub}, {acc}) AND payload.bundle_code IS NOT NULL)
+                AS bundle_code,
+            arg_min(payload.bundle_name_zh, seq) FILTER (
+                WHERE event_type IN ({sub}, {acc}) AND payload.bundle_name_zh IS NOT NULL)
+                AS bundle_name_zh,
+            arg_min(payload.accepting_center_id, seq) FILTER (
+                WHERE event_type IN ({sub}, {acc}) AND payload.accepting_center_id IS NOT NULL)
+                AS accepting_center_id,
+            min(occurred_at) FILTER (WHERE event_type = {sub}) AS submitted_at,
+            min(occurred_at) FILTER (WHERE event_type = {acc}) AS accepted_at,
+            arg_min(payload.promised_completion_date, seq) FILTER (WHERE event_type = {acc})
+                AS promised_completion_date,
+            min(occurred_at) FILTER (
+                WHERE event_type = 'routing.joint_result_ready' AND payload.final) AS decided_at,
+            min(occurred_at) FILTER (WHERE event_type = 'intake.joint_result_delivered')
+                AS delivered_at,
+            arg_min(len(payload.members), seq) FILTER (WHERE event_type = {acc}) AS members
+          FROM (SELECT * FROM ev JOIN seqs USING (event_id)
+                WHERE payload.joint_case_id IS NOT NULL AND event_type IN (
+                    {sub}, {acc}, 'routing.joint_result_ready', 'intake.joint_result_delivered'))
+          GROUP BY 1)
+        SELECT j.*,
+          {_LOCAL.format("j.submitted_at")} AS submitted_date,
+          {_LOCAL.format("j.accepted_at")} AS accepted_date,
+          {_LOCAL.format("j.decided_at")} AS decided_date,
+          CASE WHEN j.decided_at IS NOT NULL AND j.promised_completion_date IS NOT NULL
+               THEN joint_on_time({_LOCAL.format("j.decided_at")}, j.promised_completion_date)
+          END AS on_time
+        FROM j ORDER BY j.joint_case_id
+        """
+    )
+
+
+def _register_joint_on_time(con: duckdb.DuckDBPyConnection) -> None:
+    from contracts.joint import joint_on_time
+
+    with contextlib.suppress(duckdb.InvalidInputException):
+        con.remove_function("joint_on_time")
+    con.create_function(
+        "joint_on_time",
+        joint_on_time,
+        [duckdb.sqltype("DATE"), duckdb.sqltype("DATE")],
+        duckdb.sqltype("BOOLEAN"),
     )
 
 

@@ -361,6 +361,13 @@ def joint_promise(
     return promised_deadline(accepted_at, days, hours, calendar=calendar)
 
 
+def joint_on_time(result_day: date, promised_date: date) -> bool:
+    """A joint case kept its promise when its final result (routing.joint_result_ready,
+    final) came on or before the promised completion date (local days). The one rule the
+    audit board and the situation reports count joint cases by."""
+    return result_day <= promised_date
+
+
 @dataclass(frozen=True)
 class OutcomePlan:
     """What one member's decision does: members released or stopped, results to send."""

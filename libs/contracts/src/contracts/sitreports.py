@@ -42,6 +42,13 @@ class ReportFigures(BaseModel):
     rated: int
     satisfied: int
     bad_reviews: int
+    joint_received: int = 0
+    """Joint cases (联办件) registered at the unit's centers in the period, each once (its
+    members are ordinary cases: in `completed` under the office that decided each)."""
+    joint_completed: int = 0
+    """Joint cases whose final result came in the period (counted at the accepting center)."""
+    joint_on_time: int = 0
+    """Of those, the ones by their promised date (`contracts.joint.joint_on_time`)."""
 
 
 def report_id(unit_id: str, period: Period, first: date) -> str:

@@ -11,6 +11,10 @@ or handled by one of its offices. Within the period [first, last] (local days, i
   notice (一次性告知 working: the resident came once);
 - *corrections* is the share of completed cases that needed a correction (补正);
 - *hand-offs* counts routing's hops between tiers per accepted case (全程代理);
+- *joint cases* (联办件) count once each, at their accepting center: received (submitted in
+  the period), completed (the final joint result came in the period) and on time
+  (`contracts.joint.joint_on_time`, as the board judges it); each member is an ordinary case,
+  counted in *completed* under the office that decided it, never in *received*;
 - *satisfaction* counts ratings given in the period (好差评), 1..5, and bad-review
   follow-ups answered in the period with their time to answer.
 
@@ -99,6 +103,7 @@ def load(con: duckdb.DuckDBPyConnection, org_id: str, first: date, last: date) -
            SELECT c.*, ra.row_unit AS accept_row, rh.row_unit AS handle_row
            FROM cases c
            LEFT JOIN scope_units ra ON ra.unit_id = c.accepting_center_id
+                AND c.joint_case_id IS NULL  -- a member has no center of its own
            LEFT JOIN scope_units rh ON rh.unit_id = c.handling_unit_id
            WHERE ra.unit_id IS NOT NULL OR rh.unit_id IS NOT NULL"""
     )
@@ -134,6 +139,22 @@ def load(con: duckdb.DuckDBPyConnection, org_id: str, first: date, last: date) -
         FROM scope_cases""",
         p,
     )[0]
+    # joint cases (联办件) count ONCE, at their accepting center (the board's rule); their
+    # members are ordinary cases above, counted where their own offices decided them
+    kpi |= _rows(
+        con,
+        """SELECT count(*) FILTER (WHERE submitted_date BETWEEN $first AND $last)
+                      AS joint_received,
+                  count(*) FILTER (WHERE decided_date BETWEEN $first AND $last)
+                      AS joint_completed,
+                  count(*) FILTER (WHERE decided_date BETWEEN $first AND $last AND on_time)
+                      AS joint_on_time,
+                  count(*) FILTER (WHERE decided_date BETWEEN $first AND $last
+                                   AND on_time IS NOT NULL) AS joint_judged
+           FROM joint_cases j JOIN scope_units s ON s.unit_id = j.accepting_center_id""",
+        p,
+    )[0]
+    kpi["joint_on_time_rate"] = _share(kpi["joint_on_time"], kpi["joint_judged"])
     kpi["on_time_rate"] = _share(kpi["on_time"], kpi["judged"])
     kpi["first_time_rate"] = _share(kpi["first_time"], kpi["received"])
     kpi["correction_rate"] = _share(kpi["corrected"], kpi["completed"])

@@ -37,6 +37,7 @@ from typing import Any
 import asyncpg
 
 from contracts.holiday_schedules import calendar_with
+from contracts.joint import joint_on_time
 from contracts.routing import HolidaySchedulePublished
 from contracts.workdays import WorkingCalendar, default_calendar, local_date
 
@@ -209,12 +210,16 @@ async def apply_facts(conn: asyncpg.Connection, updates: list[tuple[str, dict[st
         )
         await _count(conn, rows, await board_calendar(conn))
         # a joint case's promise is kept when its final result came by the promised date
-        await conn.execute(
-            "UPDATE board_cases SET on_time = ((decided_at AT TIME ZONE 'Asia/Shanghai')::date"
-            " <= promised_date) WHERE case_id = ANY($1) AND joint AND decided_at IS NOT NULL"
-            " AND promised_date IS NOT NULL",
+        for r in await conn.fetch(
+            "SELECT case_id, decided_at, promised_date FROM board_cases WHERE case_id = ANY($1)"
+            " AND joint AND decided_at IS NOT NULL AND promised_date IS NOT NULL",
             list(touched),
-        )
+        ):
+            await conn.execute(
+                "UPDATE board_cases SET on_time = $2 WHERE case_id = $1",
+                r["case_id"],
+                joint_on_time(local_date(r["decided_at"]), r["promised_date"]),
+            )
 
 
 async def _count(conn: asyncpg.Connection, rows: list[Any], calendar: WorkingCalendar) -> None:

@@ -52,6 +52,9 @@ FIGURES_ZH = (
     ("rated", "评价（条）"),
     ("satisfied", "满意（4–5分，条）"),
     ("bad_reviews", "差评（件）"),
+    ("joint_received", "联办件登记（件）"),
+    ("joint_completed", "联办件办结（件）"),
+    ("joint_on_time", "联办件按时办结（件）"),
 )
 DOCUMENTS = {"html": "report.html", "pdf": "report.pdf"}
 PRINT_TIMEOUT_S = 90.0
