@@ -32,12 +32,13 @@ import routing.bootstrap
 import routing.settings
 from contracts.workdays import SHANGHAI
 from devstack.topics import delete_topics, ensure_topics
-from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, mint_token, public_pem
+from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, public_pem
 from eventkit.testing import FrozenClock
 from routing.seed_org import seed_org_state
 from tlog.note import generate_key
 
 from ...polling import eventually
+from ...tokens import mint
 
 NOW = datetime(2026, 9, 29, 9, 30, tzinfo=SHANGHAI)
 SERVICES = ("intake", "routing", "notify", "audit")
@@ -59,7 +60,7 @@ class Stack:
         if who is None:
             return {}
         sub, role, org, tier = who
-        token = mint_token(self.private_key, sub=sub, role=role, org_id=org, tier=tier)
+        token = mint(self.private_key, sub, role, org, tier)
         return {"Authorization": f"Bearer {token}"}
 
     async def connect(self, service: str) -> asyncpg.Connection:

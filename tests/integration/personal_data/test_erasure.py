@@ -144,8 +144,9 @@ async def test_one_erasure_reaches_every_copy_and_the_log_still_verifies(
         headers=h(st, "agent"),
     )
     assert up.status_code < 300, up.text
-    # the resident hands in a second case online, with a token naming them by ID number (as
-    # the demo's and 浙里办's do): intake acts for them under their subject, not the number
+    # the resident hands in a second case online, with 浙里办's token (a pseudonymous account
+    # as `sub`, the ID number in the `id_number` claim, `tests/tokens.py`): intake acts for
+    # them under their subject, neither the account nor the number
     resident = (ID_NUMBER, "resident", None, None)
     online = await st.clients["intake"].post(
         "/v1/applications", json=second_child(applicant=person), headers=st.headers(resident)

@@ -36,7 +36,10 @@ ROLES: tuple[Role, ...] = (
 )
 ROLE_TEXT: dict[Role, str] = {
     "anonymous": "no token: the public, a witness",
-    "resident": "a resident (浙里办 account: the real-name ID number)",
+    "resident": (
+        "a resident (浙里办 account: a pseudonymous `sub`, the real-name ID number in the"
+        " `id_number` claim)"
+    ),
     "community_agent": "a community agent (社区代办员) at a center's window",
     "officer": "an officer (审批人员) of a town or city office, or a community window",
     "center_head": "a center head (中心主任)",

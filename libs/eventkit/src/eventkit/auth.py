@@ -55,6 +55,8 @@ from fastapi import HTTPException, Request
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .personal_data import holds_id_number, new_account_id
+
 ROLES: frozenset[str] = frozenset(
     {"resident", "community_agent", "officer", "center_head", "inspector", "admin"}
 )
@@ -235,6 +237,12 @@ class TokenVerifier:
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
             raise AuthError("invalid token: empty subject")
+        if holds_id_number(sub):
+            raise AuthError(
+                "invalid token: sub must be a pseudonymous account id, never an ID number "
+                "(a resident's real-name ID number goes in the id_number claim, which only "
+                "intake reads)"
+            )
         org, tier = claims.get("org_id"), claims.get("tier")
         if role in STAFF_ROLES:
             _require_center(role, org, tier)
@@ -425,6 +433,30 @@ def mint_token(
     return jwt.encode(claims, private_key, algorithm=_alg_for(private_key), headers=headers)
 
 
+def mint_resident_token(
+    private_key: Any,
+    id_number: str,
+    *,
+    account_id: str | None = None,
+    ttl_seconds: int = 3600,
+    now: float | None = None,
+    **kwargs: Any,
+) -> str:
+    """A resident's token as a real-name identity provider (浙里办) issues it: `sub` is a
+    pseudonymous account id (fresh unless given), the ID number is the `id_number` claim
+    (dev and tests only: production tokens come from the IdP)."""
+    extra = {**(kwargs.pop("extra", None) or {}), "id_number": id_number}
+    return mint_token(
+        private_key,
+        sub=account_id or new_account_id(),
+        role="resident",
+        ttl_seconds=ttl_seconds,
+        now=now,
+        extra=extra,
+        **kwargs,
+    )
+
+
 cli = typer.Typer(
     name="eventkit.auth",
     help="Dev keys and tokens for the services' bearer-JWT authentication.",
@@ -466,6 +498,10 @@ def mint(
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
     issuer: Annotated[str | None, typer.Option(help="iss claim.")] = None,
     audience: Annotated[str | None, typer.Option(help="aud claim.")] = None,
+    id_number: Annotated[
+        str | None,
+        typer.Option(help="A resident's real-name ID number (the id_number claim; never --sub)."),
+    ] = None,
 ) -> None:
     """Print a signed token (dev and tests only: production tokens come from the IdP)."""
     import os
@@ -490,6 +526,7 @@ def mint(
             ttl_seconds=ttl,
             issuer=issuer,
             audience=audience,
+            extra={"id_number": id_number} if id_number else None,
         )
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)

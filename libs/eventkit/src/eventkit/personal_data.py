@@ -72,6 +72,24 @@ def is_subject_id(value: str) -> bool:
     return bool(SUBJECT_RE.match(value))
 
 
+ID_NUMBER_IN_TEXT = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
+"""An 18-character PRC ID number (GB 11643) anywhere in a string, check character or not."""
+
+
+def holds_id_number(value: str) -> bool:
+    """True if `value` holds what looks like an ID number: such a value may not name anyone
+    (a token's `sub`, an actor id), since it would be written where it cannot be deleted."""
+    return bool(ID_NUMBER_IN_TEXT.search(value))
+
+
+def new_account_id() -> str:
+    """A development identity provider's pseudonymous account id for a resident (`sub` of
+    the tokens the demo, the portal's development sign-in and the tests mint): random, so
+    it says nothing about the person; the real-name ID number travels in the `id_number`
+    claim, which only intake reads."""
+    return "acct-" + secrets.token_hex(12)
+
+
 def normalize_id_number(id_number: str) -> str:
     """The form an ID number is hashed in: trimmed, the check character `x` upper-case."""
     return id_number.strip().upper()

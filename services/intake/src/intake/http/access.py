@@ -2,9 +2,10 @@
 
 - **residents** see and act on their own cases only: the ones they submitted online
   (`submitted_by` is their subject), and the ones whose applicant is them. A resident token
-  identifies the person by the real-name-verified ID number, in an `id_number` claim or as
-  the subject (as 浙里办 accounts do); it is compared by keyed hash (`applicant_key`: the
-  subject's lookup hash, `personal_data.ApplicantKeys`), never in the clear.
+  names a pseudonymous account as `sub` (a `sub` holding an ID number is refused by
+  `eventkit.auth`) and the real-name-verified ID number in its `id_number` claim, which only
+  intake reads; it is compared by keyed hash (`applicant_key`: the subject's lookup hash,
+  `personal_data.ApplicantKeys`), never in the clear.
 - **staff** (community agents, officers, center heads) are who the staff directory of
   routing's org tree lists at the center their token names, in the token's role: a staff
   member the tree does not list there records and reads nothing (`require_registered_actor`),
@@ -91,13 +92,16 @@ def actor_of(p: Principal) -> Actor:
 
 async def resident_subject(core: Any, p: Principal) -> Principal:
     """A resident as intake knows them (issue 15): the token's real-name identity (the
-    `id_number` claim, else the subject) is kept in the `id_number` claim, and `sub` becomes
-    the resident's pseudonymous subject (made on first sight), so every actor, `submitted_by`,
-    `withdrawn_by` and log line names the subject, never the ID number. Installed as the
-    app's `principal_hook` (`eventkit.auth.authenticate`); staff pass unchanged."""
+    `id_number` claim) stays in that claim, and `sub` (the identity provider's account id)
+    becomes the resident's pseudonymous subject (made on first sight), so every actor,
+    `submitted_by`, `withdrawn_by` and log line names intake's subject. A token without the
+    claim keeps its `sub` (a pseudonym already: it owns the cases it submitted). Installed as
+    the app's `principal_hook` (`eventkit.auth.authenticate`); staff pass unchanged."""
     if p.role != "resident":
         return p
     identity = resident_identity(p)
+    if identity is None:
+        return p
     async with core.pool.acquire() as conn:
         subject = await core.subjects.subject_of(conn, identity)
         if subject is None:
@@ -112,9 +116,10 @@ async def resident_subject(core: Any, p: Principal) -> Principal:
     )
 
 
-def resident_identity(p: Principal) -> str:
+def resident_identity(p: Principal) -> str | None:
+    """The real-name ID number of a resident token (its `id_number` claim), if it has one."""
     claimed = p.claims.get("id_number")
-    return claimed if isinstance(claimed, str) and claimed else p.sub
+    return claimed if isinstance(claimed, str) and claimed.strip() else None
 
 
 def resident_owns(p: Principal, row: asyncpg.Record | dict[str, Any], keys: ApplicantKeys) -> bool:
@@ -125,7 +130,10 @@ def resident_owns(p: Principal, row: asyncpg.Record | dict[str, Any], keys: Appl
     stored = row["applicant_key"]
     if stored is None:  # an erased applicant: nobody's any more
         return False
-    return any(hmac.compare_digest(h, stored) for h in keys.hashes(resident_identity(p)))
+    identity = resident_identity(p)
+    if identity is None:
+        return False
+    return any(hmac.compare_digest(h, stored) for h in keys.hashes(identity))
 
 
 async def staff_sees(

@@ -145,7 +145,9 @@ async def list_applications(
         if principal.role == "resident":
             if center_id is not None:
                 raise refuse(403, "center_id", "residents list their own applications only")
-            args.extend([core.applicant_keys.hashes(resident_identity(principal)), principal.sub])
+            identity = resident_identity(principal)
+            hashes = core.applicant_keys.hashes(identity) if identity is not None else []
+            args.extend([hashes, principal.sub])
             where.append(
                 "(a.applicant_key = ANY($1::text[]) OR (a.submitted_by = $2 AND "
                 "a.submitted_by_role = 'resident'))"
