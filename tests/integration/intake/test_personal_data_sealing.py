@@ -162,3 +162,62 @@ async def test_notify_reads_the_contact_with_the_shared_secret_only(intake: Harn
     # not a public operation
     spec = (await intake.client.get("/openapi.json")).json()
     assert not any(p.startswith("/internal") for p in spec["paths"])
+
+
+async def test_a_joint_applicant_is_sealed_with_the_same_subject_and_opened_on_read(
+    intake: Harness,
+) -> None:
+    """联办: `intake.joint_application_submitted` carries the applicant sealed, bound to the
+    joint case, under the same subject as the person's single cases; the joint read opens
+    it for those entitled and records the read."""
+    from .test_joint_api import publish_bundles
+
+    await publish_bundles(intake)
+    id_number = valid_id("33038119880808808")
+    person = applicant(name=NAME, id_number=id_number, phone=PHONE, address=ADDRESS)
+    single = await intake.submit(AGENT_MABEI, second_child(applicant=person))
+    subject = (await intake.stream(single.json()["case_id"]))[0]["payload"]["applicant"][
+        "subject_id"
+    ]
+    r = await intake.client.post(
+        "/v1/joint-applications",
+        json={"bundle_code": "LB-001", "applicant": person},
+        headers=intake.keys.headers(AGENT_MABEI),
+    )
+    assert r.status_code == 201, r.text
+    joint_id = r.json()["joint_case_id"]
+    stored = await intake.stream(joint_id)
+    sealed = stored[0]["payload"]["applicant"]
+    assert sealed["subject_id"] == subject
+    for f in ("name", "id_number", "phone", "address"):
+        assert is_sealed(sealed[f]), f
+    for secret in (id_number, NAME, PHONE, ADDRESS):
+        assert secret not in orjson.dumps(stored).decode()
+    published = await read_topic_until(
+        intake.bootstrap,
+        intake.intake_topic,
+        lambda es: any(e["stream_id"] == joint_id for e in es),
+    )
+    for secret in (id_number, NAME, PHONE):
+        assert secret not in orjson.dumps(published).decode()
+
+    got = await intake.client.get(
+        f"/v1/joint-applications/{joint_id}", headers=intake.keys.headers(AGENT_MABEI)
+    )
+    assert got.status_code == 200, got.text
+    shown = got.json()["applicant"]
+    assert shown["subject_id"] == subject and shown["name"] == NAME
+    assert shown["id_number"] == id_number
+    # the resident (浙里办 token: ID number as a claim) reads their own joint case
+    mine = await intake.client.get(
+        f"/v1/joint-applications/{joint_id}", headers=intake.keys.resident(id_number)
+    )
+    assert mine.status_code == 200, mine.text
+    reads = await intake.client.get(
+        "/v1/personal-data/reads",
+        params={"subject_id": subject},
+        headers=intake.keys.headers(INSPECTOR),
+    )
+    assert reads.status_code == 200, reads.text
+    endpoints = [i["endpoint"] for i in reads.json()["items"] if i["case_id"] == joint_id]
+    assert endpoints.count("GET /v1/joint-applications/{joint_case_id}") == 2

@@ -15,15 +15,18 @@ import logging
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import duckdb
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from eventkit.kafka_security import client_kwargs
+from intake.seed_catalog import seed_bundles
 from tlog.hashing import leaf_hash
 from tlog.proofs import verify_inclusion
 
@@ -160,6 +163,24 @@ async def test_one_erasure_reaches_every_copy_and_the_log_still_verifies(
     subject = mine.json()["application"]["applicant"]["subject_id"]
     assert mine.json()["application"]["submitted_by"] == subject
     assert [e["actor"]["id"] for e in mine.json()["trail"]] == [subject, subject]
+    # and a joint application (联办) at the window: its applicant sealed under the same subject
+    for bundle in seed_bundles(effective_from=datetime.now(ZoneInfo("Asia/Shanghai")).date()):
+        pub = await st.clients["intake"].post(
+            "/v1/catalog/bundles", json=bundle.model_dump(mode="json"), headers=h(st, "admin")
+        )
+        assert pub.status_code in (201, 422), pub.text
+    joint = await st.clients["intake"].post(
+        "/v1/joint-applications",
+        json={"bundle_code": "LB-001", "applicant": person},
+        headers=h(st, "agent"),
+    )
+    assert joint.status_code == 201, joint.text
+    joint_id = joint.json()["joint_case_id"]
+    joint_view = await st.clients["intake"].get(
+        f"/v1/joint-applications/{joint_id}", headers=h(st, "agent")
+    )
+    assert joint_view.json()["applicant"]["subject_id"] == subject
+    assert joint_view.json()["applicant"]["phone"] == PHONE
 
     # notify asked intake for the contact and planned the receipt to the phone (this stack
     # gives notify no verification secret, so the receipt itself then fails: not our concern)
@@ -230,7 +251,7 @@ async def test_one_erasure_reaches_every_copy_and_the_log_still_verifies(
     )
     assert done.status_code == 201, done.text
     result = done.json()
-    assert result["case_ids"] == sorted([case_id, online_id])
+    assert result["case_ids"] == [*sorted([case_id, online_id]), joint_id]
     assert result["subject_id"] == subject and result["documents_erased"] == 1
     erasure_event = result["events"][0]["event_id"]
     again = await st.clients["intake"].post(
@@ -243,6 +264,11 @@ async def test_one_erasure_reaches_every_copy_and_the_log_still_verifies(
     app = got.json()["application"]
     assert app["applicant"]["erased"] is True and "name" not in app["applicant"]
     assert app["item_code"] == "FP-002" and app["status"] == "accepted"
+    joint_gone = await st.clients["intake"].get(
+        f"/v1/joint-applications/{joint_id}", headers=h(st, "agent")
+    )
+    assert joint_gone.json()["applicant"] == {"erased": True, "subject_id": subject}
+    assert joint_gone.json()["bundle_code"] == "LB-001"  # the joint case's facts stay
     gone = await st.clients["intake"].get(
         f"/v1/applications/{case_id}/documents", headers=h(st, "agent")
     )
@@ -298,6 +324,7 @@ async def test_one_erasure_reaches_every_copy_and_the_log_still_verifies(
     ]
     on_kafka = await topic_bytes(infra.bootstrap, topics)
     assert case_id.encode() in on_kafka  # the search sees the case's records
+    assert joint_id.encode() in on_kafka  # and the joint case's
     assert found_in(on_kafka) == []
     for service, schema in st.schemas.items():
         dump = pg_dump(infra.database_url, schema)

@@ -28,6 +28,7 @@ import asyncpg
 
 from contracts.base import payload_of, to_payload
 from contracts.intake import Applicant, ApplicationSubmitted, seal_applicant
+from contracts.joint import JointApplicationSubmitted
 from contracts.workdays import OfficeHours, WorkingCalendar
 from eventkit.aggregate import CommandRunner, Outcome
 from eventkit.clock import Clock
@@ -141,6 +142,12 @@ def sealed_payload(subject: SubjectKey | None, evt: Any) -> dict[str, Any]:
             raise RuntimeError("an application's applicant must be sealed before it is stored")
         evt = evt.model_copy(
             update={"applicant": seal_applicant(subject, evt.case_id, evt.applicant)}
+        )
+    if isinstance(evt, JointApplicationSubmitted) and isinstance(evt.applicant, Applicant):
+        if subject is None:
+            raise RuntimeError("a joint application's applicant must be sealed before it is stored")
+        evt = evt.model_copy(
+            update={"applicant": seal_applicant(subject, evt.joint_case_id, evt.applicant)}
         )
     return to_payload(evt)
 
@@ -336,13 +343,17 @@ class IntakeRuntime:
             return decide_supplement_joint(cmd, state, now, ctx)
 
         org = (center_id or None, tier)
+        # the joint applicant is sealed with their subject's key, as a single case's is
+        subject = None
+        if isinstance(command, SubmitJointApplication):
+            subject = await self.subjects.subject_for(conn, command.applicant.id_number)
         runner: CommandRunner[JointState, Any] = CommandRunner(
             store=self.store,
             decide=decide,
             evolve=evolve_joint,
             initial=JointState,
             from_envelope=payload_of,
-            to_payload=to_payload,
+            to_payload=functools.partial(sealed_payload, subject),
             producer=self.producer,
             meta=lambda _evt: org,
         )
@@ -384,6 +395,13 @@ class IntakeRuntime:
         await conn.execute(
             "UPDATE applications SET applicant = jsonb_build_object('erased', true,"
             " 'subject_id', $2::text), applicant_key = NULL WHERE case_id = ANY($1::text[])",
+            cases,
+            command.subject_id,
+        )
+        await conn.execute(  # joint cases (联办) are among `case_ids` by their joint id
+            "UPDATE joint_cases SET applicant = jsonb_build_object('erased', true,"
+            " 'subject_id', $2::text), applicant_key = NULL"
+            " WHERE joint_case_id = ANY($1::text[])",
             cases,
             command.subject_id,
         )

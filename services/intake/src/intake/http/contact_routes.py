@@ -31,7 +31,7 @@ ENDPOINT = "GET /internal/v1/contacts/{case_id}"
 @router.get("/contacts/{case_id}")
 async def applicant_contact(
     request: Request,
-    case_id: str = Path(pattern=r"^case-[0-9a-f]{32}$"),
+    case_id: str = Path(pattern=r"^(case|joint)-[0-9a-f]{32}$"),
     x_bianmin_service_secret: str = Header(default=""),
 ) -> dict[str, Any]:
     core = core_of(request)
@@ -39,8 +39,12 @@ async def applicant_contact(
     if not hmac.compare_digest(x_bianmin_service_secret.encode(), expected):
         raise refuse(403, "X-Bianmin-Service-Secret", "only notify reads applicants' contacts")
     async with core.pool.acquire() as conn:
+        # a joint case (联办) is keyed by its joint id in notify's directory, like a case
         stored = await conn.fetchval(
-            "SELECT applicant FROM applications WHERE case_id = $1", case_id
+            "SELECT applicant FROM applications WHERE case_id = $1"
+            if case_id.startswith("case-")
+            else "SELECT applicant FROM joint_cases WHERE joint_case_id = $1",
+            case_id,
         )
         if stored is None:
             raise refuse(404, "case_id", f"no application {case_id}")

@@ -109,6 +109,15 @@ async def erase_personal_data(
             subject,
             legacy,
         )
+        # and their joint cases (联办), named by their joint id among the erased cases
+        joint = await conn.fetch(
+            "SELECT joint_case_id AS case_id, false AS held FROM joint_cases"
+            " WHERE subject_id = $1 OR applicant_key = ANY($2::text[])"
+            " ORDER BY joint_case_id FOR UPDATE",
+            subject,
+            legacy,
+        )
+        rows = [*rows, *joint]
         done = await core.erase_subject(
             conn,
             ErasePersonalData(
