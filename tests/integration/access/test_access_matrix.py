@@ -325,7 +325,7 @@ async def _hold(w: World, a: Action, c: Cell, allowed: bool) -> Req:
 
 @builds("intake.legal_hold_release")
 async def _release(w: World, a: Action, c: Cell, allowed: bool) -> Req:
-    return _req(w, a, c, _case_path(a, w.a))
+    return _req(w, a, c, _case_path(a, w.a), params={"reason": "inspection closed"})
 
 
 @builds("intake.read", "routing.case")

@@ -241,10 +241,24 @@ async def test_one_erasure_reaches_every_copy_and_the_log_still_verifies(
         "/v1/admin/personal-data/erasures", json=erase, headers=h(st, "inspector")
     )
     assert not_admin.status_code == 403
-    released = await st.clients["intake"].delete(
+    unsaid = await st.clients["intake"].delete(
         f"/v1/applications/{case_id}/legal-hold", headers=h(st, "inspector")
     )
+    assert unsaid.status_code == 422 and unsaid.json()["detail"]["field"] == "reason"
+    released = await st.clients["intake"].delete(
+        f"/v1/applications/{case_id}/legal-hold",
+        params={"reason": "纪检监察 2026-17 已结案"},
+        headers=h(st, "inspector"),
+    )
     assert released.status_code == 200, released.text
+    # placing and lifting the hold are on the audit trail: who, when, why
+    for ref, kind, why in (
+        (held.json()["event_id"], b"intake.legal_hold_placed", "纪检监察 2026-17"),
+        (released.json()["event_id"], b"intake.legal_hold_lifted", "纪检监察 2026-17 已结案"),
+    ):
+        proof = await eventually(lambda ref=ref: logged(ref), what=f"{kind!r} in the audit log")
+        leaf = base64.b64decode(proof["leaf"])
+        assert kind in leaf and why.encode() in leaf and PEOPLE["inspector"][0].encode() in leaf
 
     done = await st.clients["intake"].post(
         "/v1/admin/personal-data/erasures", json=erase, headers=h(st, "admin")

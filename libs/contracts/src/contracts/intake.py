@@ -527,6 +527,34 @@ class PersonalDataErased(DomainEvent):
     erased_at: AwareDatetime
 
 
+@event
+class LegalHoldPlaced(DomainEvent):
+    """An inspector placed a legal hold on a case (issue 15): an inspection (纪检监察) still
+    needs it, so its applicant's personal data is not erased while it holds (the erasure is
+    refused, 409). Who, when and why are on the record, and so on the audit trail. Placing
+    it again records the new reason. Stream `hold-<the case's hex>`, one per case."""
+
+    event_type = "intake.legal_hold_placed"
+
+    case_id: Identifier
+    reason: Reason
+    placed_by: ActorId
+    placed_at: AwareDatetime
+
+
+@event
+class LegalHoldLifted(DomainEvent):
+    """An inspector lifted a case's legal hold (issue 15): who, when and why; the applicant
+    may be erased again. On the hold's stream (`hold-<the case's hex>`)."""
+
+    event_type = "intake.legal_hold_lifted"
+
+    case_id: Identifier
+    reason: Reason
+    lifted_by: ActorId
+    lifted_at: AwareDatetime
+
+
 BAD_REVIEW_MAX = 2
 
 

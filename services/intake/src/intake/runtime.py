@@ -40,7 +40,7 @@ from eventkit.store import PostgresEventStore
 
 from .catalog_view import CatalogView
 from .documents.store import DocumentStore
-from .domain import application, catalog, erasure
+from .domain import application, catalog, erasure, legal_hold
 from .domain.application import ApplicationState, IntakeContext, decider_for
 from .domain.application_commands import (
     ApplicationCommand,
@@ -411,6 +411,47 @@ class IntakeRuntime:
             cases,
         )
         return Erased(_versioned(outcome), sorted({r["sha256"] for r in blobs}))
+
+    # -- legal holds (PIPL) ----------------------------------------------------------------------
+    async def handle_legal_hold(
+        self,
+        conn: asyncpg.Connection,
+        command: legal_hold.PlaceLegalHold | legal_hold.LiftLegalHold,
+    ) -> list[Envelope]:
+        """Decide placing or lifting a case's hold on its stream, then keep `legal_holds`
+        (which the erasure reads) in the same transaction."""
+        runner: CommandRunner[legal_hold.HoldState, Any] = CommandRunner(
+            store=self.store,
+            decide=legal_hold.decide,
+            evolve=legal_hold.evolve,
+            initial=legal_hold.initial_state,
+            from_envelope=payload_of,
+            to_payload=to_payload,
+            producer=self.producer,
+            meta=lambda _evt: (None, None),
+        )
+        now = self.clock()
+        outcome = await runner.handle(
+            legal_hold.hold_stream(command.case_id),
+            command,
+            actor=command.actor,
+            now=now,
+            conn=conn,
+        )
+        if isinstance(command, legal_hold.PlaceLegalHold):
+            await conn.execute(
+                "INSERT INTO legal_holds (case_id, held_by, reason, held_at)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (case_id) DO UPDATE SET"
+                " held_by = EXCLUDED.held_by, reason = EXCLUDED.reason,"
+                " held_at = EXCLUDED.held_at",
+                command.case_id,
+                command.actor.id,
+                command.reason.strip(),
+                now,
+            )
+        else:
+            await conn.execute("DELETE FROM legal_holds WHERE case_id = $1", command.case_id)
+        return _versioned(outcome)
 
     # -- the catalog ---------------------------------------------------------------------------
     def catalog_runner(self) -> CommandRunner[Catalog, CatalogCommand]:

@@ -10,8 +10,9 @@ are scrubbed. After commit the documents' bytes are deleted (`DocumentStore.eras
 scrubs its directory and deliveries when the event reaches it.
 
 A case under a legal hold (an inspection still needs it) refuses the erasure with 409,
-naming the cases. Inspectors place and release holds:
-`PUT` / `DELETE /v1/applications/{case_id}/legal-hold`, and list every recorded read of
+naming the cases. Inspectors place and lift holds, each an event on the audit trail
+(`intake.legal_hold_placed` / `_lifted`: who, when, why):
+`PUT` / `DELETE /v1/applications/{case_id}/legal-hold?reason=...`, and list every recorded read of
 personal data: `GET /v1/personal-data/reads`.
 """
 
@@ -32,6 +33,7 @@ from eventkit.idempotency import idempotency_key, request_fingerprint
 from eventkit.openapi import errors
 
 from ..domain.erasure import ErasePersonalData
+from ..domain.legal_hold import LiftLegalHold, PlaceLegalHold
 from .access import actor_of
 from .case_flow import case_row, core_of
 from .errors import refuse
@@ -200,35 +202,44 @@ async def place_legal_hold(
     case_id: str = Path(pattern=r"^case-[0-9a-f]{32}$"),
     principal: Principal = Depends(require_roles("inspector")),
 ) -> dict[str, Any]:
+    """Recorded as `intake.legal_hold_placed` (who, when, why: on the audit trail)."""
     core = core_of(request)
     async with core.pool.acquire() as conn, conn.transaction():
         await case_row(conn, case_id)
-        await conn.execute(
-            "INSERT INTO legal_holds (case_id, held_by, reason, held_at) VALUES ($1, $2, $3, $4)"
-            " ON CONFLICT (case_id) DO UPDATE SET held_by = EXCLUDED.held_by,"
-            " reason = EXCLUDED.reason, held_at = EXCLUDED.held_at",
-            case_id,
-            principal.sub,
-            body.reason,
-            core.clock(),
+        envelopes = await core.handle_legal_hold(
+            conn, PlaceLegalHold(case_id, body.reason, actor_of(principal))
         )
-    return {"case_id": case_id, "held": True, "held_by": principal.sub, "reason": body.reason}
+    core.runtime.wake_relay()
+    return {
+        "case_id": case_id,
+        "held": True,
+        "held_by": principal.sub,
+        "reason": body.reason.strip(),
+        "event_id": str(envelopes[-1].event_id),
+    }
 
 
 @router.delete(
     "/v1/applications/{case_id}/legal-hold",
-    summary="Release a case's legal hold (inspectors)",
+    summary="Lift a case's legal hold (inspectors), saying why",
 )
 async def release_legal_hold(
     request: Request,
     case_id: str = Path(pattern=r"^case-[0-9a-f]{32}$"),
+    reason: Reason = Query(description="why the hold is lifted (on the audit trail)"),
     principal: Principal = Depends(require_roles("inspector")),
 ) -> dict[str, Any]:
+    """Recorded as `intake.legal_hold_lifted` (who, when, why: on the audit trail)."""
     core = core_of(request)
-    async with core.pool.acquire() as conn:
-        released = await conn.fetchval(
-            "DELETE FROM legal_holds WHERE case_id = $1 RETURNING true", case_id
+    async with core.pool.acquire() as conn, conn.transaction():
+        envelopes = await core.handle_legal_hold(
+            conn, LiftLegalHold(case_id, reason, actor_of(principal))
         )
-    if not released:
-        raise refuse(404, "case_id", f"{case_id} is not under a legal hold")
-    return {"case_id": case_id, "held": False, "released_by": principal.sub}
+    core.runtime.wake_relay()
+    return {
+        "case_id": case_id,
+        "held": False,
+        "released_by": principal.sub,
+        "reason": reason.strip(),
+        "event_id": str(envelopes[-1].event_id),
+    }
