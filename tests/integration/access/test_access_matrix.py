@@ -591,7 +591,7 @@ async def _halt_decision(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, "/v1/admin/log/halts/1/decision", json={"reason": "access test"})
 
 
-@builds("audit.staff_identity")
+@builds("audit.staff_identity", "intake.staff_identity")
 async def _identity(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     path = a.path.replace("{staff_id}", PEOPLE["officer"][0])
     return _req(w, a, c, path, json={"household_no": "330381-MY-0007"})

@@ -45,6 +45,7 @@ EXPECTED_TYPES = {
     "intake.personal_data_erased",
     "intake.legal_hold_placed",
     "intake.legal_hold_lifted",
+    "intake.conflict_of_interest_found",
 }
 
 

@@ -983,6 +983,19 @@ INTAKE: tuple[Action, ...] = (
         ),
     ),
     Action(
+        "intake.staff_identity",
+        "intake",
+        "PUT",
+        "/v1/admin/staff/{staff_id}/identity",
+        "set a staff member's identity hashes (回避)",
+        _admin_only(
+            "intake, which alone opens sealed applicants, compares them with the staff acting "
+            "on a case (a staff member handling their own family's case); kept by "
+            "administrators as keyed hashes",
+            "staff identities are kept by the administrators only",
+        ),
+    ),
+    Action(
         "intake.legal_hold_release",
         "intake",
         "DELETE",

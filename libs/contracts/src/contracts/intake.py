@@ -555,6 +555,31 @@ class LegalHoldLifted(DomainEvent):
     lifted_at: AwareDatetime
 
 
+ConflictRole = Literal["accepting_staff_id", "assigned_to", "to_officer", "decided_by"]
+"""Which act put the staff member on the case: accepted it, was assigned it (or reassigned
+it), decided it."""
+SameIdentity = Literal["id_number", "household_no"]
+
+
+@event
+class ConflictOfInterestFound(DomainEvent):
+    """A staff member acting on a case is its applicant, or of the applicant's household
+    (issue 15, 回避): intake, which alone can open the sealed applicant, compared the
+    applicant's ID number and household number with the staff member's (registered with
+    intake as keyed hashes) when it learned of the act. It names the case, the staff member,
+    the act and which identity matched, never the identity itself, so it holds no personal
+    data; the audit's conflict-of-interest rule flags the case from it. On the case stream,
+    once per staff member and act."""
+
+    event_type = "intake.conflict_of_interest_found"
+
+    case_id: Identifier
+    staff_id: ActorId
+    role_field: ConflictRole
+    same: Annotated[tuple[SameIdentity, ...], Field(min_length=1, max_length=2)]
+    found_at: AwareDatetime
+
+
 BAD_REVIEW_MAX = 2
 
 

@@ -14,9 +14,12 @@ import hmac
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import asyncpg
+import orjson
 
+from contracts.intake import Applicant, SealedApplicant, open_applicant
 from eventkit.personal_data import (
     KeyManager,
     SubjectKey,
@@ -92,6 +95,27 @@ class SubjectKeys:
             self.lookup(id_number),
         )
         return found
+
+    def identity_hash(self, kind: str, value: str) -> str:
+        """Keyed hash of an identity of `kind` (id_number: the subject lookup's hash;
+        household_no: the same key, its own domain), to compare staff with applicants."""
+        if kind == "id_number":
+            return self.lookup(value)
+        return lookup_hash(f"{kind}:{value}", self.lookup_key)
+
+    async def opened_applicant(
+        self, conn: asyncpg.Connection, case_id: str, stored: Any
+    ) -> Applicant | None:
+        """A case's stored applicant in the clear (sealed: opened with its subject's key;
+        projected before sealing: as it is); None once erased."""
+        a = orjson.loads(stored) if isinstance(stored, str | bytes) else stored
+        if not isinstance(a, dict) or a.get("erased"):
+            return None
+        if "subject_id" not in a:
+            return Applicant.model_validate(a)
+        sealed = SealedApplicant.model_validate(a)
+        key = (await self.keys_of(conn, [sealed.subject_id])).get(sealed.subject_id)
+        return None if key is None else open_applicant(key, case_id, sealed)
 
     async def keys_of(
         self, conn: asyncpg.Connection, subject_ids: Iterable[str]

@@ -27,7 +27,13 @@ from typing import Any
 import asyncpg
 
 from contracts.base import payload_of, to_payload
-from contracts.intake import Applicant, ApplicationSubmitted, seal_applicant
+from contracts.intake import (
+    Applicant,
+    ApplicationSubmitted,
+    ConflictRole,
+    SameIdentity,
+    seal_applicant,
+)
 from contracts.joint import JointApplicationSubmitted
 from contracts.workdays import OfficeHours, WorkingCalendar
 from eventkit.aggregate import CommandRunner, Outcome
@@ -40,7 +46,7 @@ from eventkit.store import PostgresEventStore
 
 from .catalog_view import CatalogView
 from .documents.store import DocumentStore
-from .domain import application, catalog, erasure, legal_hold
+from .domain import application, catalog, conflict, erasure, legal_hold
 from .domain.application import ApplicationState, IntakeContext, decider_for
 from .domain.application_commands import (
     ApplicationCommand,
@@ -285,6 +291,17 @@ class IntakeRuntime:
         )
         envelopes = _versioned(outcome)
         await applications.apply(conn, envelopes, self.secret)
+        if isinstance(command, SubmitApplication) and envelopes:
+            # 回避: is the accepting staff member the applicant, or of their household?
+            found = await self.check_conflict(
+                conn,
+                command.case_id,
+                command.accepting_staff_id,
+                "accepting_staff_id",
+                correlation_id=envelopes[0].correlation_id,
+                causation_id=envelopes[0].event_id,
+            )
+            envelopes = [*envelopes, *found]
         return CaseOutcome(outcome.state, outcome.version, envelopes)
 
     async def load_case(self, conn: asyncpg.Connection, case_id: str) -> list[Envelope]:
@@ -411,6 +428,72 @@ class IntakeRuntime:
             cases,
         )
         return Erased(_versioned(outcome), sorted({r["sha256"] for r in blobs}))
+
+    # -- conflict of interest (回避, PIPL) ---------------------------------------------------------
+    async def check_conflict(
+        self,
+        conn: asyncpg.Connection,
+        case_id: str,
+        staff_id: str | None,
+        role_field: ConflictRole,
+        *,
+        correlation_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+    ) -> list[Envelope]:
+        """Is `staff_id`, acting on the case as `role_field`, its applicant or of the
+        applicant's household? Opens the applicant with the subject's key, compares keyed
+        hashes with the staff member's registered ones (`staff_identities`) and records
+        `intake.conflict_of_interest_found` on the case stream (no identity in it). Nothing
+        when the staff member has no registered identity or the applicant was erased."""
+        if not staff_id:
+            return []
+        ident = await conn.fetchrow(
+            "SELECT id_hash, household_hash FROM staff_identities WHERE staff_id = $1", staff_id
+        )
+        if ident is None:
+            return []
+        row = await conn.fetchrow(
+            "SELECT applicant, accepting_center_id FROM applications WHERE case_id = $1", case_id
+        )
+        if row is None:
+            return []
+        applicant = await self.subjects.opened_applicant(conn, case_id, row["applicant"])
+        if applicant is None:  # erased
+            return []
+        theirs: dict[SameIdentity, str] = {}
+        for kind, value in (
+            ("id_number", applicant.id_number),
+            ("household_no", applicant.household_no),
+        ):
+            if value:
+                theirs[kind] = self.subjects.identity_hash(kind, value)  # type: ignore[index]
+        staff: dict[SameIdentity, str] = {}
+        if ident["id_hash"]:
+            staff["id_number"] = ident["id_hash"]
+        if ident["household_hash"]:
+            staff["household_no"] = ident["household_hash"]
+        center = row["accepting_center_id"]
+        tier = await CenterTiers().tier(conn, center) if center else None
+        runner: CommandRunner[conflict.ConflictState, conflict.CheckConflict] = CommandRunner(
+            store=self.store,
+            decide=conflict.decide,
+            evolve=conflict.evolve,
+            initial=conflict.initial_state,
+            from_envelope=payload_of,
+            to_payload=to_payload,
+            producer=self.producer,
+            meta=lambda _evt: (center, tier),
+        )
+        outcome = await runner.handle(
+            case_id,
+            conflict.CheckConflict(case_id, staff_id, role_field, theirs, staff),
+            actor=Actor(id="intake", role="system"),
+            now=self.clock(),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            conn=conn,
+        )
+        return _versioned(outcome)
 
     # -- legal holds (PIPL) ----------------------------------------------------------------------
     async def handle_legal_hold(

@@ -144,11 +144,16 @@ class KeyedPointer(_M):
 class ConflictOfInterest(_Rule):
     """A staff member handling the case is the applicant or of the applicant's household:
     the applicant's keyed hashes (HMAC, from personal_data, never from the leaf) equal the
-    staff member's keyed identity (staff_identity)."""
+    staff member's keyed identity (staff_identity). Sealed applicants (issue 15) hide the ID
+    number from the audit: intake, which opens them, makes the comparison and publishes the
+    finding (`found`: `intake.conflict_of_interest_found`, naming the case, the staff member,
+    the act and which identity matched, no identity itself); the keyed comparison stays for
+    events written before sealing."""
 
     kind: Literal["conflict_of_interest"]
     applicant: tuple[KeyedPointer, ...]
     staff_fields: tuple[FieldRef, ...]
+    found: tuple[str, ...] = ()
 
 
 class ForeignProducer(_Rule):
@@ -225,6 +230,7 @@ class RuleSet(_M):
             if isinstance(r, ConflictOfInterest):
                 out.update(a.event_type for a in r.applicant)
                 out.update(s.event_type for s in r.staff_fields)
+                out.update(r.found)
         return out
 
 

@@ -26,7 +26,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from contracts.limits import IdNumber, Offset, Reason
+from contracts.limits import DocumentNo, IdNumber, Offset, Reason
 from contracts.personal_data import SubjectId
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key, request_fingerprint
@@ -34,6 +34,7 @@ from eventkit.openapi import errors
 
 from ..domain.erasure import ErasePersonalData
 from ..domain.legal_hold import LiftLegalHold, PlaceLegalHold
+from ..projections import routing_view
 from .access import actor_of
 from .case_flow import case_row, core_of
 from .errors import refuse
@@ -243,3 +244,56 @@ async def release_legal_hold(
         "reason": reason.strip(),
         "event_id": str(envelopes[-1].event_id),
     }
+
+
+class StaffIdentityRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id_number: IdNumber | None = None
+    household_no: DocumentNo | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> StaffIdentityRequest:
+        if self.id_number is None and self.household_no is None:
+            raise ValueError("give id_number and/or household_no")
+        return self
+
+
+@router.put(
+    "/v1/admin/staff/{staff_id}/identity",
+    summary="A staff member's ID number / household number, for 回避 (administrators)",
+)
+async def put_staff_identity(
+    body: StaffIdentityRequest,
+    request: Request,
+    staff_id: str = Path(max_length=128),
+    principal: Principal = Depends(require_roles("admin")),
+) -> dict[str, Any]:
+    """Kept as keyed hashes under the lookup key (never in the clear): intake compares them
+    with a case's applicant when this staff member accepts, is assigned or decides it, and
+    records `intake.conflict_of_interest_found` (the audit's conflict-of-interest rule flags
+    the case from it). A kind not given keeps what was registered."""
+    core = core_of(request)
+    id_hash = core.subjects.identity_hash("id_number", body.id_number) if body.id_number else None
+    household_hash = (
+        core.subjects.identity_hash("household_no", body.household_no)
+        if body.household_no
+        else None
+    )
+    async with core.pool.acquire() as conn, conn.transaction():
+        if await routing_view.staff_member(conn, staff_id) is None:
+            raise refuse(404, "staff_id", f"{staff_id} is not in the staff directory")
+        await conn.execute(
+            "INSERT INTO staff_identities (staff_id, id_hash, household_hash, set_by, updated_at)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (staff_id) DO UPDATE SET"
+            " id_hash = coalesce(EXCLUDED.id_hash, staff_identities.id_hash),"
+            " household_hash = coalesce(EXCLUDED.household_hash, staff_identities.household_hash),"
+            " set_by = EXCLUDED.set_by, updated_at = EXCLUDED.updated_at",
+            staff_id,
+            id_hash,
+            household_hash,
+            principal.sub,
+            core.clock(),
+        )
+    kinds = [k for k, v in (("id_number", id_hash), ("household_no", household_hash)) if v]
+    return {"staff_id": staff_id, "kinds": kinds}
