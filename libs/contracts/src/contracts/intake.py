@@ -20,6 +20,7 @@ it; everyone else sees the subject id. Money is integer fen.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Literal
 
@@ -192,11 +193,19 @@ class SealedApplicant(_Value):
     email: Sealed | None = None
 
 
-def seal_applicant(key: SubjectKey, case_id: str, applicant: Applicant) -> SealedApplicant:
-    """Seal the applicant's personal fields for `case_id` with the subject's key."""
+def seal_applicant(
+    key: SubjectKey,
+    case_id: str,
+    applicant: Applicant,
+    nonce: Callable[[], bytes] | None = None,
+) -> SealedApplicant:
+    """Seal the applicant's personal fields for `case_id` with the subject's key (`nonce`:
+    random unless a deterministic generator gives its own, `bianmin generate`)."""
     values = applicant.model_dump()
     sealed = {
-        f: None if values[f] is None else key.seal(case_id, field_name(f), values[f])
+        f: None
+        if values[f] is None
+        else key.seal(case_id, field_name(f), values[f], nonce() if nonce else None)
         for f in PERSONAL_FIELDS
     }
     return SealedApplicant(

@@ -190,8 +190,13 @@ class SubjectKey:
     subject_id: str
     data_key: bytes
 
-    def seal(self, case_id: str, field: str, value: str) -> str:
-        nonce = secrets.token_bytes(_NONCE)
+    def seal(self, case_id: str, field: str, value: str, nonce: bytes | None = None) -> str:
+        """`nonce`: a fresh random one unless given (only a deterministic generator gives
+        its own, each used once under its key)."""
+        if nonce is None:
+            nonce = secrets.token_bytes(_NONCE)
+        elif len(nonce) != _NONCE:
+            raise ValueError(f"a nonce is {_NONCE} bytes")
         ct = AESGCM(self.data_key).encrypt(
             nonce, value.encode(), _aad(self.subject_id, case_id, field)
         )
