@@ -2,7 +2,9 @@
 
 Tokens are verified with a configured public key (PEM: Ed25519 -> EdDSA, EC P-256 -> ES256,
 RSA -> RS256) or with keys from a JWKS URL (the algorithm then follows the key, `kid` picks it).
-Required claims: ``sub``, ``role`` (one of `ROLES`), ``iat`` and ``exp``, at most
+Required claims: ``sub`` (never holding an ID number: a resident's real-name ID number is the
+``id_number`` claim, which only intake reads; issue 15), ``role`` (one of `ROLES`), ``iat``
+and ``exp``, at most
 `AUTH_MAX_LIFETIME_SECONDS` apart (a token valid until 9999 is refused); ``org_id`` and ``tier``
 (one of `TIERS`) for the centers' staff (`STAFF_ROLES`), optional for the other roles; ``iss`` /
 ``aud`` are checked when configured, and must be configured with a JWKS URL (an identity

@@ -12,6 +12,8 @@ routing.case_decided.decided_by; routing.case_routed.{case_type, handling_tier,
 handling_unit_id}; routing.deadline_set.due_at; routing.deadline_recomputed.due_at;
 routing.bad_review_followup_opened.answer_due_at; intake.service_evaluated.bad_review;
 routing.staff_registered.{staff_id, id_number, household_no};
+intake.conflict_of_interest_found.{staff_id, role_field, same} (intake's own 回避 finding on
+sealed applicants, issue 15);
 audit.situation_report_generated.deadline (the audit's own situation-report events, on the
 report's stream `sitrep:<unit>:<period>:<first day>`, come back into the log through its
 outbox like any event, and the rules read them: a late or missing report is an anomaly).
