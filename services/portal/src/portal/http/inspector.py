@@ -9,6 +9,7 @@ query is itself recorded in the log by audit).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import uuid
@@ -98,16 +99,31 @@ async def home(request: Request, person: Person = Inspector) -> Response:
     result: dict[str, Any] | None = None
     params = _search_params(form)
     after = q.get("after")
-    if searched and form.ok:
+    refusal: ServiceError | None = None
+
+    async def search() -> dict[str, Any] | None:
+        nonlocal refusal
+        if not (searched and form.ok):
+            return None
         try:
-            result = await api.get(
+            return await api.get(
                 "audit", "/v1/inspect/events", **params, after=after or None, limit=50
             )
         except ServiceError as exc:
             if exc.status >= 500 or exc.status in (401, 403):
                 raise
-            form = refused(form, exc, {k: k for k in SEARCH_FIELDS})
-    anomalies = await api.get("audit", "/v1/inspect/anomalies", limit=5)
+            refusal = exc
+            return None
+
+    # the four reads are independent: the page waits for the slowest, not their sum
+    result, anomalies, directory, rules = await asyncio.gather(
+        search(),
+        api.get("audit", "/v1/inspect/anomalies", limit=5),
+        _directory(api),
+        _rules(api),
+    )
+    if refusal is not None:
+        form = refused(form, refusal, {k: k for k in SEARCH_FIELDS})
     next_query = None
     if result and result.get("next_after") is not None:
         next_query = {**{k: v for k, v in form.values.items() if v}, "after": result["next_after"]}
@@ -119,9 +135,9 @@ async def home(request: Request, person: Person = Inspector) -> Response:
         searched=searched,
         result=result,
         next_query=next_query,
-        directory=await _directory(api),
+        directory=directory,
         recent_anomalies=anomalies["items"],
-        rules=await _rules(api),
+        rules=rules,
     )
 
 
@@ -129,14 +145,16 @@ async def home(request: Request, person: Person = Inspector) -> Response:
 async def case(request: Request, case_id: str, person: Person = Inspector) -> Response:
     """A case's full timeline across services and tiers, with its anomalies."""
     api = person_api(request, person)
-    body = await api.get("audit", f"/v1/inspect/cases/{case_id}")
+    body, rules, directory = await asyncio.gather(
+        api.get("audit", f"/v1/inspect/cases/{case_id}"), _rules(api), _directory(api)
+    )
     return render(
         request,
         "inspector/case.html",
         audience=AUDIENCE,
         case=body,
-        rules=await _rules(api),
-        directory=await _directory(api),
+        rules=rules,
+        directory=directory,
     )
 
 
@@ -146,7 +164,9 @@ async def anomalies(request: Request, person: Person = Inspector) -> Response:
     api = person_api(request, person)
     rule = request.query_params.get("rule") or None
     after = request.query_params.get("after") or None
-    body = await api.get("audit", "/v1/inspect/anomalies", rule=rule, after=after, limit=100)
+    body, rules = await asyncio.gather(
+        api.get("audit", "/v1/inspect/anomalies", rule=rule, after=after, limit=100), _rules(api)
+    )
     return render(
         request,
         "inspector/anomalies.html",
@@ -154,7 +174,7 @@ async def anomalies(request: Request, person: Person = Inspector) -> Response:
         items=body["items"],
         next_after=body.get("next_after"),
         rule=rule,
-        rules=await _rules(api),
+        rules=rules,
         severity_zh=SEVERITY_ZH,
     )
 
@@ -183,11 +203,12 @@ async def event_proof(
             data=None,
         )
     proof = r.json()
-    note = await api.get_text(
-        "audit", "/v1/log/checkpoint", size=proof["tree_size"], cosigned="true"
+    note, public_key, keys = await asyncio.gather(
+        api.get_text("audit", "/v1/log/checkpoint", size=proof["tree_size"], cosigned="true"),
+        api.get_text("audit", "/v1/log/public-key"),
+        api.get("audit", "/v1/log/keys"),
     )
-    public_key = (await api.get_text("audit", "/v1/log/public-key")).strip()
-    keys = await api.get("audit", "/v1/log/keys")
+    public_key = public_key.strip()
     leaf: dict[str, Any] | None
     try:
         leaf = json.loads(base64.b64decode(proof.get("leaf") or ""))
