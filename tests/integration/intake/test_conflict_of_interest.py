@@ -6,6 +6,8 @@ staff member and act; a staff member who is not the applicant is no finding."""
 
 from __future__ import annotations
 
+import uuid
+
 import orjson
 import pytest
 
@@ -21,6 +23,7 @@ from .support import (
     second_child,
     valid_id,
 )
+from .test_joint_api import everything, publish_bundles
 from .test_routing_events import assigned, decided, routed, wait_for_type
 
 pytestmark = pytest.mark.integration
@@ -125,3 +128,60 @@ async def test_staff_acting_on_their_own_or_households_case_is_found(intake: Har
     assert other.status_code == 201, other.text
     assert FOUND not in [e["event_type"] for e in other.json()["events"]]
     assert findings(await intake.stream(other.json()["case_id"])) == []
+
+
+async def test_staff_accepting_or_handling_their_own_joint_case_is_found(intake: Harness) -> None:
+    """联办: the joint application's applicant is sealed on the joint case, its members carry
+    none; the accepting agent and a member's officer are compared with it all the same."""
+    own_id = valid_id("33038119810808808")
+    r = await intake.client.put(
+        f"/v1/admin/staff/{AGENT_MABEI[0]}/identity",
+        json={"id_number": own_id},
+        headers=intake.keys.headers(ADMIN),
+    )
+    assert r.status_code == 200, r.text
+    r = await intake.client.put(
+        f"/v1/admin/staff/{OFFICER_MAYU[0]}/identity",
+        json={"id_number": own_id},
+        headers=intake.keys.headers(ADMIN),
+    )
+    assert r.status_code == 200, r.text
+    await publish_bundles(intake)
+    shared, own = everything("LB-001")
+    r = await intake.client.post(
+        "/v1/joint-applications",
+        json={
+            "bundle_code": "LB-001",
+            "applicant": applicant(name="黄志强", id_number=own_id),
+            "shared_provided": shared,
+            "member_provided": own,
+        },
+        headers={**intake.keys.headers(AGENT_MABEI), "Idempotency-Key": str(uuid.uuid4())},
+    )
+    assert r.status_code == 201, r.text
+    joint_id = r.json()["joint_case_id"]
+    assert r.json()["status"] == "accepted"
+    assert FOUND in [e["event_type"] for e in r.json()["events"]]
+    (at_intake,) = findings(await intake.stream(joint_id))
+    assert (at_intake["case_id"], at_intake["staff_id"], at_intake["role_field"]) == (
+        joint_id,
+        AGENT_MABEI[0],
+        "accepting_staff_id",
+    )
+    assert at_intake["same"] == ["id_number"]
+
+    # a member handled at the town: its officer, assigned by routing, is the applicant too
+    town_member = next(m["case_id"] for m in r.json()["members"] if m["handling_tier"] == "town")
+    await intake.publish_routing(routed(town_member), assigned(town_member))
+
+    async def member_findings() -> list[dict]:  # type: ignore[type-arg]
+        return findings(await intake.stream(town_member))
+
+    (on_member,) = await eventually(member_findings, lambda f: len(f) == 1, what="the finding")
+    assert (on_member["staff_id"], on_member["role_field"]) == (OFFICER_MAYU[0], "assigned_to")
+    published = await read_topic_until(
+        intake.bootstrap,
+        intake.intake_topic,
+        lambda es: any(e["event_type"] == FOUND and e["stream_id"] == town_member for e in es),
+    )
+    assert own_id not in orjson.dumps(published).decode()

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import orjson
 
 from contracts.base import payload_of, to_payload
 from contracts.intake import (
@@ -385,6 +386,17 @@ class IntakeRuntime:
             stream=stream,
         )
         await joint_cases.apply(conn, outcome.envelopes, self.secret)
+        if isinstance(command, SubmitJointApplication) and outcome.envelopes:
+            # 回避: is the accepting staff member the applicant, or of their household?
+            found = await self.check_conflict(
+                conn,
+                command.joint_case_id,
+                command.accepting_staff_id,
+                "accepting_staff_id",
+                correlation_id=outcome.envelopes[0].correlation_id,
+                causation_id=outcome.envelopes[0].event_id,
+            )
+            return Outcome(outcome.state, outcome.version, [*outcome.envelopes, *found])
         return outcome
 
     # -- erasure (PIPL) ------------------------------------------------------------------------
@@ -452,12 +464,11 @@ class IntakeRuntime:
         )
         if ident is None:
             return []
-        row = await conn.fetchrow(
-            "SELECT applicant, accepting_center_id FROM applications WHERE case_id = $1", case_id
-        )
-        if row is None:
+        found = await self._applicant_of(conn, case_id)
+        if found is None:
             return []
-        applicant = await self.subjects.opened_applicant(conn, case_id, row["applicant"])
+        sealed_for, stored, center = found
+        applicant = await self.subjects.opened_applicant(conn, sealed_for, stored)
         if applicant is None:  # erased
             return []
         theirs: dict[SameIdentity, str] = {}
@@ -472,7 +483,6 @@ class IntakeRuntime:
             staff["id_number"] = ident["id_hash"]
         if ident["household_hash"]:
             staff["household_no"] = ident["household_hash"]
-        center = row["accepting_center_id"]
         tier = await CenterTiers().tier(conn, center) if center else None
         runner: CommandRunner[conflict.ConflictState, conflict.CheckConflict] = CommandRunner(
             store=self.store,
@@ -494,6 +504,28 @@ class IntakeRuntime:
             conn=conn,
         )
         return _versioned(outcome)
+
+    @staticmethod
+    async def _applicant_of(
+        conn: asyncpg.Connection, case_id: str
+    ) -> tuple[str, Any, str | None] | None:
+        """(the id its applicant is sealed under, the stored applicant, the accepting center)
+        of a case: its own application, or for a joint case (联办) and each of its members the
+        joint application's; None for a case intake did not accept."""
+        row = await conn.fetchrow(
+            "SELECT applicant, accepting_center_id FROM applications WHERE case_id = $1", case_id
+        )
+        if row is not None:
+            return case_id, row["applicant"], row["accepting_center_id"]
+        row = await conn.fetchrow(
+            "SELECT joint_case_id, applicant, accepting_center_id FROM joint_cases"
+            " WHERE joint_case_id = $1 OR members @> $2::jsonb",
+            case_id,
+            orjson.dumps([{"case_id": case_id}]).decode(),
+        )
+        if row is None or row["applicant"] is None:
+            return None
+        return row["joint_case_id"], row["applicant"], row["accepting_center_id"]
 
     # -- legal holds (PIPL) ----------------------------------------------------------------------
     async def handle_legal_hold(
