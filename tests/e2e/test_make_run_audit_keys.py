@@ -160,7 +160,12 @@ def test_make_run_configures_the_hmac_rule_and_a_witness_whose_keys_are_served(
                 size = int(note.split("\n")[1])
                 return note if size > index and f"— {WITNESS} " in note else None
 
-            note = poll(cosigned, 90, "a checkpoint cosigned by the witness")
+            try:
+                note = poll(cosigned, 90, "a checkpoint cosigned by the witness")
+            except AssertionError as exc:  # say why: the witness's alarm and make run's output
+                alarm = state / "witness" / "ALARM.json"
+                said = alarm.read_text() if alarm.exists() else "(no ALARM.json)"
+                raise AssertionError(f"{exc}\nwitness: {said}\nmake run:\n{out.tail(60)}") from exc
             (tmp_path / "cp.note").write_text(note)
             size = int(note.split("\n")[1])
             proof = http.get(
