@@ -21,6 +21,7 @@ MODULES = [
     "pipeline",
     "portal",
     "documents",
+    "personal_data",
 ]
 
 

@@ -24,7 +24,7 @@ import httpx
 
 from devstack.common import free_ports
 from devstack.topics import ensure_topics
-from eventkit.auth import generate_private_key, mint_token, public_pem
+from eventkit.auth import generate_private_key, public_pem
 from tests.e2e.lifecycle.stack import (
     SEEDED_CENTERS,
     Service,
@@ -33,6 +33,7 @@ from tests.e2e.lifecycle.stack import (
     _wait_ready,
 )
 from tests.polling import eventually
+from tests.tokens import mint
 from tlog.note import generate_key
 
 SERVICES = ("intake", "routing", "notify", "audit")
@@ -45,9 +46,7 @@ class FuzzStack:
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
 
     def token(self, sub: str, role: str, org: str | None = None, tier: str | None = None) -> str:
-        return mint_token(
-            self.private_key, sub=sub, role=role, org_id=org, tier=tier, ttl_seconds=3 * 3600
-        )
+        return mint(self.private_key, sub, role, org, tier, ttl_seconds=3 * 3600)
 
     def logs(self) -> str:
         return "\n".join(

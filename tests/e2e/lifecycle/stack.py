@@ -44,10 +44,11 @@ from aiokafka import AIOKafkaConsumer
 from contracts.workdays import SHANGHAI
 from devstack.common import free_ports
 from devstack.topics import delete_topics, ensure_topics
-from eventkit.auth import generate_private_key, mint_token, public_pem
+from eventkit.auth import generate_private_key, public_pem
 from eventkit.kafka_security import client_kwargs
 
 from ...polling import eventually
+from ...tokens import mint
 
 DRILL_START = datetime(2026, 9, 29, 9, 30, tzinfo=SHANGHAI)
 """Where the services' clocks stand when the module starts (a Tuesday, a working day)."""
@@ -177,7 +178,7 @@ class Stack:
 
     def headers(self, who: Who, **extra: str) -> dict[str, str]:
         sub, role, org, tier = who
-        token = mint_token(self.private_key, sub=sub, role=role, org_id=org, tier=tier)
+        token = mint(self.private_key, sub, role, org, tier)
         return {"Authorization": f"Bearer {token}", **extra}
 
     def resident(self, id_number: str) -> dict[str, str]:

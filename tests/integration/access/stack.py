@@ -32,12 +32,13 @@ import routing.bootstrap
 import routing.settings
 from contracts.workdays import SHANGHAI
 from devstack.topics import delete_topics, ensure_topics
-from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, mint_token, public_pem
+from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, public_pem
 from eventkit.testing import FrozenClock
 from routing.seed_org import seed_org_state
 from tlog.note import generate_key
 
 from ...polling import eventually
+from ...tokens import mint
 
 NOW = datetime(2026, 9, 29, 9, 30, tzinfo=SHANGHAI)
 SERVICES = ("intake", "routing", "notify", "audit")
@@ -59,7 +60,7 @@ class Stack:
         if who is None:
             return {}
         sub, role, org, tier = who
-        token = mint_token(self.private_key, sub=sub, role=role, org_id=org, tier=tier)
+        token = mint(self.private_key, sub, role, org, tier)
         return {"Authorization": f"Bearer {token}"}
 
     async def connect(self, service: str) -> asyncpg.Connection:
@@ -147,10 +148,16 @@ async def running_stack(
         checkpoint_store=str(workdir / "published-checkpoints"),
         development=True,  # no witness, and the test database's owner as its role
     )
+    intake_app = intake.bootstrap.build(s_intake, auth=verifier, clock=clock.now)
     apps = {
-        "intake": intake.bootstrap.build(s_intake, auth=verifier, clock=clock.now),
+        "intake": intake_app,
         "routing": routing.bootstrap.build(s_routing, auth=verifier, clock=clock.now),
-        "notify": notify.bootstrap.build(s_notify, auth=verifier, clock=clock.now),
+        "notify": notify.bootstrap.build(
+            s_notify,
+            auth=verifier,
+            clock=clock.now,
+            intake_transport=httpx.ASGITransport(app=intake_app),
+        ),
         "audit": audit.bootstrap.build(s_audit, auth=verifier),
     }
     try:

@@ -305,6 +305,29 @@ def _case_path(a: Action, case: Case) -> str:
     return a.path.replace("{case_id}", case.case_id)
 
 
+@builds("intake.erase")
+async def _erase(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    # a subject intake never held: the admin passes the access check and gets 404, so the
+    # world's cases keep their applicants for the other cells
+    body = {"subject_id": "subj-" + "0" * 32, "legal_basis": "PIPL art. 47"}
+    return _req(w, a, c, json=body)
+
+
+@builds("intake.personal_data_reads")
+async def _reads(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    return _req(w, a, c, params={"case_id": w.a.case_id})
+
+
+@builds("intake.legal_hold")
+async def _hold(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    return _req(w, a, c, _case_path(a, w.a), json={"reason": "inspection 2026-17"})
+
+
+@builds("intake.legal_hold_release")
+async def _release(w: World, a: Action, c: Cell, allowed: bool) -> Req:
+    return _req(w, a, c, _case_path(a, w.a), params={"reason": "inspection closed"})
+
+
 @builds("intake.read", "routing.case")
 async def _read_case(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, _case_path(a, w.a))
@@ -568,7 +591,7 @@ async def _halt_decision(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     return _req(w, a, c, "/v1/admin/log/halts/1/decision", json={"reason": "access test"})
 
 
-@builds("audit.staff_identity")
+@builds("audit.staff_identity", "intake.staff_identity")
 async def _identity(w: World, a: Action, c: Cell, allowed: bool) -> Req:
     path = a.path.replace("{staff_id}", PEOPLE["officer"][0])
     return _req(w, a, c, path, json={"household_no": "330381-MY-0007"})

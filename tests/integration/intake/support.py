@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from contracts.base import DomainEvent, to_payload
 from contracts.routing import OrgUnitRegistered, StaffRegistered
 from contracts.workdays import OfficeHours
-from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, mint_token, public_pem
+from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, public_pem
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.kafka_security import KafkaSecurity, client_kwargs
 from intake.bootstrap import build
@@ -32,6 +32,7 @@ from intake.settings import Settings
 
 from ...kafka_reading import read_topic_until as read_topic_until
 from ...polling import eventually
+from ...tokens import mint
 
 SECRET = "integration-test-verification-secret"
 ROUTING_PRODUCER = Producer(service="routing", instance="test")
@@ -192,7 +193,7 @@ class Keys:
     def token(
         self, sub: str, role: str, org: str | None = None, tier: str | None = None, **extra: Any
     ) -> str:
-        return mint_token(self.private, sub=sub, role=role, org_id=org, tier=tier, extra=extra)
+        return mint(self.private, sub, role, org, tier, extra=extra)
 
     def headers(self, who: tuple[str, str, str | None, str | None], **extra: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(*who, **extra)}"}

@@ -25,7 +25,7 @@ from contracts.intake import (
     ServiceEvaluated,
 )
 from contracts.workdays import SHANGHAI
-from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, mint_token, public_pem
+from eventkit.auth import AuthSettings, TokenVerifier, generate_private_key, public_pem
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.kafka_security import client_kwargs
 from eventkit.testing import FrozenClock
@@ -36,6 +36,7 @@ from routing.settings import Settings
 
 from ...kafka_reading import read_topic_until as read_topic_until
 from ...polling import eventually
+from ...tokens import mint
 
 INTAKE = Producer(service="intake", instance="test")
 
@@ -69,7 +70,7 @@ class Tokens:
     def headers(
         self, role: str, sub: str, org: str | None = None, tier: str | None = None, **extra: str
     ) -> dict[str, str]:
-        token = mint_token(self.private_key, sub=sub, role=role, org_id=org, tier=tier)
+        token = mint(self.private_key, sub, role, org, tier)
         return {"Authorization": f"Bearer {token}", **extra}
 
     def staff(self, staff_id: str, role: str = "officer", org: str | None = None) -> dict[str, str]:

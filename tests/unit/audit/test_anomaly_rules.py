@@ -248,6 +248,36 @@ def test_staff_handling_own_or_household_application() -> None:
     assert not flagged("staff_handles_own_or_household_case", c, ctx)
 
 
+def test_staff_handling_a_sealed_applicants_case_is_flagged_from_intakes_finding() -> None:
+    """Sealed applicants (issue 15): the audit cannot hash what it cannot read; intake's
+    `intake.conflict_of_interest_found` (no identity in it) is what flags the case."""
+    sealed = {"subject_id": "subj-" + "1" * 32, "id_number": "pd1:AAAA", "name": "pd1:BBBB"}
+    case = (
+        Case()
+        .add("intake.application_submitted", applicant=sealed, accepting_staff_id="agent.1")
+        .add("routing.case_assigned", 1, assigned_to="officer.7")
+    )
+    staff = {"officer.7": {"id_number": "h1"}}
+    assert not flagged("staff_handles_own_or_household_case", case, Ctx(staff=staff))
+    case.add(
+        "intake.conflict_of_interest_found",
+        1.1,
+        case_id="case-1",
+        staff_id="officer.7",
+        role_field="assigned_to",
+        same=["id_number"],
+    )
+    ev = run("staff_handles_own_or_household_case", case, Ctx(staff=staff))
+    assert len(ev.findings) == 1
+    f = ev.findings[0]
+    assert f.details == {
+        "staff_id": "officer.7",
+        "role_field": "assigned_to",
+        "same": ["id_number"],
+    }
+    assert f.evidence == (2,)
+
+
 def test_closed_without_delivery() -> None:
     assert flagged(
         "closed_without_delivery", Case().add("intake.case_archived", decision="approved")

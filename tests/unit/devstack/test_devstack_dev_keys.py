@@ -17,6 +17,8 @@ SECRETS = (
     "AUTH_PUBLIC_KEY_FILE",
     "AUTH_PRIVATE_KEY_FILE",
     "INTAKE_VERIFICATION_SECRET",
+    "INTAKE_PERSONAL_DATA_MASTER_KEYS",
+    "INTAKE_PERSONAL_DATA_LOOKUP_KEY",
     "AUDIT_SIGNING_KEY_FILE",
     "AUDIT_PERSONAL_HMAC_KEY",
     "AUDIT_WITNESS_KEYS",
@@ -49,6 +51,16 @@ def test_the_audit_gets_an_hmac_key_a_log_key_and_the_witness_key(state: Path) -
         log_signer.verifier().to_key()
     )
     assert dev_secrets() == env  # made once, then reused
+
+
+def test_intake_gets_personal_data_keys_of_32_bytes(state: Path) -> None:
+    from eventkit.personal_data import LocalKeyManager, decode_key
+
+    env = dev_secrets()
+    LocalKeyManager.from_base64([env["INTAKE_PERSONAL_DATA_MASTER_KEYS"]])
+    assert len(decode_key(env["INTAKE_PERSONAL_DATA_LOOKUP_KEY"], "lookup key")) == 32
+    assert env["INTAKE_PERSONAL_DATA_MASTER_KEYS"] != env["INTAKE_PERSONAL_DATA_LOOKUP_KEY"]
+    assert (state / "dev-personal-data-master-key").stat().st_mode & 0o777 == 0o600
 
 
 def test_the_witness_checks_the_key_the_audit_signs_with(state: Path) -> None:

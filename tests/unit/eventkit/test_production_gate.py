@@ -88,7 +88,17 @@ def _audit(**kw: Any) -> Any:
 @pytest.mark.parametrize(
     ("build", "settings", "named"),
     [
-        (_intake, {}, ["INTAKE_VERIFICATION_SECRET is not set", "AUTH_ISSUER"]),
+        (
+            _intake,
+            {},
+            [
+                "INTAKE_VERIFICATION_SECRET is not set",
+                "INTAKE_PERSONAL_DATA_MASTER_KEYS is not set",
+                "INTAKE_PERSONAL_DATA_LOOKUP_KEY is not set",
+                "INTAKE_CONTACT_SECRET is not set",
+                "AUTH_ISSUER",
+            ],
+        ),
         (
             _intake,
             {"verification_secret": "bianmin-dev-only-verification-secret"},
@@ -97,7 +107,11 @@ def _audit(**kw: Any) -> Any:
         (_intake, {"clock_offset_days": 3}, ["INTAKE_CLOCK_OFFSET_DAYS is on"]),
         (_routing, {"drill_endpoints": True}, ["ROUTING_DRILL_ENDPOINTS is on", "AUTH_AUDIENCE"]),
         (_routing, {"clock_offset_days": 1.5}, ["ROUTING_CLOCK_OFFSET_DAYS is on"]),
-        (_notify, {}, ["NOTIFY_VERIFICATION_SECRET is not set"]),
+        (
+            _notify,
+            {},
+            ["NOTIFY_VERIFICATION_SECRET is not set", "NOTIFY_INTAKE_CONTACT_SECRET is not set"],
+        ),
         (_audit, {}, ["AUDIT_SIGNING_KEY", "AUDIT_PERSONAL_HMAC_KEY is not set"]),
     ],
     ids=lambda x: getattr(x, "__name__", None) or str(x),

@@ -42,6 +42,10 @@ EXPECTED_TYPES = {
     "intake.joint_result_recorded",
     "intake.joint_result_delivered",
     "intake.joint_application_accepted",
+    "intake.personal_data_erased",
+    "intake.legal_hold_placed",
+    "intake.legal_hold_lifted",
+    "intake.conflict_of_interest_found",
 }
 
 

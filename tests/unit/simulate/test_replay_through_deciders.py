@@ -26,19 +26,23 @@ from typing import Any
 import pytest
 
 from bianmin_tools.simulate import GeneratorConfig, History
+from bianmin_tools.simulate.case import generated_key, sealed_as_generated
 from contracts.base import DomainEvent, payload_of, to_payload
 from contracts.intake import (
     ApplicationAccepted,
     ApplicationSubmitted,
     ApplicationWithdrawn,
     CorrectionSupplied,
+    SealedApplicant,
     ServiceEvaluated,
+    open_applicant,
 )
 from contracts.notify import DeliveryDeferred
 from contracts.routing import ORG_STREAM_ID, CaseDecided, CorrectionRequested
 from contracts.upcasters import UPCASTERS
 from contracts.workdays import SHANGHAI, OfficeHours, add_working_days
 from eventkit.envelope import Actor, Envelope
+from eventkit.personal_data import is_sealed, is_subject_id
 from intake.domain import application
 from intake.domain import catalog as catalog_domain
 from intake.domain.application import IntakeContext
@@ -189,6 +193,12 @@ class Replay:
 
 
 # -- intake --------------------------------------------------------------------------------------
+def _opened(r: Replay, case_id: str, sealed: dict[str, Any]) -> dict[str, Any]:
+    """The generated applicant in the clear: the test re-derives the generator's key."""
+    key, _ = generated_key(r.config.seed, case_id)
+    return open_applicant(key, case_id, SealedApplicant.model_validate(sealed)).model_dump()
+
+
 def _intake_command(r: Replay, group: list[Envelope]) -> Any:
     env, p, actor = group[0], group[0].payload, group[0].actor
     case_id = env.stream_id
@@ -198,7 +208,7 @@ def _intake_command(r: Replay, group: list[Envelope]) -> Any:
                 case_id=case_id,
                 actor=actor,
                 item_code=p["item_code"],
-                applicant=p["applicant"],
+                applicant=_opened(r, case_id, p["applicant"]),
                 materials_provided=p["materials_provided"],
                 accepting_center_id=p["accepting_center_id"],
                 accepting_staff_id=p["accepting_staff_id"],
@@ -288,7 +298,9 @@ def _replay_intake_case(r: Replay, envs: list[Envelope]) -> int:
         )
         ctx = IntakeContext(r.catalog, r.config.verification_secret, hours)
         decided = application.decide(command, state, now, ctx)
-        _same(decided, group, f"{envs[0].stream_id} {type(command).__name__}")
+        # intake seals the submission's applicant as it stores it (issue 15)
+        stored = [sealed_as_generated(r.config.seed, e) for e in decided]
+        _same(stored, group, f"{envs[0].stream_id} {type(command).__name__}")
         for env in group:  # 首问责任: every event carries the accepting center and its tier
             assert (env.org_id, env.tier) == (center, org.units[center].tier)
         if isinstance(command, RecordDecisionReceived | RecordCorrectionRequested):
@@ -525,11 +537,21 @@ def test_every_event_is_what_the_services_deciders_write() -> None:
 
 
 def test_identities_are_the_real_ones() -> None:
-    """ID numbers carry their GB 11643 check digit (intake's own check accepts them)."""
-    for e in small_history().events:
+    """ID numbers carry their GB 11643 check digit (intake's own check accepts them), and
+    travel sealed per subject, never in the clear (issue 15)."""
+    history = small_history()
+    r = Replay(history)
+    seen = 0
+    for e in history.events:
         if e.event_type == "intake.application_submitted":
             p = e.envelope["payload"]
-            assert id_number_problem(p["applicant"]["id_number"], e.occurred_at.date()) is None
+            assert is_subject_id(p["applicant"]["subject_id"])
+            assert all(is_sealed(p["applicant"][f]) for f in ("name", "id_number", "phone"))
+            plain = _opened(r, p["case_id"], p["applicant"])
+            assert id_number_problem(plain["id_number"], e.occurred_at.date()) is None
+            assert plain["id_number"] not in e.value().decode()
+            seen += 1
+    assert seen > 0
 
 
 def test_a_history_that_drifts_from_the_rules_is_caught() -> None:

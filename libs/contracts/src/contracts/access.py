@@ -36,7 +36,10 @@ ROLES: tuple[Role, ...] = (
 )
 ROLE_TEXT: dict[Role, str] = {
     "anonymous": "no token: the public, a witness",
-    "resident": "a resident (浙里办 account: the real-name ID number)",
+    "resident": (
+        "a resident (浙里办 account: a pseudonymous `sub`, the real-name ID number in the"
+        " `id_number` claim)"
+    ),
     "community_agent": "a community agent (社区代办员) at a center's window",
     "officer": "an officer (审批人员) of a town or city office, or a community window",
     "center_head": "a center head (中心主任)",
@@ -162,6 +165,10 @@ DOCUMENTS_NARROW = (
     "and inspectors; nobody else"
 )
 NOT_AT_WINDOW = "heads supervise their center (督办); applications are taken at the window"
+LEGAL_HOLD = (
+    "inspectors hold a case they still need (纪检监察): its applicant's personal data is not "
+    "erased until they release it; the hold changes nothing of the case"
+)
 CASE_STAFF_ROLES = "handled by residents and the staff at the windows and offices"
 
 INTAKE: tuple[Action, ...] = (
@@ -935,6 +942,69 @@ INTAKE: tuple[Action, ...] = (
                 "(not the resident) is throttled",
             )
             for r in ROLES
+        ),
+    ),
+    Action(
+        "intake.erase",
+        "intake",
+        "POST",
+        "/v1/admin/personal-data/erasures",
+        "erase a resident's personal data (PIPL)",
+        _admin_only(
+            "a PIPL erasure is the administrators' act, on a stated legal basis, itself an "
+            "event on the record; a legal hold stops it",
+            "erasing a resident's personal data is the administrators' act only",
+        ),
+    ),
+    Action(
+        "intake.personal_data_reads",
+        "intake",
+        "GET",
+        "/v1/personal-data/reads",
+        "who read which resident's personal data",
+        only(
+            {
+                "inspector": "every read of a resident's personal data is recorded; "
+                "inspectors (纪检监察) read the record"
+            },
+            "the record of who read residents' personal data is for inspectors",
+        ),
+    ),
+    Action(
+        "intake.legal_hold",
+        "intake",
+        "PUT",
+        "/v1/applications/{case_id}/legal-hold",
+        "place a legal hold on a case",
+        only(
+            {"inspector": LEGAL_HOLD},
+            "a legal hold is the inspection's own act (纪检监察): it keeps evidence, it changes "
+            "no case",
+        ),
+    ),
+    Action(
+        "intake.staff_identity",
+        "intake",
+        "PUT",
+        "/v1/admin/staff/{staff_id}/identity",
+        "set a staff member's identity hashes (回避)",
+        _admin_only(
+            "intake, which alone opens sealed applicants, compares them with the staff acting "
+            "on a case (a staff member handling their own family's case); kept by "
+            "administrators as keyed hashes",
+            "staff identities are kept by the administrators only",
+        ),
+    ),
+    Action(
+        "intake.legal_hold_release",
+        "intake",
+        "DELETE",
+        "/v1/applications/{case_id}/legal-hold",
+        "release a case's legal hold",
+        only(
+            {"inspector": LEGAL_HOLD},
+            "a legal hold is the inspection's own act (纪检监察): it keeps evidence, it changes "
+            "no case",
         ),
     ),
 )

@@ -13,16 +13,20 @@ Two kinds of stream produce these events:
 Events are self-contained for their consumers: `ApplicationAccepted` carries the item's tier,
 category, time limits, the applicant's registered community and the accepting center, so
 routing needs no call back. Personal data appears only in `ApplicationSubmitted.applicant`
-(name, id_number, phone, household_no, address): the audit service salt-hashes those fields,
-and notify keeps its own case -> contact projection from that event. Money is integer fen.
+(name, id_number, phone, household_no, address, email), sealed per subject
+(`SealedApplicant`, `contracts.personal_data`): only intake, which holds the keys, opens
+it; everyone else sees the subject id. Money is integer fen.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+
+from eventkit.personal_data import SubjectKey
 
 from .base import DomainEvent, event
 from .limits import (
@@ -43,6 +47,7 @@ from .limits import (
     SingleLine,
     Title,
 )
+from .personal_data import PERSONAL_FIELDS, Sealed, SubjectId, field_name
 
 # -- vocabulary ------------------------------------------------------------------------------------
 Category = Literal[
@@ -172,6 +177,55 @@ class Applicant(_Value):
     email: Email | None = None  # optional: residents who want e-mail as well as SMS
 
 
+class SealedApplicant(_Value):
+    """The applicant as events carry it (issue 15): the subject id, the personal fields
+    sealed with the subject's data key (`contracts.personal_data`), the registered community
+    in the clear (routing sends the case there). Destroying the subject's key (an erasure)
+    makes the sealed fields unreadable in every copy."""
+
+    subject_id: SubjectId
+    name: Sealed
+    id_number: Sealed
+    phone: Sealed
+    household_no: Sealed | None = None
+    registered_community_id: Annotated[str, StringConstraints(max_length=MAX_ID), SingleLine]
+    address: Sealed
+    email: Sealed | None = None
+
+
+def seal_applicant(
+    key: SubjectKey,
+    case_id: str,
+    applicant: Applicant,
+    nonce: Callable[[], bytes] | None = None,
+) -> SealedApplicant:
+    """Seal the applicant's personal fields for `case_id` with the subject's key (`nonce`:
+    random unless a deterministic generator gives its own, `bianmin generate`)."""
+    values = applicant.model_dump()
+    sealed = {
+        f: None
+        if values[f] is None
+        else key.seal(case_id, field_name(f), values[f], nonce() if nonce else None)
+        for f in PERSONAL_FIELDS
+    }
+    return SealedApplicant(
+        subject_id=key.subject_id,
+        registered_community_id=applicant.registered_community_id,
+        **sealed,
+    )
+
+
+def open_applicant(key: SubjectKey, case_id: str, sealed: SealedApplicant) -> Applicant:
+    """The plain applicant (`eventkit.personal_data.PersonalDataError` if a field was
+    tampered with or belongs elsewhere)."""
+    values = sealed.model_dump()
+    opened = {
+        f: None if values[f] is None else key.open(case_id, field_name(f), values[f])
+        for f in PERSONAL_FIELDS
+    }
+    return Applicant(registered_community_id=sealed.registered_community_id, **opened)
+
+
 class ProvidedMaterial(_Value):
     """A material handed in: the item's material code, the form it was given in and how
     many copies (份). Events written before copies were counted decode as 1 copy."""
@@ -224,7 +278,11 @@ class CatalogItemRetired(DomainEvent):
 # -- application events ----------------------------------------------------------------------------
 @event
 class ApplicationSubmitted(DomainEvent):
-    """The registration of a case (登记): everything handed in, and the version it is judged by."""
+    """The registration of a case (登记): everything handed in, and the version it is judged by.
+
+    `applicant` is sealed (`SealedApplicant`) from issue 15 on: intake's decider makes the
+    plain `Applicant`, and intake seals it before the event is stored or published. Events
+    written before carry the plain `Applicant` (docs/PERSONAL_DATA.md: not covered)."""
 
     event_type = "intake.application_submitted"
 
@@ -241,7 +299,7 @@ class ApplicationSubmitted(DomainEvent):
     agency_allowed: bool
     required_materials: Annotated[tuple[RequiredMaterial, ...], Field(max_length=MAX_MATERIALS)]
     """The version's list the case was checked against: the notice can be verified from it."""
-    applicant: Applicant
+    applicant: SealedApplicant | Applicant
     registered_community_id: Identifier
     materials_provided: Annotated[tuple[ProvidedMaterial, ...], Field(max_length=MAX_MATERIALS)]
     accepting_center_id: Identifier
@@ -458,6 +516,77 @@ class CaseArchived(DomainEvent):
     decision: Decision
     archive_no: DocumentNo | None
     archived_by: ActorId
+
+
+@event
+class PersonalDataErased(DomainEvent):
+    """A resident's personal data erased (PIPL, issue 15): intake destroyed the subject's data
+    key, so every sealed field of theirs, in every copy, is unreadable; projections and
+    deliveries naming `case_ids` are scrubbed by their owners on this event (notify). The
+    erasure itself is on the record: who (`erased_by`, an administrator), when and on what
+    legal basis. Stream `erasure-<hex>`, one per erasure."""
+
+    event_type = "intake.personal_data_erased"
+
+    erasure_id: Identifier
+    subject_id: SubjectId
+    case_ids: Annotated[tuple[Identifier, ...], Field(max_length=10_000)]
+    legal_basis: Reason
+    erased_by: ActorId
+    erased_at: AwareDatetime
+
+
+@event
+class LegalHoldPlaced(DomainEvent):
+    """An inspector placed a legal hold on a case (issue 15): an inspection (纪检监察) still
+    needs it, so its applicant's personal data is not erased while it holds (the erasure is
+    refused, 409). Who, when and why are on the record, and so on the audit trail. Placing
+    it again records the new reason. Stream `hold-<the case's hex>`, one per case."""
+
+    event_type = "intake.legal_hold_placed"
+
+    case_id: Identifier
+    reason: Reason
+    placed_by: ActorId
+    placed_at: AwareDatetime
+
+
+@event
+class LegalHoldLifted(DomainEvent):
+    """An inspector lifted a case's legal hold (issue 15): who, when and why; the applicant
+    may be erased again. On the hold's stream (`hold-<the case's hex>`)."""
+
+    event_type = "intake.legal_hold_lifted"
+
+    case_id: Identifier
+    reason: Reason
+    lifted_by: ActorId
+    lifted_at: AwareDatetime
+
+
+ConflictRole = Literal["accepting_staff_id", "assigned_to", "to_officer", "decided_by"]
+"""Which act put the staff member on the case: accepted it, was assigned it (or reassigned
+it), decided it."""
+SameIdentity = Literal["id_number", "household_no"]
+
+
+@event
+class ConflictOfInterestFound(DomainEvent):
+    """A staff member acting on a case is its applicant, or of the applicant's household
+    (issue 15, 回避): intake, which alone can open the sealed applicant, compared the
+    applicant's ID number and household number with the staff member's (registered with
+    intake as keyed hashes) when it learned of the act. It names the case, the staff member,
+    the act and which identity matched, never the identity itself, so it holds no personal
+    data; the audit's conflict-of-interest rule flags the case from it. On the case stream,
+    once per staff member and act."""
+
+    event_type = "intake.conflict_of_interest_found"
+
+    case_id: Identifier
+    staff_id: ActorId
+    role_field: ConflictRole
+    same: Annotated[tuple[SameIdentity, ...], Field(min_length=1, max_length=2)]
+    found_at: AwareDatetime
 
 
 BAD_REVIEW_MAX = 2

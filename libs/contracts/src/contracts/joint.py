@@ -33,6 +33,7 @@ from .intake import (
     DeliveryMethod,
     MissingMaterial,
     ProvidedMaterial,
+    SealedApplicant,
 )
 from .limits import (
     MAX_MATERIALS,
@@ -145,9 +146,14 @@ class JointBundlePublished(DomainEvent):
 @event
 class JointApplicationSubmitted(DomainEvent):
     """The registration of a joint intake (登记), before its notice or receipt: the applicant
-    (salt-hashed by the audit like every applicant) and what was handed in, shared and per
-    member, so a supplement is judged against it and the resident can be told. A
-    supplement (`supplement`) adds what the resident brought back for the one notice."""
+    and what was handed in, shared and per member, so a supplement is judged against it and
+    the resident can be told. A supplement (`supplement`) adds what the resident brought
+    back for the one notice.
+
+    `applicant` is sealed (`SealedApplicant`, issue 15) with the subject's key, bound to
+    `joint_case_id`, as `ApplicationSubmitted`'s is to its case: intake's decider makes the
+    plain `Applicant` and intake seals it before the event is stored or published. Events
+    written before carry the plain `Applicant` (docs/PERSONAL_DATA.md: not covered)."""
 
     event_type = "intake.joint_application_submitted"
 
@@ -157,7 +163,7 @@ class JointApplicationSubmitted(DomainEvent):
     bundle_name_zh: Title
     member_items: Annotated[tuple[MemberItem, ...], Field(min_length=2, max_length=MAX_MEMBERS)]
     """The members in bundle order, by name (the notice and the result name them)."""
-    applicant: Applicant
+    applicant: SealedApplicant | Applicant
     registered_community_id: Identifier
     shared_provided: Annotated[tuple[ProvidedMaterial, ...], Field(max_length=MAX_MATERIALS)] = ()
     member_provided: Annotated[tuple[MemberMaterials, ...], Field(max_length=MAX_MEMBERS)] = ()

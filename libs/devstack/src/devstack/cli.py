@@ -168,10 +168,12 @@ def env() -> None:
 def dev_secrets() -> dict[str, str]:
     """Development-only keys, made once under .local/: the JWT signing pair (services get the
     public key; `python -m eventkit.auth mint --key-file .local/dev-jwt.pem` mints tokens),
-    the intake verification-code secret, the audit log's Ed25519 checkpoint key, the audit's
+    the intake verification-code secret, intake's personal-data master and lookup keys
+    (issue 15), the audit log's Ed25519 checkpoint key, the audit's
     HMAC key for personal data (the conflict-of-interest rule) and the verifier key of the
     local witness (`witness_env`), whose cosignatures the audit accepts.
     Production supplies its own through the same variables."""
+    import base64
     import secrets
 
     from eventkit.auth import generate_private_key, private_pem, public_pem
@@ -185,6 +187,12 @@ def dev_secrets() -> dict[str, str]:
     secret = d / "dev-verification-secret"
     if not secret.exists():
         _write_secret(secret, secrets.token_hex(32))
+    pd_keys = {}
+    for name in ("master", "lookup"):
+        path = d / f"dev-personal-data-{name}-key"
+        if not path.exists():
+            _write_secret(path, base64.b64encode(secrets.token_bytes(32)).decode())
+        pd_keys[name] = path.read_text().strip()
     hmac_key = d / "dev-audit-hmac-key"
     if not hmac_key.exists():
         _write_secret(hmac_key, secrets.token_hex(32))
@@ -194,6 +202,8 @@ def dev_secrets() -> dict[str, str]:
         "AUTH_PUBLIC_KEY_FILE": str(jwt_key.with_name(jwt_key.name + ".pub")),
         "AUTH_PRIVATE_KEY_FILE": str(jwt_key),
         "INTAKE_VERIFICATION_SECRET": secret.read_text().strip(),
+        "INTAKE_PERSONAL_DATA_MASTER_KEYS": pd_keys["master"],
+        "INTAKE_PERSONAL_DATA_LOOKUP_KEY": pd_keys["lookup"],
         "AUDIT_SIGNING_KEY_FILE": str(audit_key),
         "AUDIT_PERSONAL_HMAC_KEY": hmac_key.read_text().strip(),
         "AUDIT_WITNESS_KEYS": witness_vkey.read_text().strip(),

@@ -317,9 +317,10 @@ class Api:
     """The three services' HTTP APIs with minted tokens, Idempotency-Keys and retries."""
 
     def __init__(self, private_key: Any, urls: dict[str, str]) -> None:
-        from eventkit.auth import mint_token
+        from eventkit.auth import mint_resident_token, mint_token
 
         self._mint = mint_token
+        self._mint_resident = mint_resident_token
         self._key = private_key
         self._tokens: dict[Who, tuple[float, str]] = {}
         limits = httpx.Limits(max_connections=64, max_keepalive_connections=32)
@@ -337,7 +338,10 @@ class Api:
         cached = self._tokens.get(who)
         if cached is None or cached[0] < time.monotonic():
             sub, role, org, tier = who
-            token = self._mint(self._key, sub=sub, role=role, org_id=org, tier=tier)
+            if role == "resident":  # 浙里办's shape: a pseudonymous account, the ID number a claim
+                token = self._mint_resident(self._key, sub)
+            else:
+                token = self._mint(self._key, sub=sub, role=role, org_id=org, tier=tier)
             cached = (time.monotonic() + 3000, token)  # minted for an hour
             self._tokens[who] = cached
         return {"Authorization": f"Bearer {cached[1]}"}
@@ -480,6 +484,8 @@ async def _play(api: Api, world: World, p: Plan, out: Outcome, tally: Tally) -> 
     out.status = r["status"]
     if p.scans:  # the clerk scans what was handed in, with the application
         tally.counts["scans"] += await attach_scans(api, case_id, agent, p.scans)
+    # the resident by their real-name ID number: `Api.headers` puts it in the token's
+    # `id_number` claim under a pseudonymous `sub` (never the number itself)
     resident: Who = (p.applicant["id_number"], "resident", None, None)
 
     if r["status"] == "awaiting_materials":  # one notice, every gap; the resident comes back

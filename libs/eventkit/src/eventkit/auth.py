@@ -2,7 +2,9 @@
 
 Tokens are verified with a configured public key (PEM: Ed25519 -> EdDSA, EC P-256 -> ES256,
 RSA -> RS256) or with keys from a JWKS URL (the algorithm then follows the key, `kid` picks it).
-Required claims: ``sub``, ``role`` (one of `ROLES`), ``iat`` and ``exp``, at most
+Required claims: ``sub`` (never holding an ID number: a resident's real-name ID number is the
+``id_number`` claim, which only intake reads; issue 15), ``role`` (one of `ROLES`), ``iat``
+and ``exp``, at most
 `AUTH_MAX_LIFETIME_SECONDS` apart (a token valid until 9999 is refused); ``org_id`` and ``tier``
 (one of `TIERS`) for the centers' staff (`STAFF_ROLES`), optional for the other roles; ``iss`` /
 ``aud`` are checked when configured, and must be configured with a JWKS URL (an identity
@@ -54,6 +56,8 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from fastapi import HTTPException, Request
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .personal_data import holds_id_number, new_account_id
 
 ROLES: frozenset[str] = frozenset(
     {"resident", "community_agent", "officer", "center_head", "inspector", "admin"}
@@ -235,6 +239,12 @@ class TokenVerifier:
         sub = claims.get("sub")
         if not isinstance(sub, str) or not sub:
             raise AuthError("invalid token: empty subject")
+        if holds_id_number(sub):
+            raise AuthError(
+                "invalid token: sub must be a pseudonymous account id, never an ID number "
+                "(a resident's real-name ID number goes in the id_number claim, which only "
+                "intake reads)"
+            )
         org, tier = claims.get("org_id"), claims.get("tier")
         if role in STAFF_ROLES:
             _require_center(role, org, tier)
@@ -312,9 +322,13 @@ async def authenticate(request: Request) -> Principal:
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        return await _verifier_for(request).verify(token)
+        principal = await _verifier_for(request).verify(token)
     except AuthError as exc:
         raise _unauthorized(str(exc)) from None
+    # A service may map the verified caller to who it is inside that service (intake: a
+    # resident's pseudonymous subject instead of the ID number, issue 15).
+    hook = getattr(request.app.state, "principal_hook", None)
+    return await hook(principal) if hook is not None else principal
 
 
 async def optional_principal(request: Request) -> Principal | None:
@@ -421,6 +435,30 @@ def mint_token(
     return jwt.encode(claims, private_key, algorithm=_alg_for(private_key), headers=headers)
 
 
+def mint_resident_token(
+    private_key: Any,
+    id_number: str,
+    *,
+    account_id: str | None = None,
+    ttl_seconds: int = 3600,
+    now: float | None = None,
+    **kwargs: Any,
+) -> str:
+    """A resident's token as a real-name identity provider (浙里办) issues it: `sub` is a
+    pseudonymous account id (fresh unless given), the ID number is the `id_number` claim
+    (dev and tests only: production tokens come from the IdP)."""
+    extra = {**(kwargs.pop("extra", None) or {}), "id_number": id_number}
+    return mint_token(
+        private_key,
+        sub=account_id or new_account_id(),
+        role="resident",
+        ttl_seconds=ttl_seconds,
+        now=now,
+        extra=extra,
+        **kwargs,
+    )
+
+
 cli = typer.Typer(
     name="eventkit.auth",
     help="Dev keys and tokens for the services' bearer-JWT authentication.",
@@ -462,6 +500,10 @@ def mint(
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
     issuer: Annotated[str | None, typer.Option(help="iss claim.")] = None,
     audience: Annotated[str | None, typer.Option(help="aud claim.")] = None,
+    id_number: Annotated[
+        str | None,
+        typer.Option(help="A resident's real-name ID number (the id_number claim; never --sub)."),
+    ] = None,
 ) -> None:
     """Print a signed token (dev and tests only: production tokens come from the IdP)."""
     import os
@@ -486,6 +528,7 @@ def mint(
             ttl_seconds=ttl,
             issuer=issuer,
             audience=audience,
+            extra={"id_number": id_number} if id_number else None,
         )
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)

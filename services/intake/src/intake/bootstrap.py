@@ -47,13 +47,17 @@ from .http import (
     case_routes,
     catalog_routes,
     centers_routes,
+    contact_routes,
     documents_routes,
+    erasure_routes,
     joint_routes,
     read_routes,
     status_routes,
     submit_routes,
 )
+from .http.access import resident_subject
 from .http.errors import install_error_handlers
+from .personal_data import SubjectKeys
 from .runtime import IntakeRuntime
 from .seeding import seed_catalog_if_empty
 from .settings import Settings
@@ -73,7 +77,10 @@ def build(
     verifier = auth or TokenVerifier(settings.auth())
     refuse_unsafe_production(
         "intake",
-        secrets={"INTAKE_VERIFICATION_SECRET": settings.configured_secret()},
+        secrets={
+            "INTAKE_VERIFICATION_SECRET": settings.configured_secret(),
+            **settings.configured_personal_data_keys(),
+        },
         auth=verifier.settings,
         drills={"INTAKE_CLOCK_OFFSET_DAYS": bool(settings.clock_offset_days)},
     )
@@ -103,16 +110,20 @@ def build(
         producer=Producer(service=settings.service_name, instance=settings.instance_id),
         calendar=CalendarView(),
         documents=_document_store(settings, runtime),
+        subjects=SubjectKeys(settings.key_manager(), settings.lookup_key()),
     )
     app.state.intake = core
+    app.state.principal_hook = functools.partial(resident_subject, core)
 
     for module in (
         catalog_routes,
         centers_routes,
+        contact_routes,
         submit_routes,
         joint_routes,
         case_routes,
         documents_routes,
+        erasure_routes,
         read_routes,
         status_routes,
     ):

@@ -18,25 +18,36 @@ eventkit's `ServiceRuntime` (pool, broker, event store: what every service has, 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import orjson
 
 from contracts.base import payload_of, to_payload
+from contracts.intake import (
+    Applicant,
+    ApplicationSubmitted,
+    ConflictRole,
+    SameIdentity,
+    seal_applicant,
+)
+from contracts.joint import JointApplicationSubmitted
 from contracts.workdays import OfficeHours, WorkingCalendar
 from eventkit.aggregate import CommandRunner, Outcome
 from eventkit.clock import Clock
 from eventkit.envelope import Actor, Envelope, Producer
 from eventkit.idempotency import IdempotencyStore
+from eventkit.personal_data import SubjectKey
 from eventkit.service import ServiceRuntime
 from eventkit.store import PostgresEventStore
 
 from .catalog_view import CatalogView
 from .documents.store import DocumentStore
-from .domain import application, catalog
+from .domain import application, catalog, conflict, erasure, legal_hold
 from .domain.application import ApplicationState, IntakeContext, decider_for
 from .domain.application_commands import (
     ApplicationCommand,
@@ -45,6 +56,7 @@ from .domain.application_commands import (
     SupplementMaterials,
 )
 from .domain.catalog import CATALOG_STREAM, Catalog, CatalogCommand
+from .domain.erasure import ErasePersonalData
 from .domain.joint_result import (
     DeliverJointResult,
     RecordJointResult,
@@ -59,8 +71,16 @@ from .domain.joint_submission import (
 )
 from .domain.joint_supplement import SupplementJointMaterials, decide_supplement_joint
 from .holiday_calendar import CalendarView
+from .personal_data import ApplicantKeys, SubjectKeys
 from .projections import applications, joint_cases, routing_view
 from .settings import Settings
+
+
+@dataclass
+class Erased:
+    envelopes: list[Envelope]
+    blobs: list[str]
+    """The SHA-256 of the documents whose bytes are deleted once the erasure committed."""
 
 
 @dataclass
@@ -121,6 +141,24 @@ class CenterTiers:
         return center, self._tiers[center]
 
 
+def sealed_payload(subject: SubjectKey | None, evt: Any) -> dict[str, Any]:
+    """An event's payload with the applicant sealed: no plain applicant is ever stored or
+    published (a submission without its subject's key is a bug, refused loudly)."""
+    if isinstance(evt, ApplicationSubmitted) and isinstance(evt.applicant, Applicant):
+        if subject is None:
+            raise RuntimeError("an application's applicant must be sealed before it is stored")
+        evt = evt.model_copy(
+            update={"applicant": seal_applicant(subject, evt.case_id, evt.applicant)}
+        )
+    if isinstance(evt, JointApplicationSubmitted) and isinstance(evt.applicant, Applicant):
+        if subject is None:
+            raise RuntimeError("a joint application's applicant must be sealed before it is stored")
+        evt = evt.model_copy(
+            update={"applicant": seal_applicant(subject, evt.joint_case_id, evt.applicant)}
+        )
+    return to_payload(evt)
+
+
 def _versioned(outcome: Outcome[Any]) -> list[Envelope]:
     first = outcome.version - len(outcome.envelopes) + 1
     return [
@@ -140,6 +178,13 @@ class IntakeRuntime:
     calendar: CalendarView
     documents: DocumentStore
     """Where document bytes live (`documents.store`): intake's PostgreSQL by default."""
+    subjects: SubjectKeys
+    """Residents' subjects and their wrapped data keys (`personal_data`, issue 15)."""
+
+    @property
+    def applicant_keys(self) -> ApplicantKeys:
+        """What matches a resident's token to their cases (`http.access.resident_owns`)."""
+        return ApplicantKeys(self.secret, self.subjects.lookup_key)
 
     @property
     def store(self) -> PostgresEventStore:
@@ -159,6 +204,7 @@ class IntakeRuntime:
         hours: OfficeHours | None = None,
         calendar: WorkingCalendar | None = None,
         lines: tuple[dict[str, Any], ...] = (),
+        subject: SubjectKey | None = None,
     ) -> CommandRunner[ApplicationState, ApplicationCommand]:
         ctx = IntakeContext(
             catalog=cat,
@@ -173,7 +219,7 @@ class IntakeRuntime:
             evolve=application.evolve,
             initial=application.initial_state,
             from_envelope=payload_of,
-            to_payload=to_payload,
+            to_payload=functools.partial(sealed_payload, subject),
             producer=self.producer,
             meta=lambda _evt: org,
         )
@@ -228,7 +274,12 @@ class IntakeRuntime:
             calendar = calendar or held
         elif center_id and isinstance(command, RevisePromisedDate):
             hours = await routing_view.office_hours(conn, center_id)
-        runner = self._case_runner(cat, (center_id, tier), hours, calendar, lines)
+        # The applicant's subject and key: the submission's personal fields are sealed with
+        # it before the event is stored (`sealed_payload`); it never leaves this call.
+        subject = None
+        if isinstance(command, SubmitApplication):
+            subject = await self.subjects.subject_for(conn, command.applicant.id_number)
+        runner = self._case_runner(cat, (center_id, tier), hours, calendar, lines, subject)
         outcome = await runner.handle(
             command.case_id,
             command,
@@ -241,6 +292,17 @@ class IntakeRuntime:
         )
         envelopes = _versioned(outcome)
         await applications.apply(conn, envelopes, self.secret)
+        if isinstance(command, SubmitApplication) and envelopes:
+            # 回避: is the accepting staff member the applicant, or of their household?
+            found = await self.check_conflict(
+                conn,
+                command.case_id,
+                command.accepting_staff_id,
+                "accepting_staff_id",
+                correlation_id=envelopes[0].correlation_id,
+                causation_id=envelopes[0].event_id,
+            )
+            envelopes = [*envelopes, *found]
         return CaseOutcome(outcome.state, outcome.version, envelopes)
 
     async def load_case(self, conn: asyncpg.Connection, case_id: str) -> list[Envelope]:
@@ -299,13 +361,17 @@ class IntakeRuntime:
             return decide_supplement_joint(cmd, state, now, ctx)
 
         org = (center_id or None, tier)
+        # the joint applicant is sealed with their subject's key, as a single case's is
+        subject = None
+        if isinstance(command, SubmitJointApplication):
+            subject = await self.subjects.subject_for(conn, command.applicant.id_number)
         runner: CommandRunner[JointState, Any] = CommandRunner(
             store=self.store,
             decide=decide,
             evolve=evolve_joint,
             initial=JointState,
             from_envelope=payload_of,
-            to_payload=to_payload,
+            to_payload=functools.partial(sealed_payload, subject),
             producer=self.producer,
             meta=lambda _evt: org,
         )
@@ -320,7 +386,187 @@ class IntakeRuntime:
             stream=stream,
         )
         await joint_cases.apply(conn, outcome.envelopes, self.secret)
+        if isinstance(command, SubmitJointApplication) and outcome.envelopes:
+            # 回避: is the accepting staff member the applicant, or of their household?
+            found = await self.check_conflict(
+                conn,
+                command.joint_case_id,
+                command.accepting_staff_id,
+                "accepting_staff_id",
+                correlation_id=outcome.envelopes[0].correlation_id,
+                causation_id=outcome.envelopes[0].event_id,
+            )
+            return Outcome(outcome.state, outcome.version, [*outcome.envelopes, *found])
         return outcome
+
+    # -- erasure (PIPL) ------------------------------------------------------------------------
+    async def erase_subject(self, conn: asyncpg.Connection, command: ErasePersonalData) -> Erased:
+        """Decide the erasure on its stream, then, in the same transaction, destroy the
+        subject's key and scrub intake's projection (the applicant and the lookup hash) and
+        the documents' file names. Returns what to do after commit: the documents' bytes
+        to delete (a store outside the transaction, S3 perhaps)."""
+        runner: CommandRunner[erasure.ErasureState, ErasePersonalData] = CommandRunner(
+            store=self.store,
+            decide=erasure.decide,
+            evolve=erasure.evolve,
+            initial=erasure.initial_state,
+            from_envelope=payload_of,
+            to_payload=to_payload,
+            producer=self.producer,
+            meta=lambda _evt: (None, None),
+        )
+        now = self.clock()
+        outcome = await runner.handle(
+            command.erasure_id, command, actor=command.actor, now=now, conn=conn
+        )
+        await self.subjects.destroy(conn, command.subject_id, now)
+        cases = list(command.case_ids)
+        await conn.execute(
+            "UPDATE applications SET applicant = jsonb_build_object('erased', true,"
+            " 'subject_id', $2::text), applicant_key = NULL WHERE case_id = ANY($1::text[])",
+            cases,
+            command.subject_id,
+        )
+        await conn.execute(  # joint cases (联办) are among `case_ids` by their joint id
+            "UPDATE joint_cases SET applicant = jsonb_build_object('erased', true,"
+            " 'subject_id', $2::text), applicant_key = NULL"
+            " WHERE joint_case_id = ANY($1::text[])",
+            cases,
+            command.subject_id,
+        )
+        blobs = await conn.fetch(
+            "UPDATE case_documents SET file_name = '(erased)' WHERE case_id = ANY($1::text[])"
+            " RETURNING sha256",
+            cases,
+        )
+        return Erased(_versioned(outcome), sorted({r["sha256"] for r in blobs}))
+
+    # -- conflict of interest (回避, PIPL) ---------------------------------------------------------
+    async def check_conflict(
+        self,
+        conn: asyncpg.Connection,
+        case_id: str,
+        staff_id: str | None,
+        role_field: ConflictRole,
+        *,
+        correlation_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+    ) -> list[Envelope]:
+        """Is `staff_id`, acting on the case as `role_field`, its applicant or of the
+        applicant's household? Opens the applicant with the subject's key, compares keyed
+        hashes with the staff member's registered ones (`staff_identities`) and records
+        `intake.conflict_of_interest_found` on the case stream (no identity in it). Nothing
+        when the staff member has no registered identity or the applicant was erased."""
+        if not staff_id:
+            return []
+        ident = await conn.fetchrow(
+            "SELECT id_hash, household_hash FROM staff_identities WHERE staff_id = $1", staff_id
+        )
+        if ident is None:
+            return []
+        found = await self._applicant_of(conn, case_id)
+        if found is None:
+            return []
+        sealed_for, stored, center = found
+        applicant = await self.subjects.opened_applicant(conn, sealed_for, stored)
+        if applicant is None:  # erased
+            return []
+        theirs: dict[SameIdentity, str] = {}
+        for kind, value in (
+            ("id_number", applicant.id_number),
+            ("household_no", applicant.household_no),
+        ):
+            if value:
+                theirs[kind] = self.subjects.identity_hash(kind, value)  # type: ignore[index]
+        staff: dict[SameIdentity, str] = {}
+        if ident["id_hash"]:
+            staff["id_number"] = ident["id_hash"]
+        if ident["household_hash"]:
+            staff["household_no"] = ident["household_hash"]
+        tier = await CenterTiers().tier(conn, center) if center else None
+        runner: CommandRunner[conflict.ConflictState, conflict.CheckConflict] = CommandRunner(
+            store=self.store,
+            decide=conflict.decide,
+            evolve=conflict.evolve,
+            initial=conflict.initial_state,
+            from_envelope=payload_of,
+            to_payload=to_payload,
+            producer=self.producer,
+            meta=lambda _evt: (center, tier),
+        )
+        outcome = await runner.handle(
+            case_id,
+            conflict.CheckConflict(case_id, staff_id, role_field, theirs, staff),
+            actor=Actor(id="intake", role="system"),
+            now=self.clock(),
+            correlation_id=correlation_id,
+            causation_id=causation_id,
+            conn=conn,
+        )
+        return _versioned(outcome)
+
+    @staticmethod
+    async def _applicant_of(
+        conn: asyncpg.Connection, case_id: str
+    ) -> tuple[str, Any, str | None] | None:
+        """(the id its applicant is sealed under, the stored applicant, the accepting center)
+        of a case: its own application, or for a joint case (联办) and each of its members the
+        joint application's; None for a case intake did not accept."""
+        row = await conn.fetchrow(
+            "SELECT applicant, accepting_center_id FROM applications WHERE case_id = $1", case_id
+        )
+        if row is not None:
+            return case_id, row["applicant"], row["accepting_center_id"]
+        row = await conn.fetchrow(
+            "SELECT joint_case_id, applicant, accepting_center_id FROM joint_cases"
+            " WHERE joint_case_id = $1 OR members @> $2::jsonb",
+            case_id,
+            orjson.dumps([{"case_id": case_id}]).decode(),
+        )
+        if row is None or row["applicant"] is None:
+            return None
+        return row["joint_case_id"], row["applicant"], row["accepting_center_id"]
+
+    # -- legal holds (PIPL) ----------------------------------------------------------------------
+    async def handle_legal_hold(
+        self,
+        conn: asyncpg.Connection,
+        command: legal_hold.PlaceLegalHold | legal_hold.LiftLegalHold,
+    ) -> list[Envelope]:
+        """Decide placing or lifting a case's hold on its stream, then keep `legal_holds`
+        (which the erasure reads) in the same transaction."""
+        runner: CommandRunner[legal_hold.HoldState, Any] = CommandRunner(
+            store=self.store,
+            decide=legal_hold.decide,
+            evolve=legal_hold.evolve,
+            initial=legal_hold.initial_state,
+            from_envelope=payload_of,
+            to_payload=to_payload,
+            producer=self.producer,
+            meta=lambda _evt: (None, None),
+        )
+        now = self.clock()
+        outcome = await runner.handle(
+            legal_hold.hold_stream(command.case_id),
+            command,
+            actor=command.actor,
+            now=now,
+            conn=conn,
+        )
+        if isinstance(command, legal_hold.PlaceLegalHold):
+            await conn.execute(
+                "INSERT INTO legal_holds (case_id, held_by, reason, held_at)"
+                " VALUES ($1, $2, $3, $4) ON CONFLICT (case_id) DO UPDATE SET"
+                " held_by = EXCLUDED.held_by, reason = EXCLUDED.reason,"
+                " held_at = EXCLUDED.held_at",
+                command.case_id,
+                command.actor.id,
+                command.reason.strip(),
+                now,
+            )
+        else:
+            await conn.execute("DELETE FROM legal_holds WHERE case_id = $1", command.case_id)
+        return _versioned(outcome)
 
     # -- the catalog ---------------------------------------------------------------------------
     def catalog_runner(self) -> CommandRunner[Catalog, CatalogCommand]:

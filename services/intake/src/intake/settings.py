@@ -31,6 +31,20 @@ Residents and centers
     INTAKE_STATUS_CASE_PACE_SECONDS     ... this many seconds (20 and 120: at most 50
                                   checks an hour, 10,000 hours to an even chance)
     INTAKE_IDEMPOTENCY_TTL_HOURS  how long Idempotency-Keys are remembered (72)
+Personal data (issue 15: `eventkit.personal_data`, `intake.personal_data`)
+    INTAKE_PERSONAL_DATA_MASTER_KEYS  master keys wrapping each resident's data key: base64
+                                  of 32 random bytes each, comma-separated; the first wraps
+                                  new keys, all unwrap (rotation: put the new key first,
+                                  keep the old ones until every wrapped key is rewrapped).
+                                  `LocalKeyManager`; a KMS replaces it (docs/PERSONAL_DATA.md)
+    INTAKE_PERSONAL_DATA_LOOKUP_KEY   key of the keyed hash ID number -> subject (base64, 32
+                                  bytes). Changing it loses every lookup (the clerk's "this
+                                  resident's cases"); the cases themselves stay.
+    INTAKE_CONTACT_SECRET         the secret notify proves itself with when it asks for an
+                                  applicant's contact at send time
+                                  (`http.contact_routes`; notify's NOTIFY_INTAKE_CONTACT_SECRET)
+                                  All three are required: unset, intake refuses to start unless
+                                  BIANMIN_DEVELOPMENT=1, which uses public development values.
 Documents (issue 16: `intake.documents.store`)
     INTAKE_DOCUMENT_STORE         where document bytes live: postgres (default: intake's own
                                   database, nothing extra to run) or s3 (a city's
@@ -47,6 +61,8 @@ Authentication (each falls back to the shared `AUTH_*` variable of `eventkit.aut
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -54,14 +70,19 @@ from typing import Literal
 from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from contracts.personal_data import DEV_CONTACT_SECRET
 from contracts.topics import INTAKE_EVENTS, ROUTING_EVENTS
 from eventkit.auth import AuthSettings
+from eventkit.personal_data import LocalKeyManager, decode_key
 from eventkit.production import DEVELOPMENT_FLAG, ProductionConfigError, development
 from eventkit.settings import ServiceSettings
 
 from .domain.code_guessing import GuessPolicy
 
 DEV_VERIFICATION_SECRET = "bianmin-dev-only-verification-secret"
+# Public development keys (make run, tests): base64 of SHA-256 of a public phrase.
+DEV_MASTER_KEY = base64.b64encode(hashlib.sha256(b"bianmin-dev-only-master-key").digest()).decode()
+DEV_LOOKUP_KEY = base64.b64encode(hashlib.sha256(b"bianmin-dev-only-lookup-key").digest()).decode()
 
 
 class Settings(ServiceSettings):
@@ -86,6 +107,10 @@ class Settings(ServiceSettings):
     status_case_pace_seconds: int = 120
     idempotency_ttl_hours: int = 72
     clock_offset_days: float = 0.0  # drills/tests only; logged loudly when set
+
+    personal_data_master_keys: SecretStr | None = None
+    personal_data_lookup_key: SecretStr | None = None
+    contact_secret: SecretStr | None = None
 
     document_store: Literal["postgres", "s3"] = "postgres"
     s3_endpoint_url: str | None = None
@@ -117,6 +142,43 @@ class Settings(ServiceSettings):
         if len(value) < 16:
             raise ValueError("INTAKE_VERIFICATION_SECRET must be at least 16 bytes")
         return value
+
+    def configured_personal_data_keys(self) -> dict[str, SecretStr | None]:
+        """The personal-data keys set for production (None: unset or the development value)."""
+        m, k = self.personal_data_master_keys, self.personal_data_lookup_key
+        return {
+            "INTAKE_PERSONAL_DATA_MASTER_KEYS": None
+            if m is None or DEV_MASTER_KEY in m.get_secret_value()
+            else m,
+            "INTAKE_PERSONAL_DATA_LOOKUP_KEY": None
+            if k is None or k.get_secret_value() == DEV_LOOKUP_KEY
+            else k,
+            "INTAKE_CONTACT_SECRET": None
+            if self.contact_secret is None
+            or self.contact_secret.get_secret_value() == DEV_CONTACT_SECRET
+            else self.contact_secret,
+        }
+
+    def contact_secret_bytes(self) -> bytes:
+        s = self.contact_secret
+        return (DEV_CONTACT_SECRET if s is None else s.get_secret_value()).encode()
+
+    def key_manager(self) -> LocalKeyManager:
+        """The local key manager from INTAKE_PERSONAL_DATA_MASTER_KEYS (development: a public
+        key; production without the setting is refused before this by the bootstrap)."""
+        m = self.personal_data_master_keys
+        values = [DEV_MASTER_KEY] if m is None else m.get_secret_value().split(",")
+        try:
+            return LocalKeyManager.from_base64([v for v in values if v.strip()])
+        except ValueError as exc:
+            raise ValueError(f"INTAKE_PERSONAL_DATA_MASTER_KEYS: {exc}") from exc
+
+    def lookup_key(self) -> bytes:
+        k = self.personal_data_lookup_key
+        try:
+            return decode_key(DEV_LOOKUP_KEY if k is None else k.get_secret_value(), "lookup key")
+        except ValueError as exc:
+            raise ValueError(f"INTAKE_PERSONAL_DATA_LOOKUP_KEY: {exc}") from exc
 
     def guess_policy(self) -> GuessPolicy:
         return GuessPolicy(

@@ -23,11 +23,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import httpx
 from fastapi import FastAPI
 
 import contracts.intake
 import contracts.notify
 import contracts.routing  # noqa: F401  (registers the event models notify reads)
+from contracts.personal_data import DEV_CONTACT_SECRET
 from contracts.topics import INTAKE_EVENTS, ROUTING_EVENTS, owner_of
 from contracts.upcasters import UPCASTERS
 from eventkit.auth import AuthSettings, TokenVerifier, install
@@ -41,6 +43,7 @@ from .delivery.dispatcher import AfterSend, Dispatcher
 from .delivery.events import NotifyEvents
 from .delivery.intents import IntentRecorder
 from .delivery.replay import ReplayAwareConsumer
+from .directory.contacts import IntakeContacts
 from .domain import ChannelSetup, parse_quiet_hours
 from .runtime import NotifyRuntime
 from .settings import Settings
@@ -96,12 +99,21 @@ def build(
     sms_gateway: SmsGateway | None = None,
     senders: Mapping[str, Sender] | None = None,
     after_send: AfterSend | None = None,
+    intake_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
+    """`intake_transport`: how to reach intake's API for contacts (tests running the
+    services in one process give intake's app; default: over HTTP to NOTIFY_INTAKE_URL)."""
     settings = settings or Settings()
     verifier = auth or TokenVerifier(AuthSettings())
     refuse_unsafe_production(
         "notify",
-        secrets={"NOTIFY_VERIFICATION_SECRET": settings.verification_secret},
+        secrets={
+            "NOTIFY_VERIFICATION_SECRET": settings.verification_secret,
+            "NOTIFY_INTAKE_CONTACT_SECRET": None
+            if settings.intake_contact_secret is None
+            or settings.intake_contact_secret.get_secret_value() == DEV_CONTACT_SECRET
+            else settings.intake_contact_secret,
+        },
         auth=verifier.settings,
     )
     runtime = ServiceRuntime(settings, MIGRATIONS, upcasters=UPCASTERS)
@@ -121,6 +133,16 @@ def build(
         events=NotifyEvents(
             lambda: runtime.store,
             Producer(service=settings.service_name, instance=settings.instance_id),
+        ),
+        contacts=IntakeContacts(
+            settings.intake_url,
+            (
+                settings.intake_contact_secret.get_secret_value()
+                if settings.intake_contact_secret is not None
+                else DEV_CONTACT_SECRET
+            ).encode(),
+            settings.intake_timeout_seconds,
+            transport=intake_transport,
         ),
     )
     app.state.notify = ctx
@@ -171,6 +193,7 @@ def build(
         for sender in active.values():
             await sender.close()
         await consumer.close()
+        await ctx.contacts.close()
 
     runtime.on_start.append(start)
     runtime.on_stop.append(shutdown)

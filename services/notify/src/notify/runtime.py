@@ -20,6 +20,7 @@ from eventkit.clock import Clock
 from eventkit.service import ServiceRuntime
 
 from .delivery.events import NotifyEvents
+from .directory.contacts import IntakeContacts
 from .domain import ChannelSetup, QuietHours
 from .settings import Settings
 
@@ -42,6 +43,8 @@ class NotifyRuntime:
     setup: ChannelSetup
     quiet: QuietHours | None
     events: NotifyEvents
+    contacts: IntakeContacts
+    """Asks intake for an applicant's sealed contact (`directory.contacts`, issue 15)."""
 
     def now(self) -> datetime:
         return self.clock()

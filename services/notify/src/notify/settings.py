@@ -33,6 +33,13 @@ The resident's verification code (in the receipt; no event carries it)
                                  INTAKE_VERIFICATION_SECRET, which is read when this is unset);
                                  the dispatcher derives the code when it sends the receipt
                                  (`contracts.verification`). Required in production.
+The applicant's contact (issue 15: events carry it sealed; intake holds the keys)
+    NOTIFY_INTAKE_URL            intake's HTTP API, asked for the contact when a resident's
+                                 message is planned (http://127.0.0.1:$INTAKE_HTTP_PORT)
+    NOTIFY_INTAKE_CONTACT_SECRET the secret notify proves itself with (the same value as
+                                 INTAKE_CONTACT_SECRET, which is read when this is unset).
+                                 Required in production.
+    NOTIFY_INTAKE_TIMEOUT_SECONDS  5
 Dispatcher
     NOTIFY_RUN_DISPATCHER        false on an HTTP-only replica (true)
     NOTIFY_MAX_ATTEMPTS          attempts before a transient failure becomes permanent (8)
@@ -94,6 +101,15 @@ class Settings(ServiceSettings):
         default=None,
         validation_alias=AliasChoices("NOTIFY_VERIFICATION_SECRET", "INTAKE_VERIFICATION_SECRET"),
     )
+
+    intake_url: str = Field(
+        default_factory=lambda: f"http://127.0.0.1:{os.environ.get('INTAKE_HTTP_PORT', '8001')}"
+    )
+    intake_contact_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("NOTIFY_INTAKE_CONTACT_SECRET", "INTAKE_CONTACT_SECRET"),
+    )
+    intake_timeout_seconds: float = 5.0
 
     sms_gateway: Literal["file", "none"] = "file"
     sms_file: Path = Field(

@@ -41,6 +41,9 @@ class DevPerson:
     org_id: str | None
     tier: str | None
     org_name: str | None
+    id_number: str | None = None
+    """A resident's real-name ID number: the token's `id_number` claim (only intake reads
+    it); their `sub` is a pseudonymous account id (`eventkit.auth` refuses an ID number)."""
 
     @property
     def key(self) -> str:
@@ -53,9 +56,24 @@ class DevMinter:
     def __init__(self, key_file: Path) -> None:
         self._key = load_private_key(key_file.read_text(encoding="utf-8"))
 
-    def token(self, sub: str, role: str, org_id: str | None, tier: str | None, now: float) -> str:
+    def token(
+        self,
+        sub: str,
+        role: str,
+        org_id: str | None,
+        tier: str | None,
+        now: float,
+        id_number: str | None = None,
+    ) -> str:
         return mint_token(
-            self._key, sub=sub, role=role, org_id=org_id, tier=tier, ttl_seconds=DEV_TTL_S, now=now
+            self._key,
+            sub=sub,
+            role=role,
+            org_id=org_id,
+            tier=tier,
+            ttl_seconds=DEV_TTL_S,
+            now=now,
+            extra={"id_number": id_number} if id_number is not None else None,
         )
 
     def person(self, p: DevPerson, now: float | None = None) -> Person:
@@ -64,7 +82,7 @@ class DevMinter:
             sub=p.sub,
             role=p.role,
             name=p.name,
-            token=self.token(p.sub, p.role, p.org_id, p.tier, at),
+            token=self.token(p.sub, p.role, p.org_id, p.tier, at, p.id_number),
             expires_at=at + DEV_TTL_S,
             org_id=p.org_id,
             tier=p.tier,

@@ -310,6 +310,18 @@ def _count_exceeds(rule: CountExceeds, events: Sequence[CaseEvent], out: Evaluat
 def _conflict(
     rule: ConflictOfInterest, events: Sequence[CaseEvent], ctx: RuleContext, out: Evaluation
 ) -> None:
+    for e in events:  # intake's own finding (sealed applicants, issue 15)
+        if e.event_type in rule.found and isinstance(e.payload.get("staff_id"), str):
+            out.findings.append(
+                _finding(
+                    rule,
+                    [e],
+                    staff_id=e.payload["staff_id"],
+                    role_field=e.payload.get("role_field"),
+                    same=sorted(e.payload.get("same") or ()),
+                )
+            )
+            return
     applicant: dict[str, set[str]] = {}
     applicant_events: list[CaseEvent] = []
     for e in events:

@@ -12,6 +12,8 @@ routing.case_decided.decided_by; routing.case_routed.{case_type, handling_tier,
 handling_unit_id}; routing.deadline_set.due_at; routing.deadline_recomputed.due_at;
 routing.bad_review_followup_opened.answer_due_at; intake.service_evaluated.bad_review;
 routing.staff_registered.{staff_id, id_number, household_no};
+intake.conflict_of_interest_found.{staff_id, role_field, same} (intake's own 回避 finding on
+sealed applicants, issue 15);
 audit.situation_report_generated.deadline (the audit's own situation-report events, on the
 report's stream `sitrep:<unit>:<period>:<first day>`, come back into the log through its
 outbox like any event, and the rules read them: a late or missing report is an anomaly).
@@ -144,11 +146,16 @@ class KeyedPointer(_M):
 class ConflictOfInterest(_Rule):
     """A staff member handling the case is the applicant or of the applicant's household:
     the applicant's keyed hashes (HMAC, from personal_data, never from the leaf) equal the
-    staff member's keyed identity (staff_identity)."""
+    staff member's keyed identity (staff_identity). Sealed applicants (issue 15) hide the ID
+    number from the audit: intake, which opens them, makes the comparison and publishes the
+    finding (`found`: `intake.conflict_of_interest_found`, naming the case, the staff member,
+    the act and which identity matched, no identity itself); the keyed comparison stays for
+    events written before sealing."""
 
     kind: Literal["conflict_of_interest"]
     applicant: tuple[KeyedPointer, ...]
     staff_fields: tuple[FieldRef, ...]
+    found: tuple[str, ...] = ()
 
 
 class ForeignProducer(_Rule):
@@ -225,6 +232,7 @@ class RuleSet(_M):
             if isinstance(r, ConflictOfInterest):
                 out.update(a.event_type for a in r.applicant)
                 out.update(s.event_type for s in r.staff_fields)
+                out.update(r.found)
         return out
 
 

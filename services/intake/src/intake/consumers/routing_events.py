@@ -133,6 +133,20 @@ class RoutingEventsHandler:
         evt = payload_of(env)
         assert isinstance(evt, CaseAssigned | CaseReassigned)
         await routing_view.case_assigned(conn, evt, env.occurred_at)
+        # 回避: is the officer the applicant, or of their household? (issue 15)
+        staff, act = (
+            (evt.assigned_to, "assigned_to")
+            if isinstance(evt, CaseAssigned)
+            else (evt.to_officer, "to_officer")
+        )
+        await self.core.check_conflict(
+            conn,
+            evt.case_id,
+            staff,
+            act,  # type: ignore[arg-type]
+            correlation_id=env.correlation_id,
+            causation_id=env.event_id,
+        )
 
     async def _deadline_set(self, conn: asyncpg.Connection, env: Envelope) -> None:
         evt = payload_of(env)
@@ -196,6 +210,14 @@ class RoutingEventsHandler:
                 decided_by=evt.decided_by,
                 decided_at=env.occurred_at,
             ),
+        )
+        await self.core.check_conflict(
+            conn,
+            evt.case_id,
+            evt.decided_by,
+            "decided_by",
+            correlation_id=env.correlation_id,
+            causation_id=env.event_id,
         )
 
     async def _correction_requested(self, conn: asyncpg.Connection, env: Envelope) -> None:

@@ -2,8 +2,10 @@
 
 - **residents** see and act on their own cases only: the ones they submitted online
   (`submitted_by` is their subject), and the ones whose applicant is them. A resident token
-  identifies the person by the real-name-verified ID number, in an `id_number` claim or as
-  the subject (as 浙里办 accounts do); it is compared by HMAC (`applicant_key`).
+  names a pseudonymous account as `sub` (a `sub` holding an ID number is refused by
+  `eventkit.auth`) and the real-name-verified ID number in its `id_number` claim, which only
+  intake reads; it is compared by keyed hash (`applicant_key`: the subject's lookup hash,
+  `personal_data.ApplicantKeys`), never in the clear.
 - **staff** (community agents, officers, center heads) are who the staff directory of
   routing's org tree lists at the center their token names, in the token's role: a staff
   member the tree does not list there records and reads nothing (`require_registered_actor`),
@@ -36,8 +38,8 @@ from contracts.intake import WithdrawalConfirmation
 from eventkit.auth import Principal
 from eventkit.envelope import Actor
 
+from ..personal_data import ApplicantKeys
 from ..projections import routing_view
-from ..projections.applications import applicant_key
 from .errors import refuse
 
 STAFF_ROLES = ("community_agent", "officer", "center_head")
@@ -88,17 +90,50 @@ def actor_of(p: Principal) -> Actor:
     return Actor(id=p.sub, role=p.role, org_id=p.org_id)
 
 
-def resident_identity(p: Principal) -> str:
+async def resident_subject(core: Any, p: Principal) -> Principal:
+    """A resident as intake knows them (issue 15): the token's real-name identity (the
+    `id_number` claim) stays in that claim, and `sub` (the identity provider's account id)
+    becomes the resident's pseudonymous subject (made on first sight), so every actor,
+    `submitted_by`, `withdrawn_by` and log line names intake's subject. A token without the
+    claim keeps its `sub` (a pseudonym already: it owns the cases it submitted). Installed as
+    the app's `principal_hook` (`eventkit.auth.authenticate`); staff pass unchanged."""
+    if p.role != "resident":
+        return p
+    identity = resident_identity(p)
+    if identity is None:
+        return p
+    async with core.pool.acquire() as conn:
+        subject = await core.subjects.subject_of(conn, identity)
+        if subject is None:
+            async with conn.transaction():
+                subject = (await core.subjects.subject_for(conn, identity)).subject_id
+    return Principal(
+        sub=subject,
+        role=p.role,
+        org_id=p.org_id,
+        tier=p.tier,
+        claims={**p.claims, "id_number": identity},
+    )
+
+
+def resident_identity(p: Principal) -> str | None:
+    """The real-name ID number of a resident token (its `id_number` claim), if it has one."""
     claimed = p.claims.get("id_number")
-    return claimed if isinstance(claimed, str) and claimed else p.sub
+    return claimed if isinstance(claimed, str) and claimed.strip() else None
 
 
-def resident_owns(p: Principal, row: asyncpg.Record | dict[str, Any], secret: bytes) -> bool:
+def resident_owns(p: Principal, row: asyncpg.Record | dict[str, Any], keys: ApplicantKeys) -> bool:
     if p.role != "resident":
         return False
     if row["submitted_by_role"] == "resident" and row["submitted_by"] == p.sub:
         return True
-    return hmac.compare_digest(applicant_key(resident_identity(p), secret), row["applicant_key"])
+    stored = row["applicant_key"]
+    if stored is None:  # an erased applicant: nobody's any more
+        return False
+    identity = resident_identity(p)
+    if identity is None:
+        return False
+    return any(hmac.compare_digest(h, stored) for h in keys.hashes(identity))
 
 
 async def staff_sees(
@@ -130,12 +165,12 @@ async def require_read(
     p: Principal,
     row: asyncpg.Record,
     progress: asyncpg.Record | None,
-    secret: bytes,
+    keys: ApplicantKeys,
 ) -> None:
     if p.role == "inspector":
         return
     if p.role == "resident":
-        if resident_owns(p, row, secret):
+        if resident_owns(p, row, keys):
             return
         raise refuse(403, "case_id", "this application belongs to another resident")
     if p.role in STAFF_ROLES:
@@ -151,14 +186,14 @@ async def require_read(
 
 
 def withdrawal_confirmation(
-    p: Principal, row: asyncpg.Record, secret: bytes, *, code_given: bool
+    p: Principal, row: asyncpg.Record, keys: ApplicantKeys, *, code_given: bool
 ) -> WithdrawalConfirmation:
     """How this withdrawal is the resident's act, or a 403 naming what is missing.
 
     `code_given`: the caller gave the resident's verification code and it was right (checked
     under the guessing throttle, `code_guard`)."""
     if p.role == "resident":
-        require_owner_if_resident(p, row, secret)
+        require_owner_if_resident(p, row, keys)
         return "resident"
     if code_given:
         return "verification_code"
@@ -173,9 +208,9 @@ def withdrawal_confirmation(
     )
 
 
-def require_owner_if_resident(p: Principal, row: asyncpg.Record, secret: bytes) -> None:
+def require_owner_if_resident(p: Principal, row: asyncpg.Record, keys: ApplicantKeys) -> None:
     """Residents act only on their own cases; staff may act at any center."""
-    if p.role == "resident" and not resident_owns(p, row, secret):
+    if p.role == "resident" and not resident_owns(p, row, keys):
         raise refuse(403, "case_id", "this application belongs to another resident")
 
 
@@ -184,7 +219,7 @@ async def document_reader(
     p: Principal,
     row: asyncpg.Record | dict[str, Any],
     progress: asyncpg.Record | dict[str, Any] | None,
-    secret: bytes,
+    keys: ApplicantKeys,
 ) -> str | None:
     """Why `p` may read the case's documents (scans of a resident's papers: narrower than the
     case itself), or None: the handling office's officers (and the assigned officer), the
@@ -194,7 +229,7 @@ async def document_reader(
     if p.role == "inspector":
         return "inspector"
     if p.role == "resident":
-        return "own case" if resident_owns(p, row, secret) else None
+        return "own case" if resident_owns(p, row, keys) else None
     if p.role in STAFF_ROLES and p.org_id is not None:
         if p.org_id == row["accepting_center_id"]:
             return "accepting center"
@@ -214,9 +249,9 @@ async def require_document_read(
     p: Principal,
     row: asyncpg.Record,
     progress: asyncpg.Record | None,
-    secret: bytes,
+    keys: ApplicantKeys,
 ) -> str:
-    why = await document_reader(conn, p, row, progress, secret)
+    why = await document_reader(conn, p, row, progress, keys)
     if why is not None:
         return why
     if p.role == "resident":

@@ -101,7 +101,7 @@ async def supplement_materials(
         conn: asyncpg.Connection, row: asyncpg.Record | None, tiers: CenterTiers
     ) -> SupplementMaterials:
         assert row is not None
-        require_owner_if_resident(principal, row, core.secret)
+        require_owner_if_resident(principal, row, core.applicant_keys)
         center = _receiving_center(principal, body.received_center_id, row)
         await require_center(core, conn, tiers, "received_center_id", center)
         return parse_command(
@@ -169,7 +169,9 @@ async def withdraw_application(
         conn: asyncpg.Connection, row: asyncpg.Record | None, tiers: CenterTiers
     ) -> WithdrawApplication:
         assert row is not None
-        confirmation = withdrawal_confirmation(principal, row, core.secret, code_given=code_given)
+        confirmation = withdrawal_confirmation(
+            principal, row, core.applicant_keys, code_given=code_given
+        )
         return parse_command(
             WithdrawApplication,
             {
@@ -202,7 +204,7 @@ async def supply_correction(
         conn: asyncpg.Connection, row: asyncpg.Record | None, tiers: CenterTiers
     ) -> SupplyCorrection:
         assert row is not None
-        require_owner_if_resident(principal, row, core.secret)
+        require_owner_if_resident(principal, row, core.applicant_keys)
         pending = row["pending_correction"]
         correction_id = body.correction_id
         if correction_id is None:
@@ -333,7 +335,7 @@ async def evaluate_service(
         conn: asyncpg.Connection, row: asyncpg.Record | None, tiers: CenterTiers
     ) -> EvaluateService:
         assert row is not None
-        require_owner_if_resident(principal, row, core.secret)
+        require_owner_if_resident(principal, row, core.applicant_keys)
         return parse_command(
             EvaluateService,
             {

@@ -211,7 +211,7 @@ async def _check_case(
     take."""
     async with core.pool.acquire() as conn:
         row = await case_row(conn, case_id)
-        require_owner_if_resident(principal, row, core.secret)
+        require_owner_if_resident(principal, row, core.applicant_keys)
         if core.settings.require_known_center:
             await require_registered_actor(conn, principal)
         if row["status"] not in STAGE_OF:
@@ -375,7 +375,7 @@ async def _readable_case(
         progress = await conn.fetchrow("SELECT * FROM case_progress WHERE case_id = $1", case_id)
         if core.settings.require_known_center:
             await require_registered_actor(conn, principal)
-        why = await require_document_read(conn, principal, row, progress, core.secret)
+        why = await require_document_read(conn, principal, row, progress, core.applicant_keys)
     return row, why
 
 

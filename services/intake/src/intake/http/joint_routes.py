@@ -52,6 +52,7 @@ from .access import (
 from .case_flow import core_of, require_center
 from .errors import refuse
 from .models import ApplicantIn, DeliveryRequest, MaterialIn, _In
+from .personal_reads import open_applicants, reader_of, record_reads
 
 router = APIRouter(prefix="/v1/joint-applications", tags=["joint"], responses=errors(403, 409))
 
@@ -137,6 +138,9 @@ async def submit_joint(
     )
 
 
+READ_JOINT = "GET /v1/joint-applications/{joint_case_id}"
+
+
 @router.get(
     "/{joint_case_id}",
     summary="A joint case (联办): where it stands, its members, the result as it came back",
@@ -159,7 +163,7 @@ async def read_joint(
         if row is None:
             raise refuse(404, "joint_case_id", f"no joint case {joint_case_id}")
         if principal.role == "resident":
-            if not resident_owns(principal, row, core.secret):
+            if not resident_owns(principal, row, core.applicant_keys):
                 raise refuse(403, "joint_case_id", "this joint case belongs to another resident")
         elif principal.role in STAFF_ROLES:
             if core.settings.require_known_center:
@@ -172,6 +176,12 @@ async def read_joint(
                     f"cases of their own center; this one was accepted at "
                     f"{row['accepting_center_id']}",
                 )
+        # the applicant opened with their subject's key (issue 15), and the read recorded
+        row = dict(row)
+        if row.get("applicant") is not None:
+            shown = await open_applicants(conn, core.subjects, [(joint_case_id, row["applicant"])])
+            row["applicant"] = shown[joint_case_id]
+            await record_reads(conn, reader_of(principal), READ_JOINT, shown, core.clock())
     return {
         k: (v.isoformat() if hasattr(v, "isoformat") else v)
         for k, v in row.items()

@@ -20,13 +20,12 @@ import asyncpg
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from contracts.limits import Offset
+from contracts.limits import IdNumber, Offset
 from eventkit.auth import Principal, require_roles
 from eventkit.openapi import errors
 
 from ..domain.state import CaseStatus
 from ..projections import routing_view
-from ..projections.applications import applicant_key
 from .access import (
     CASE_READERS,
     STAFF_ROLES,
@@ -37,6 +36,7 @@ from .access import (
 from .case_flow import case_row, core_of
 from .errors import refuse
 from .models import TrailEntry
+from .personal_reads import open_applicants, reader_of, record_reads
 
 router = APIRouter(
     prefix="/v1/applications", tags=["applications"], responses=errors(403, 404, 409)
@@ -54,12 +54,14 @@ _JSON_COLUMNS = (
 _PRIVATE = ("applicant_key",)
 
 
-def application_dict(row: asyncpg.Record) -> dict[str, Any]:
+def application_dict(row: asyncpg.Record, applicant: dict[str, Any]) -> dict[str, Any]:
+    """The row as the API shows it, with the applicant opened (`personal_reads`)."""
     out: dict[str, Any] = {}
     for k, v in row.items():
         if k in _PRIVATE:
             continue
         out[k] = orjson.loads(v) if k in _JSON_COLUMNS and v is not None else v
+    out["applicant"] = applicant
     return out
 
 
@@ -81,10 +83,14 @@ async def get_application(
         progress = await conn.fetchrow("SELECT * FROM case_progress WHERE case_id = $1", case_id)
         if core.settings.require_known_center:
             await require_registered_actor(conn, principal)
-        await require_read(conn, principal, row, progress, core.secret)
+        await require_read(conn, principal, row, progress, core.applicant_keys)
         trail = await core.load_case(conn, case_id)
+        shown = await open_applicants(conn, core.subjects, [(case_id, row["applicant"])])
+        await record_reads(
+            conn, reader_of(principal), "GET /v1/applications/{case_id}", shown, core.clock()
+        )
     return {
-        "application": application_dict(row),
+        "application": application_dict(row, shown[case_id]),
         "progress": _progress_dict(progress),
         "result_ready": bool(progress and progress["result_ready_at"]),
         "trail": [
@@ -104,7 +110,7 @@ async def get_application(
 _SUMMARY = """a.case_id, a.status, a.item_code, a.item_name_zh, a.channel, a.accepting_center_id,
     a.accepting_staff_id, a.registered_community_id, a.submitted_at, a.receipt_no,
     a.promised_completion_date, a.decision, a.evaluation_score,
-    a.applicant->>'name' AS applicant_name,
+    a.applicant,
     p.handling_unit_id, p.assigned_to, p.result_ready_at IS NOT NULL AS result_ready"""
 
 
@@ -118,6 +124,11 @@ async def list_applications(
     status: CaseStatus | None = Query(default=None),
     submitted_from: date | None = Query(default=None),
     submitted_to: date | None = Query(default=None, description="inclusive"),
+    applicant_id_number: IdNumber | None = Query(
+        default=None,
+        description="Staff and inspectors: only this resident's cases (the window's "
+        '"this resident\'s cases"); matched through the keyed hash, never stored in the clear',
+    ),
     limit: int = Query(default=50, ge=1, le=500),
     offset: Annotated[Offset, Query()] = 0,
     principal: Principal = Depends(require_roles(*CASE_READERS)),
@@ -134,10 +145,12 @@ async def list_applications(
         if principal.role == "resident":
             if center_id is not None:
                 raise refuse(403, "center_id", "residents list their own applications only")
-            args.extend([applicant_key(resident_identity(principal), core.secret), principal.sub])
+            identity = resident_identity(principal)
+            hashes = core.applicant_keys.hashes(identity) if identity is not None else []
+            args.extend([hashes, principal.sub])
             where.append(
-                "(a.applicant_key = $1 OR (a.submitted_by = $2 AND a.submitted_by_role = "
-                "'resident'))"
+                "(a.applicant_key = ANY($1::text[]) OR (a.submitted_by = $2 AND "
+                "a.submitted_by_role = 'resident'))"
             )
         elif principal.role in STAFF_ROLES:
             if core.settings.require_known_center:
@@ -160,6 +173,10 @@ async def list_applications(
                 add("(a.accepting_center_id = {} OR p.handling_unit_id = {})", center)
         elif center_id is not None:  # inspector
             add("a.accepting_center_id = {}", center_id)
+        if applicant_id_number is not None and principal.role != "resident":
+            add(
+                "a.applicant_key = ANY({}::text[])", core.applicant_keys.hashes(applicant_id_number)
+            )
         if status is not None:
             add("a.status = {}", status)
         if submitted_from is not None:
@@ -173,8 +190,21 @@ async def list_applications(
             f" LIMIT {limit} OFFSET {offset}",
             *args,
         )
+        shown = await open_applicants(
+            conn, core.subjects, [(r["case_id"], r["applicant"]) for r in rows]
+        )
+        names = {
+            c: {"subject_id": a.get("subject_id"), "name": a.get("name"), "erased": a.get("erased")}
+            for c, a in shown.items()
+        }
+        await record_reads(conn, reader_of(principal), "GET /v1/applications", names, core.clock())
+    items = []
+    for r in rows:
+        item = {k: v for k, v in r.items() if k != "applicant"}
+        item["applicant_name"] = shown[r["case_id"]].get("name")
+        items.append(item)
     return {
-        "items": [dict(r) for r in rows],
+        "items": items,
         "limit": limit,
         "offset": offset,
     }

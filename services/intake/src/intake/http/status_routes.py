@@ -33,6 +33,7 @@ from eventkit.openapi import errors
 from ..domain.receipts import verify
 from .case_flow import core_of
 from .code_guard import check_code
+from .personal_reads import open_applicants
 
 router = APIRouter(prefix="/v1", tags=["resident status"], responses=errors(404, 429))
 
@@ -117,6 +118,8 @@ async def resident_status(
         progress = await conn.fetchrow(
             "SELECT * FROM case_progress WHERE case_id = $1", row["case_id"]
         )
+        # only the masked name is shown (never the name in the clear: not a recorded read)
+        opened = await open_applicants(conn, core.subjects, [(row["case_id"], row["applicant"])])
         names = {
             r["unit_id"]: r["name_zh"]
             for r in await conn.fetch(
@@ -133,7 +136,7 @@ async def resident_status(
         "receipt_no": row["receipt_no"],
         "item_code": row["item_code"],
         "item_name_zh": row["item_name_zh"],
-        "applicant": _mask(orjson.loads(row["applicant"])["name"]),
+        "applicant": _mask(opened[row["case_id"]].get("name") or ""),
         "status": row["status"],
         "status_zh": STATUS_ZH.get(row["status"], row["status"]),
         "accepting_center_id": row["accepting_center_id"],

@@ -12,8 +12,6 @@ The row keeps what the resident status view and staff need; the event store keep
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Sequence
 from typing import Any
 
@@ -34,20 +32,14 @@ from contracts.intake import (
     MaterialsSupplemented,
     PromisedDateRevised,
     ResultDelivered,
+    SealedApplicant,
     ServiceEvaluated,
 )
 from contracts.upcasters import UPCASTERS
 from eventkit.envelope import Envelope
 from eventkit.store import EventReader
 
-_APPLICANT_KEY_DOMAIN = b"bianmin.intake.applicant-key.v1:"
-
-
-def applicant_key(id_number: str, secret: bytes) -> str:
-    """HMAC of a (normalized) ID number: finds a resident's cases without storing a
-    searchable plain-text ID column."""
-    normalized = id_number.strip().upper().encode()
-    return hmac.new(secret, _APPLICANT_KEY_DOMAIN + normalized, hashlib.sha256).hexdigest()
+from ..personal_data import legacy_applicant_key
 
 
 def _json(value: Any) -> str:
@@ -64,16 +56,25 @@ INSERT INTO applications (
     promised_limit_days, channel, applicant, applicant_key, registered_community_id,
     accepting_center_id, accepting_staff_id, submitted_by, submitted_by_role, submitted_at,
     fee_standard_fen, fee_paid_fen, deposit_standard_fen, deposit_paid_fen, payment_receipt_no,
-    materials_provided, required_materials, stream_version, updated_at)
-VALUES ($1, 'submitted', $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb, $11, $12, $13, $14, $15,
-        $16, $17, $18, $19, $20, $21, $22, $23::jsonb, $24::jsonb, $25, $26)
+    materials_provided, required_materials, stream_version, updated_at, subject_id)
+VALUES ($1, 'submitted', $2, $3, $4, $5, $6, $7, $8, $9, $10::jsonb,
+        coalesce($11, (SELECT lookup_hash FROM personal_data_subjects WHERE subject_id = $27)),
+        $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23::jsonb, $24::jsonb, $25, $26,
+        $27)
 ON CONFLICT (case_id) DO NOTHING
 """
 
 
 async def _insert(
-    conn: asyncpg.Connection, env: Envelope, e: ApplicationSubmitted, key: str
+    conn: asyncpg.Connection, env: Envelope, e: ApplicationSubmitted, secret: bytes
 ) -> None:
+    """The applicant is kept as the event has it: sealed (opened on read with the subject's
+    key, `http.personal_reads`; `applicant_key` is the subject's keyed lookup hash), or, for
+    a case submitted before sealing, plain with the legacy `applicant_key`."""
+    if isinstance(e.applicant, SealedApplicant):
+        key, subject = None, e.applicant.subject_id
+    else:
+        key, subject = legacy_applicant_key(e.applicant.id_number, secret), None
     await conn.execute(
         _INSERT,
         e.case_id,
@@ -102,6 +103,7 @@ async def _insert(
         _dump(e.required_materials),
         env.stream_version,
         env.occurred_at,
+        subject,
     )
 
 
@@ -190,7 +192,7 @@ async def apply(conn: asyncpg.Connection, envelopes: Sequence[Envelope], secret:
     for env in envelopes:
         evt = payload_of(env)
         if isinstance(evt, ApplicationSubmitted):
-            await _insert(conn, env, evt, applicant_key(evt.applicant.id_number, secret))
+            await _insert(conn, env, evt, secret)
             continue
         patch = _patch(evt, env)
         if patch is None:

@@ -17,6 +17,7 @@ import asyncpg
 import orjson
 
 from contracts.base import payload_of
+from contracts.intake import SealedApplicant
 from contracts.joint import (
     JointApplicationAccepted,
     JointApplicationSubmitted,
@@ -27,7 +28,7 @@ from contracts.joint import (
 )
 from eventkit.envelope import Envelope
 
-from .applications import applicant_key
+from ..personal_data import legacy_applicant_key as applicant_key
 
 
 def _json(value: Any) -> str:
@@ -40,22 +41,33 @@ async def apply(conn: asyncpg.Connection, envelopes: Iterable[Envelope], secret:
         at = env.occurred_at
         match evt:
             case JointApplicationSubmitted():
+                # kept as the event has it: sealed (opened on read with the subject's key,
+                # `applicant_key` the subject's lookup hash), or plain from before sealing
+                if isinstance(evt.applicant, SealedApplicant):
+                    key, subject = None, evt.applicant.subject_id
+                else:
+                    key, subject = applicant_key(evt.applicant.id_number, secret), None
                 await conn.execute(
                     "INSERT INTO joint_cases (joint_case_id, bundle_code, bundle_name_zh,"
                     " status, accepting_center_id, registered_community_id, applicant_key,"
-                    " accepting_staff_id, submitted_by, submitted_by_role, updated_at)"
-                    " VALUES ($1, $2, $3, 'submitted', $4, $5, $6, $7, $8, $9, $10)"
+                    " accepting_staff_id, submitted_by, submitted_by_role, updated_at,"
+                    " applicant, subject_id)"
+                    " VALUES ($1, $2, $3, 'submitted', $4, $5, coalesce($6, (SELECT"
+                    " lookup_hash FROM personal_data_subjects WHERE subject_id = $12)),"
+                    " $7, $8, $9, $10, $11::jsonb, $12)"
                     " ON CONFLICT (joint_case_id) DO NOTHING",
                     evt.joint_case_id,
                     evt.bundle_code,
                     evt.bundle_name_zh,
                     evt.accepting_center_id,
                     evt.registered_community_id,
-                    applicant_key(evt.applicant.id_number, secret),
+                    key,
                     evt.accepting_staff_id,
                     evt.submitted_by,
                     env.actor.role,
                     at,
+                    _json(evt.applicant.model_dump(mode="json")),
+                    subject,
                 )
             case JointMaterialsMissingNotified():
                 await _set(
@@ -137,7 +149,7 @@ async def read(conn: asyncpg.Connection, joint_case_id: str) -> dict[str, Any] |
     if row is None:
         return None
     out = dict(row)
-    for k in ("missing", "members"):
+    for k in ("missing", "members", "applicant"):
         if isinstance(out[k], str):
             out[k] = orjson.loads(out[k])
     return out

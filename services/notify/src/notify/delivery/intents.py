@@ -85,7 +85,12 @@ class IntentRecorder:
         if need is None:
             return 0
         ctx = self.ctx
+        # a sealed applicant contact is opened by intake (`directory.contacts`), only for a
+        # delivery that may be sent: a suppressed one (a replay, delivery off, stale) is
+        # never sent, so nobody's personal data is read for it (its address stays sealed)
         directory = await load_directory(conn, need)
+        if suppressed is None:
+            directory = await ctx.contacts.opened(directory)
         p = plan(env, directory, ctx.setup, now, ctx.quiet)
         if p.waiting_for is not None:
             await conn.execute(

@@ -12,7 +12,12 @@ notify has processed. Sources:
 - `routing.case_routed`: the handling unit and office (who may read the case's deliveries);
 - `routing.staff_registered`: staff names, units and work contacts (`phone`, `email`: the
   seed gives every staff member both; without one a staff member is told nothing);
-- `routing.org_unit_registered` / `org_unit_reparented`: unit names and the tree.
+- `routing.org_unit_registered` / `org_unit_reparented`: unit names and the tree;
+- `intake.personal_data_erased`: the applicant's name and contact scrubbed, and the text
+  and resident addresses of the cases' deliveries (issue 15).
+
+With issue 15 the applicant's fields arrive sealed: kept as they come, opened by intake at
+planning time (`directory.contacts`).
 
 Who among the staff a notice concerns (the post's A and B holders, the heads) is not kept
 here: routing names them in the notice itself, so notify never re-derives the org tree.
@@ -44,8 +49,30 @@ DIRECTORY_TYPES: frozenset[str] = frozenset(
         "routing.staff_registered",
         "routing.org_unit_registered",
         "routing.org_unit_reparented",
+        "intake.personal_data_erased",
     }
 )
+
+# An erasure (issue 15): the applicant stays known (resident messages are not parked for
+# ever) but has no name or contact; every delivery of the case loses its text (staff
+# messages can name the applicant too) and a resident's its address; a resident message
+# not sent yet never will be.
+_ERASE_CASES = """
+UPDATE cases SET applicant_name = '申请人', phone = NULL, email = NULL, updated_at = now()
+WHERE case_id = ANY($1::text[])
+"""
+_ERASE_DELIVERIES = """
+UPDATE deliveries SET
+    subject = '(erased)', body = '(erased)', data = '{}'::jsonb, last_error = NULL,
+    address = CASE WHEN recipient_kind = 'resident' THEN '(erased)' ELSE address END,
+    status = CASE WHEN recipient_kind = 'resident' AND status IN ('pending', 'deferred')
+                  THEN 'suppressed' ELSE status END,
+    suppressed_reason = CASE WHEN recipient_kind = 'resident'
+                              AND status IN ('pending', 'deferred')
+                             THEN 'personal_data_erased' ELSE suppressed_reason END,
+    updated_at = now()
+WHERE case_id = ANY($1::text[])
+"""
 
 
 _UPSERT_APPLICANT = """
@@ -94,6 +121,11 @@ async def apply_directory_event(conn: asyncpg.Connection, env: Envelope) -> list
     known (`case:<id>`, `staff:<id>`: removed from `parked_events`), to be planned now."""
     p = env.payload
     t = env.event_type
+    if t == "intake.personal_data_erased":
+        cases = [c for c in p.get("case_ids") or () if isinstance(c, str)]
+        await conn.execute(_ERASE_CASES, cases)
+        await conn.execute(_ERASE_DELIVERIES, cases)
+        return []
     if t == "intake.application_submitted":
         a = p.get("applicant") or {}
         materials = {
@@ -218,12 +250,15 @@ async def apply_directory_event(conn: asyncpg.Connection, env: Envelope) -> list
 
 # Every kind of row one event may name, in one round trip (each kind as a JSON array; a
 # kind the event names none of is an empty array, for the cost of an empty index probe).
+# The case rows are read FOR SHARE: an erasure's scrub (which updates them) waits for a
+# planning that read the name, then scrubs what it recorded, or the planning waits for the
+# scrub and reads no name (issue 15).
 _DIRECTORY = """
 SELECT
   (SELECT coalesce(json_agg(x), '[]') FROM (
      SELECT case_id, applicant_name, phone, email, item_name_zh, receipt_no,
             accepting_center_id, material_names
-     FROM cases WHERE case_id = ANY($1::text[])) x),
+     FROM cases WHERE case_id = ANY($1::text[]) FOR SHARE) x),
   (SELECT coalesce(json_agg(x), '[]') FROM (
      SELECT staff_id, name_zh, unit_id, email, phone
      FROM staff WHERE staff_id = ANY($2::text[])) x),

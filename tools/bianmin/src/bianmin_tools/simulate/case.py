@@ -25,7 +25,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from contracts.base import DomainEvent
-from contracts.intake import Applicant, CatalogItemVersion
+from contracts.intake import Applicant, ApplicationSubmitted, CatalogItemVersion, seal_applicant
 from contracts.routing import (
     BadReviewFollowUpOpened,
     CaseAssigned,
@@ -35,6 +35,7 @@ from contracts.routing import (
 )
 from contracts.workdays import OfficeHours
 from eventkit.envelope import Actor, Envelope
+from eventkit.personal_data import SUBJECT_PREFIX, SubjectKey
 from intake.domain.application_commands import (
     ApplicationCommand,
     ArchiveCase,
@@ -62,6 +63,24 @@ from .world import World
 Action = Callable[..., None]
 
 _STANDARD_HOURS = OfficeHours.standard()
+
+
+def generated_key(seed: int, case_id: str) -> tuple[SubjectKey, Callable[[], bytes]]:
+    """The subject, data key and nonces a generated case's applicant is sealed with: drawn
+    from the seed and the case, so a history is the same bytes for a seed (and a test that
+    replays it can open it); never stored anywhere."""
+    r = random.Random(f"{seed}:{case_id}:sealing")
+    key = SubjectKey(SUBJECT_PREFIX + r.randbytes(16).hex(), r.randbytes(32))
+    return key, lambda: r.randbytes(12)
+
+
+def sealed_as_generated(seed: int, evt: DomainEvent) -> DomainEvent:
+    """`evt` as the generator stores it: a submission's applicant sealed (issue 15)."""
+    if not (isinstance(evt, ApplicationSubmitted) and isinstance(evt.applicant, Applicant)):
+        return evt
+    key, nonce = generated_key(seed, evt.case_id)
+    sealed = seal_applicant(key, evt.case_id, evt.applicant, nonce)
+    return evt.model_copy(update={"applicant": sealed})
 
 
 class CaseSim:
@@ -157,7 +176,7 @@ class CaseSim:
         envelopes = self.store.append(
             INTAKE,
             self.case_id,
-            events,
+            [self._sealed(e) for e in events],
             ids=self.new_id,
             now=now,
             actor=actor,
@@ -175,6 +194,14 @@ class CaseSim:
             if routing_command is not None:
                 self.at(self._after(ROUTING, now), self._routing_takes, env, routing_command)
         return envelopes
+
+    def _sealed(self, evt: DomainEvent) -> DomainEvent:
+        """The submission as intake stores it (issue 15): the applicant sealed per subject.
+        Each generated applicant is a new subject whose data key is drawn here and never
+        kept, so nobody can open the generated personal fields: the history is pseudonymous
+        from the start (analytics reads only the non-personal facts). Deterministic for a
+        seed (its own stream of randomness per case, the simulation's is untouched)."""
+        return sealed_as_generated(self.world.config.seed, evt)
 
     def _routing_takes(self, now: datetime, env: Envelope, command: CaseCommandType) -> None:
         self.routing(command, now, correlation=env.correlation_id, causation=env.event_id)
