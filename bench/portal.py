@@ -5,8 +5,10 @@ keys) plays the demo's case mix for `BENCH_PORTAL_SECONDS` (60) with 8 cases in 
 to its decision and the result's return; then the portal starts in front of it (as under
 `make run`: development sign-in with the fleet's key) and every page below is fetched
 `BENCH_PORTAL_REQUESTS` times (50), one at a time: the public pages, then each audience's
-signed-in pages (window clerk, officer, center head, inspector) as the busiest person of the
-day (signed in through the development sign-in form, as a person would).
+signed-in pages (window clerk, officer, center head, inspector, administrator) as the busiest
+person of the day, and a resident's pages (their cases, one case, its rating and window
+evaluator, the status page by receipt number and code) as the applicant of a case that came
+back (signed in through the development sign-in form, as a person would).
 
 The time is the portal's own, from its `Server-Timing: app;dur=` header: the page handler,
 the calls to the services it makes and the template, without the client. One entry per
@@ -96,6 +98,9 @@ class Desk:
     audience: str
     person: str
     pages: tuple[str, ...]
+    resident: tuple[str, str] | None = None
+    """(name, ID number): signed in as a resident (the development sign-in's resident form,
+    浙里办's shape) instead of a seeded staff member."""
 
 
 async def _events(fleet: Any, event_type: str, limit: int = 2000) -> list[dict[str, Any]]:
@@ -122,12 +127,17 @@ async def _events(fleet: Any, event_type: str, limit: int = 2000) -> list[dict[s
     return out
 
 
-async def desks(fleet: Any) -> list[Desk]:
+async def desks(fleet: Any, runs: list[Any]) -> list[Desk]:
     """The busiest window clerk, officer (and a case of theirs), the head of that officer's
-    center, and an inspector; each audience's pages."""
+    center, an inspector, an administrator, and a resident whose case came back (one of the
+    day's `runs`); each audience's pages."""
     submitted = await _events(fleet, "intake.application_submitted")
     assigned = await _events(fleet, "routing.case_assigned")
     assert submitted and assigned, "the demo day left no cases to show"
+    done = next(r for r in reversed(runs) if r.handled_at is not None and r.error is None)
+    mine = done.case_id
+    applicant = done.plan.applicant
+    flagged = await _events(fleet, "audit.anomaly_flagged", limit=1)
     clerks = Counter(
         (e["payload"]["submitted_by"], e["payload"]["accepting_center_id"]) for e in submitted
     )
@@ -146,25 +156,60 @@ async def desks(fleet: Any) -> list[Desk]:
             f"officer|{officer}|{unit}",
             ("/officer", "/officer?status=result_returned", f"/officer/cases/{case_id}"),
         ),
-        Desk("head", f"center_head|{unit}.head|{unit}", ("/head",)),
+        Desk(
+            "clerk_case",
+            f"community_agent|{done.plan.agent[0]}|{done.plan.center.unit_id}",
+            (f"/clerk/cases/{mine}", f"/clerk/cases/{mine}/receipt"),
+        ),
+        Desk("head", f"center_head|{unit}.head|{unit}", ("/head", "/sitreports")),
         Desk(
             "inspector",
             "inspector|ruian.inspector1|ruian",
-            ("/inspector", "/inspector?item_code=FP-002", f"/inspector?case={case_id}"),
+            (
+                "/inspector",
+                "/inspector?item_code=FP-002",
+                f"/inspector?case={case_id}",
+                f"/inspector/cases/{case_id}",
+                "/inspector/anomalies",
+                f"/inspector/events/{submitted[-1]['event_id']}",
+                "/sitreports",
+            )
+            + ((f"/inspector/cases/{flagged[0]['stream_id']}",) if flagged else ()),
+        ),
+        Desk(
+            "admin",
+            "admin|admin.ops|ruian",
+            ("/admin", "/admin/staff", "/admin/roster", "/admin/catalog", "/admin/units"),
+        ),
+        Desk(
+            "resident",
+            "resident",
+            (
+                "/resident",
+                f"/resident/cases/{mine}",
+                f"/resident/cases/{mine}/rating",
+                f"/resident/cases/{mine}/evaluator",
+                f"/status?receipt_no={done.receipt_no}&code={done.verification_code}",
+            ),
+            resident=(applicant["name"], applicant["id_number"]),
         ),
     ]
 
 
-async def sign_in(client: httpx.AsyncClient, person: str) -> None:
+async def sign_in(client: httpx.AsyncClient, desk: Desk) -> None:
     """The development sign-in form, as a person fills it (CSRF token from the page)."""
     page = await client.get("/signin")
     m = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
     assert m, "the sign-in page carries its CSRF token"
-    assert f'value="{person}"' in page.text, f"{person} is not offered at the sign-in page"
-    r = await client.post(
-        "/signin/dev",
-        data={"csrf_token": m.group(1), "kind": "staff", "person": person, "next": "/"},
-    )
+    person = desk.person
+    data = {"csrf_token": m.group(1), "next": "/"}
+    if desk.resident is not None:
+        name, id_number = desk.resident
+        data |= {"kind": "resident", "name": name, "id_number": id_number}
+    else:
+        assert f'value="{person}"' in page.text, f"{person} is not offered at the sign-in page"
+        data |= {"kind": "staff", "person": person}
+    r = await client.post("/signin/dev", data=data)
     assert r.status_code == 303, (person, r.status_code, r.text[:300])
 
 
@@ -215,9 +260,9 @@ async def run(s: Stack) -> list[Result]:
             async with httpx.AsyncClient(base_url=url, timeout=30) as client:
                 public = await measure(client, PAGES, n)
             staff: dict[str, tuple[Desk, dict[str, Timed]]] = {}
-            for desk in await desks(fleet):
+            for desk in await desks(fleet, day.phase.runs):
                 async with httpx.AsyncClient(base_url=url, timeout=30) as client:
-                    await sign_in(client, desk.person)
+                    await sign_in(client, desk)
                     staff[desk.audience] = (desk, await measure(client, desk.pages, n))
         finally:
             proc.terminate()
@@ -229,7 +274,7 @@ async def run(s: Stack) -> list[Result]:
     )
     results = [entry("portal.page_p95_ms", public, f"public pages, {day_note}")]
     for audience, (desk, times) in staff.items():
-        who = desk.person.split("|")[1]
+        who = desk.person.split("|")[1] if desk.resident is None else "a resident (浙里办)"
         results.append(
             entry(f"portal.page_p95_ms.{audience}", times, f"signed in as {who}, {day_note}")
         )

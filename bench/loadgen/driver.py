@@ -61,6 +61,10 @@ class CaseRun:
     documents: int = 0
     """Scans attached (`devstack.scans`)."""
     document_bytes: int = 0
+    receipt_no: str | None = None
+    """The receipt's number and verification code (受理回执), as intake answered them: what
+    a resident types at the status page."""
+    verification_code: str | None = None
 
 
 @dataclass
@@ -184,6 +188,7 @@ class Driver:
             "intake", "/v1/applications", agent, submit_body(p), "POST intake /applications"
         )
         run.case_id = case_id = r["case_id"]
+        run.verification_code = r.get("verification_code")
         self.tail.trace(case_id).stamps["submitted"] = run.submitted_at
         if p.scans:  # the clerk scans what was handed in, with the application
             run.documents = await self.attach(case_id, agent, p.scans)
@@ -200,6 +205,8 @@ class Driver:
                 )
         if r["status"] != "accepted":
             raise DemoError(f"{case_id} not accepted: {r['status']}")
+        run.receipt_no = r.get("receipt_no")
+        run.verification_code = r.get("verification_code") or run.verification_code
 
         assigned = await self.tail.wait(case_id, "routing.case_assigned", WAIT_S)
         officer = self.world.who(assigned["payload"]["assigned_to"])
