@@ -85,6 +85,14 @@ async def test_entitled_reads_open_the_applicant_and_are_recorded(intake: Harnes
     )
     assert other.status_code == 403
 
+    # a list without names (a head's figures) opens nothing and records no read
+    unnamed = await intake.client.get(
+        "/v1/applications", params={"names": "false"}, headers=intake.keys.headers(AGENT_MABEI)
+    )
+    assert unnamed.status_code == 200, unnamed.text
+    row = {i["case_id"]: i for i in unnamed.json()["items"]}[case_id]
+    assert row["applicant_name"] is None and row["item_code"] == "FP-002"
+    assert NAME not in unnamed.text
     # the staff list shows the name too
     listed = await intake.client.get("/v1/applications", headers=intake.keys.headers(AGENT_MABEI))
     assert {i["case_id"]: i for i in listed.json()["items"]}[case_id]["applicant_name"] == NAME
@@ -104,6 +112,9 @@ async def test_entitled_reads_open_the_applicant_and_are_recorded(intake: Harnes
     seen = {(r["reader_id"], r["endpoint"]) for r in reads}
     assert (INSPECTOR[0], "GET /v1/applications/{case_id}") in seen
     assert (AGENT_MABEI[0], "GET /v1/applications") in seen
+    # ... once: the list with names, not the one without
+    listings = [r for r in reads if r["endpoint"] == "GET /v1/applications"]
+    assert [r["reader_id"] for r in listings].count(AGENT_MABEI[0]) == 1
     assert all(r["case_id"] == case_id for r in reads)
     # intake's projection keeps the applicant sealed too
     assert NAME not in stored and id_number not in stored

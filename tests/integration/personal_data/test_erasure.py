@@ -4,7 +4,8 @@ and PostgreSQL (`tests/integration/access/stack.py`).
 The must-show: after the erasure, the raw bytes of every topic from offset 0, a `pg_dump` of
 every service's schema, the analytics store built from the topics and the services' logs
 hold none of the person's ID number, name or phone; the audit log still verifies; the case's
-non-personal facts still appear in the analytics report. Before it: notify sent the receipt
+non-personal facts still appear in the analytics store and in the center's situation
+report (情况报告). Before it: notify sent the receipt
 to the phone (asked of intake), and a legal hold refused the erasure with a 409.
 """
 
@@ -25,6 +26,9 @@ import duckdb
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from analytics.report import render
+from analytics.report.data import load
+from audit.sitreport.generate import build_store, open_store
 from eventkit.kafka_security import client_kwargs
 from intake.seed_catalog import seed_bundles
 from tlog.hashing import leaf_hash
@@ -380,6 +384,25 @@ async def test_one_erasure_reaches_every_copy_and_the_log_still_verifies(
         con.close()
     assert found_in(everything) == []
     assert facts == [("FP-002", "ruian.mayu.mabei")]  # the non-personal facts stay
+
+    # the situation report (情况报告) of the accepting center, built as the audit's scheduler
+    # builds it (its store replayed from the audit log, its figures and document): the cases
+    # still count, and nothing of the person is in the store or the document
+    work = tmp_path / "sitreport"
+    store = await build_store(infra.database_url, st.schemas["audit"], work)
+    con = open_store(store)
+    try:
+        (day,) = con.execute(  # the stack's clock: the day the case was handed in
+            "SELECT submitted_date FROM cases WHERE case_id = ?", [case_id]
+        ).fetchone() or (None,)
+        assert day is not None, "the case is in the situation report's store"
+        data = load(con, "ruian.mayu.mabei", day, day)
+        html, _md = render(data, {})
+    finally:
+        con.close()
+    assert int(data.kpis["received"]) == 2  # the window's case and the online one
+    assert int(data.kpis["joint_received"]) == 1
+    assert found_in(store.read_bytes()) == [] and found_in(html.encode()) == []
 
     logs = caplog.text.encode()
     assert case_id.encode() in logs  # the search sees the services' log lines of this case

@@ -21,6 +21,7 @@ ROLE_ZH = {
     "center_head": "中心主任",
     "inspector": "纪检监察",
     "admin": "系统管理员",
+    "service": "系统服务",
 }
 TIER_ZH = {"community": "村（社区）", "town": "乡镇（街道）", "city": "市"}
 

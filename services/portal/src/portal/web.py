@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 from . import casework as cw
 from .forms import csrf_token, explain
 from .services_api import Api, ServiceClients
-from .session import Person, signed_in
+from .session import ROLE_ZH, Person, signed_in
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 LABELS_ZH: dict[str, Any] = {
@@ -40,6 +40,7 @@ LABELS_ZH: dict[str, Any] = {
     "delivery_zh": cw.DELIVERY_ZH,
     "score_zh": cw.SCORE_ZH,
     "event_zh": cw.event_zh,
+    "role_zh": ROLE_ZH,
 }
 """The centers' words for statuses, forms and trail events (`casework`), registered once as
 template globals: every page names them without passing them (a page may still pass its

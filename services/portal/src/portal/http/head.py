@@ -124,7 +124,7 @@ async def _dashboard(
     tree, queue, listed, followups, board, board_staff = await asyncio.gather(
         api.get("routing", "/v1/org/tree", unit_id=person.org_id),
         api.get("routing", "/v1/queue", limit=500),
-        api.get("intake", "/v1/applications", limit=500),
+        api.get("intake", "/v1/applications", limit=500, names="false"),  # scores only
         api.get("routing", "/v1/followups", limit=200),
         public_api(request).get("audit", "/v1/board/lines"),  # public figures
         api.get("audit", f"/v1/board/centers/{person.org_id}/staff"),

@@ -179,6 +179,49 @@ async def anomalies(request: Request, person: Person = Inspector) -> Response:
     )
 
 
+READ_FIELDS = ("case_id", "subject_id", "reader_id")
+"""The reads' filters; each is intake's own of the same name."""
+READS_PAGE = 100
+
+
+@router.get("/reads")
+async def personal_data_reads(request: Request, person: Person = Inspector) -> Response:
+    """个人信息查阅记录 (PIPL): who read which resident's personal data in the clear, through
+    which endpoint and when (intake's record, `GET /v1/personal-data/reads`); residents appear
+    only as their pseudonymous subject."""
+    api = person_api(request, person)
+    q = request.query_params
+    form = FormState(values={k: q.get(k, "").strip() for k in READ_FIELDS})
+    try:
+        offset = max(0, int(q.get("offset") or 0))
+    except ValueError:
+        offset = 0
+    items: list[dict[str, Any]] = []
+    try:
+        got = await api.get(
+            "intake",
+            "/v1/personal-data/reads",
+            **{k: v for k, v in form.values.items() if v},
+            limit=READS_PAGE,
+            offset=offset,
+        )
+        items = got["items"]
+    except ServiceError as exc:
+        if exc.status >= 500 or exc.status in (401, 403):
+            raise
+        form = refused(form, exc, {k: k for k in READ_FIELDS})
+    filters = {k: v for k, v in form.values.items() if v}
+    return render(
+        request,
+        "inspector/reads.html",
+        audience=AUDIENCE,
+        form=form,
+        items=items,
+        prev_query={**filters, "offset": max(0, offset - READS_PAGE)} if offset else None,
+        next_query={**filters, "offset": offset + READS_PAGE} if len(items) == READS_PAGE else None,
+    )
+
+
 @router.get("/events/{event_id}")
 async def event_proof(
     request: Request, event_id: uuid.UUID, person: Person = Inspector
