@@ -3,10 +3,11 @@ and PostgreSQL (`tests/integration/access/stack.py`).
 
 The must-show: after the erasure, the raw bytes of every topic from offset 0, a `pg_dump` of
 every service's schema, the analytics store built from the topics and the services' logs
-hold none of the person's ID number, name or phone; the audit log still verifies; the case's
-non-personal facts still appear in the analytics store and in the center's situation
-report (情况报告). Before it: notify sent the receipt
-to the phone (asked of intake), and a legal hold refused the erasure with a 409.
+hold none of the person's ID number, name or phone; the audit log still verifies (the
+erasure's inclusion proof, a consistency proof from the tree signed before it, the full
+integrity check); the case's non-personal facts still appear in the analytics store and in
+the center's situation report (情况报告). Before it: notify sent the receipt to the phone
+(asked of intake), and a legal hold refused the erasure with a 409.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from audit.sitreport.generate import build_store, open_store
 from eventkit.kafka_security import client_kwargs
 from intake.seed_catalog import seed_bundles
 from tlog.hashing import leaf_hash
-from tlog.proofs import verify_inclusion
+from tlog.proofs import verify_consistency, verify_inclusion
 
 from ...polling import eventually
 from ..access.stack import Stack, running_stack
@@ -221,6 +222,8 @@ async def test_one_erasure_reaches_every_copy_and_the_log_still_verifies(
 
     submitted_id = r.json()["events"][0]["event_id"]
     await eventually(lambda: logged(submitted_id), what="the submission in the audit log")
+    # the signed tree before the erasure: the one after must extend it (consistency proof)
+    before = await eventually(lambda: _checkpoint(st), what="a signed checkpoint")
 
     # a legal hold refuses the erasure whole, naming the case
     held = await st.clients["intake"].put(
@@ -329,6 +332,20 @@ async def test_one_erasure_reaches_every_copy_and_the_log_still_verifies(
         [base64.b64decode(x) for x in proof["proof"]],
         root,
     )
+    size1, root1 = before
+    size2 = proof["tree_size"]
+    consistency = await st.clients["audit"].get(
+        "/v1/log/proof/consistency", params={"first": size1, "second": size2}
+    )
+    assert consistency.status_code == 200, consistency.text
+    assert size2 > size1  # the erasure came after
+    verify_consistency(
+        size1,
+        size2,
+        [base64.b64decode(x) for x in consistency.json()["proof"]],
+        root1,
+        root,
+    )
     full = await st.clients["audit"].get(
         "/v1/log/integrity", params={"mode": "full"}, headers=h(st, "inspector")
     )
@@ -409,14 +426,21 @@ async def test_one_erasure_reaches_every_copy_and_the_log_still_verifies(
     assert found_in(logs) == []
 
 
-async def _proven(st: Stack, event_id: str) -> tuple[dict[str, Any], bytes] | None:
-    """The event's inclusion proof in the latest signed checkpoint, with that checkpoint's
-    root (C2SP checkpoint note: origin, size, base64 root hash), once the checkpoint covers
-    it."""
+async def _checkpoint(st: Stack) -> tuple[int, bytes] | None:
+    """(size, root hash) of the latest signed checkpoint (C2SP note: origin, size, root)."""
     lines = (await st.clients["audit"].get("/v1/log/checkpoint")).text.splitlines()
     if len(lines) < 3:
         return None
-    size, root = int(lines[1]), base64.b64decode(lines[2])
+    return int(lines[1]), base64.b64decode(lines[2])
+
+
+async def _proven(st: Stack, event_id: str) -> tuple[dict[str, Any], bytes] | None:
+    """The event's inclusion proof in the latest signed checkpoint, with that checkpoint's
+    root, once the checkpoint covers it."""
+    signed = await _checkpoint(st)
+    if signed is None:
+        return None
+    size, root = signed
     r = await st.clients["audit"].get(
         "/v1/log/proof/inclusion",
         params={"event_id": event_id, "tree_size": size},
