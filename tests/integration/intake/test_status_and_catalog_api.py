@@ -105,6 +105,13 @@ async def test_the_published_catalog_is_public(intake: Harness) -> None:
     assert [v["version"] for v in one.json()["versions"]] == [1]
     assert (await intake.client.get("/v1/catalog/XX-001")).status_code == 404
     assert (await intake.client.get("/v1/catalog/bogus")).status_code == 422
+    # `at` is a day written as a date: a number (seconds since 1970?) is refused, naming it
+    on_day = await intake.client.get("/v1/catalog", params={"at": "2026-12-01"})
+    assert on_day.status_code == 200 and on_day.json()["at"].startswith("2026-12-01")
+    for bad in ("-1.3967801265088982e-209", "1764547200", "1800-01-01"):
+        for path in ("/v1/catalog", "/v1/catalog/CA-001"):
+            r = await intake.client.get(path, params={"at": bad})
+            assert r.status_code == 422 and r.json()["detail"]["field"] == "at", (path, bad)
 
     # seeded through the catalog decider: one event per item, published by the seed actor
     catalog = await intake.stream("catalog")

@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from contracts.intake import CATEGORY_NAMES_ZH, CatalogItemVersion, Category
 from contracts.joint import JointBundle
+from contracts.limits import Day
 from eventkit.auth import Principal, require_roles
 from eventkit.idempotency import idempotency_key, request_fingerprint
 from eventkit.openapi import errors
@@ -62,7 +63,7 @@ def _item_json(item: CatalogItemVersion) -> dict[str, Any]:
 async def list_catalog(
     request: Request,
     category: Category | None = Query(default=None),
-    at: date | None = Query(default=None, description="The catalog as in force on this day"),
+    at: Day | None = Query(default=None, description="The catalog as in force on this day"),
 ) -> dict[str, Any]:
     core = core_of(request)
     async with core.pool.acquire() as conn:
@@ -81,7 +82,7 @@ async def list_catalog(
 async def get_catalog_item(
     request: Request,
     code: str = CodePath,
-    at: date | None = Query(default=None),
+    at: Day | None = Query(default=None),
 ) -> dict[str, Any]:
     core = core_of(request)
     async with core.pool.acquire() as conn:

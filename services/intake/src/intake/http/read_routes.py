@@ -13,14 +13,13 @@ hold the applicants' personal data.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 import asyncpg
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 
-from contracts.limits import IdNumber, Offset
+from contracts.limits import Day, IdNumber, Offset
 from eventkit.auth import Principal, require_roles
 from eventkit.openapi import errors
 
@@ -122,8 +121,8 @@ async def list_applications(
         description="Accepting center; staff default to the center in their token",
     ),
     status: CaseStatus | None = Query(default=None),
-    submitted_from: date | None = Query(default=None),
-    submitted_to: date | None = Query(default=None, description="inclusive"),
+    submitted_from: Day | None = Query(default=None),
+    submitted_to: Day | None = Query(default=None, description="inclusive"),
     applicant_id_number: IdNumber | None = Query(
         default=None,
         description="Staff and inspectors: only this resident's cases (the window's "
