@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from audit.log.checkpoint import CheckpointRefused, latest_checkpoint, make_checkpoint
-from audit.witness.core import EXIT_ALARM, Alarm, Witness
+from audit.witness.core import EXIT_ALARM, Alarm, Unavailable, Witness
 from tlog.note import Checkpoint, Signer, Verifier, generate_key, open_checkpoint, sign_checkpoint
 
 from .support import (
@@ -225,3 +225,62 @@ async def test_witness_alarms_on_split_view_rollback_and_bad_proofs(tmp_path: Pa
         {"/v1/log/checkpoint": (200, note(15)), "/v1/log/proof/consistency": (200, proof(10, 15))}
     )
     assert (await w.poll_once()).status == "new"
+
+
+async def test_a_checkpoint_published_just_before_its_commit_is_no_rollback(
+    tmp_path: Path,
+) -> None:
+    """The log publishes a note just before it commits the row it then serves: a poll in
+    between sees the published one ahead. The witness re-reads the served checkpoint for up
+    to `settle_s`: caught up, it is no alarm (the poll is retried); still behind, a rollback."""
+    log_signer = Signer.from_key(generate_key(ORIGIN)[0])
+    from tlog.hashing import leaf_hash
+    from tlog.tree import MemoryTree
+
+    tree = MemoryTree(leaf_hash(bytes([i])) for i in range(20))
+
+    def note(size: int) -> str:
+        return sign_checkpoint(Checkpoint(ORIGIN, size, tree.root(size)), [log_signer])
+
+    def log_serving(served: list[int]):  # type: ignore[no-untyped-def]
+        """The log: served checkpoints in turn (the last stays), 12 published."""
+
+        async def transport(method, path, query, body):  # type: ignore[no-untyped-def]
+            if method == "POST":
+                return 201, "{}"
+            if path == "/v1/log/checkpoint":
+                return 200, note(served.pop(0) if len(served) > 1 else served[0])
+            if path == "/v1/log/published":
+                after = int(query.get("after", -1))
+                return 200, json.dumps({"sizes": [12] if after < 12 else []})
+            if path == "/v1/log/published/12":
+                return 200, note(12)
+            return 404, "{}"
+
+        return transport
+
+    w = Witness(
+        log_serving([10, 12]),
+        log_signer.verifier(),
+        ORIGIN,
+        Signer.from_key(generate_key("w")[0]),
+        tmp_path / "in-flight",
+        clock=lambda: WITNESS_NOW,
+        settle_s=1.0,
+    )
+    with pytest.raises(Unavailable):
+        await w.poll_once()  # 10 served, 12 published, then 12 served: a commit in flight
+    assert not (tmp_path / "in-flight" / "ALARM.json").exists()
+
+    behind = Witness(
+        log_serving([10]),
+        log_signer.verifier(),
+        ORIGIN,
+        Signer.from_key(generate_key("w")[0]),
+        tmp_path / "behind",
+        clock=lambda: WITNESS_NOW,
+        settle_s=0.5,
+    )
+    with pytest.raises(Alarm) as err:
+        await behind.poll_once()
+    assert err.value.kind == "rollback"

@@ -113,6 +113,7 @@ class Witness:
         clock: Clock,
         publish: bool = True,
         alarm_file: Path | None = None,
+        settle_s: float = 5.0,
     ) -> None:
         """`clock` stamps what the witness records (`verified_at`, an alarm's `at`): the
         process's (`__main__`), or a test's, like every other clock of the audit."""
@@ -125,6 +126,10 @@ class Witness:
         self.publish = publish
         self.alarm_file = alarm_file or state_dir / "ALARM.json"
         self._published_seen = -1
+        self.settle_s = settle_s
+        """How long a served checkpoint older than the newest published one may take to catch
+        up before it is a rollback: the log publishes a note just BEFORE it commits its row
+        (`audit.log.checkpoint`), so a poll between the two sees the published one ahead."""
         (state_dir / "checkpoints").mkdir(parents=True, exist_ok=True)
 
     # -- state ---------------------------------------------------------------------------------
@@ -313,6 +318,8 @@ class Witness:
             ) from None
         evidence = {"published": pub, "current": note}
         if pcp.size > size:
+            if await self._catches_up(pcp.size):
+                raise Unavailable(f"checkpoint {pcp.size} was published and not yet served")
             raise Alarm(
                 "rollback",
                 f"the log serves size {size} but published a checkpoint of size {pcp.size}",
@@ -320,6 +327,23 @@ class Witness:
             )
         if pcp.root_hash != root:
             raise Alarm("split_view", f"two different signed roots at size {size}", evidence)
+
+    async def _catches_up(self, published: int) -> bool:
+        """Does the served checkpoint reach `published` within `settle_s` (a commit in
+        flight), re-read every 0.2 s? A rollback stays behind."""
+        deadline = asyncio.get_running_loop().time() + self.settle_s
+        while True:
+            status, note = await self._get("/v1/log/checkpoint")
+            if status == 200:
+                try:
+                    cp, _ = open_checkpoint(note, [self.log_verifier], self.origin)
+                except (NoteError, ValueError):
+                    return False
+                if cp.size >= published:
+                    return True
+            if asyncio.get_running_loop().time() >= deadline:
+                return False
+            await asyncio.sleep(0.2)
 
     async def run(self, interval: float, once: bool = False) -> int:
         """Poll until an alarm (exit code 3) or, with `once`, after one round (0 / 1).
