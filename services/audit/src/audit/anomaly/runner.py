@@ -2,8 +2,8 @@
 
 A case is evaluated once it has been quiet for the grace period (events of one case arrive
 on several topics; the grace lets the ones still in flight land first), and again when a
-time-based rule asked for it (`next_check_at`). A finding is recorded at most once per rule
-and case (UNIQUE (rule_id, stream_id)), and in the same transaction the
+time-based rule asked for it (`next_check_at`, plus the same grace). A finding is recorded
+at most once per rule and case (UNIQUE (rule_id, stream_id)), and in the same transaction the
 `audit.anomaly_flagged` event is appended to the audit service's own event store (the
 outbox), so flag and event exist together or not at all. The relay publishes it to
 `audit.events`, and the appender logs it like any other event: findings are themselves in
@@ -253,7 +253,10 @@ class AnomalyRunner:
                    WHERE stream_id = $1""",
                 stream_id,
                 dirty_since,
-                ev.next_check_at,
+                # a time-based look waits the grace past the due time too: an event stamped just
+                # before it (the case decided at 16:59:59) or the service's own marker at it
+                # (routing.case_overdue, audit.situation_report_late) may still be in flight
+                None if ev.next_check_at is None else ev.next_check_at + self.grace,
             )
         if raised:
             self.store.notify_appended()
