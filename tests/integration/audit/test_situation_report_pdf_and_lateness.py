@@ -8,7 +8,8 @@
 - One head sends theirs up in time; the deadline passes: the others are flagged late
   (`audit.situation_report_late`), those events come back into the log through the audit's own
   outbox, and the inspector's anomaly list shows each late report with the rule that raised it
-  (`situation_report_late`, from `rules.json`), and not the one sent in time.
+  (`situation_report_late`, from `rules.json`), and not the one sent in time. A late report
+  is still taken when its head sends it up after the flag.
 """
 
 from __future__ import annotations
@@ -187,6 +188,18 @@ async def test_a_report_prints_to_pdf_and_late_reports_are_anomalies(
                 "SELECT count(*) FROM anomaly_flags WHERE rule_id = $1", RULE
             )
             assert flags == len(late), "flagged once per report"
+
+            # a late report is still taken when sent up, with the inspector's flag on its stream
+            overdue = sorted(late)[0]
+            unit = overdue.split(":")[1]
+            tier = {u: p["tier"] for u, p in units.items()}[unit]
+            sent = await client.post(
+                f"/v1/sitreports/{overdue}/submit",
+                json={"comment": "迟报说明"},
+                headers=_as(keys, "center_head", f"{unit}-head", unit, tier),
+            )
+            assert sent.status_code == 200, sent.text
+            assert sent.json()["late"] is True
         finally:
             await conn.close()
 

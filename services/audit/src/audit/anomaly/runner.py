@@ -197,7 +197,11 @@ class AnomalyRunner:
         events = [e for e, _ in loaded]
         correlation = {e.idx: c for e, c in loaded}
         ctx = await _context(conn, self.rules, events)
-        ev: Evaluation = evaluate(self.rules.enabled(), events, ctx, now)
+        # the rules judge the case as of `now - grace`, the moment up to which its events are
+        # taken to have landed: a due time counts as passed only a grace after it, so an event
+        # stamped just before it, or the service's own marker at it (routing.case_overdue,
+        # audit.situation_report_late), is seen first
+        ev: Evaluation = evaluate(self.rules.enabled(), events, ctx, now - self.grace)
         by_idx = {e.idx: e for e in events}
         raised: list[str] = []
         async with conn.transaction():
@@ -253,9 +257,6 @@ class AnomalyRunner:
                    WHERE stream_id = $1""",
                 stream_id,
                 dirty_since,
-                # a time-based look waits the grace past the due time too: an event stamped just
-                # before it (the case decided at 16:59:59) or the service's own marker at it
-                # (routing.case_overdue, audit.situation_report_late) may still be in flight
                 None if ev.next_check_at is None else ev.next_check_at + self.grace,
             )
         if raised:

@@ -76,10 +76,18 @@ async def org_units(conn: asyncpg.Connection) -> list[Unit]:
     return list(units.values())
 
 
+REPORT_EVENTS = frozenset(
+    t.event_type for t in (SituationReportGenerated, SituationReportSubmitted, SituationReportLate)
+)
+
+
 async def _state(c: AuditRuntime, conn: asyncpg.Connection, report_id: str) -> ReportState:
+    """The report's own events folded; others on its stream are the inspector's (the anomaly
+    rules flag a late report on the report's stream, `audit.anomaly_flagged`) and left out."""
     state = ReportState()
     for env in await c.events.read_stream(report_id, conn=conn):
-        state = evolve(state, payload_of(env))
+        if env.event_type in REPORT_EVENTS:
+            state = evolve(state, payload_of(env))
     return state
 
 
@@ -221,7 +229,11 @@ class Scheduler:
                 now,
             )
         for r in pending:
-            got = await handle(c, r["report_id"], CheckLate())
+            try:
+                got = await handle(c, r["report_id"], CheckLate())
+            except Exception:  # one odd report must not keep the others from being marked late
+                log.exception("could not check a report for lateness", extra={"report": r[0]})
+                continue
             self.flagged_late += len(got)
         self.rounds_done += 1
 
