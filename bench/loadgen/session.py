@@ -35,6 +35,7 @@ from .trace import TopicTail, collect_audited
 
 log = logging.getLogger("bench.loadgen")
 DRAIN_TIMEOUT_S = 120.0
+AUDITED_TIMEOUT_S = 30.0
 
 
 class LoadSession:
@@ -143,6 +144,26 @@ class LoadSession:
             await asyncio.sleep(self.sample_interval / 2)
         return time.time()
 
+    async def audited(
+        self, phase: PhaseRun, since: datetime, timeout: float = AUDITED_TIMEOUT_S
+    ) -> None:
+        """Stamp the phase's cases from audit's log, reading it again (bounded) while some
+        case has an event not logged yet. No lag at one sample does not mean every event was
+        made: a later one of a case (notify's delivery outcome) can still be on its way, and
+        a case's stamp is the log's own `appended_at`, so waiting does not change it."""
+        assert self.tail is not None and self.api is not None
+        deadline = time.monotonic() + timeout
+        while True:
+            await collect_audited(
+                self.api.http["audit"], self.api.headers(INSPECTOR), since, self.tail
+            )
+            cases = [self.tail.cases.get(c) for c in phase.case_ids]
+            if all(t is None or "audited" in t.stamps for t in cases):
+                return
+            if time.monotonic() > deadline:
+                return  # the report counts them as incomplete
+            await asyncio.sleep(1.0)
+
     async def phase(
         self,
         name: str,
@@ -188,7 +209,7 @@ class LoadSession:
             statements = stmtcount.summarize(
                 stmts, len(phase.case_ids), idle_rate, time.monotonic() - stmts_t0
             )
-        await collect_audited(self.api.http["audit"], self.api.headers(INSPECTOR), since, self.tail)
+        await self.audited(phase, since)
         report = build(
             name,
             phase,
