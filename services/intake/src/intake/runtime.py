@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -196,6 +196,28 @@ class IntakeRuntime:
         assert self.runtime.pool is not None, "the runtime is not started"
         return self.runtime.pool
 
+    def _runner(
+        self,
+        decide: Callable[..., Any],
+        evolve: Callable[..., Any],
+        initial: Callable[[], Any],
+        *,
+        meta: Callable[[Any], tuple[str | None, str | None]] = lambda _evt: (None, None),
+        to_payload: Callable[[Any], dict[str, Any]] = to_payload,
+    ) -> CommandRunner[Any, Any]:
+        """One aggregate's command runner over intake's store: every aggregate's is built the
+        same way (`meta`: the center and tier its events are stamped with)."""
+        return CommandRunner(
+            store=self.store,
+            decide=decide,
+            evolve=evolve,
+            initial=initial,
+            from_envelope=payload_of,
+            to_payload=to_payload,
+            producer=self.producer,
+            meta=meta,
+        )
+
     # -- application cases -------------------------------------------------------------------
     def _case_runner(
         self,
@@ -213,15 +235,12 @@ class IntakeRuntime:
             calendar=calendar or self.calendar.folded,
             service_lines=lines,
         )
-        return CommandRunner(
-            store=self.store,
-            decide=decider_for(ctx),
-            evolve=application.evolve,
-            initial=application.initial_state,
-            from_envelope=payload_of,
-            to_payload=functools.partial(sealed_payload, subject),
-            producer=self.producer,
+        return self._runner(
+            decider_for(ctx),
+            application.evolve,
+            application.initial_state,
             meta=lambda _evt: org,
+            to_payload=functools.partial(sealed_payload, subject),
         )
 
     async def handle_case(
@@ -365,15 +384,12 @@ class IntakeRuntime:
         subject = None
         if isinstance(command, SubmitJointApplication):
             subject = await self.subjects.subject_for(conn, command.applicant.id_number)
-        runner: CommandRunner[JointState, Any] = CommandRunner(
-            store=self.store,
-            decide=decide,
-            evolve=evolve_joint,
-            initial=JointState,
-            from_envelope=payload_of,
-            to_payload=functools.partial(sealed_payload, subject),
-            producer=self.producer,
+        runner: CommandRunner[JointState, Any] = self._runner(
+            decide,
+            evolve_joint,
+            JointState,
             meta=lambda _evt: org,
+            to_payload=functools.partial(sealed_payload, subject),
         )
         outcome = await runner.handle(
             command.joint_case_id,
@@ -405,15 +421,10 @@ class IntakeRuntime:
         subject's key and scrub intake's projection (the applicant and the lookup hash) and
         the documents' file names. Returns what to do after commit: the documents' bytes
         to delete (a store outside the transaction, S3 perhaps)."""
-        runner: CommandRunner[erasure.ErasureState, ErasePersonalData] = CommandRunner(
-            store=self.store,
-            decide=erasure.decide,
-            evolve=erasure.evolve,
-            initial=erasure.initial_state,
-            from_envelope=payload_of,
-            to_payload=to_payload,
-            producer=self.producer,
-            meta=lambda _evt: (None, None),
+        runner: CommandRunner[erasure.ErasureState, ErasePersonalData] = self._runner(
+            erasure.decide,
+            erasure.evolve,
+            erasure.initial_state,
         )
         now = self.clock()
         outcome = await runner.handle(
@@ -484,14 +495,10 @@ class IntakeRuntime:
         if ident["household_hash"]:
             staff["household_no"] = ident["household_hash"]
         tier = await CenterTiers().tier(conn, center) if center else None
-        runner: CommandRunner[conflict.ConflictState, conflict.CheckConflict] = CommandRunner(
-            store=self.store,
-            decide=conflict.decide,
-            evolve=conflict.evolve,
-            initial=conflict.initial_state,
-            from_envelope=payload_of,
-            to_payload=to_payload,
-            producer=self.producer,
+        runner: CommandRunner[conflict.ConflictState, conflict.CheckConflict] = self._runner(
+            conflict.decide,
+            conflict.evolve,
+            conflict.initial_state,
             meta=lambda _evt: (center, tier),
         )
         outcome = await runner.handle(
@@ -535,15 +542,10 @@ class IntakeRuntime:
     ) -> list[Envelope]:
         """Decide placing or lifting a case's hold on its stream, then keep `legal_holds`
         (which the erasure reads) in the same transaction."""
-        runner: CommandRunner[legal_hold.HoldState, Any] = CommandRunner(
-            store=self.store,
-            decide=legal_hold.decide,
-            evolve=legal_hold.evolve,
-            initial=legal_hold.initial_state,
-            from_envelope=payload_of,
-            to_payload=to_payload,
-            producer=self.producer,
-            meta=lambda _evt: (None, None),
+        runner: CommandRunner[legal_hold.HoldState, Any] = self._runner(
+            legal_hold.decide,
+            legal_hold.evolve,
+            legal_hold.initial_state,
         )
         now = self.clock()
         outcome = await runner.handle(
@@ -570,15 +572,10 @@ class IntakeRuntime:
 
     # -- the catalog ---------------------------------------------------------------------------
     def catalog_runner(self) -> CommandRunner[Catalog, CatalogCommand]:
-        return CommandRunner(
-            store=self.store,
-            decide=catalog.decide,
-            evolve=catalog.evolve,
-            initial=catalog.initial_state,
-            from_envelope=payload_of,
-            to_payload=to_payload,
-            producer=self.producer,
-            meta=lambda _evt: (None, None),
+        return self._runner(
+            catalog.decide,
+            catalog.evolve,
+            catalog.initial_state,
         )
 
     async def handle_catalog(
