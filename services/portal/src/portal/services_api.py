@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 
 SERVICES = ("intake", "routing", "notify", "audit")
 
@@ -221,11 +222,12 @@ class Api:
         return r
 
     async def get(self, service: str, path: str, **params: Any) -> Any:
-        return (await self.request(service, "GET", path, params=params)).json()
+        # orjson: a page may read the whole org tree (a city's units and staff, ~1 MB)
+        return orjson.loads((await self.request(service, "GET", path, params=params)).content)
 
     async def get_text(self, service: str, path: str, **params: Any) -> str:
         return (await self.request(service, "GET", path, params=params)).text
 
     async def post(self, service: str, path: str, body: Any, *, idempotency_key: str | None) -> Any:
         r = await self.request(service, "POST", path, json=body, idempotency_key=idempotency_key)
-        return r.json()
+        return orjson.loads(r.content)
