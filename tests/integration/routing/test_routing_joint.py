@@ -245,7 +245,28 @@ async def test_a_sequential_bundle_waits_its_turn_and_a_refusal_stops_the_rest(
             ),
         )
         assert stopped["state"]["status"] == "open"  # never decided: the joint result says it
+        assert stopped["state"]["joint_hold"] == "stopped_by_refusal"
         assert await drill_events(rt, at(2026, 12, 31, 18), plate.case_id) == []
+
+        # the queue says so, long past the plate's first due date: held, never shown overdue
+        rt.clock.set(at(2026, 12, 31, 18))
+        inspector = rt.tokens.inspector()
+
+        async def queued(**params: str) -> dict[str, dict[str, Any]]:
+            r = await rt.client.get("/v1/queue", params=params, headers=inspector)
+            assert r.status_code == 200, r.text
+            return {i["case_id"]: i for i in r.json()["items"]}
+
+        item = (await queued())[plate.case_id]
+        assert second["state"]["due_at"] is not None and item["due_at"] is not None
+        assert (item["status"], item["joint_hold"], item["overdue"]) == (
+            "open",
+            "stopped_by_refusal",
+            False,
+        )
+        assert plate.case_id in await queued(overdue="false")
+        assert plate.case_id not in await queued(overdue="true")
+        assert (await queued())[residence.case_id]["joint_hold"] is None
 
 
 async def drill_events(rt: Any, when: datetime, case_id: str) -> list[str]:

@@ -33,6 +33,11 @@ QUEUE_STATUS_ZH = {
     "result_returned": "结果已送回",
     "withdrawn": "已撤回",
 }
+JOINT_HOLD_ZH = {
+    "waiting_for_predecessor": "联办：待前序事项准予后办理",
+    "stopped_by_refusal": "联办：因关联事项不予许可而终止",
+}
+"""A 联办 member whose clock does not run (routing's `joint_hold`): it cannot be decided."""
 MISSING_ZH = {
     "not_provided": "未提供",
     "original_required": "须提供原件",

@@ -32,6 +32,7 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 LABELS_ZH: dict[str, Any] = {
     "application_status_zh": cw.APPLICATION_STATUS_ZH,
     "queue_status_zh": cw.QUEUE_STATUS_ZH,
+    "joint_hold_zh": cw.JOINT_HOLD_ZH,
     "form_zh": cw.FORM_ZH,
     "missing_zh": cw.MISSING_ZH,
     "tier_zh": cw.TIER_ZH,

@@ -48,7 +48,8 @@ def queue_rows(
     names = cw.staff_names(tree)
     rows = []
     for i in items:
-        left = cw.working_days_left(i.get("due_date"), now) if i["status"] == "open" else None
+        running = i["status"] == "open" and not i.get("joint_hold")
+        left = cw.working_days_left(i.get("due_date"), now) if running else None
         rows.append(
             {
                 **i,
@@ -193,7 +194,7 @@ async def _case_page(
         names=names,
         ab=cw.ab_role(cw.post_roles(tree).get(state.get("post_id") or ""), state["assigned_to"]),
         left=cw.working_days_left(state.get("due_date"), now)
-        if state["status"] == "open"
+        if state["status"] == "open" and not state.get("joint_hold")
         else None,
         mine=state["assigned_to"] == person.sub,
         decision=decision or form_state(),

@@ -1,9 +1,9 @@
 """Read models of a case, written in the transaction that appends its events.
 
 - `case_queue`: the work queue row (who has it, status, due date, flags, the years the
-  deadline rests on a provisional calendar) — a function of the folded `CaseState`, so it
-  is simply rewritten after every append; `calendar_revision` changes only when the
-  deadline is counted (a deadline event), see `cases.recompute`;
+  deadline rests on a provisional calendar, a 联办 member's hold) — a function of the
+  folded `CaseState`, so it is simply rewritten after every append; `calendar_revision`
+  changes only when the deadline is counted (a deadline event), see `cases.recompute`;
 - `case_deadlines`: the next instant at which `CheckDeadlines` has something to say for the
   case, mirroring the domain's thresholds exactly (`next_check_at`), so the deadline loop
   reads an index instead of folding every open case;
@@ -66,12 +66,12 @@ INSERT INTO case_queue AS q (
     case_type, handling_tier, handling_unit_id, handling_office_id, accepting_center_id,
     agent_id, post_id, assigned_to, accepted_at, due_date, due_at, warning_issued, overdue,
     escalation_level, decision, decided_by, updated_at, provisional_years, calendar_revision,
-    line_id)
+    line_id, joint_hold)
 VALUES ($1, $2, $3, $4, $5,
         coalesce($6, (SELECT c.name_zh FROM catalog_items c
                       WHERE c.code = $4 AND c.version = $5)),
         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24,
-        $25, coalesce($26, 0), $28)
+        $25, coalesce($26, 0), $28, $29)
 ON CONFLICT (case_id) DO UPDATE SET
     stream_version = EXCLUDED.stream_version,
     status = EXCLUDED.status,
@@ -90,7 +90,8 @@ ON CONFLICT (case_id) DO UPDATE SET
     updated_at = EXCLUDED.updated_at,
     provisional_years = EXCLUDED.provisional_years,
     calendar_revision = coalesce($26, q.calendar_revision),
-    line_id = EXCLUDED.line_id
+    line_id = EXCLUDED.line_id,
+    joint_hold = EXCLUDED.joint_hold
 WHERE q.stream_version <= EXCLUDED.stream_version
 """
 
@@ -156,6 +157,7 @@ async def project_case(
         ctx.calendar.revision if counted else None,
         at,
         state.line_id,
+        state.joint_hold,
     )
     for env in envelopes:
         await _project_followup(conn, env)

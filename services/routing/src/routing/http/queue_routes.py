@@ -109,7 +109,9 @@ async def queue(
             where.append(f"due_at < ${len(args)}")
         if overdue is not None:
             args.append(now)
-            late = f"(overdue OR (status = 'open' AND due_at < ${len(args)}))"
+            late = (
+                f"(overdue OR (status = 'open' AND joint_hold IS NULL AND due_at < ${len(args)}))"
+            )
             where.append(late if overdue else f"NOT {late}")
         args += [limit, offset]
         rows = await conn.fetch(

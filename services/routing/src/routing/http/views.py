@@ -59,6 +59,8 @@ class CaseView(BaseModel):
     decided_by: str | None
     result_at_center: bool
     followups: list[FollowUpView]
+    joint_hold: str | None = None
+    """联办: `waiting_for_predecessor` or `stopped_by_refusal`; null: not held."""
 
     @classmethod
     def of(cls, state: CaseState) -> CaseView:
@@ -107,6 +109,7 @@ class CaseView(BaseModel):
                 )
                 for f in state.followups
             ],
+            joint_hold=state.joint_hold,
         )
 
 
@@ -182,10 +185,13 @@ class QueueItem(BaseModel):
     decision: str | None
     line_id: str | None = None
     """The handling unit's service line (服务条线) of the case; null: none recorded."""
+    joint_hold: str | None = None
+    """联办: `waiting_for_predecessor` or `stopped_by_refusal` (its clock does not run, it
+    cannot be decided); null: not held."""
 
     @classmethod
     def of(cls, row: Any, now: datetime) -> QueueItem:
-        running = row["status"] == "open"
+        running = row["status"] == "open" and row["joint_hold"] is None
         late = bool(row["overdue"]) or (
             running and row["due_at"] is not None and now > row["due_at"]
         )
@@ -211,6 +217,7 @@ class QueueItem(BaseModel):
             escalation_level=row["escalation_level"],
             decision=row["decision"],
             line_id=row["line_id"],
+            joint_hold=row["joint_hold"],
         )
 
 
