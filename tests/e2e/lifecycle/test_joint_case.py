@@ -148,14 +148,20 @@ async def test_a_joint_case_one_notice_two_tiers_one_result(stack: Stack) -> Non
         ("FP-001", "approved"),
     ]
 
-    # the result reaches the resident: ONE message naming every member's outcome
+    # the resident had ONE receipt for the bundle; the result reaches them as ONE message
+    # naming every member's outcome
+    def sent(ds: list[dict[str, Any]], template: str) -> list[dict[str, Any]]:
+        return [d for d in ds if d["template"] == template and d["status"] == "delivered"]
+
     told = await stack.deliveries(
         joint_id,
-        lambda ds: any(
-            d["template"] == "resident_joint_result_ready" and d["status"] == "delivered"
-            for d in ds
-        ),
+        lambda ds: sent(ds, "resident_joint_receipt") and sent(ds, "resident_joint_result_ready"),
     )
+    receipts = [d for d in told if d["template"] == "resident_joint_receipt"]
+    assert [d["channel"] for d in receipts] == ["sms"]
+    (sms,) = stack.sms_lines(receipts[0]["delivery_id"])
+    assert joint["receipt_no"] in sms["text"] and "已受理" in sms["text"]
+    assert "包含以下4个事项" in sms["text"]
     results_told = [d for d in told if d["template"] == "resident_joint_result_ready"]
     assert [d["channel"] for d in results_told] == ["sms"]
     (sms,) = stack.sms_lines(results_told[0]["delivery_id"])

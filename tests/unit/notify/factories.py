@@ -545,3 +545,42 @@ def joint_result_ready(
         joint_id,
         at,
     )
+
+
+def joint_accepted(joint_id: str, *, at: datetime = T0) -> Envelope:
+    """The bundle's one receipt: three members, the latest promise the bundle's."""
+    members = tuple(
+        je.JointMember(
+            case_id=f"case-{uuid.uuid5(uuid.NAMESPACE_URL, joint_id + code).hex}",
+            item_code=code,
+            item_version=1,
+            item_name_zh=name,
+            category="family_planning",
+            handling_tier="community",
+            case_type="promised",
+            promised_limit_days=5,
+        )
+        for code, name in JOINT_NAMES.items()
+    )
+    return wrap(
+        je.JointApplicationAccepted(
+            joint_case_id=joint_id,
+            receipt_no="RA20260302J0INT1",
+            bundle_code="LB-001",
+            bundle_version=1,
+            bundle_name_zh="出生一件事联办",
+            members=members,
+            approval_order="parallel",
+            on_refusal="continue",
+            result_return="once",
+            accepted_on=date(2026, 3, 2),
+            promised_completion_date=date(2026, 3, 9),
+            registered_community_id=CENTER,
+            accepting_center_id=CENTER,
+            accepting_staff_id="agent.mabei.1",
+            accepted_at=at,
+            accepted_by="agent.mabei.1",
+        ),
+        joint_id,
+        at=at,
+    )

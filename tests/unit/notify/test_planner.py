@@ -340,6 +340,7 @@ EVERY_NOTIFYING_EVENT = [
     lambda c: f.followup_overdue(c, "s1"),
     lambda c: f.joint_missing_notified(c),
     lambda c: f.joint_result_ready(c),
+    lambda c: f.joint_accepted(c),
 ]
 
 
@@ -388,6 +389,23 @@ def test_the_one_joint_notice_lists_shared_gaps_once_and_each_members_own_named(
     assert "再生育申请审批表（原件1份）（生育登记）" in sms.body
     assert sms.data["case_id"] == joint
     assert len(s.plan.intents) == 2  # SMS and the resident webhook: one notice, not one a member
+
+
+def test_a_joint_case_gets_one_receipt_naming_every_member() -> None:
+    # given a joint case (联办) the directory knows; when intake accepts it
+    joint = f.new_joint_id()
+    s = given_joint(joint).when(f.joint_accepted(joint))
+    # then ONE receipt, not one a member: its number, the bundle's promise, every member named
+    sms: Any = s.by_channel()["sms"]
+    assert sms.template == "resident_joint_receipt"
+    assert sms.recipient_id == applicant_id(joint)
+    assert sms.subject == "【受理通知】出生一件事联办（受理编号 RA20260302J0INT1）"
+    assert "承诺办结日期 2026年3月9日" in sms.body, sms.body
+    assert "包含以下3个事项：1.生育登记；2.新生儿出生登记(申报户口)；" in sms.body
+    assert "马北社区" in sms.body
+    assert len(s.plan.intents) == 2  # SMS and the resident webhook
+    # and until the joint case is known, the receipt waits for it
+    assert given().when(f.joint_accepted(joint)).plan.waiting_for == f"case:{joint}"
 
 
 def test_a_joint_result_once_when_all_are_done_names_every_member() -> None:

@@ -11,6 +11,7 @@ Residents (the case's applicant) hear about:
     routing.result_returned (final hop) the result is at the accepting center
     intake.joint_materials_missing_notified  THE one notice of a joint case (联办): every
                                         member's gaps, the shared ones once
+    intake.joint_application_accepted   a joint case's ONE receipt, naming every member
     routing.joint_result_ready          a joint case's result: once when every member is
                                         done, or member by member as the bundle says
     intake.result_delivered             the invitation to rate the service (好差评)
@@ -213,6 +214,22 @@ def _joint_result(p: je.JointResultReady, env: Envelope, d: Directory, sms: bool
             if collect
             else "如有疑问，请咨询受理窗口。"
         ),
+    }
+
+
+def _joint_receipt(
+    p: je.JointApplicationAccepted, env: Envelope, d: Directory, sms: bool, to: str
+) -> dict:
+    """The bundle's one receipt (受理编号 and the latest member's promise), each member named.
+    No query code: the status page reads a case by its own receipt, not a joint one's."""
+    return {
+        **_case_fields(d.case(p.joint_case_id)),
+        "item_name": p.bundle_name_zh,
+        "receipt_no": p.receipt_no,
+        "promised_date": fmt_date(p.promised_completion_date),
+        "member_count": str(len(p.members)),
+        "members_list": _numbered([m.item_name_zh for m in p.members], sms),
+        "center_name": d.unit_name(p.accepting_center_id),
     }
 
 
@@ -434,6 +451,14 @@ RULES: Mapping[str, Rule] = {
         "resident",
         lambda p: (p.joint_case_id,),
         _joint_missing,
+        units=lambda p: (p.accepting_center_id,),
+        case_key=lambda p: p.joint_case_id,
+    ),
+    je.JointApplicationAccepted.event_type: Rule(
+        "resident_joint_receipt",
+        "resident",
+        lambda p: (p.joint_case_id,),
+        _joint_receipt,
         units=lambda p: (p.accepting_center_id,),
         case_key=lambda p: p.joint_case_id,
     ),
