@@ -143,6 +143,7 @@ def build(
             ).encode(),
             settings.intake_timeout_seconds,
             transport=intake_transport,
+            cache_seconds=settings.contact_cache_seconds,
         ),
     )
     app.state.notify = ctx

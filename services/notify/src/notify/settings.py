@@ -40,6 +40,8 @@ The applicant's contact (issue 15: events carry it sealed; intake holds the keys
                                  INTAKE_CONTACT_SECRET, which is read when this is unset).
                                  Required in production.
     NOTIFY_INTAKE_TIMEOUT_SECONDS  5
+    NOTIFY_CONTACT_CACHE_SECONDS   how long an opened contact is kept in memory for the
+                                 case's next messages (300; 0: ask intake every time)
 Dispatcher
     NOTIFY_RUN_DISPATCHER        false on an HTTP-only replica (true)
     NOTIFY_MAX_ATTEMPTS          attempts before a transient failure becomes permanent (8)
@@ -110,6 +112,7 @@ class Settings(ServiceSettings):
         validation_alias=AliasChoices("NOTIFY_INTAKE_CONTACT_SECRET", "INTAKE_CONTACT_SECRET"),
     )
     intake_timeout_seconds: float = 5.0
+    contact_cache_seconds: float = Field(default=300.0, ge=0, le=3600)
 
     sms_gateway: Literal["file", "none"] = "file"
     sms_file: Path = Field(
