@@ -52,7 +52,7 @@ class IntakeContacts:
             TTLCache(maxsize=cache_size, ttl=cache_seconds) if cache_seconds > 0 else None
         )
         self.asked = 0
-        """How many times intake was asked (the benchmarks read it)."""
+        """How many times intake was asked (not counting answers kept in memory)."""
 
     async def close(self) -> None:
         await self._client.aclose()
