@@ -10,7 +10,7 @@ Cases of events written before sealing carry their contact in the clear and are 
 Opened contacts are kept in memory for a short while (`NOTIFY_CONTACT_CACHE_SECONDS`, 300;
 0: ask every time), keyed by the case AND its sealed fields as notify's directory holds
 them: a case's later messages (accepted, decided, result ready, ...) ask intake once, not
-once each (intake's answer cost a case ~17 ms of CPU across both services, issue 15). An
+once each (about three times a case before; docs/PERSONAL_DATA.md, Cost). An
 erasure scrubs the directory's row (`directory.projection`), so once notify has read
 `intake.personal_data_erased` the key no longer matches and nothing is sent. Between
 intake's erasure and that read (notify's lag on the intake topic, normally under a second)
