@@ -7,7 +7,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from eventkit.loops import Backoff, LoopHealth, supervise
+from eventkit.loops import Backoff, LoopHealth, supervise, wait_event
 
 pytestmark = pytest.mark.unit
 
@@ -116,3 +116,24 @@ async def test_a_cancelled_error_nobody_asked_for_is_an_error_not_the_end() -> N
     # then it was restarted rather than ended
     assert calls == 2
     assert health.restarts == 1
+
+
+async def test_a_cancel_in_the_turn_the_event_fires_still_stops_the_waiter() -> None:
+    # given a loop waiting for its wake-up event
+    event = asyncio.Event()
+    waiter = asyncio.create_task(wait_event(event, 30))
+    await asyncio.sleep(0)
+    # when the event fires and the task is cancelled in the same turn (a service stopping
+    # just as an append woke its loop)
+    event.set()
+    waiter.cancel()
+    # then the cancellation gets through (asyncio.wait_for on 3.11 returned True instead)
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+
+
+async def test_wait_event_says_whether_the_event_fired() -> None:
+    event = asyncio.Event()
+    assert await wait_event(event, 0.01) is False
+    event.set()
+    assert await wait_event(event, 0.01) is True

@@ -18,7 +18,7 @@ import asyncpg
 import orjson
 
 from contracts.topics import PRODUCER_OF
-from eventkit.loops import LoopHealth, supervise
+from eventkit.loops import LoopHealth, supervise, wait_event
 
 from .anomaly.engine import foreign_producer
 from .anomaly.rules import RuleSet
@@ -267,7 +267,4 @@ class Projector:
                     pass
                 next_sweep = loop.time() + s.anomaly_interval_seconds
             health.running()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=s.anomaly_interval_seconds)
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, s.anomaly_interval_seconds)

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from eventkit.loops import LoopHealth, supervise
+from eventkit.loops import LoopHealth, supervise, wait_event
 from eventkit.pools import PoolSource, resolve_pool
 from tlog.note import Checkpoint, Signer, sign_checkpoint
 from tlog.proofs import ProofError, verify_consistency
@@ -210,7 +210,4 @@ class Checkpointer:
                 health.blocked(f"checkpoint refused: {exc}")
             else:
                 health.running()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.seconds)
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, self.seconds)

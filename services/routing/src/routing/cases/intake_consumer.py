@@ -26,7 +26,6 @@ they are logged and acknowledged. Other intake event types are ignored.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from datetime import datetime
 
@@ -45,6 +44,7 @@ from contracts.intake import (
 )
 from contracts.joint import JointApplicationAccepted
 from eventkit.envelope import Actor, Envelope
+from eventkit.loops import wait_event
 
 from ..domain.case import (
     RecordCorrectionSupplied,
@@ -111,10 +111,8 @@ class IntakeHandler:
         (as an infrastructure delay: the consumer retries without counting attempts)."""
         if self.ctx.org_ready.is_set():
             return
-        try:
-            await asyncio.wait_for(self.ctx.org_ready.wait(), ORG_WAIT_SECONDS)
-        except TimeoutError:
-            raise ConnectionError("the org tree is not loaded yet") from None
+        if not await wait_event(self.ctx.org_ready, ORG_WAIT_SECONDS):
+            raise ConnectionError("the org tree is not loaded yet")
 
     async def _published(self, conn: asyncpg.Connection, evt: CatalogItemPublished) -> None:
         item = evt.item
