@@ -147,3 +147,9 @@ def test_master_keys_from_settings_are_checked() -> None:
         LocalKeyManager([])
     with pytest.raises(ValueError, match="exactly 32"):
         LocalKeyManager([b"short"])
+
+
+def test_an_account_id_never_reads_as_an_id_number() -> None:
+    from eventkit.personal_data import holds_id_number, new_account_id
+
+    assert not any(holds_id_number(new_account_id()) for _ in range(20_000))
